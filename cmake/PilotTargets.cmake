@@ -1,0 +1,46 @@
+# Interface targets shared by every module, and the helper that registers a module's tests.
+
+add_library(pilot_warnings INTERFACE)
+target_compile_options(pilot_warnings INTERFACE -Wall -Wextra -Werror)
+
+# spdlog header-only over fmt header-only: Debian's spdlog targets pull in libfmt.so, which cannot
+# be linked statically. Only pilot/core/src/log.cpp includes spdlog, to keep compile times down.
+add_library(pilot_spdlog INTERFACE)
+target_compile_definitions(pilot_spdlog INTERFACE SPDLOG_FMT_EXTERNAL SPDLOG_HEADER_ONLY)
+target_link_libraries(pilot_spdlog INTERFACE fmt::fmt-header-only Threads::Threads)
+
+# Boost.Process v2 needs two fixes on Debian 12's Boost 1.81: no pidfd_open (old kernels and
+# seccomp profiles make every spawn fail) and std::filesystem instead of Boost.Filesystem. The
+# pre-includes it then misses are in core/process_v2.hpp.
+add_library(pilot_process INTERFACE)
+target_compile_definitions(pilot_process INTERFACE BOOST_PROCESS_USE_STD_FS
+  BOOST_PROCESS_V2_DISABLE_PIDFD_OPEN BOOST_ASIO_NO_DEPRECATED)
+target_link_libraries(pilot_process INTERFACE Boost::headers Threads::Threads)
+
+# pilot_module(NAME SOURCES... [DEPS ...]): a static library with its public headers in include/.
+function(pilot_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${M_SOURCES})
+  target_include_directories(${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+    PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${M_DEPS} PRIVATE pilot_warnings)
+endfunction()
+
+# pilot_tests(NAME SOURCES... DEPS ... [LABELS ...]): a Catch2 test executable whose cases
+# become ctest tests. Tests find the pilot binary, the source tree and the build tree through
+# compile definitions, so they run the same from ctest and by hand.
+function(pilot_tests name)
+  cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_DEPS} Catch2::Catch2WithMain pilot_warnings)
+  target_compile_definitions(${name} PRIVATE
+    PILOT_BIN="$<TARGET_FILE:pilot>"
+    PILOT_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    PILOT_BUILD_DIR="${PROJECT_BINARY_DIR}")
+  add_dependencies(${name} pilot)
+  set(props TIMEOUT 300)
+  if(T_LABELS)
+    list(APPEND props LABELS "${T_LABELS}")
+  endif()
+  catch_discover_tests(${name} TEST_PREFIX "${name}: " PROPERTIES ${props})
+endfunction()

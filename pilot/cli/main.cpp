@@ -1,0 +1,38 @@
+#include <iostream>
+
+#include "cli.hpp"
+#include "core/error.hpp"
+#include "core/version.hpp"
+
+int main(int argc, char** argv) {
+  pilot::cli::Cli cli;
+  cli.app.set_version_flag("--version", pilot::version());
+  pilot::cli::add_version_command(cli);
+
+  try {
+    cli.app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return cli.app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    auto rest = cli.app.remaining();
+    if (cli.app.get_subcommands().empty() && !rest.empty() && !rest.front().starts_with("-"))
+      msg = "unknown subcommand '" + rest.front() + "'";
+    std::cerr << "pilot: error: " << msg << " (see 'pilot --help')\n";
+    return pilot::cli::kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "pilot: error: " << e.what() << '\n';
+    return pilot::cli::kExitUsage;
+  }
+  try {
+    return cli.run();
+  } catch (const std::exception& e) {
+    std::cerr << "pilot " << cli.app.get_subcommands().front()->get_name() << ": error: " << e.what()
+              << '\n';
+    return 1;
+  }
+}
