@@ -1,0 +1,59 @@
+#pragma once
+// HTTP(S) requests through libcurl with the TLS settings the whole pilot shares: the CA bundle and
+// the grid CA directory are chosen at run time (nothing is compiled in), the peer and its host
+// name are always verified unless a caller turns that off explicitly, and every request has a
+// connect timeout and a total timeout.
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pilot::http {
+
+struct TlsOptions {
+  std::filesystem::path ca_file;      // PEM bundle; empty: find_ca_bundle()
+  std::filesystem::path ca_dir;       // hashed CA directory (X509_CERT_DIR); empty: none
+  std::filesystem::path client_cert;  // PEM; an X.509 proxy file holds cert, key and chain
+  std::filesystem::path client_key;   // PEM; empty: taken from client_cert
+  bool verify_peer = true;
+  bool verify_host = true;
+};
+
+struct Request {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;  // "Name", "value"
+  std::string body;                                          // sent for POST/PUT
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds timeout{30000};
+  std::size_t max_body = 64 << 20;  // larger replies fail instead of filling memory
+};
+
+struct Response {
+  long status = 0;
+  std::string body;
+  std::string content_type;
+  bool ok() const { return status >= 200 && status < 300; }
+};
+
+// Performs the request. Any HTTP status is a Response; a transport failure (refused, timeout,
+// TLS verification, name resolution, oversized body) throws pilot::Error naming the URL and
+// curl's reason.
+Response perform(const Request& request, const TlsOptions& tls = {});
+
+// application/x-www-form-urlencoded body from name/value pairs, in order.
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+
+// The CA bundle to use when none is configured: $PILOT_CA_BUNDLE, $SSL_CERT_FILE,
+// $CURL_CA_BUNDLE, then the first existing of the usual EL and Debian locations under `root`.
+std::optional<std::filesystem::path> find_ca_bundle(const std::filesystem::path& root = "/");
+
+// libcurl's version text, for diagnostics.
+std::string curl_version();
+
+}  // namespace pilot::http

@@ -1,0 +1,139 @@
+#include "core/http.hpp"
+
+#include <curl/curl.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "core/error.hpp"
+
+namespace pilot::http {
+namespace {
+
+// curl_global_init is not thread-safe; a function-local static runs it exactly once.
+void global_init() {
+  static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (rc != CURLE_OK) throw Error(std::string("cannot initialise libcurl: ") + curl_easy_strerror(rc));
+}
+
+struct Sink {
+  std::string* body;
+  std::size_t max;
+  bool overflow = false;
+};
+
+std::size_t on_data(char* ptr, std::size_t size, std::size_t n, void* user) {
+  auto* s = static_cast<Sink*>(user);
+  std::size_t len = size * n;
+  if (s->body->size() + len > s->max) {
+    s->overflow = true;
+    return 0;  // makes curl abort with CURLE_WRITE_ERROR
+  }
+  s->body->append(ptr, len);
+  return len;
+}
+
+struct EasyDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+}  // namespace
+
+Response perform(const Request& req, const TlsOptions& tls) {
+  global_init();
+  std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
+  if (!curl) throw Error("cannot create a libcurl handle for " + req.url);
+  CURL* c = curl.get();
+  Response resp;
+  Sink sink{&resp.body, req.max_body};
+  char errbuf[CURL_ERROR_SIZE] = {0};
+
+  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  // Proxies from the node's environment would silently reroute calls to the WMS.
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
+
+  if (req.method == "POST" || req.method == "PUT") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    if (req.method == "PUT") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+  } else if (req.method != "GET") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+  }
+
+  std::unique_ptr<curl_slist, SlistDeleter> headers;
+  for (const auto& [name, value] : req.headers) {
+    std::string line = name + ": " + value;
+    curl_slist* l = curl_slist_append(headers.get(), line.c_str());
+    if (!l) throw Error("cannot build the headers for " + req.url);
+    headers.release();
+    headers.reset(l);
+  }
+  if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+
+  auto ca_file = tls.ca_file.empty() ? find_ca_bundle() : std::optional(tls.ca_file);
+  curl_easy_setopt(c, CURLOPT_CAINFO, ca_file ? ca_file->c_str() : nullptr);
+  curl_easy_setopt(c, CURLOPT_CAPATH, tls.ca_dir.empty() ? nullptr : tls.ca_dir.c_str());
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, tls.verify_host ? 2L : 0L);
+  if (!tls.client_cert.empty()) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, tls.client_cert.c_str());
+    curl_easy_setopt(c, CURLOPT_SSLKEY,
+                     (tls.client_key.empty() ? tls.client_cert : tls.client_key).c_str());
+  }
+
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    std::string why = sink.overflow ? "reply larger than " + std::to_string(req.max_body) + " bytes"
+                                    : (errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    throw Error(req.method + " " + req.url + " failed: " + why);
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  char* ct = nullptr;
+  if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) resp.content_type = ct;
+  return resp;
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  global_init();
+  std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
+  std::string out;
+  for (const auto& [name, value] : fields) {
+    if (!out.empty()) out += '&';
+    for (const std::string* part : {&name, &value}) {
+      char* enc = curl_easy_escape(curl.get(), part->data(), static_cast<int>(part->size()));
+      if (!enc) throw Error("cannot URL-encode the form field " + name);
+      out += enc;
+      curl_free(enc);
+      if (part == &name) out += '=';
+    }
+  }
+  return out;
+}
+
+std::optional<std::filesystem::path> find_ca_bundle(const std::filesystem::path& root) {
+  for (const char* var : {"PILOT_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"}) {
+    const char* v = std::getenv(var);
+    if (v && *v) return std::filesystem::path(v);
+  }
+  for (const char* p : {"etc/pki/tls/certs/ca-bundle.crt", "etc/ssl/certs/ca-certificates.crt",
+                        "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "etc/ssl/ca-bundle.pem"}) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(root / p, ec)) return root / p;
+  }
+  return std::nullopt;
+}
+
+std::string curl_version() { return curl_version_info(CURLVERSION_NOW)->version; }
+
+}  // namespace pilot::http

@@ -1,0 +1,83 @@
+#pragma once
+// The one interface the agent uses to get work and report on it, whatever the work comes from:
+// a DIRAC server (pilot/dirac) or a local queue directory (pilot/jobs). Implementations throw
+// pilot::Error on failures the caller should know about (server unreachable after failover,
+// queue directory unwritable); a status change they accepted is never lost (they buffer and
+// retry on their own).
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pilot::jobs {
+
+// What this pilot offers in one job request: the neutral form of DIRAC's resource description.
+struct ResourceRequest {
+  std::string site;            // Site, e.g. "LCG.CERN.cern"
+  std::string grid_ce;         // GridCE
+  std::string ce_queue;        // CEQueue
+  std::string platform;        // dirac_platform of the node, e.g. "haswell-el9"
+  std::int64_t cpu_work_left_hs06s = 0;  // CPUTime the Matcher compares with the job's CPUTime
+  int processors = 1;          // free processors offered now (NumberOfProcessors)
+  std::int64_t max_ram_mb = 0; // MaxRAM; 0 = unknown
+  bool whole_node = false;     // offer the whole (idle) node
+  std::vector<std::string> tags;           // Tag
+  std::vector<std::string> required_tags;  // RequiredTag
+  std::string pilot_reference;             // PilotReference
+  double pilot_benchmark = 0;              // PilotBenchmark (HS06 per processor)
+  // Anything else the backend should forward verbatim (e.g. ReleaseVersion, VirtualOrganization).
+  nlohmann::json extra = nlohmann::json::object();
+};
+
+struct MatchedJob {
+  std::string id;   // DIRAC JobID in decimal, or the local queue's job id
+  std::string jdl;  // the job description as received
+  nlohmann::json attributes = nlohmann::json::object();  // backend extras (e.g. DIRAC's JobID, owner, group)
+};
+
+struct StatusUpdate {
+  std::string status;              // e.g. "Running"; empty: unchanged
+  std::string minor_status;        // e.g. "Application"; empty: unchanged
+  std::string application_status;  // empty: unchanged
+  std::chrono::system_clock::time_point time = std::chrono::system_clock::now();
+  std::string source = "JobWrapper";
+};
+
+// A command the server sent with a heartbeat reply, e.g. {"Kill", ...}.
+struct Command {
+  std::string name;
+  nlohmann::json arguments;
+};
+
+struct FinishedJob {
+  std::filesystem::path workdir;  // the job directory (logs, job.json, outputs)
+  nlohmann::json record;          // the job wrapper's final record
+};
+
+class JobSource {
+ public:
+  virtual ~JobSource() = default;
+  virtual std::string describe() const = 0;  // e.g. "DIRAC https://host:9135" or "queue /srv/q"
+
+  // A job this node may run, or nullopt when none matches now.
+  virtual std::optional<MatchedJob> request_job(const ResourceRequest& request) = 0;
+
+  virtual void set_status(const std::string& job_id, const StatusUpdate& update) = 0;
+  virtual void set_parameters(const std::string& job_id,
+                              const std::vector<std::pair<std::string, std::string>>& parameters) = 0;
+  // `dynamic_data` holds DIRAC's heartbeat keys (CPUConsumed, WallClockTime, MemoryUsed, ...).
+  virtual std::vector<Command> heartbeat(const std::string& job_id,
+                                         const nlohmann::json& dynamic_data) = 0;
+  // The job is over (whatever its outcome): deliver outstanding reports and its results.
+  virtual void finish_job(const std::string& job_id, const FinishedJob& job) = 0;
+  // Deliver everything still buffered; returns false if something could not be sent yet.
+  virtual bool flush() = 0;
+};
+
+}  // namespace pilot::jobs
