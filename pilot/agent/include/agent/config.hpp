@@ -1,0 +1,98 @@
+#pragma once
+// The agent's configuration: a JSON file (`pilot run --config FILE`), then command-line
+// overrides (`--set key=value`, dotted keys), then the environment for the credentials and
+// batch variables. Unknown or mistyped options are errors that name the option: a typo in a
+// site's configuration must stop the pilot at start-up, not silently change its behaviour.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pilot::agent {
+
+struct ServiceUrls {
+  std::vector<std::string> matcher;         // dips://host:9170/WorkloadManagement/Matcher
+  std::vector<std::string> job_state_update;  // dips:// or https:// (Tornado)
+  std::vector<std::string> pilot_logging;   // https://.../WorkloadManagement/TornadoPilotLogging
+};
+
+struct Config {
+  // Where jobs come from: a DIRAC server (service URLs set) or a local queue directory.
+  std::string site = "Local.Site.local";
+  std::string ce;         // GridCE
+  std::string queue;      // CEQueue
+  std::string vo = "lhcb";
+  std::string setup;      // DIRAC setup, e.g. "LHCb-Production"
+  std::string release_version;
+  std::string release_project = "LHCb";
+  ServiceUrls services;
+  std::filesystem::path queue_dir;  // local queue (the embedded default when no services are set)
+
+  std::vector<std::string> tags;
+  std::vector<std::string> required_tags;
+  std::filesystem::path workdir = ".";
+
+  // Resources this pilot owns; 0 / unset: from MJF, the batch system, then the node.
+  int processors = 0;
+  std::int64_t memory_mb = 0;
+  double cpu_power_hs06 = 0;
+  double wall_limit_s = 0;
+
+  // Loop and stop rules (pilot-behaviour.md section 2).
+  int max_jobs = 0;                       // 0: unlimited
+  int stop_after_failed_matches = 10;
+  int max_host_failures = 3;
+  double polling_s = 20;
+  double min_cpu_work_left_hs06s = 5000;  // DIRAC MinimumTimeLeft
+  double pilot_lifetime_s = 0;            // 0: until the slot ends
+  bool fill = true;                       // keep taking jobs after the first
+  std::filesystem::path drain_file = "/var/lib/dirac_drain";
+  double min_free_disk_mb = 2560;
+  bool require_cvmfs = false;
+  std::vector<std::string> cvmfs_repositories;
+
+  // Job supervision.
+  double heartbeat_s = 1800;
+  std::string stop_signal = "SIGINT";
+  double grace_s = 0;  // 0: MJF grace_secs_job / grace_secs, then the batch KillWait, then 30 s
+  std::optional<std::int64_t> job_memory_limit_bytes;
+
+  // Credentials (environment: X509_USER_PROXY, X509_CERT_DIR, BEARER_TOKEN...).
+  std::filesystem::path proxy;
+  std::filesystem::path cert_dir;
+  std::filesystem::path host_cert;
+  std::filesystem::path host_key;
+  double min_proxy_lifetime_s = 3600;
+
+  // Logging.
+  bool ship_logs = false;  // to PilotLogging
+  std::string pilot_uuid;  // PILOT_UUID for clouds; else derived from the batch environment
+
+  bool uses_dirac() const { return !services.matcher.empty(); }
+};
+
+// The defaults above, as JSON: what `pilot run --print-config` shows and what keys exist.
+nlohmann::json config_to_json(const Config& config);
+
+// Builds a Config from `base` with the JSON object applied on top. Throws pilot::Error naming
+// the key for unknown keys ("unknown configuration option 'sitee' (did you mean 'site'?)") and
+// for values of the wrong type ("configuration option 'processors' must be an integer, got
+// \"eight\""). `origin` (a file name, "--set") prefixes the messages.
+Config apply_config(const Config& base, const nlohmann::json& object, std::string_view origin);
+
+// One `--set key=value` override; dotted keys address nested objects (services.matcher).
+// The value is parsed as JSON when it is valid JSON, else taken as a string.
+Config apply_override(const Config& base, std::string_view assignment);
+
+// The configuration file, then the overrides, then the environment (X509_USER_PROXY,
+// X509_CERT_DIR, PILOT_UUID, JOBFEATURES...): read with `getenv` passed in, so tests can feed it.
+Config load_config(const std::optional<std::filesystem::path>& file,
+                   const std::vector<std::string>& overrides,
+                   const std::function<std::optional<std::string>(const std::string&)>& getenv);
+
+}  // namespace pilot::agent
