@@ -1,0 +1,64 @@
+#pragma once
+// When the job loop waits, and when it stops (pilot-behaviour.md section 2): back-off after
+// failed matches, the stop rules, and the reason the pilot gives when it ends. Pure state, so
+// every rule is tested without a server.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pilot::agent {
+
+struct LoopLimits {
+  double polling_s = 20;
+  int stop_after_failed_matches = 10;  // consecutive "no match" answers
+  int max_host_failures = 3;           // consecutive failures to reach the server
+  int max_jobs = 0;                    // 0: unlimited
+  double min_cpu_work_left_hs06s = 5000;
+  bool fill = true;                    // take further jobs after the first
+  int processors = 1;                  // with a pool, failed matches allowed = max(processors, N)
+};
+
+enum class StopReason {
+  none,
+  failed_matches,
+  host_failures,
+  max_jobs,
+  no_cpu_work_left,
+  filling_off,
+  drain,
+  shutdown,
+  lifetime,
+  version_mismatch,
+  signal,
+};
+const char* stop_reason_text(StopReason r);
+
+class LoopPolicy {
+ public:
+  explicit LoopPolicy(LoopLimits limits) : limits_(limits) {}
+
+  void on_match() { failed_matches_ = 0, host_failures_ = 0, ++jobs_; }
+  void on_no_match() { ++failed_matches_, host_failures_ = 0; }
+  void on_host_failure() { ++host_failures_; }
+
+  // Before asking for a job: the reason to stop, or none. `cpu_work_left` is the current CPU
+  // work left in HS06 s (nullopt: unknown, never a reason to stop).
+  StopReason before_request(std::optional<double> cpu_work_left) const;
+  // How long to wait before the next request after a failed one: PollingTime x (failed+1) x 2,
+  // where failed counts consecutive failed matches; zero right after a match.
+  std::chrono::duration<double> wait_after_failure() const;
+
+  int jobs() const { return jobs_; }
+  int failed_matches() const { return failed_matches_; }
+  int host_failures() const { return host_failures_; }
+
+ private:
+  LoopLimits limits_;
+  int jobs_ = 0;
+  int failed_matches_ = 0;
+  int host_failures_ = 0;
+};
+
+}  // namespace pilot::agent
