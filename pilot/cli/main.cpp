@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   cli.app.set_version_flag("--version", pilot::version());
   pilot::cli::add_version_command(cli);
   pilot::cli::add_userdata_command(cli);
+  pilot::cli::add_exec_command(cli);
 
   try {
     cli.app.parse(argc, argv);

@@ -1,0 +1,91 @@
+#pragma once
+// The job record, `job.json` in the job directory: written atomically (temporary file, fsync,
+// rename) at every state change, so whoever reads it later (a pilot restarted after this one was
+// SIGKILLed) sees a consistent, honest state. Other modules add their own data under `extra`.
+//
+// state: prepared -> running -> [stopping] -> finished. outcome (when finished): success (exit
+// 0), failed (non-zero exit or a signal the wrapper did not send), killed (a watchdog reason
+// stopped it), stopped (a stop was requested and the payload ended), launch_failed.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jobwrapper/watchdog.hpp"
+
+namespace pilot::jobwrapper {
+
+inline constexpr const char* kJobRecordName = "job.json";
+
+struct CheckEvent {
+  std::string at;      // UTC ISO 8601
+  Reason reason;
+  std::string detail;
+  bool kill = true;
+};
+
+struct SignalEvent {
+  std::string at;
+  std::string signal;  // "SIGINT"
+  std::string target;  // "group", "tree"
+  std::size_t processes = 0;
+};
+
+struct StreamRecord {
+  std::string path;  // as left in the job directory (".zst" once compressed)
+  std::uint64_t bytes = 0;
+  std::uint64_t dropped_bytes = 0;
+};
+
+struct JobRecord {
+  std::string job_id;
+  std::string state = "prepared";
+  std::string outcome;  // empty until finished
+  std::vector<std::string> argv;
+  std::string workdir;
+  std::string marker;
+  std::string tracking;  // "cgroup2 <dir>", "cgroup1 <dir>" or "proc"
+  pid_t pilot_pid = 0;
+  pid_t pid = 0;
+  std::string prepared_at, started_at, stop_requested_at, finished_at;
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+  std::optional<Reason> reason;
+  std::string reason_detail;
+  std::string error;  // launch or supervision failure
+  std::vector<CheckEvent> checks;
+  std::vector<SignalEvent> signals_sent;
+  double wall_seconds = 0;
+  double cpu_seconds = 0;
+  double cpu_user_seconds = 0;
+  double cpu_system_seconds = 0;
+  std::uint64_t max_pss_bytes = 0;
+  std::uint64_t max_rss_bytes = 0;
+  std::uint64_t max_vsize_bytes = 0;
+  std::optional<std::uint64_t> cgroup_max_memory_bytes;
+  std::optional<std::uint64_t> oom_kills;
+  StreamRecord stdout_log;
+  StreamRecord stderr_log;
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+};
+
+nlohmann::ordered_json to_json(const JobRecord& r);
+// Throws pilot::Error naming the field that is missing or of the wrong type.
+JobRecord job_record_from_json(const nlohmann::json& j);
+
+void save_job_record(const std::filesystem::path& workdir, const JobRecord& r);
+// nullopt when the directory has no job.json; pilot::Error naming the file when it is garbage.
+std::optional<JobRecord> load_job_record(const std::filesystem::path& workdir);
+
+// What a shell would report: the exit code, or 128 + the signal; 127 for a launch failure.
+int shell_status(const JobRecord& r);
+
+// Current UTC time as "2026-11-25T10:43:20.123Z".
+std::string utc_now();
+
+}  // namespace pilot::jobwrapper
