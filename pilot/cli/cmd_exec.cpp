@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "exec_mc.hpp"
 #include "core/error.hpp"
 #include "core/signals.hpp"
 #include "jobwrapper/job_record.hpp"
@@ -36,6 +37,7 @@ struct ExecOptions {
   bool clean_env = false, pass_credentials = false, json = false;
   std::string job_id, stdout_name = "std.out", stderr_name = "std.err";
   std::vector<std::string> command;
+  McExecOptions mc;
 };
 
 // "1048576", "512K", "100M", "2G", "1T" (binary multiples).
@@ -114,8 +116,13 @@ void print_human(const jw::JobRecord& r) {
 }
 
 int run_exec(Cli& cli, const ExecOptions& o) {
-  auto spec = make_spec(o);
   auto logger = cli.logger("exec");
+  if (o.mc.recover) return recover_exec(o.workdir, o.grace, o.json, logger);
+  if (o.command.empty()) throw Error("no command to run (pilot exec [options] -- CMD ARGS...)");
+  auto spec = make_spec(o);
+  McExec mc(o.mc, spec, logger);
+  double poll_s = spec.watchdog.poll_s, grace_s = spec.grace_s;
+  jw::Supervisor* sup_ptr = nullptr;
   ::signal(SIGPIPE, SIG_IGN);  // a closed stdout must not kill the wrapper mid-job
 
   process::asio::io_context ctx;
@@ -130,7 +137,10 @@ int run_exec(Cli& cli, const ExecOptions& o) {
     boost::system::error_code ignored;
     stops.cancel(ignored);
   };
+  mc.install(hooks, sup_ptr, poll_s, grace_s);
   jw::Supervisor sup(ctx, std::move(spec), std::move(hooks), logger);
+  sup_ptr = &sup;
+  mc.record_start(sup);
   std::function<void()> wait_signal = [&] {
     stops.async_wait([&](boost::system::error_code ec, int sig) {
       if (ec) return;
@@ -144,8 +154,11 @@ int run_exec(Cli& cli, const ExecOptions& o) {
   ctx.run();
 
   const auto& rec = sup.record();
-  if (o.json)
-    std::cout << jw::to_json(rec).dump() << '\n';
+  if (o.json) {
+    auto out = jw::to_json(rec);
+    mc.add_to_output(out, rec);
+    std::cout << out.dump() << '\n';
+  }
   else
     print_human(rec);
   std::cout.flush();
@@ -184,7 +197,8 @@ void add_exec_command(Cli& cli) {
   sub->add_option("--stdout", o->stdout_name, "File name of stdout in the job directory");
   sub->add_option("--stderr", o->stderr_name, "File name of stderr in the job directory");
   sub->add_flag("--json", o->json, "Print the final job record as one JSON object");
-  sub->add_option("command", o->command, "The payload and its arguments, after --")->required();
+  add_mc_options(sub, o->mc);
+  sub->add_option("command", o->command, "The payload and its arguments, after --");
   sub->callback([&cli, o] { cli.run = [&cli, o] { return run_exec(cli, *o); }; });
 }
 

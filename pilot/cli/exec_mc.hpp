@@ -1,0 +1,53 @@
+#pragma once
+// The interruptible-MC part of `pilot exec`: options, sizing before the start, checkpoint
+// mirroring and deadline stops while the payload runs, and the result in the final record.
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/log.hpp"
+#include "jobwrapper/supervisor.hpp"
+#include "mc/interruptible.hpp"
+
+namespace pilot::cli {
+
+struct McExecOptions {
+  std::int64_t events = 0;     // --events
+  double cpue = 0;             // --cpue (HS06 s per event): size from the budget
+  std::int64_t max_events = 0; // --max-events
+  double cpu_power = 0;        // --cpu-power (HS06 per processor)
+  double time_left = 0;        // --time-left (s): the slot's remaining time
+  std::string summary_file;    // --summary-file
+  bool recover = false;        // --recover
+  bool enabled() const { return events > 0 || cpue > 0; }
+};
+
+void add_mc_options(CLI::App* sub, McExecOptions& o);
+
+// The MC state of one `pilot exec` run; inactive when no MC option was given.
+class McExec {
+ public:
+  // Sizes and prepares `spec` (throws "No time left to produce events" before anything starts).
+  McExec(const McExecOptions& o, jobwrapper::JobSpec& spec, log::Logger logger);
+  bool active() const { return job_.has_value(); }
+  // Wraps the supervisor hooks: checkpoint mirroring and the deadline on each poll, the result
+  // when the job finishes. `sup` is set once the supervisor exists.
+  void install(jobwrapper::Hooks& hooks, jobwrapper::Supervisor*& sup, double poll_s, double grace_s);
+  void record_start(jobwrapper::Supervisor& sup);
+  // The fields `pilot exec --json` adds: events, events_source, interrupted, outputs.
+  void add_to_output(nlohmann::ordered_json& out, const jobwrapper::JobRecord& rec) const;
+
+ private:
+  std::optional<mc::McJob> job_;
+  std::optional<mc::Deadline> deadline_;
+  int stop_signal_ = 0;
+  std::string summary_file_;
+  log::Logger logger_;
+};
+
+// `pilot exec --recover --workdir DIR`: finishes and prints the job a lost pilot left there.
+int recover_exec(const std::string& workdir, double grace_s, bool json, log::Logger logger);
+
+}  // namespace pilot::cli

@@ -1,0 +1,100 @@
+#pragma once
+// Interruptible Monte Carlo on top of the job wrapper: the number of events is sized (or given)
+// before the payload starts and handed to it (PILOT_NUMBER_OF_EVENTS, and the @{NumberOfEvents}
+// placeholder in its arguments); while it runs, its checkpoint file is mirrored durably into
+// job.json and a deadline (MJF shutdown, batch or wall limit) stops it gracefully in time; when it
+// ends, the events it made are counted from its XML summary or its last checkpoint. A pilot that
+// died mid-job leaves enough in the job directory for the next one to report those events.
+//
+// Everything the pilot knows about an MC job lives in job.json under extra.mc:
+//   {"events_requested": N, "sizing": {...}, "checkpoint_file": "...", "summary_file": "...",
+//    "checkpoint": {"events": n, "outputs": [...], "at": "..."}, "result": {...}}
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+#include "jobwrapper/job_record.hpp"
+#include "jobwrapper/job_spec.hpp"
+#include "jobwrapper/supervisor.hpp"
+#include "mc/checkpoint.hpp"
+#include "mc/event_sizing.hpp"
+
+namespace pilot::mc {
+
+inline constexpr const char* kEventsPlaceholder = "@{NumberOfEvents}";
+inline constexpr const char* kCheckpointName = "pilot-checkpoint.txt";
+
+struct McOptions {
+  std::optional<std::int64_t> events;   // a fixed number (pilot exec --events)
+  std::optional<SizingInputs> sizing;   // else sized from the budget (CPUe, power, time left)
+  std::string summary_file;             // JDL XMLSummaryFile; empty: summary*.xml
+};
+
+struct McJob {
+  std::int64_t events_requested = 0;
+  int stop_signal = 0;
+  std::filesystem::path checkpoint_file;
+  std::string summary_file;
+  nlohmann::json sizing;  // null for a fixed number
+  std::optional<Checkpoint> last;
+};
+
+// Sizes the job (throws pilot::Error "No time left to produce events" when nothing fits, before
+// anything is started), sets the payload's PILOT_NUMBER_OF_EVENTS and PILOT_CHECKPOINT_FILE,
+// and replaces @{NumberOfEvents} in its arguments.
+McJob prepare_mc(jobwrapper::JobSpec& spec, const McOptions& options);
+
+// Writes the MC section (request, sizing, last checkpoint) into the record's extras; the caller
+// saves the record.
+void record_mc(jobwrapper::JobRecord& record, const McJob& job);
+
+// Reads the checkpoint file; when it moved on, mirrors it into job.json (durably) and returns
+// true. A malformed checkpoint is logged and ignored: the last good one is kept.
+bool mirror_checkpoint(jobwrapper::Supervisor& supervisor, McJob& job, const log::Logger& logger);
+
+// When to stop a payload gracefully before a deadline: once the time left is below the grace
+// the payload needs plus one check period (DIRAC's StopSig rule, without its 30-minute delay
+// after the start: an early reclaim must still save the events made so far).
+struct Deadline {
+  std::chrono::system_clock::time_point at;
+  std::string source;  // "shutdowntime_job", "wall_limit", ...
+};
+bool deadline_reached(const Deadline& deadline, double grace_s, double period_s,
+                      std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+struct McResult {
+  std::optional<std::int64_t> events;
+  std::string events_source;  // "summary", "checkpoint" or "" (nothing known)
+  bool finalised = false;     // the payload finalised its output (summary finalize + full)
+  bool interrupted = false;   // stopped early on request
+  bool success = false;       // a normal or interrupted-but-finalised job
+  std::vector<std::string> outputs;
+  std::string detail;         // "interrupted after 120 events", ...
+};
+nlohmann::json to_json(const McResult& r);
+
+// Classifies a finished job: exit 0, or 128 + its stop signal after a stop request, with a
+// finalised summary or a checkpoint, is a success; anything else reports the last checkpointed
+// count as such.
+McResult collect_mc(const jobwrapper::JobRecord& record, int stop_signal, const std::string& summary_file);
+
+// For a job directory whose job.json is not finished because the pilot died: the events the
+// payload left (summary or checkpoint file, else the count mirrored in job.json). nullopt when
+// the directory has no MC job record.
+std::optional<McResult> recover_mc(const std::filesystem::path& workdir);
+
+// Finishes the job a lost pilot left in `workdir`: whatever of its payload still runs gets the
+// job's stop signal (its process group, once), then after `grace_s` SIGKILL with the rest of its
+// tree; the record is completed (outcome "lost", the MC result under extra.mc.result) and saved.
+// nullopt when there is no record or it is already finished.
+std::optional<jobwrapper::JobRecord> recover_job(const std::filesystem::path& workdir, double grace_s,
+                                                 const std::filesystem::path& proc_root,
+                                                 const log::Logger& logger);
+
+}  // namespace pilot::mc

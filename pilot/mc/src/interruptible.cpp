@@ -1,0 +1,200 @@
+#include "mc/interruptible.hpp"
+
+#include <signal.h>
+
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/signals.hpp"
+#include "jobwrapper/process_tree.hpp"
+#include "mc/xml_summary.hpp"
+
+namespace pilot::mc {
+namespace jw = pilot::jobwrapper;
+
+namespace {
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
+    s.replace(pos, from.size(), to);
+}
+
+std::string strip_pfn(const std::string& name) { return name.starts_with("PFN:") ? name.substr(4) : name; }
+
+std::filesystem::path checkpoint_path(const std::filesystem::path& workdir, const nlohmann::json& mc) {
+  std::filesystem::path p = mc.value("checkpoint_file", std::string(kCheckpointName));
+  return p.is_absolute() ? p : workdir / p;
+}
+
+// What the job directory tells about the events, preferring a finalised summary.
+McResult from_files(const std::filesystem::path& workdir, const std::string& summary_file,
+                    const std::optional<Checkpoint>& checkpoint) {
+  McResult r;
+  std::optional<XmlSummary> summary;
+  if (auto path = find_xml_summary(workdir, summary_file)) {
+    try {
+      summary = read_xml_summary(*path);
+    } catch (const Error&) {
+      summary.reset();  // a summary cut off mid-write is not evidence; the checkpoint is
+    }
+  }
+  if (summary && summary->finalised()) {
+    r.events = summary->events();
+    r.events_source = "summary";
+    r.finalised = true;
+    for (const auto& f : summary->outputs) r.outputs.push_back(strip_pfn(f.name));
+  } else if (checkpoint) {
+    r.events = checkpoint->events;
+    r.events_source = "checkpoint";
+    r.outputs = checkpoint->outputs;
+  }
+  return r;
+}
+
+std::optional<Checkpoint> read_checkpoint_quietly(const std::filesystem::path& file) {
+  try {
+    return read_checkpoint(file);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+McJob prepare_mc(jw::JobSpec& spec, const McOptions& o) {
+  McJob job;
+  if (o.events) {
+    if (*o.events < 1) throw Error("the number of events must be at least 1, got " + std::to_string(*o.events));
+    job.events_requested = *o.events;
+  } else if (o.sizing) {
+    auto s = size_events(*o.sizing);
+    job.events_requested = s.events;
+    job.sizing = to_json(s);
+  } else {
+    throw Error("an MC job needs a number of events or the inputs to size it (CPUe)");
+  }
+  job.stop_signal = spec.stop_signal;
+  job.checkpoint_file = std::filesystem::absolute(spec.workdir) / kCheckpointName;
+  job.summary_file = o.summary_file;
+  std::string n = std::to_string(job.events_requested);
+  spec.env.set[kEnvNumberOfEvents] = n;
+  spec.env.set[kEnvCheckpointFile] = job.checkpoint_file.string();
+  for (auto& a : spec.argv) replace_all(a, kEventsPlaceholder, n);
+  return job;
+}
+
+void record_mc(jw::JobRecord& record, const McJob& job) {
+  auto& mc = record.extra["mc"];
+  mc["events_requested"] = job.events_requested;
+  mc["sizing"] = job.sizing;
+  mc["checkpoint_file"] = job.checkpoint_file.string();
+  mc["summary_file"] = job.summary_file;
+  mc["stop_signal"] = job.stop_signal;
+  if (job.last) {
+    auto cp = to_json(*job.last);
+    cp["at"] = jw::utc_now();
+    mc["checkpoint"] = cp;
+  }
+}
+
+bool mirror_checkpoint(jw::Supervisor& sup, McJob& job, const log::Logger& logger) {
+  std::optional<Checkpoint> cp;
+  try {
+    cp = read_checkpoint(job.checkpoint_file);
+  } catch (const Error& e) {
+    logger.warn("ignoring a malformed checkpoint", {{"error", e.what()}});
+    return false;
+  }
+  if (!cp || (job.last && *cp == *job.last)) return false;
+  job.last = cp;
+  record_mc(sup.record(), job);
+  sup.save_record();
+  logger.debug("checkpoint", {{"events", cp->events}});
+  return true;
+}
+
+bool deadline_reached(const Deadline& d, double grace_s, double period_s, std::chrono::system_clock::time_point now) {
+  auto left = std::chrono::duration<double>(d.at - now).count();
+  return left < grace_s + period_s;
+}
+
+nlohmann::json to_json(const McResult& r) {
+  return {{"events", r.events ? nlohmann::json(*r.events) : nlohmann::json()},
+          {"events_source", r.events_source.empty() ? nlohmann::json() : nlohmann::json(r.events_source)},
+          {"finalised", r.finalised},
+          {"interrupted", r.interrupted},
+          {"success", r.success},
+          {"outputs", r.outputs},
+          {"detail", r.detail}};
+}
+
+McResult collect_mc(const jw::JobRecord& rec, int stop_signal, const std::string& summary_file) {
+  std::filesystem::path workdir = rec.workdir;
+  auto mc = rec.extra.contains("mc") ? nlohmann::json(rec.extra["mc"]) : nlohmann::json::object();
+  auto cp = read_checkpoint_quietly(checkpoint_path(workdir, mc));
+  if (!cp && mc.contains("checkpoint")) cp = checkpoint_from_json(mc["checkpoint"]);
+  McResult r = from_files(workdir, summary_file, cp);
+  bool stop_requested = !rec.stop_requested_at.empty();
+  bool clean_exit = rec.exit_code && (*rec.exit_code == 0 || (stop_requested && *rec.exit_code == 128 + stop_signal));
+  r.interrupted = stop_requested && rec.exit_code && *rec.exit_code == 128 + stop_signal;
+  r.success = clean_exit && r.events.has_value();
+  std::string n = r.events ? std::to_string(*r.events) : "no";
+  if (r.success && r.interrupted) r.detail = "interrupted after " + n + " events";
+  else if (r.success) r.detail = n + " events";
+  else if (r.events) r.detail = "payload ended without finalising; " + n + " events in its last " + r.events_source;
+  else r.detail = "no events were recorded";
+  return r;
+}
+
+std::optional<McResult> recover_mc(const std::filesystem::path& workdir) {
+  auto rec = jw::load_job_record(workdir);
+  if (!rec || !rec->extra.contains("mc")) return std::nullopt;
+  nlohmann::json mc = rec->extra["mc"];
+  auto cp = read_checkpoint_quietly(checkpoint_path(workdir, mc));
+  if (!cp && mc.contains("checkpoint")) cp = checkpoint_from_json(mc["checkpoint"]);
+  McResult r = from_files(workdir, mc.value("summary_file", std::string()), cp);
+  r.interrupted = true;
+  std::string n = r.events ? std::to_string(*r.events) : "no";
+  r.detail = "recovered after the pilot was lost: " + n + " events" +
+             (r.events_source.empty() ? "" : " (" + r.events_source + ")");
+  return r;
+}
+
+std::optional<jw::JobRecord> recover_job(const std::filesystem::path& workdir, double grace_s,
+                                         const std::filesystem::path& proc_root, const log::Logger& logger) {
+  auto rec = jw::load_job_record(workdir);
+  if (!rec || rec->state == "finished") return std::nullopt;
+  int stop_signal = SIGINT;
+  if (rec->extra.contains("mc")) stop_signal = rec->extra["mc"].value("stop_signal", SIGINT);
+  logger.warn("found a job left by a lost pilot", {{"job_id", rec->job_id}, {"workdir", workdir.string()},
+                                                   {"state", rec->state}, {"pid", rec->pid}});
+  if (rec->pid > 0) {
+    jw::ProcessTree tree(proc_root, rec->pid, std::string(jw::kMarkerVariable) + "=" + rec->marker, nullptr);
+    tree.refresh(false);
+    if (!tree.empty()) {
+      // The payload outlived its pilot: stop it as its pilot would have, so it finalises.
+      ::kill(-rec->pid, stop_signal);
+      rec->signals_sent.push_back({jw::utc_now(), signal_name(stop_signal), "group", tree.usage().processes});
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
+      while (std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        tree.refresh(false);
+        if (tree.empty()) break;
+      }
+      if (!tree.empty()) {
+        auto n = tree.signal_all(SIGKILL);
+        rec->signals_sent.push_back({jw::utc_now(), "SIGKILL", "tree", n});
+      }
+    }
+  }
+  auto r = recover_mc(workdir);
+  rec->state = "finished";
+  rec->outcome = "lost";
+  rec->finished_at = jw::utc_now();
+  rec->error = "the pilot supervising this job was lost; recovered by pilot " + std::to_string(::getpid());
+  if (r) rec->extra["mc"]["result"] = to_json(*r);
+  jw::save_job_record(workdir, *rec);
+  return rec;
+}
+
+}  // namespace pilot::mc

@@ -1,0 +1,178 @@
+// Interruptible MC end to end: `pilot exec` supervising the toy MC payload, with real signals.
+#include <catch2/catch.hpp>
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/fs.hpp"
+#include "mc/checkpoint.hpp"
+#include "pilot_process.hpp"
+#include "run_pilot.hpp"
+
+using nlohmann::json;
+using pilot::test::PilotProcess;
+using pilot::test::wait_until;
+
+namespace {
+
+std::int64_t lines_in(const std::filesystem::path& f) {
+  std::ifstream in(f);
+  std::string l;
+  std::int64_t n = 0;
+  while (std::getline(in, l)) ++n;
+  return n;
+}
+
+std::int64_t checkpointed(const std::filesystem::path& job) {
+  try {
+    auto cp = pilot::mc::read_checkpoint(job / "pilot-checkpoint.txt");
+    return cp ? cp->events : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+json last_json_line(const std::string& out) {
+  auto end = out.find_last_not_of('\n');
+  auto start = out.rfind('\n', end);
+  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1));
+}
+
+}  // namespace
+
+TEST_CASE("MC: a full run reports every event from the finalised summary") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--events", "25", "--poll", "0.1", "--json", "--",
+                                   TOYMC_BIN, "--cpu-ms-per-event", "1"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = last_json_line(r.out);
+  CHECK(j["events"] == 25);
+  CHECK(j["events_source"] == "summary");
+  CHECK(j["interrupted"] == false);
+  CHECK(j["outputs"] == json::array({"toymc.out"}));
+  CHECK(lines_in(job / "toymc.out") == 25);
+}
+
+TEST_CASE("MC: the number of events reaches the payload through the @{NumberOfEvents} placeholder") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--events", "7", "--json", "--",
+                                   TOYMC_BIN, "--events", "@{NumberOfEvents}", "--cpu-ms-per-event", "1"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(last_json_line(r.out)["events"] == 7);
+}
+
+TEST_CASE("MC: SIGUSR1 to the pilot stops the payload at an event boundary; the count is exact") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.1",
+                  "--stop-signal", "USR1", "--json", "--", TOYMC_BIN, "--cpu-ms-per-event", "5"},
+                 dir.path());
+  REQUIRE(wait_until([&] { return checkpointed(job) >= 5; }));
+  p.signal(SIGUSR1);
+  auto rc = p.wait();
+  INFO(p.err());
+  REQUIRE(rc);
+  CHECK(*rc == 128 + SIGUSR1);
+  auto j = last_json_line(p.out());
+  CHECK(j["interrupted"] == true);
+  CHECK(j["events_source"] == "summary");
+  auto events = j["events"].get<std::int64_t>();
+  CHECK(events >= 5);
+  CHECK(events < 100000);
+  CHECK(events == lines_in(job / "toymc.out"));  // every event made is counted, none invented
+  CHECK(j["outcome"] == "stopped");
+  auto rec = json::parse(pilot::read_file(job / "job.json").value());
+  CHECK(rec["extra"]["mc"]["result"]["success"] == true);
+  CHECK(rec["extra"]["mc"]["result"]["detail"] == "interrupted after " + std::to_string(events) + " events");
+}
+
+TEST_CASE("MC: a payload that ignores the stop signal is escalated; its last checkpoint is reported") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.1", "--grace", "0.5",
+                  "--term-grace", "0.5", "--json", "--", TOYMC_BIN, "--cpu-ms-per-event", "2", "--ignore-stop"},
+                 dir.path());
+  REQUIRE(wait_until([&] { return checkpointed(job) >= 3; }));
+  p.signal(SIGTERM);
+  auto rc = p.wait();
+  REQUIRE(rc);
+  CHECK(*rc == 128 + SIGTERM);  // the payload died of the escalation's SIGTERM
+  auto j = last_json_line(p.out());
+  CHECK(j["events_source"] == "checkpoint");
+  CHECK(j["interrupted"] == false);
+  auto events = j["events"].get<std::int64_t>();
+  CHECK(events >= 3);
+  CHECK(lines_in(job / "toymc.out") >= events);
+  auto rec = json::parse(pilot::read_file(job / "job.json").value());
+  CHECK(rec["extra"]["mc"]["result"]["success"] == false);
+  CHECK_THAT(rec["extra"]["mc"]["result"]["detail"].get<std::string>(), Catch::Contains("without finalising"));
+}
+
+TEST_CASE("MC: the time left stops the payload gracefully before the deadline") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  auto start = std::chrono::steady_clock::now();
+  auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.1",
+                                   "--time-left", "2", "--grace", "1", "--json", "--", TOYMC_BIN,
+                                   "--cpu-ms-per-event", "5"});
+  auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto j = last_json_line(r.out);
+  CHECK(r.exit_code == 128 + SIGINT);
+  CHECK(j["interrupted"] == true);
+  CHECK(j["events"].get<std::int64_t>() == lines_in(job / "toymc.out"));
+  CHECK(took < 2.0);  // stopped before the slot's end, not at it
+  CHECK_THAT(j["reason_detail"].get<std::string>(), Catch::Contains("time_left approaching"));
+}
+
+TEST_CASE("MC: the number of events is sized from time left, power and CPUe; nothing starts when none fit") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  // floor(floor(60 x 10) / 20) = 30 events fit; x 0.8 = 24
+  auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--cpue", "20", "--cpu-power", "10",
+                                   "--time-left", "60", "--json", "--", TOYMC_BIN, "--cpu-ms-per-event", "1"});
+  REQUIRE(r.exit_code == 0);
+  auto j = last_json_line(r.out);
+  CHECK(j["events_requested"] == 24);
+  CHECK(j["events"] == 24);
+  auto rec = json::parse(pilot::read_file(job / "job.json").value());
+  CHECK(rec["extra"]["mc"]["sizing"]["cpu_power_source"] == "--cpu-power");
+  CHECK(rec["extra"]["mc"]["sizing"]["events_fit"] == 30);
+
+  auto none = pilot::test::run_pilot({"exec", "--workdir", (dir.path() / "none").string(), "--cpue", "1000",
+                                      "--cpu-power", "10", "--time-left", "60", "--", TOYMC_BIN});
+  CHECK(none.exit_code == 1);
+  CHECK_THAT(none.err, Catch::Contains("No time left to produce events"));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "none" / "toymc.out"));
+}
+
+TEST_CASE("MC: a pilot SIGKILLed mid-job is recovered by the next one with the events made") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  {
+    PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.05", "--json", "--",
+                    TOYMC_BIN, "--cpu-ms-per-event", "5"},
+                   dir.path());
+    REQUIRE(wait_until([&] {
+      auto rec = pilot::read_file(job / "job.json");
+      return rec && json::parse(*rec)["extra"]["mc"].contains("checkpoint") && checkpointed(job) >= 5;
+    }));
+    p.signal(SIGKILL);
+    REQUIRE(p.wait());
+  }
+  // The payload outlived its pilot; the next pilot stops it gracefully and reports its events.
+  auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--recover", "--grace", "5", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = last_json_line(r.out);
+  CHECK(j["outcome"] == "lost");
+  auto events = j["events"].get<std::int64_t>();
+  CHECK(events >= 5);
+  CHECK(events == lines_in(job / "toymc.out"));
+  CHECK(j["events_source"] == "summary");  // the orphan got the stop signal and finalised
+  auto again = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--recover"});
+  CHECK(again.exit_code == 1);  // nothing left to recover
+}
