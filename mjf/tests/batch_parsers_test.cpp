@@ -19,7 +19,7 @@ std::int64_t local(int y, int mo, int d, int h, int mi, int s) {
 }
 }  // namespace
 
-TEST_CASE("squeue %L: M:SS, H:MM:SS, D-HH:MM:SS, UNLIMITED; INVALID and garbage are nothing") {
+TEST_CASE("squeue %L: M:SS, H:MM:SS, D-HH:MM:SS, UNLIMITED - INVALID and garbage are nothing") {
   CHECK(parse_squeue_time_left("1:48\n")->seconds == 108);
   CHECK(parse_squeue_time_left("0:00")->seconds == 0);
   CHECK(parse_squeue_time_left("12:00:01")->seconds == 43201);

@@ -109,7 +109,7 @@ TEST_CASE("Slurm: SLURM_JOB_END_TIME wins and no command is run") {
   CHECK_FALSE(std::filesystem::exists(bin.dir.path() / "squeue.log"));
 }
 
-TEST_CASE("Slurm: squeue %L time left becomes an end time; memory from SLURM_MEM_PER_NODE") {
+TEST_CASE("Slurm: squeue %L time left becomes an end time - memory from SLURM_MEM_PER_NODE") {
   Bin bin;
   bin.script("squeue", "[ \"$*\" = \"-h -j 42 -o %L\" ] || exit 3; echo 1:48");
   auto l = query_batch_limits({"slurm", "42"},
@@ -162,7 +162,7 @@ TEST_CASE("Slurm: missing, failing and hanging commands are reported, not fatal"
   CHECK(l.problems.size() >= 2);
 }
 
-TEST_CASE("HTCondor: start date plus MaxRuntime or MaxWallTimeMins; memory from the machine ad") {
+TEST_CASE("HTCondor: start date plus MaxRuntime or MaxWallTimeMins - memory from the machine ad") {
   pilot::TempDir tmp("mjf");
   mjf_test::write(tmp.path() / "job.ad", "ClusterId = 1\nProcId = 0\nJobStartDate = 1700000000\nMaxRuntime = 3600\n");
   mjf_test::write(tmp.path() / "machine.ad", "Cpus = 4\nMemory = 8000\n");
@@ -219,7 +219,7 @@ TEST_CASE("LSF: bjobs -W FINISH_TIME, '-' means no run limit") {
   CHECK(mentions(l.problems, "no job row"));
 }
 
-TEST_CASE("SGE: the earlier of h_rt and s_rt minus wallclock; CPU limit minus cpu used") {
+TEST_CASE("SGE: the earlier of h_rt and s_rt minus wallclock - CPU limit minus cpu used") {
   Bin bin;
   bin.script("qstat", "cat <<'X'\njob_number:                 4711\n"
                       "hard resource_list:         h_rt=86400,s_rt=86000,h_cpu=7200,h_vmem=2G\n"

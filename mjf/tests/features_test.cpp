@@ -146,7 +146,7 @@ TEST_CASE("MACHINEFEATURES and JOBFEATURES: unset, empty, relative and file:// a
   CHECK_FALSE(pilot::mjf::read_features(s, {}).job.allocated_cpu);
 }
 
-TEST_CASE("over HTTP only a 2xx body is a value; 404, 500 and garbage are absent") {
+TEST_CASE("over HTTP only a 2xx body is a value - 404, 500 and garbage are absent") {
   HttpServer server;
   server.set("/m/total_cpu", {200, "16\n"});
   server.set("/m/hs06", {500, "<html>Internal Server Error</html>"});
@@ -195,7 +195,7 @@ TEST_CASE("a refused connection gives absent keys, not an error") {
   CHECK_FALSE(f.job.job_id);
 }
 
-TEST_CASE("dynamic keys are re-read; a failed re-read keeps the last good value") {
+TEST_CASE("dynamic keys are re-read - a failed re-read keeps the last good value") {
   pilot::TempDir tmp("mjf");
   mjf_test::write_set(tmp.path() / "m", {{"shutdowntime", "1700007200"}, {"total_cpu", "8"}});
   mjf_test::write_set(tmp.path() / "j", {{"allocated_cpu", "4"}});
@@ -232,7 +232,7 @@ TEST_CASE("dynamic keys are re-read; a failed re-read keeps the last good value"
   CHECK_FALSE(f.machine.shutdowntime);
 }
 
-TEST_CASE("over HTTP a 500 or a timeout on re-read keeps the last shutdown time; a 404 withdraws it") {
+TEST_CASE("over HTTP a 500 or a timeout on re-read keeps the last shutdown time - a 404 withdraws it") {
   HttpServer server;
   server.set("/j/shutdowntime_job", {200, "1700003600\n"});
   FeatureSources s;
