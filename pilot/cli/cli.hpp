@@ -37,5 +37,6 @@ void add_version_command(Cli& cli);
 void add_userdata_command(Cli& cli);
 void add_exec_command(Cli& cli);
 void add_features_command(Cli& cli);
+void add_queue_command(Cli& cli);
 
 }  // namespace pilot::cli

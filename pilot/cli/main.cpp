@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   pilot::cli::add_userdata_command(cli);
   pilot::cli::add_exec_command(cli);
   pilot::cli::add_features_command(cli);
+  pilot::cli::add_queue_command(cli);
 
   try {
     cli.app.parse(argc, argv);

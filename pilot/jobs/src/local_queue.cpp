@@ -1,0 +1,185 @@
+// The pilot side of the local queue: claim a matching job, report on it, file its results.
+
+#include "jobs/local_queue.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "job_results.hpp"
+#include "queue_store.hpp"
+
+namespace pilot::jobs {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::system_clock;
+
+LocalQueue::LocalQueue(LocalQueueOptions options) : options_(std::move(options)) {
+  queue::ensure_layout(options_.root, false);
+}
+
+std::string LocalQueue::describe() const { return "queue " + options_.root.string(); }
+
+fs::path LocalQueue::running_dir(const std::string& job_id) const {
+  queue::check_job_id(job_id);
+  auto dir = options_.root / "running" / job_id;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw Error("job " + job_id + " is not running in " + describe() +
+                " (finished, killed or requeued by `pilot queue recover`?)");
+  return dir;
+}
+
+void LocalQueue::reject_invalid(const std::string& id, const std::string& error) {
+  // Claim it first, so two pilots never both file it.
+  auto claimed = options_.root / "running" / id;
+  if (!queue::rename_if_present(options_.root / "pending" / id, claimed)) return;
+  nlohmann::json status;
+  try {
+    status = queue::read_status(claimed);
+  } catch (const Error& e) {
+    status = queue::new_status(id, "", "", Clock::now());
+    status["problems"].push_back(e.what());
+  }
+  queue::apply_status(status, {"Failed", "Invalid JDL", "", Clock::now(), "LocalQueue"});
+  status["problems"].push_back(error);
+  status["finished"] = queue::utc_text(Clock::now());
+  queue::write_status(claimed, status);
+  queue::rename_if_present(claimed, options_.root / "done" / id);
+  options_.logger.warn("invalid job moved to done/", {{"job_id", id}, {"error", error}});
+}
+
+std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> ids;
+  std::error_code ec;
+  fs::directory_iterator it(options_.root / "pending", ec);
+  if (ec) throw Error("cannot list " + (options_.root / "pending").string() + ": " + ec.message());
+  for (const auto& e : it)
+    if (queue::is_job_id(e.path().filename().string())) ids.push_back(e.path().filename().string());
+  std::sort(ids.begin(), ids.end());
+
+  // Parse what is new; forget what others took.
+  std::map<std::string, Candidate> seen;
+  for (const auto& id : ids) {
+    if (auto c = cache_.find(id); c != cache_.end()) {
+      seen.insert(cache_.extract(c));
+      continue;
+    }
+    auto text = read_file(options_.root / "pending" / id / "job.jdl", JdlLimits{}.max_bytes + 1);
+    if (!text) continue;  // claimed meanwhile, or a submission without JDL
+    Candidate cand;
+    cand.jdl = std::move(*text);
+    try {
+      cand.description = parse_job_description(cand.jdl, "job " + id);
+    } catch (const Error& e) {
+      cand.error = e.what();
+    }
+    seen.emplace(id, std::move(cand));
+  }
+  cache_ = std::move(seen);
+
+  std::vector<const std::string*> order;
+  for (const auto& [id, cand] : cache_) order.push_back(&id);
+  std::stable_sort(order.begin(), order.end(), [&](const std::string* a, const std::string* b) {
+    auto pa = cache_[*a].description ? cache_[*a].description->priority : 0;
+    auto pb = cache_[*b].description ? cache_[*b].description->priority : 0;
+    return pa > pb;
+  });
+
+  for (const std::string* idp : order) {
+    std::string id = *idp;
+    Candidate& cand = cache_[id];
+    if (!cand.description) {
+      reject_invalid(id, cand.error);
+      continue;
+    }
+    auto m = match_job(*cand.description, request, options_.platform_ok);
+    if (!m.matched) {
+      options_.logger.debug("job not matched", {{"job_id", id}, {"reason", m.reason}});
+      continue;
+    }
+    auto from = options_.root / "pending" / id;
+    auto to = options_.root / "running" / id;
+    if (!queue::rename_if_present(from, to)) continue;  // another pilot was faster
+    try {
+      auto status = queue::read_status(to);
+      auto now = Clock::now();
+      status["owner"] = queue::owner_json(queue::self_owner(options_.proc_root), now);
+      status["processors"] = m.processors;
+      queue::apply_status(status, {"Matched", "Assigned", "", now, "LocalQueue"});
+      queue::write_status(to, status);
+    } catch (...) {
+      queue::rename_if_present(to, from);  // leave it to others rather than half-claimed
+      throw;
+    }
+    MatchedJob job;
+    job.id = id;
+    job.jdl = std::move(cand.jdl);
+    job.attributes = {{"JobID", id}, {"Queue", options_.root.string()}, {"Processors", m.processors}};
+    if (!cand.description->owner.empty()) job.attributes["Owner"] = cand.description->owner;
+    if (!cand.description->owner_group.empty()) job.attributes["OwnerGroup"] = cand.description->owner_group;
+    cache_.erase(id);
+    options_.logger.info("job claimed", {{"job_id", id}, {"processors", m.processors}});
+    return job;
+  }
+  return std::nullopt;
+}
+
+void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& update) {
+  std::lock_guard lock(mutex_);
+  auto dir = running_dir(job_id);
+  auto status = queue::read_status(dir);
+  queue::apply_status(status, update);
+  queue::write_status(dir, status);
+}
+
+void LocalQueue::set_parameters(const std::string& job_id,
+                                const std::vector<std::pair<std::string, std::string>>& parameters) {
+  std::lock_guard lock(mutex_);
+  auto dir = running_dir(job_id);
+  auto status = queue::read_status(dir);
+  for (const auto& [name, value] : parameters) status["parameters"][name] = value;
+  queue::write_status(dir, status);
+}
+
+std::vector<Command> LocalQueue::heartbeat(const std::string& job_id, const nlohmann::json& dynamic_data) {
+  std::lock_guard lock(mutex_);
+  auto dir = running_dir(job_id);
+  auto status = queue::read_status(dir);
+  auto& hb = status["heartbeat"];
+  hb["count"] = hb.value("count", 0) + 1;
+  hb["last"] = queue::utc_text(Clock::now());
+  hb["data"] = dynamic_data;
+  queue::write_status(dir, status);
+  std::vector<Command> commands;
+  if (auto kill = read_file(dir / "kill", 1 << 16))
+    commands.push_back({"Kill", nlohmann::json::object({{"requested", *kill}})});
+  return commands;
+}
+
+void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
+  std::lock_guard lock(mutex_);
+  auto dir = running_dir(job_id);
+  auto status = queue::read_status(dir);
+  std::optional<JobDescription> description;
+  try {
+    description = parse_job_description(read_file(dir / "job.jdl").value_or(""), "job " + job_id);
+  } catch (const Error& e) {
+    status["problems"].push_back(std::string("cannot read the job's JDL: ") + e.what());
+  }
+  detail::ResultLimits limits{options_.max_log_bytes, options_.max_output_bytes};
+  detail::collect_results(dir, job, description ? &*description : nullptr, limits, status);
+  status["finished"] = queue::utc_text(Clock::now());
+  write_file_atomic(dir / "job.json", job.record.dump(2) + "\n");
+  queue::write_status(dir, status);
+  for (const auto& p : status["problems"])
+    options_.logger.warn("job result problem",
+                         {{"job_id", job_id}, {"problem", p.is_string() ? p.get<std::string>() : p.dump()}});
+  if (!queue::rename_if_present(dir, options_.root / "done" / job_id))
+    throw Error("cannot move job " + job_id + " to " + (options_.root / "done").string() +
+                ": it is gone from running/ or done/ already has it");
+  options_.logger.info("job filed", {{"job_id", job_id}, {"status", status.value("status", "")}});
+}
+
+}  // namespace pilot::jobs

@@ -1,0 +1,113 @@
+// Jobs left in running/ by a pilot that died: requeue them (or fail them once they have been
+// rescheduled too often), as DIRAC does with stalled jobs.
+
+#include <sys/stat.h>
+
+#include "core/error.hpp"
+#include "jobs/local_queue.hpp"
+#include "queue_store.hpp"
+
+namespace pilot::jobs {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+// When the job last gave a sign of life: every report rewrites status.json.
+std::optional<Clock::time_point> last_report(const fs::path& dir) {
+  struct stat st {};
+  if (::stat((dir / "status.json").c_str(), &st) != 0 && ::stat(dir.c_str(), &st) != 0) return std::nullopt;
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+void remove_stale_staging(const fs::path& root) {
+  // Submissions that crashed before their rename: never acknowledged with an id, so never a job.
+  std::error_code ec;
+  auto cutoff = Clock::now() - std::chrono::hours(1);
+  for (const auto& e : fs::directory_iterator(root / "tmp", ec)) {
+    auto seen = last_report(e.path());
+    if (seen && *seen < cutoff) fs::remove_all(e.path(), ec);
+  }
+}
+
+}  // namespace
+
+std::vector<RecoverAction> recover_jobs(const fs::path& root, const RecoverOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(root / "running", ec))
+    throw Error("queue directory " + root.string() + " has no running/ directory");
+  std::vector<RecoverAction> actions;
+  auto now = Clock::now();
+  std::vector<std::string> ids;
+  for (const auto& e : fs::directory_iterator(root / "running", ec))
+    if (queue::is_job_id(e.path().filename().string())) ids.push_back(e.path().filename().string());
+  std::sort(ids.begin(), ids.end());
+
+  for (const auto& id : ids) {
+    auto dir = root / "running" / id;
+    RecoverAction a{id, "", "", ""};
+    nlohmann::json status;
+    std::optional<queue::Owner> owner;
+    try {
+      status = queue::read_status(dir);
+      owner = queue::owner_from_json(status.value("owner", nlohmann::json()));
+    } catch (const Error& e) {
+      status = queue::new_status(id, "", "", now);
+      status["problems"].push_back(e.what());
+    }
+    auto liveness = queue::Liveness::dead;
+    if (owner) {
+      a.owner = owner->host + ":" + std::to_string(owner->pid);
+      liveness = queue::owner_liveness(*owner, options.proc_root, &a.reason);
+    } else {
+      a.reason = "no owner recorded";
+    }
+    auto seen = last_report(dir);
+    auto age = seen ? std::chrono::duration_cast<std::chrono::seconds>(now - *seen) : std::chrono::seconds(0);
+    a.reason += "; last report " + std::to_string(age.count()) + " s ago";
+    if (liveness == queue::Liveness::alive) {
+      a.verdict = "alive";
+      actions.push_back(a);
+      continue;
+    }
+    if (liveness == queue::Liveness::unknown && !(options.older_than && age >= *options.older_than)) {
+      a.verdict = "unknown";
+      a.reason += options.older_than ? " (not older than the limit)" : " (use --older-than to act on it)";
+      actions.push_back(a);
+      continue;
+    }
+    int reschedules = status.value("reschedules", 0);
+    bool killed = fs::exists(dir / "kill", ec);  // the operator wanted it stopped anyway
+    bool fail = killed || reschedules >= options.max_reschedules;
+    a.verdict = std::string(options.dry_run ? "would be " : "") + (killed ? "killed" : fail ? "failed" : "requeued");
+    if (!options.dry_run) {
+      std::string lost = "pilot " + (a.owner.empty() ? std::string("?") : a.owner) + " lost";
+      status["owner"] = nullptr;
+      status["processors"] = nullptr;
+      if (killed) {
+        queue::apply_status(status, {"Killed", "Killed by operator", "", now, "pilot queue recover"});
+        status["problems"].push_back(lost + ": " + a.reason);
+        status["finished"] = queue::utc_text(now);
+      } else if (fail) {
+        queue::apply_status(status, {"Failed", "Maximum of reschedulings reached", "", now, "pilot queue recover"});
+        status["problems"].push_back(lost + ": " + a.reason);
+        status["finished"] = queue::utc_text(now);
+      } else {
+        status["reschedules"] = reschedules + 1;
+        queue::apply_status(status, {"Waiting", "Rescheduled: " + lost, "", now, "pilot queue recover"});
+      }
+      queue::write_status(dir, status);
+      if (!queue::rename_if_present(dir, root / (fail ? "done" : "pending") / id)) {
+        a.verdict = "gone";
+        a.reason = "left running/ while being recovered";
+      }
+    }
+    actions.push_back(a);
+  }
+  if (!options.dry_run) remove_stale_staging(root);
+  return actions;
+}
+
+}  // namespace pilot::jobs

@@ -1,0 +1,62 @@
+#pragma once
+// The on-disk pieces of the local queue shared by the pilot side and the operator commands:
+// directory names, ids, status.json reads and writes, and who owns a running job.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "jobs/job_source.hpp"
+
+namespace pilot::jobs::queue {
+
+namespace fs = std::filesystem;
+
+inline constexpr const char* kStates[] = {"pending", "running", "done"};
+
+// Makes the four subdirectories (and the root when `create_root`); throws naming the path.
+void ensure_layout(const fs::path& root, bool create_root);
+
+std::string new_job_id(std::chrono::system_clock::time_point now);
+bool is_job_id(std::string_view id);
+// Throws pilot::Error when `id` is not a queue id.
+void check_job_id(std::string_view id);
+
+// "2026-11-25T11:02:03.123456Z"
+std::string utc_text(std::chrono::system_clock::time_point t);
+
+// The state directory holding job `id`, or nullopt.
+std::optional<std::string> find_state(const fs::path& root, const std::string& id);
+
+nlohmann::json read_status(const fs::path& job_dir);  // throws naming the file
+void write_status(const fs::path& job_dir, const nlohmann::json& status);
+
+// Appends a history entry and updates the current status fields (empty fields: unchanged).
+void apply_status(nlohmann::json& status, const StatusUpdate& update);
+nlohmann::json new_status(const std::string& id, const std::string& job_name,
+                          const std::string& executable, std::chrono::system_clock::time_point now);
+
+// The identity of a process, precise enough to tell a live owner from a reused pid.
+struct Owner {
+  std::string host;
+  std::int64_t pid = 0;
+  std::int64_t start_ticks = 0;  // field 22 of /proc/<pid>/stat
+  std::string boot_id;
+};
+Owner self_owner(const fs::path& proc_root);
+std::string host_name();
+nlohmann::json owner_json(const Owner& o, std::chrono::system_clock::time_point claimed);
+std::optional<Owner> owner_from_json(const nlohmann::json& j);
+
+enum class Liveness { alive, dead, unknown };
+// dead: same host and the process is gone, its pid was reused, or the host rebooted;
+// unknown: another host.
+Liveness owner_liveness(const Owner& owner, const fs::path& proc_root, std::string* why);
+
+// rename(2) that reports a lost race (source gone, target taken) as false instead of throwing.
+bool rename_if_present(const fs::path& from, const fs::path& to);
+
+}  // namespace pilot::jobs::queue
