@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   pilot::cli::add_exec_command(cli);
   pilot::cli::add_features_command(cli);
   pilot::cli::add_queue_command(cli);
+  pilot::cli::add_platform_command(cli);
 
   try {
     cli.app.parse(argc, argv);

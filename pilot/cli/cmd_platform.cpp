@@ -1,0 +1,239 @@
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "platform/archs.hpp"
+#include "platform/os_id.hpp"
+#include "platform/probe.hpp"
+#include "platform/tags.hpp"
+
+namespace pilot::cli {
+namespace {
+
+namespace pp = pilot::platform;
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+struct PlatformArgs {
+  bool json = false;
+  bool flags = false;
+  bool allow_containers = false;
+  bool no_containers = false;
+  std::string root = "/";
+  std::string machine;
+  std::string platforms_list;
+  std::string workdir = ".";
+  std::vector<std::string> values;  // positional arguments of the chosen action
+  std::string map_file;
+  std::string aliases_file;
+  std::string fallback;
+  bool minimum = false;
+};
+
+pp::ProbeOptions probe_options(const PlatformArgs& a) {
+  pp::ProbeOptions o;
+  o.root = a.root;
+  if (!a.machine.empty()) o.machine = a.machine;
+  if (auto cc = env("CC"); cc && !cc->empty()) o.cc = *cc;
+  o.force_host_os = env("force_host_os");
+  if (!a.platforms_list.empty()) o.platforms_list = a.platforms_list;
+  o.allow_containers = a.allow_containers;
+  o.containers = !a.no_containers;
+  o.workdir = a.workdir;
+  o.slurm_cpus_on_node = env("SLURM_CPUS_ON_NODE");
+  o.condor_machine_ad = env("_CONDOR_MACHINE_AD");
+  return o;
+}
+
+void print_lines(const std::vector<std::string>& lines) {
+  for (const auto& l : lines) std::cout << l << '\n';
+}
+
+nlohmann::ordered_json read_json_file(const std::string& path) {
+  auto text = read_file(path, 16 << 20);
+  if (!text) throw Error(path + " does not exist");
+  auto j = nlohmann::ordered_json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw Error(path + " is not a JSON object");
+  return j;
+}
+
+// {"name": ["alias", ...], ...}: the form of OS_ALIASES and OS_COMPATIBILITY.
+std::vector<std::pair<std::string, std::vector<std::string>>> read_name_lists(const std::string& path) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& [key, value] : read_json_file(path).items()) {
+    if (!value.is_array()) throw Error(path + ": the value of '" + key + "' is not a list");
+    std::vector<std::string> names;
+    for (const auto& v : value) {
+      if (!v.is_string()) throw Error(path + ": the list of '" + key + "' holds a non-string");
+      names.push_back(v.get<std::string>());
+    }
+    out.emplace_back(key, std::move(names));
+  }
+  return out;
+}
+
+int yes_no(bool v) {
+  std::cout << (v ? "yes" : "no") << '\n';
+  return v ? 0 : 1;
+}
+
+}  // namespace
+
+void add_platform_command(Cli& cli) {
+  auto* sub = cli.app.add_subcommand(
+      "platform",
+      "Probe this node as LbPlatformUtils 4.5.1 does (lb-describe-platform text or --json), or "
+      "apply its rules to given tags and platforms");
+  sub->require_subcommand(0, 1);
+  auto a = std::make_shared<PlatformArgs>();
+  sub->add_flag("--json", a->json, "One JSON object with every probed value");
+  sub->add_flag("--flags", a->flags, "Also list the CPU flags (text format)");
+  sub->add_option("--platforms-list", a->platforms_list,
+                  "Binary tags to choose from (CouchDB view JSON); default: CVMFS, else embedded");
+  sub->add_flag("--allow-containers", a->allow_containers,
+                "dirac_platform <arch>-any when apptainer/singularity can run LHCb's images");
+  sub->add_flag("--no-containers", a->no_containers, "Skip the container runtime check");
+  sub->add_option("--root", a->root, "Read the node's files under DIR instead of /");
+  sub->add_option("--machine", a->machine, "Machine name instead of uname -m");
+  sub->add_option("--workdir", a->workdir, "Directory whose free disk space is reported");
+
+  auto action = [&cli, sub](CLI::App* s, std::function<int()> run) {
+    s->fallthrough();
+    s->callback([&cli, run] { cli.run = run; });
+    (void)sub;
+  };
+
+  auto* req = sub->add_subcommand("requires", "Print the platform each binary tag requires");
+  req->add_option("TAG", a->values, "Binary tags")->required();
+  action(req, [a] {
+    std::vector<std::string> out;
+    for (const auto& t : a->values) out.push_back(pp::requires_platform(t));
+    print_lines(out);
+    return 0;
+  });
+
+  auto* can = sub->add_subcommand(
+      "can-run", "yes (exit 0) if platform CURRENT runs binaries needing REQUIRED, else no (exit 1)");
+  can->add_option("CURRENT REQUIRED", a->values, "Two platforms (ARCH-OS)")->required()->expected(2);
+  action(can, [a] {
+    bool ok = false;
+    try {
+      ok = pp::can_run(a->values[0], a->values[1]);
+    } catch (const Error& e) {
+      std::cerr << "pilot platform can-run: error: " << e.what() << '\n';
+      return kExitUsage;  // distinct from "no"
+    }
+    return yes_no(ok);
+  });
+
+  auto* compat = sub->add_subcommand(
+      "compatible", "Print the platforms that satisfy PLATFORM, most capable first");
+  compat->add_option("PLATFORM", a->values, "A platform (ARCH-OS)")->required()->expected(1);
+  action(compat, [a] {
+    print_lines(pp::compatible_platforms(a->values[0]));
+    return 0;
+  });
+
+  auto* lowest = sub->add_subcommand(
+      "lowest-common",
+      "Print the least demanding platform that runs all binary tags (A,B: alternatives); exit 1 "
+      "if there is none");
+  lowest->add_option("TAG", a->values, "Binary tags, or comma-separated alternatives")->required();
+  action(lowest, [a] {
+    std::vector<std::vector<std::string>> positions;
+    for (const auto& v : a->values) {
+      std::vector<std::string> alternatives;
+      std::size_t b = 0;
+      for (;;) {
+        auto e = v.find(',', b);
+        alternatives.push_back(v.substr(b, e == std::string::npos ? e : e - b));
+        if (e == std::string::npos) break;
+        b = e + 1;
+      }
+      positions.push_back(std::move(alternatives));
+    }
+    auto r = pp::lowest_common_requirement(positions);
+    if (!r) {
+      std::cerr << "pilot platform lowest-common: no platform runs all the given tags\n";
+      return 1;
+    }
+    std::cout << *r << '\n';
+    return 0;
+  });
+
+  auto* hbt = sub->add_subcommand("host-binary-tag",
+                                  "Print the host binary tag (lb-host-binary-tag)");
+  hbt->add_flag("--minimum", a->minimum, "Use the baseline architecture");
+  action(hbt, [a] {
+    auto ids = pp::probe_host_ids(probe_options(*a));
+    for (const auto& w : ids.warnings) std::cerr << "pilot platform: warning: " << w << '\n';
+    std::cout << (a->minimum ? ids.host_binary_tag_minimum() : ids.host_binary_tag()) << '\n';
+    return 0;
+  });
+
+  auto* check = sub->add_subcommand(
+      "check-compatibility",
+      "yes (exit 0) if OS runs binaries built for REQUIRED_OS (OS_COMPATIBILITY), else no");
+  check->add_option("OS REQUIRED_OS", a->values, "Two OS ids")->required()->expected(2);
+  check->add_option("--map", a->map_file, "JSON {os: [compatible os, \"!os\", ...]} instead of LHCb's");
+  action(check, [a] {
+    pp::CompatibilityMap map;
+    if (a->map_file.empty()) {
+      map = pp::os_compatibility();
+    } else {
+      for (auto& [k, v] : read_name_lists(a->map_file)) map[k] = std::move(v);
+    }
+    return yes_no(pp::check_compatibility(a->values[0], a->values[1], map));
+  });
+
+  auto* normal = sub->add_subcommand(
+      "normal-name", "Print the reference name of an OS id (OS_ALIASES), or itself / --default");
+  normal->add_option("NAME", a->values, "An OS id")->required()->expected(1);
+  normal->add_option("--aliases", a->aliases_file, "JSON {name: [alias, ...]} instead of LHCb's");
+  normal->add_option("--default", a->fallback, "Printed when NAME is neither a name nor an alias");
+  action(normal, [a] {
+    auto aliases = a->aliases_file.empty() ? pp::os_aliases() : read_name_lists(a->aliases_file);
+    std::cout << pp::normal_name(a->values[0], aliases, a->fallback) << '\n';
+    return 0;
+  });
+
+  auto* supported = sub->add_subcommand(
+      "supported-archs", "Print the architectures a CPU with these flags runs, most capable first");
+  supported->add_option("FLAG", a->values, "CPU flags (include the machine name)");
+  action(supported, [a] {
+    print_lines(pp::supported_archs(pp::FlagSet(a->values.begin(), a->values.end())));
+    return 0;
+  });
+
+  auto* compatible_archs = sub->add_subcommand(
+      "compatible-archs", "Print the architectures that have all these flags, most capable first");
+  compatible_archs->add_option("FLAG", a->values, "CPU flags");
+  action(compatible_archs, [a] {
+    print_lines(pp::compatible_archs(pp::FlagSet(a->values.begin(), a->values.end())));
+    return 0;
+  });
+
+  sub->callback([&cli, sub, a] {
+    if (!sub->get_subcommands().empty()) return;
+    cli.run = [a] {
+      auto info = pp::probe(probe_options(*a));
+      for (const auto& w : info.warnings) std::cerr << "pilot platform: warning: " << w << '\n';
+      if (a->json) {
+        std::cout << pp::to_json(info).dump(2) << '\n';
+      } else {
+        std::cout << pp::render_text(info, a->flags);
+      }
+      return 0;
+    };
+  });
+}
+
+}  // namespace pilot::cli

@@ -1,0 +1,352 @@
+#include "platform/resources.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "text.hpp"
+
+namespace pilot::platform {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A file that may be absent or unreadable: both mean "not known" for these optional facts.
+std::optional<std::string> try_read(const fs::path& path, std::size_t max = 1 << 20) {
+  try {
+    return read_file(path, max);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+template <typename T>
+std::optional<T> to_number(std::string_view s) {
+  s = text::strip(s);
+  T v{};
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+struct CgroupPaths {
+  std::string v2;                        // path of the "0::" line
+  std::vector<std::pair<std::string, std::string>> v1;  // controllers, path
+};
+
+CgroupPaths read_cgroup_paths(const fs::path& root) {
+  CgroupPaths out;
+  auto text = try_read(root / "proc/self/cgroup");
+  if (!text) return out;
+  for (auto line : text::lines(*text)) {
+    auto f = text::split(line, ':');
+    if (f.size() < 3) continue;
+    // The path may itself hold ':'.
+    auto path = line.substr(f[0].size() + f[1].size() + 2);
+    if (f[0] == "0" && f[1].empty()) {
+      out.v2 = path;
+    } else {
+      out.v1.emplace_back(f[1], path);
+    }
+  }
+  return out;
+}
+
+// Directories from the process's cgroup up to the hierarchy root. When the cgroup directory is
+// not visible (a cgroup namespace), only the root is.
+std::vector<fs::path> cgroup_chain(const fs::path& base, std::string_view path) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (!fs::is_directory(base, ec)) return out;
+  fs::path rel = fs::path(std::string(path)).relative_path().lexically_normal();
+  for (;;) {
+    auto dir = rel.empty() || rel == "." ? base : base / rel;
+    if (fs::is_directory(dir, ec)) out.push_back(dir);
+    if (rel.empty() || rel == ".") break;
+    rel = rel.parent_path();
+  }
+  return out;
+}
+
+bool is_v2(const fs::path& root) {
+  std::error_code ec;
+  return fs::exists(root / "sys/fs/cgroup/cgroup.controllers", ec);
+}
+
+std::optional<std::string> v1_path(const CgroupPaths& paths, std::string_view controller) {
+  for (const auto& [controllers, path] : paths.v1)
+    for (auto c : text::split(controllers, ','))
+      if (c == controller) return path;
+  return std::nullopt;
+}
+
+std::optional<fs::path> v1_mount(const fs::path& root, std::initializer_list<const char*> names) {
+  std::error_code ec;
+  for (const char* n : names)
+    if (fs::is_directory(root / "sys/fs/cgroup" / n, ec)) return root / "sys/fs/cgroup" / n;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<int> count_cpu_list(std::string_view list) {
+  list = text::strip(list);
+  if (list.empty()) return std::nullopt;
+  long n = 0;
+  for (auto part : text::split(list, ',')) {
+    auto dash = part.find('-');
+    auto a = to_number<long>(part.substr(0, dash));
+    auto b = dash == std::string_view::npos ? a : to_number<long>(part.substr(dash + 1));
+    if (!a || !b || *b < *a || *b - *a > 1 << 20) return std::nullopt;
+    n += *b - *a + 1;
+    if (n > 1 << 20) return std::nullopt;
+  }
+  return static_cast<int>(n);
+}
+
+std::optional<int> affinity_cpus(const fs::path& root) {
+  if (auto status = try_read(root / "proc/self/status")) {
+    for (auto line : text::lines(*status))
+      if (line.starts_with("Cpus_allowed_list:")) return count_cpu_list(line.substr(18));
+  }
+  if (root == "/") {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+  }
+  return std::nullopt;
+}
+
+std::optional<double> cgroup_cpu_quota(const fs::path& root) {
+  auto paths = read_cgroup_paths(root);
+  std::optional<double> best;
+  auto consider = [&](double cpus) {
+    if (cpus > 0 && (!best || cpus < *best)) best = cpus;
+  };
+  if (is_v2(root)) {
+    for (const auto& dir : cgroup_chain(root / "sys/fs/cgroup", paths.v2)) {
+      auto text = try_read(dir / "cpu.max");
+      if (!text) continue;
+      auto f = text::split_ws(*text);
+      if (f.size() != 2 || f[0] == "max") continue;
+      auto quota = to_number<double>(f[0]);
+      auto period = to_number<double>(f[1]);
+      if (quota && period && *period > 0) consider(*quota / *period);
+    }
+    return best;
+  }
+  auto path = v1_path(paths, "cpu");
+  auto mount = v1_mount(root, {"cpu,cpuacct", "cpu", "cpuacct,cpu"});
+  if (!path || !mount) return best;
+  for (const auto& dir : cgroup_chain(*mount, *path)) {
+    auto quota = try_read(dir / "cpu.cfs_quota_us");
+    auto period = try_read(dir / "cpu.cfs_period_us");
+    if (!quota || !period) continue;
+    auto q = to_number<double>(*quota);
+    auto p = to_number<double>(*period);
+    if (q && p && *q > 0 && *p > 0) consider(*q / *p);
+  }
+  return best;
+}
+
+std::optional<std::uint64_t> cgroup_memory_limit(const fs::path& root) {
+  auto paths = read_cgroup_paths(root);
+  std::optional<std::uint64_t> best;
+  auto consider = [&](std::uint64_t v) {
+    // v1 writes "no limit" as a page-rounded LONG_MAX.
+    if (v > 0 && v < (std::uint64_t{1} << 62) && (!best || v < *best)) best = v;
+  };
+  if (is_v2(root)) {
+    for (const auto& dir : cgroup_chain(root / "sys/fs/cgroup", paths.v2))
+      if (auto text = try_read(dir / "memory.max"))
+        if (auto v = to_number<std::uint64_t>(*text)) consider(*v);
+    return best;
+  }
+  auto path = v1_path(paths, "memory");
+  auto mount = v1_mount(root, {"memory"});
+  if (!path || !mount) return best;
+  for (const auto& dir : cgroup_chain(*mount, *path))
+    if (auto text = try_read(dir / "memory.limit_in_bytes"))
+      if (auto v = to_number<std::uint64_t>(*text)) consider(*v);
+  return best;
+}
+
+std::optional<std::uint64_t> mem_total(const fs::path& root) {
+  auto text = try_read(root / "proc/meminfo");
+  if (!text) return std::nullopt;
+  for (auto line : text::lines(*text)) {
+    if (!line.starts_with("MemTotal:")) continue;
+    auto f = text::split_ws(line.substr(9));
+    if (f.empty()) return std::nullopt;
+    auto kb = to_number<std::uint64_t>(f[0]);
+    if (!kb || *kb > (std::uint64_t{1} << 53)) return std::nullopt;
+    return *kb * 1024;
+  }
+  return std::nullopt;
+}
+
+std::optional<int> batch_cpus(const std::optional<std::string>& slurm_cpus_on_node,
+                              const std::optional<std::string>& condor_machine_ad) {
+  if (slurm_cpus_on_node)
+    if (auto n = to_number<int>(*slurm_cpus_on_node); n && *n > 0) return n;
+  if (condor_machine_ad && !condor_machine_ad->empty()) {
+    if (auto ad = try_read(*condor_machine_ad)) {
+      for (auto line : text::lines(*ad)) {
+        auto eq = line.find('=');
+        if (eq == std::string_view::npos) continue;
+        if (text::lower(text::strip(line.substr(0, eq))) != "cpus") continue;
+        if (auto n = to_number<int>(line.substr(eq + 1)); n && *n > 0) return n;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+void settle_usable(CpuCounts& c) {
+  std::optional<int> u;
+  auto take = [&](std::optional<int> v) {
+    if (v && *v > 0 && (!u || *v < *u)) u = v;
+  };
+  take(c.logical > 0 ? std::optional<int>(c.logical) : std::nullopt);
+  take(c.affinity);
+  if (c.cgroup_quota)
+    take(std::max(1, static_cast<int>(std::floor(std::min(*c.cgroup_quota, 1e6)))));
+  take(c.batch);
+  c.usable = u;
+}
+
+std::optional<DiskInfo> disk_space(const fs::path& dir) {
+  struct statvfs s {};
+  if (::statvfs(dir.c_str(), &s) != 0) return std::nullopt;
+  DiskInfo d;
+  d.path = dir.string();
+  d.free_bytes = static_cast<std::uint64_t>(s.f_bavail) * s.f_frsize;
+  d.total_bytes = static_cast<std::uint64_t>(s.f_blocks) * s.f_frsize;
+  return d;
+}
+
+std::vector<Gpu> nvidia_gpus(const fs::path& root) {
+  std::vector<Gpu> out;
+  auto find = [&](const std::string& addr) -> Gpu& {
+    for (auto& g : out)
+      if (g.pci_address == addr) return g;
+    out.push_back({addr, "", false});
+    return out.back();
+  };
+  std::error_code ec;
+  for (fs::directory_iterator it(root / "proc/driver/nvidia/gpus", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    auto& g = find(text::lower(it->path().filename().string()));
+    g.driver = true;
+    if (auto info = try_read(it->path() / "information")) {
+      for (auto line : text::lines(*info)) {
+        if (!line.starts_with("Model:")) continue;
+        g.model = text::strip(line.substr(6));
+        break;
+      }
+    }
+  }
+  ec.clear();
+  for (fs::directory_iterator it(root / "sys/bus/pci/devices", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    auto vendor = try_read(it->path() / "vendor", 64);
+    if (!vendor || text::lower(text::strip(*vendor)) != "0x10de") continue;
+    auto cls = try_read(it->path() / "class", 64);
+    if (!cls || !text::lower(text::strip(*cls)).starts_with("0x03")) continue;
+    find(text::lower(it->path().filename().string()));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Gpu& a, const Gpu& b) { return a.pci_address < b.pci_address; });
+  return out;
+}
+
+std::vector<std::string> cvmfs_repositories(const fs::path& root) {
+  std::set<std::string> repos;
+  auto mounts = try_read(root / "proc/self/mounts", 16 << 20);
+  if (!mounts) mounts = try_read(root / "proc/mounts", 16 << 20);
+  if (mounts) {
+    for (auto line : text::lines(*mounts)) {
+      auto f = text::split_ws(line);
+      if (f.size() < 3 || f[0] != "cvmfs2" || !f[1].starts_with("/cvmfs/")) continue;
+      auto name = f[1].substr(7);
+      if (!name.empty() && name.find('/') == std::string::npos) repos.insert(name);
+    }
+  }
+  // readdir of the autofs directory lists what is mounted without mounting anything.
+  UniqueFd dir(::open((root / "cvmfs").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir) {
+    if (DIR* d = ::fdopendir(dir.get())) {
+      dir.release();
+      while (auto* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n != "." && n != ".." && n.find('.') != std::string_view::npos) repos.emplace(n);
+      }
+      ::closedir(d);
+    }
+  }
+  return {repos.begin(), repos.end()};
+}
+
+std::optional<std::string> glibc_version(const fs::path& root, std::string_view machine) {
+  std::string multiarch = std::string(machine) + "-linux-gnu";
+  const std::vector<fs::path> candidates = {
+      root / "lib64/libc.so.6",          root / "usr/lib64/libc.so.6",
+      root / "lib" / multiarch / "libc.so.6", root / "usr/lib" / multiarch / "libc.so.6",
+      root / "lib/libc.so.6",            root / "usr/lib/libc.so.6"};
+  auto valid = [](std::string_view v) {
+    auto dot = v.find('.');
+    return dot != std::string_view::npos && dot > 0 && dot + 1 < v.size() &&
+           std::all_of(v.begin(), v.end(), [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
+  };
+  for (const auto& path : candidates) {
+    std::error_code ec;
+    auto real = fs::canonical(path, ec);
+    if (ec) continue;
+    // Before glibc 2.34 libc.so.6 links to libc-<version>.so.
+    auto name = real.filename().string();
+    if (name.starts_with("libc-") && name.ends_with(".so")) {
+      auto v = name.substr(5, name.size() - 8);
+      if (valid(v)) return v;
+    }
+    UniqueFd fd(::open(real.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        st.st_size > (256 << 20))
+      continue;
+    auto size = static_cast<std::size_t>(st.st_size);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (map == MAP_FAILED) continue;
+    std::string_view data(static_cast<const char*>(map), size);
+    std::optional<std::string> found;
+    constexpr std::string_view kBanner = "release version ";
+    for (auto pos = data.find(kBanner); pos != std::string_view::npos;
+         pos = data.find(kBanner, pos + 1)) {
+      auto b = pos + kBanner.size();
+      auto e = b;
+      while (e < data.size() && e - b < 16 && (data[e] == '.' || (data[e] >= '0' && data[e] <= '9')))
+        ++e;
+      auto v = data.substr(b, e - b);
+      while (!v.empty() && v.back() == '.') v.remove_suffix(1);
+      if (valid(v)) {
+        found = std::string(v);
+        break;
+      }
+    }
+    ::munmap(map, size);
+    if (found) return found;
+  }
+  return std::nullopt;
+}
+
+}  // namespace pilot::platform
