@@ -9,6 +9,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,6 +86,37 @@ UniqueFd connect_to(const ServiceUrl& url, std::chrono::milliseconds timeout, co
 // certificate (unknown CA, expired, not a valid proxy...).
 bool peer_alert(const std::string& errors) { return errors.find("alert") != std::string::npos; }
 
+// Writing to a socket the server has closed raises SIGPIPE, which would kill the pilot; OpenSSL's
+// socket BIO cannot pass MSG_NOSIGNAL. The signal is blocked in this thread while writing and a
+// pending one is consumed before it is unblocked.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    sigset_t pending;
+    sigpending(&pending);
+    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
+      timespec zero{0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t pipe_{}, old_{};
+  bool was_pending_ = false;
+};
+
 }  // namespace
 
 TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::string where)
@@ -159,19 +191,36 @@ void TlsSocket::wait(int ssl_error, Clock::time_point deadline, std::string_view
 
 void TlsSocket::fail_io(int rc, std::string_view step) {
   int err = SSL_get_error(ssl_.get(), rc);
+  int saved_errno = errno;
   std::string errors = openssl_errors();
   std::string prefix = where_ + ": " + std::string(step) + ": ";
+  if (!peer_alert(errors) && !read_anything_) {
+    // With TLS 1.3 the server judges our certificate after our handshake has completed; its
+    // alert may be waiting behind a failed write. Read it to report the real reason.
+    read_anything_ = true;
+    pollfd p{fd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 200) > 0) {
+      char c;
+      std::size_t got = 0;
+      ERR_clear_error();
+      if (SSL_read_ex(ssl_.get(), &c, 1, &got) != 1) {
+        std::string more = openssl_errors();
+        if (peer_alert(more)) errors = more;
+      }
+    }
+  }
   if (peer_alert(errors))
     throw RpcError(ErrorKind::auth, prefix + "the server refused our credentials (" + errors + ")");
   if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errors.empty() && rc == 0) ||
       (err == SSL_ERROR_SSL && errors.find("unexpected eof") != std::string::npos))
     throw RpcError(ErrorKind::transport, prefix + "connection closed by the server");
   if (err == SSL_ERROR_SYSCALL)
-    throw RpcError(ErrorKind::transport, prefix + (errors.empty() ? std::string(std::strerror(errno)) : errors));
+    throw RpcError(ErrorKind::transport, prefix + (errors.empty() ? std::string(std::strerror(saved_errno)) : errors));
   throw RpcError(ErrorKind::transport, prefix + (errors.empty() ? "TLS error " + std::to_string(err) : errors));
 }
 
 void TlsSocket::write_all(std::string_view data, Clock::time_point deadline, std::string_view step) {
+  SigpipeGuard guard;
   while (!data.empty()) {
     ERR_clear_error();
     std::size_t written = 0;
@@ -195,7 +244,10 @@ std::string TlsSocket::read_some(Clock::time_point deadline, std::string_view st
     ERR_clear_error();
     std::size_t got = 0;
     int rc = SSL_read_ex(ssl_.get(), buf, sizeof buf, &got);
-    if (rc == 1) return std::string(buf, got);
+    if (rc == 1) {
+      read_anything_ = true;
+      return std::string(buf, got);
+    }
     int err = SSL_get_error(ssl_.get(), rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
       wait(err, deadline, step);

@@ -34,6 +34,7 @@ class TlsSocket {
   void wait(int ssl_error, Clock::time_point deadline, std::string_view step);
 
   std::string where_;
+  bool read_anything_ = false;
   UniqueFd fd_;
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_{nullptr, SSL_CTX_free};
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl_{nullptr, SSL_free};
