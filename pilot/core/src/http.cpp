@@ -81,7 +81,9 @@ Response perform(const Request& req, const TlsOptions& tls) {
   }
   if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
 
-  auto ca_file = tls.ca_file.empty() ? find_ca_bundle() : std::optional(tls.ca_file);
+  auto ca_file = !tls.ca_file.empty()      ? std::optional(tls.ca_file)
+                 : tls.default_ca_bundle ? find_ca_bundle()
+                                         : std::nullopt;
   curl_easy_setopt(c, CURLOPT_CAINFO, ca_file ? ca_file->c_str() : nullptr);
   curl_easy_setopt(c, CURLOPT_CAPATH, tls.ca_dir.empty() ? nullptr : tls.ca_dir.c_str());
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
@@ -96,7 +98,12 @@ Response perform(const Request& req, const TlsOptions& tls) {
   if (rc != CURLE_OK) {
     std::string why = sink.overflow ? "reply larger than " + std::to_string(req.max_body) + " bytes"
                                     : (errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    throw Error(req.method + " " + req.url + " failed: " + why);
+    bool tls_failure = rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+                       rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+                       rc == CURLE_SSL_CLIENTCERT ||
+                       (rc == CURLE_RECV_ERROR && std::string_view(errbuf).find("alert") != std::string_view::npos);
+    throw TransportError(req.method + " " + req.url + " failed: " + why, tls_failure,
+                         rc == CURLE_OPERATION_TIMEDOUT);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   char* ct = nullptr;

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.hpp"
+
 namespace pilot::http {
 
 struct TlsOptions {
@@ -20,8 +22,18 @@ struct TlsOptions {
   std::filesystem::path ca_dir;       // hashed CA directory (X509_CERT_DIR); empty: none
   std::filesystem::path client_cert;  // PEM; an X.509 proxy file holds cert, key and chain
   std::filesystem::path client_key;   // PEM; empty: taken from client_cert
+  bool default_ca_bundle = true;      // false: trust only ca_file / ca_dir (grid services)
   bool verify_peer = true;
   bool verify_host = true;
+};
+
+// A request that got no HTTP reply at all. `tls`: the TLS handshake failed (certificate not
+// verified, or the peer refused ours); `timeout`: the connect or total timeout expired.
+struct TransportError : Error {
+  TransportError(const std::string& what, bool tls_failure, bool timed_out)
+      : Error(what), tls(tls_failure), timeout(timed_out) {}
+  bool tls = false;
+  bool timeout = false;
 };
 
 struct Request {
@@ -42,7 +54,7 @@ struct Response {
 };
 
 // Performs the request. Any HTTP status is a Response; a transport failure (refused, timeout,
-// TLS verification, name resolution, oversized body) throws pilot::Error naming the URL and
+// TLS verification, name resolution, oversized body) throws TransportError naming the URL and
 // curl's reason.
 Response perform(const Request& request, const TlsOptions& tls = {});
 

@@ -1,0 +1,65 @@
+#pragma once
+// The DIRAC job source: jobs from Matcher.requestJob (DISET), reports to JobStateUpdate (HTTPS or
+// DISET) through the persistent report buffer, heartbeats with the server's commands. Before each
+// request it checks the credential: a proxy that expires before the offered work could end makes
+// it shorten the offer (CPUTime) to what the proxy covers, or refuse when less than
+// `min_proxy_lifetime` is left; it warns when less than `proxy_warning` is left.
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+#include "dirac/report_buffer.hpp"
+#include "dirac/services.hpp"
+#include "jobs/job_source.hpp"
+
+namespace pilot::dirac {
+
+struct DiracConfig {
+  std::vector<std::string> matcher_urls;      // dips://host:9170/WorkloadManagement/Matcher
+  std::vector<std::string> job_state_urls;    // https://host:8443/WorkloadManagement/TornadoJobStateUpdate
+  std::vector<std::string> pilot_logging_urls;  // optional
+  RpcOptions rpc;
+  std::filesystem::path state_dir;  // holds the report buffer (dirac-reports.json)
+  std::string release_version;      // ReleaseVersion sent to the Matcher (empty: not sent)
+  std::string release_project;      // ReleaseProject (empty: not sent)
+  std::chrono::seconds min_proxy_lifetime{1800};
+  std::chrono::seconds proxy_warning{6 * 3600};
+};
+
+class DiracJobSource : public jobs::JobSource {
+ public:
+  // Loads the report buffer left by an earlier pilot in `state_dir` (and tries to deliver it at
+  // the next call).
+  DiracJobSource(DiracConfig config, log::Logger log);
+
+  std::string describe() const override;
+  // Throws VersionMismatch (stop the pilot), ServiceError, RpcError, or pilot::Error when the
+  // credential cannot cover any work.
+  std::optional<jobs::MatchedJob> request_job(const jobs::ResourceRequest& request) override;
+  void set_status(const std::string& job_id, const jobs::StatusUpdate& update) override;
+  void set_parameters(const std::string& job_id,
+                      const std::vector<std::pair<std::string, std::string>>& parameters) override;
+  std::vector<jobs::Command> heartbeat(const std::string& job_id, const nlohmann::json& dynamic_data) override;
+  void finish_job(const std::string& job_id, const jobs::FinishedJob& job) override;
+  bool flush() override;
+
+  std::size_t pending_reports() const { return buffer_.pending(); }
+
+ private:
+  std::int64_t job_number(const std::string& job_id) const;
+  // The request's CPUTime capped to what the credential's lifetime covers.
+  jobs::ResourceRequest fit_to_credential(const jobs::ResourceRequest& request) const;
+
+  DiracConfig config_;
+  log::Logger log_;
+  ServiceClient matcher_;
+  ServiceClient job_state_;
+  ReportBuffer buffer_;
+  bool pilot_info_reported_ = false;
+};
+
+}  // namespace pilot::dirac

@@ -1,0 +1,55 @@
+#pragma once
+// Job reports (status changes with their UTC time, job parameters) waiting to reach
+// JobStateUpdate. Every change is written to disk (atomically) before any attempt to send it, so
+// neither a server outage nor a pilot restart loses one; entries leave the buffer only once the
+// server has accepted them, or has refused them for good (an S_ERROR such as "No Matching Job",
+// which no retry can change).
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dirac/services.hpp"
+
+namespace pilot::dirac {
+
+class ReportBuffer {
+ public:
+  // Loads `file` if it exists. A file that cannot be parsed is renamed to "<file>.corrupt" and
+  // reported by warning(); the buffer then starts empty.
+  explicit ReportBuffer(std::filesystem::path file);
+
+  void add_status(std::int64_t job_id, StatusEntry entry);
+  void add_parameters(std::int64_t job_id, const std::vector<std::pair<std::string, std::string>>& parameters);
+
+  std::size_t pending() const;  // status entries + parameters not yet delivered
+  std::vector<StatusEntry> statuses(std::int64_t job_id) const;
+
+  struct FlushResult {
+    std::size_t delivered = 0;
+    std::size_t rejected = 0;  // refused by the server for good, logged and dropped
+    bool complete = false;     // nothing left
+    std::string error;         // why something is still pending
+  };
+  // Sends everything pending, job by job; keeps what could not be delivered.
+  FlushResult flush(const ServiceClient& job_state_update);
+
+  const std::string& warning() const { return warning_; }
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  struct JobReports {
+    std::vector<StatusEntry> statuses;
+    std::vector<std::pair<std::string, std::string>> parameters;
+  };
+  void save() const;
+
+  std::filesystem::path file_;
+  std::map<std::int64_t, JobReports> jobs_;
+  std::string warning_;
+};
+
+}  // namespace pilot::dirac

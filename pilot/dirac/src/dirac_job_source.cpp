@@ -1,0 +1,137 @@
+#include "dirac/dirac_job_source.hpp"
+
+#include "dirac/codec.hpp"
+#include "dirac/resource_description.hpp"
+
+namespace pilot::dirac {
+
+DiracJobSource::DiracJobSource(DiracConfig config, log::Logger log)
+    : config_(std::move(config)),
+      log_(std::move(log)),
+      matcher_{config_.matcher_urls, config_.rpc, log_},
+      job_state_{config_.job_state_urls, config_.rpc, log_},
+      buffer_(config_.state_dir / "dirac-reports.json") {
+  if (config_.matcher_urls.empty()) throw Error("DIRAC job source: no Matcher URL configured");
+  if (config_.job_state_urls.empty()) throw Error("DIRAC job source: no JobStateUpdate URL configured");
+  if (!buffer_.warning().empty()) log_.warn(buffer_.warning());
+  if (buffer_.pending())
+    log_.info("job reports left by an earlier pilot will be delivered",
+              {{"pending", buffer_.pending()}, {"file", buffer_.file().string()}});
+}
+
+std::string DiracJobSource::describe() const { return "DIRAC " + config_.matcher_urls.front(); }
+
+std::int64_t DiracJobSource::job_number(const std::string& id) const {
+  std::size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(id, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != id.size() || n <= 0) throw Error("DIRAC job id '" + id + "' is not a positive integer");
+  return n;
+}
+
+jobs::ResourceRequest DiracJobSource::fit_to_credential(const jobs::ResourceRequest& request) const {
+  const auto& cred = config_.rpc.credentials;
+  if (cred.cert.empty()) return request;  // token only: its lifetime is the token issuer's business
+  CertificateInfo info = read_certificate_info(cred.cert);
+  auto check = check_lifetime(info, std::chrono::system_clock::now(), config_.min_proxy_lifetime, config_.proxy_warning);
+  if (!check.usable)
+    throw Error("refusing to request a job: " + check.message + " (" + cred.cert.string() + ")");
+  if (check.warn) log_.warn("credential expires soon", {{"file", cred.cert.string()}, {"seconds_left", check.left.count()}});
+  jobs::ResourceRequest fitted = request;
+  // CPU work the proxy can still cover: seconds left x HS06 per processor x processors.
+  double power = request.pilot_benchmark > 0 ? request.pilot_benchmark : 0;
+  if (power > 0) {
+    double covered = static_cast<double>((check.left - config_.min_proxy_lifetime / 2).count()) * power *
+                     std::max(1, request.processors);
+    if (covered < static_cast<double>(fitted.cpu_work_left_hs06s)) {
+      fitted.cpu_work_left_hs06s = static_cast<std::int64_t>(covered);
+      log_.info("offer shortened to the credential's lifetime",
+                {{"cpu_time", fitted.cpu_work_left_hs06s}, {"seconds_left", check.left.count()}});
+    }
+  }
+  return fitted;
+}
+
+std::optional<jobs::MatchedJob> DiracJobSource::request_job(const jobs::ResourceRequest& request) {
+  flush();  // reports of earlier jobs first: the server's view should be current
+  jobs::ResourceRequest fitted = fit_to_credential(request);
+  if (!config_.release_version.empty() && !fitted.extra.contains("ReleaseVersion"))
+    fitted.extra["ReleaseVersion"] = config_.release_version;
+  if (!config_.release_project.empty() && !fitted.extra.contains("ReleaseProject"))
+    fitted.extra["ReleaseProject"] = config_.release_project;
+  if (!config_.rpc.vo.empty() && !fitted.extra.contains("VirtualOrganization"))
+    fitted.extra["VirtualOrganization"] = config_.rpc.vo;
+  Dict description = resource_description(fitted, pilot_info_reported_);
+  auto match = dirac::request_job(matcher_, description);
+  if (!match) {
+    log_.info("no job matched", {{"site", request.site}, {"cpu_time", fitted.cpu_work_left_hs06s}});
+    return std::nullopt;
+  }
+  pilot_info_reported_ = pilot_info_reported_ || match->pilot_info_reported;
+  jobs::MatchedJob job;
+  job.id = std::to_string(match->job_id);
+  job.jdl = match->jdl;
+  job.attributes = to_json(Value(match->raw));
+  job.attributes.erase("JDL");
+  log_.info("job matched", {{"job_id", match->job_id}, {"owner", match->owner}, {"group", match->group}});
+  return job;
+}
+
+void DiracJobSource::set_status(const std::string& job_id, const jobs::StatusUpdate& update) {
+  StatusEntry e;
+  e.time = utc_datetime(update.time);
+  e.status = update.status;
+  e.minor_status = update.minor_status;
+  e.application_status = update.application_status;
+  e.source = update.source;
+  buffer_.add_status(job_number(job_id), std::move(e));
+  flush();
+}
+
+void DiracJobSource::set_parameters(const std::string& job_id,
+                                    const std::vector<std::pair<std::string, std::string>>& parameters) {
+  buffer_.add_parameters(job_number(job_id), parameters);
+  flush();
+}
+
+std::vector<jobs::Command> DiracJobSource::heartbeat(const std::string& job_id, const nlohmann::json& dynamic_data) {
+  Dict dynamic;
+  std::string peek;
+  for (const auto& [k, v] : dynamic_data.items()) {
+    if (k == "StandardOutput") {
+      peek = v.is_string() ? v.get<std::string>() : v.dump();
+      continue;
+    }
+    // DIRAC's heartbeat values are floats.
+    dynamic.set(k, v.is_number() ? Value(v.get<double>()) : value_from_json(v));
+  }
+  Dict static_data;
+  if (!peek.empty()) static_data.set("StandardOutput", peek);
+  std::vector<jobs::Command> out;
+  for (auto& c : send_heartbeat(job_state_, job_number(job_id), dynamic, static_data)) {
+    log_.info("server command", {{"job_id", job_id}, {"command", c.name}});
+    out.push_back({c.name, to_json(c.argument)});
+  }
+  return out;
+}
+
+void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJob& job) {
+  (void)job;
+  if (!flush())
+    log_.warn("reports of a finished job are kept for later delivery",
+              {{"job_id", job_id}, {"pending", buffer_.pending()}, {"file", buffer_.file().string()}});
+}
+
+bool DiracJobSource::flush() {
+  if (!buffer_.pending()) return true;
+  auto r = buffer_.flush(job_state_);
+  if (!r.complete)
+    log_.warn("job reports not delivered yet, will retry", {{"pending", buffer_.pending()}, {"error", r.error}});
+  return r.complete;
+}
+
+}  // namespace pilot::dirac

@@ -1,0 +1,120 @@
+#include "fake_server.hpp"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/run_command.hpp"
+
+extern char** environ;
+
+namespace pilot::dirac::test {
+namespace fs = std::filesystem;
+
+namespace {
+fs::path source(const std::string& rel) { return fs::path(PILOT_SOURCE_DIR) / rel; }
+}  // namespace
+
+const fs::path& pki() {
+  // One PKI per test process: key generation is the slow part of the set-up.
+  static TempDir dir("pilot-dirac-pki");
+  static bool made = [] {
+    CommandOptions opts;
+    opts.timeout = std::chrono::seconds(120);
+    opts.merge_stderr = true;
+    auto r = run_command({"bash", source("tests/fake_dirac/make-test-pki.sh").string(), dir.path().string()}, opts);
+    if (!r || !r->ok()) throw Error("make-test-pki.sh failed: " + (r ? r->out : std::string("bash not found")));
+    return true;
+  }();
+  (void)made;
+  return dir.path();
+}
+
+Credentials proxy_credentials(const std::string& proxy, const std::string& ca) {
+  Credentials c;
+  c.cert = pki() / proxy;
+  c.ca_dir = pki() / ca;
+  return c;
+}
+
+Credentials host_credentials() {
+  Credentials c;
+  c.cert = pki() / "hostcert.pem";
+  c.key = pki() / "hostkey.pem";
+  c.ca_dir = pki() / "certificates";
+  c.host = true;
+  return c;
+}
+
+FakeDirac::FakeDirac(std::vector<std::string> flags) : dir_("pilot-fake-dirac") {
+  std::vector<std::string> argv = {"python3", source("tests/fake_dirac/fake_dirac.py").string(),
+                                   "--pki", pki().string(),
+                                   "--port-file", (dir_.path() / "ports.json").string(),
+                                   "--record", (dir_.path() / "calls.jsonl").string(),
+                                   "--control", (dir_.path() / "control.json").string()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  if (int rc = posix_spawnp(&pid_, "python3", nullptr, nullptr, cargv.data(), environ); rc != 0)
+    throw_errno("cannot start fake_dirac.py", rc);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto text = read_file(dir_.path() / "ports.json")) {
+      auto j = nlohmann::json::parse(*text);
+      diset_port_ = j.at("diset").get<int>();
+      https_port_ = j.at("https").get<int>();
+      return;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw Error("fake_dirac.py exited before listening");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw Error("fake_dirac.py did not write its ports within 30 s");
+}
+
+FakeDirac::~FakeDirac() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+}
+
+std::string FakeDirac::diset_url(const std::string& service) const {
+  return "dips://localhost:" + std::to_string(diset_port_) + "/" + service;
+}
+
+std::string FakeDirac::https_url(const std::string& service) const {
+  return "https://localhost:" + std::to_string(https_port_) + "/" + service;
+}
+
+void FakeDirac::control(const nlohmann::json& settings) const {
+  write_file_atomic(dir_.path() / "control.json", settings.dump());
+}
+
+std::vector<nlohmann::json> FakeDirac::records() const {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(read_file(dir_.path() / "calls.jsonl").value_or(""));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+std::vector<nlohmann::json> FakeDirac::calls(const std::string& method) const {
+  std::vector<nlohmann::json> out;
+  for (auto& r : records())
+    if (r.value("method", "") == method && r.contains("args")) out.push_back(r);
+  return out;
+}
+
+}  // namespace pilot::dirac::test

@@ -1,0 +1,45 @@
+#pragma once
+// Runs tests/fake_dirac/fake_dirac.py as a real process on 127.0.0.1 with the test PKI, for the
+// integration tests: URLs of its services, its control file, and the calls it recorded.
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/fs.hpp"
+#include "dirac/rpc.hpp"
+
+namespace pilot::dirac::test {
+
+// The test PKI, made once per test process by make-test-pki.sh.
+const std::filesystem::path& pki();
+
+// Credentials of the PKI: proxy file name (proxy.pem, expired_proxy.pem, ...) and the trusted CA
+// directory ("certificates") or the wrong one ("wrong-certificates").
+Credentials proxy_credentials(const std::string& proxy = "proxy.pem", const std::string& ca = "certificates");
+Credentials host_credentials();
+
+class FakeDirac {
+ public:
+  explicit FakeDirac(std::vector<std::string> flags = {});
+  ~FakeDirac();
+  FakeDirac(const FakeDirac&) = delete;
+  FakeDirac& operator=(const FakeDirac&) = delete;
+
+  std::string diset_url(const std::string& service = "WorkloadManagement/Matcher") const;
+  std::string https_url(const std::string& service = "WorkloadManagement/TornadoJobStateUpdate") const;
+  // Replaces the control file (see fake_dirac.py).
+  void control(const nlohmann::json& settings) const;
+  // Every call recorded so far, oldest first.
+  std::vector<nlohmann::json> records() const;
+  std::vector<nlohmann::json> calls(const std::string& method) const;
+
+ private:
+  TempDir dir_;
+  int pid_ = -1;
+  int diset_port_ = 0;
+  int https_port_ = 0;
+};
+
+}  // namespace pilot::dirac::test

@@ -1,0 +1,592 @@
+#!/usr/bin/env python3
+"""A fake DIRAC v8 server for the pilot's tests (Python 3 standard library only).
+
+Speaks real TLS with the test PKI of make-test-pki.sh, DISET (DEncode or JSON frames, keep-alives)
+and DIRAC's HTTPS (Tornado) RPC, serves WorkloadManagement/Matcher, JobStateUpdate and
+PilotLogging with the replies of a real v8.0.55 server, records every call as one JSON line, and
+misbehaves on demand. It binds 127.0.0.1 only, picks free ports and writes them to --port-file as
+{"diset": N, "https": M}; it exits when its parent process ends.
+
+Behaviour is set by flags and by the JSON --control file, re-read at every request:
+  {"diset": "normal|hang|drop|garbage|error", "https": "normal|hang|drop|500|garbage",
+   "match": "normal|nomatch|mismatch|error", "kill": [job ids], "down": false}
+hang: accept and never answer; drop: close mid-frame / without a reply; garbage: undecodable
+reply; error: S_ERROR before the handler; 500: HTML error page; down: refuse every call (close).
+"""
+
+import argparse
+import base64
+import ctypes
+import datetime
+import http.server
+import json
+import os
+import signal
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+
+JDL = """[
+  Executable = "/bin/echo";
+  Arguments = "hello from DIRAC";
+  JobName = "interop-test";
+  JobType = "User";
+  CPUTime = 3600;
+  Priority = 1;
+  StdOutput = "std.out";
+  StdError = "std.err";
+  OutputSandbox = { "std.out", "std.err" };
+  JobID = %d;
+  Owner = "pilot";
+  OwnerGroup = "testvo_user";
+]"""
+USER_DN = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot"
+
+# ---------------------------------------------------------------- DEncode
+
+
+def dencode(v, out=None):
+    top = out is None
+    out = [] if top else out
+    if v is None:
+        out.append(b"n")
+    elif isinstance(v, bool):
+        out.append(b"b1" if v else b"b0")
+    elif isinstance(v, int):
+        out.append(b"i%de" % v)
+    elif isinstance(v, float):
+        out.append(b"f" + repr(v).encode() + b"e")
+    elif isinstance(v, (str, bytes)):
+        b = v.encode() if isinstance(v, str) else v
+        out.append(b"s%d:" % len(b) + b)
+    elif isinstance(v, (list, tuple)):
+        out.append(b"l" if isinstance(v, list) else b"t")
+        for x in v:
+            dencode(x, out)
+        out.append(b"e")
+    elif isinstance(v, dict):
+        out.append(b"d")
+        for k, x in v.items():
+            dencode(k, out)
+            dencode(x, out)
+        out.append(b"e")
+    elif isinstance(v, datetime.datetime):
+        out.append(b"za")
+        dencode((v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, None), out)
+    elif isinstance(v, datetime.date):
+        out.append(b"zd")
+        dencode((v.year, v.month, v.day), out)
+    else:
+        raise TypeError("cannot DEncode %r" % type(v))
+    return b"".join(out) if top else None
+
+
+def ddecode(data):
+    def value(i):
+        c = data[i:i + 1]
+        if c in (b"i", b"I"):
+            e = data.index(b"e", i + 1)
+            return int(data[i + 1:e]), e + 1
+        if c == b"f":
+            e = data.index(b"e", i + 1)
+            if data[e + 1:e + 2] in (b"+", b"-"):
+                e = data.index(b"e", e + 1)
+            return float(data[i + 1:e]), e + 1
+        if c == b"b":
+            return data[i + 1:i + 2] != b"0", i + 2
+        if c == b"n":
+            return None, i + 1
+        if c in (b"s", b"u"):
+            colon = data.index(b":", i + 1)
+            n = int(data[i + 1:colon])
+            if colon + 1 + n > len(data):
+                raise ValueError("truncated string")
+            return data[colon + 1:colon + 1 + n].decode(errors="surrogateescape"), colon + 1 + n
+        if c in (b"l", b"t"):
+            items, i = [], i + 1
+            while data[i:i + 1] != b"e":
+                if i >= len(data):
+                    raise ValueError("truncated list")
+                x, i = value(i)
+                items.append(x)
+            return (items if c == b"l" else tuple(items)), i + 1
+        if c == b"d":
+            d, i = {}, i + 1
+            while data[i:i + 1] != b"e":
+                if i >= len(data):
+                    raise ValueError("truncated dict")
+                k, i = value(i)
+                d[k], i = value(i)
+            return d, i + 1
+        if c == b"z":
+            kind = data[i + 1:i + 2]
+            t, j = value(i + 2)
+            cls = {b"a": datetime.datetime, b"d": datetime.date, b"t": datetime.time}[kind]
+            return cls(*t), j
+        raise ValueError("bad type %r at %d" % (c, i))
+
+    v, end = value(0)
+    if end != len(data):
+        raise ValueError("trailing data")
+    return v
+
+
+def jdefault(o):
+    if isinstance(o, datetime.datetime):
+        return {"__dCls": "dt", "obj": o.strftime("%Y-%m-%d %H:%M:%S")}
+    if isinstance(o, datetime.date):
+        return {"__dCls": "date", "obj": o.strftime("%Y-%m-%d")}
+    if isinstance(o, bytes):
+        return {"__dCls": "b64", "obj": base64.b64encode(o).decode()}
+    raise TypeError(type(o))
+
+
+def jhook(d):
+    if d.get("__dCls") == "dt":
+        return datetime.datetime.strptime(d["obj"], "%Y-%m-%d %H:%M:%S")
+    if d.get("__dCls") == "date":
+        return datetime.datetime.strptime(d["obj"], "%Y-%m-%d").date()
+    if d.get("__dCls") == "b64":
+        return base64.b64decode(d["obj"])
+    return d
+
+
+def jencode(v):
+    return json.dumps(v, default=jdefault)
+
+
+def S_OK(v=None):
+    return {"OK": True, "Value": v}
+
+
+def S_ERROR(msg, errno=0):
+    return {"OK": False, "Message": msg, "Errno": errno}
+
+
+# ---------------------------------------------------------------- certificates
+
+
+def der_find(der, oid):
+    """The DER bytes after an extension OID, or None."""
+    i = der.find(oid)
+    return None if i < 0 else der[i + len(oid):]
+
+
+def peer_info(sslsock):
+    der = sslsock.getpeercert(binary_form=True)
+    if not der:
+        return None
+    cert = sslsock.getpeercert()
+    dn = lambda name: "".join("/%s=%s" % (k, v) for rdn in name for (k, v) in rdn)
+    short = {"countryName": "C", "organizationName": "O", "organizationalUnitName": "OU", "commonName": "CN"}
+    norm = lambda name: tuple(tuple((short.get(k, k), v) for (k, v) in rdn) for rdn in name)
+    subject, issuer = dn(norm(cert["subject"])), dn(norm(cert["issuer"]))
+    is_proxy = der_find(der, bytes.fromhex("06082b0601050507010e")) is not None
+    group = None
+    rest = der_find(der, bytes.fromhex("06032a2a2a"))
+    if rest is not None:
+        if rest[0] == 0x01:  # critical flag
+            rest = rest[3:]
+        if rest[0] == 0x04:  # OCTET STRING wrapping the IA5String
+            inner = rest[2:]
+            if inner[0] in (0x16, 0x0C):
+                group = inner[2:2 + inner[1]].decode()
+    return {"dn": subject, "identity": issuer if is_proxy else subject, "is_proxy": is_proxy, "group": group}
+
+
+# ---------------------------------------------------------------- the services
+
+
+class State:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.jobs = {}
+        for jid in range(1, args.jobs + 1):
+            self.jobs[jid] = {"Status": "Waiting", "MinorStatus": "Pilot Agent Submission",
+                              "ApplicationStatus": "Unknown", "history": [], "parameters": {}}
+
+    def control(self):
+        c = {"diset": self.args.diset, "https": self.args.https, "match": "normal", "kill": [], "down": False}
+        if self.args.control and os.path.exists(self.args.control):
+            try:
+                with open(self.args.control) as f:
+                    c.update(json.load(f))
+            except ValueError:
+                pass  # being rewritten; keep the defaults for this request
+        return c
+
+    def record(self, entry):
+        entry["time"] = time.time()
+        line = json.dumps(entry, default=lambda o: jdefault(o) if not isinstance(o, tuple) else list(o))
+        with self.lock:
+            with open(self.args.record, "a") as f:
+                f.write(line + "\n")
+
+    def authorize(self, service, method, peer, extra, token_ok):
+        """None when allowed, else the refusal message."""
+        if peer is None and not token_ok:
+            return "Unauthorized query"
+        if peer is not None and not peer["is_proxy"] and extra != "hosts":
+            return "Unauthorized query"  # a host certificate must announce itself
+        if service.endswith("Matcher") and method == "requestJob":
+            if peer is not None and peer["is_proxy"] and peer["group"] not in self.args.pilot_group:
+                return "Unauthorized query"
+        return None
+
+    def handle(self, service, method, args, setup):
+        name = service.split("/")[-1].replace("Tornado", "")
+        fn = getattr(self, "%s_%s" % (name, method), None)
+        if fn is None:
+            return None
+        try:
+            return fn(setup, *args)
+        except TypeError as e:
+            return S_ERROR("Wrong number of arguments: %s" % e)
+
+    def Matcher_requestJob(self, setup, desc):
+        c = self.control()
+        if not isinstance(desc, dict):
+            return S_ERROR("Resource description is not a dict")
+        for key in ("Site", "CPUTime"):
+            if key not in desc:
+                return S_ERROR("Missing mandatory key %s" % key)
+        if c["match"] == "mismatch" or (self.args.pilot_version and "ReleaseVersion" in desc
+                                        and desc["ReleaseVersion"] != self.args.pilot_version):
+            return S_ERROR("Pilot version does not match the production version %s" % self.args.pilot_version, 1511)
+        if c["match"] == "error":
+            return S_ERROR("Error requesting job", 0)
+        if c["match"] == "nomatch" or setup != self.args.setup:
+            return S_ERROR("No match found ( 1510 : )", 1510)
+        with self.lock:
+            for jid, job in sorted(self.jobs.items()):
+                if job["Status"] == "Waiting" and desc["CPUTime"] >= 3600:
+                    job["Status"], job["MinorStatus"] = "Matched", "Assigned"
+                    return S_OK({"JDL": JDL % jid, "JobID": jid, "DN": USER_DN, "Group": "testvo_user",
+                                 "PilotInfoReportedFlag": True})
+        return S_ERROR("No match found ( 1510 : )", 1510)
+
+    def JobStateUpdate_setJobStatusBulk(self, setup, jid, statuses, force=False):
+        with self.lock:
+            job = self.jobs.get(jid)
+            if job is None:
+                return S_ERROR("No Matching Job", 0)
+            for ts in sorted(statuses):
+                entry = dict(statuses[ts], time=ts)
+                job["history"].append(entry)
+            # the newest timestamp wins
+            for ts in sorted(statuses):
+                for k in ("Status", "MinorStatus", "ApplicationStatus"):
+                    if statuses[ts].get(k):
+                        job[k] = statuses[ts][k]
+            return S_OK([["MinorStatus", "ApplicationStatus"], [job["MinorStatus"], job["ApplicationStatus"]]])
+
+    def JobStateUpdate_setJobStatus(self, setup, jid, status, minor, source):
+        with self.lock:
+            job = self.jobs.get(jid)
+            if job is None:
+                return S_ERROR("No Matching Job", 0)
+            if status:
+                job["Status"] = status
+            if minor:
+                job["MinorStatus"] = minor
+            return S_OK()
+
+    def JobStateUpdate_setJobApplicationStatus(self, setup, jid, app, source):
+        with self.lock:
+            job = self.jobs.get(jid)
+            if job is None:
+                return S_ERROR("No Matching Job", 0)
+            job["ApplicationStatus"] = app
+            return S_OK()
+
+    def JobStateUpdate_setJobParameters(self, setup, jid, params):
+        with self.lock:
+            job = self.jobs.get(jid)
+            if job is None:
+                return S_ERROR("No Matching Job", 0)
+            for name, value in params:
+                job["parameters"][name] = value
+            return S_OK(len(params))
+
+    def JobStateUpdate_setJobParameter(self, setup, jid, name, value):
+        return self.JobStateUpdate_setJobParameters(setup, jid, [[name, value]]) and S_OK(1)
+
+    def JobStateUpdate_sendHeartBeat(self, setup, jid, dynamic, static):
+        if jid in self.control()["kill"]:
+            return S_OK({"Kill": ""})
+        return S_OK({})
+
+    def PilotLogging_sendMessage(self, setup, message, uuid, vo):
+        return S_OK("Message logged successfully for pilot: %s" % uuid)
+
+    def PilotLogging_finaliseLogs(self, setup, payload, uuid, vo):
+        return S_OK("Log file finalised for pilot: %s" % uuid)
+
+
+# ---------------------------------------------------------------- DISET
+
+
+class DisetHandler(socketserver.BaseRequestHandler):
+    def read_frame(self, sock, buf):
+        while b":" not in buf[:12]:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        n, _, rest = buf.partition(b":")
+        n = int(n)
+        while len(rest) < n:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            rest += chunk
+        return rest[:n], rest[n:]
+
+    def decode(self, payload):
+        try:
+            return ddecode(payload), "dencode"
+        except Exception:
+            return json.loads(payload.decode(), object_hook=jhook), "json"
+
+    def send(self, sock, value, prefix=b""):
+        data = jencode(value).encode() if self.server.state.args.json else dencode(value)
+        sock.sendall(prefix + b"%d:" % len(data) + data)
+
+    def handle(self):
+        state = self.server.state
+        c = state.control()
+        try:
+            sock = self.server.ctx.wrap_socket(self.request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            state.record({"transport": "diset", "event": "handshake failed", "error": str(e)})
+            return
+        entry = {"transport": "diset", "peer": peer_info(sock)}
+        try:
+            if c["down"]:
+                return
+            raw, buf = self.read_frame(sock, b"")
+            proposal, entry["encoding"] = self.decode(raw)
+            entry["raw_proposal"] = ("%d:" % len(raw)) + raw.decode("latin-1")
+            (service, setup, vo), (_, method), extra, version = proposal["Value"]
+            entry.update(service=service, setup=setup, vo=vo, method=method, extra_credentials=extra,
+                         client_version=version)
+            if c["diset"] == "hang":
+                state.record(dict(entry, event="hanging"))
+                time.sleep(60)
+                return
+            if c["diset"] == "error":
+                state.record(dict(entry, event="refused with an error"))
+                self.send(sock, S_ERROR("Server error while serving %s" % method, 0))
+                return
+            refusal = state.authorize(service, method, entry["peer"], extra, False)
+            if refusal:
+                state.record(dict(entry, event="unauthorized"))
+                self.send(sock, S_ERROR(refusal, 1111))
+                return
+            if self.server.state.args.keepalive:
+                self.send(sock, S_OK({"id": "ka-1", "kaping": True}), prefix=b"dka")
+            self.send(sock, S_OK())
+            # a pong may come before the arguments
+            while True:
+                if buf.startswith(b"dka"):
+                    pong, buf = self.read_frame(sock, buf[3:])
+                    entry["keepalive_reply"] = self.decode(pong)[0]
+                    continue
+                if not buf and self.server.state.args.keepalive and "keepalive_reply" not in entry:
+                    buf = sock.recv(65536)
+                    continue
+                break
+            raw, buf = self.read_frame(sock, buf)
+            entry["raw_arguments"] = ("%d:" % len(raw)) + raw.decode("latin-1")
+            arguments = self.decode(raw)[0]["Value"]
+            entry["args"] = arguments
+            if c["diset"] == "drop":
+                state.record(dict(entry, event="dropped"))
+                sock.sendall(b"500:ds2:OKb1s5:Value")
+                return
+            if c["diset"] == "garbage":
+                state.record(dict(entry, event="garbage"))
+                sock.sendall(b"12:<html>oops</")
+                return
+            result = state.handle(service, method, arguments, setup)
+            if result is None:
+                result = S_ERROR("Unknown method %s" % method, 1102)
+            entry["reply"] = result
+            state.record(entry)
+            self.send(sock, result)
+        except (EOFError, OSError, ValueError, KeyError, TypeError) as e:
+            state.record(dict(entry, event="connection error", error=repr(e)))
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+class ThreadingTCP(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+# ---------------------------------------------------------------- HTTPS
+
+
+class HttpsHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def html(self, code, text):
+        body = ("<html><title>%d: %s</title><body>%d: %s</body></html>" % (code, text, code, text)).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/html; charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.html(405, "Method Not Allowed")
+
+    def do_POST(self):
+        state = self.server.state
+        c = state.control()
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length).decode()
+        form = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        service = self.path.strip("/")
+        peer = peer_info(self.connection)
+        auth = self.headers.get("Authorization", "")
+        token_ok = bool(state.args.token) and auth == "Bearer " + state.args.token
+        entry = {"transport": "https", "service": service, "method": form.get("method"), "raw_body": body,
+                 "peer": peer, "bearer": auth[7:] if auth.startswith("Bearer ") else None,
+                 "vo": form.get("clientVO"), "setup": form.get("clientSetup")}
+        if "extraCredentials" in form:
+            entry["extra_credentials"] = json.loads(form["extraCredentials"])
+        if c["down"]:
+            self.close_connection = True
+            return
+        if c["https"] == "hang":
+            state.record(dict(entry, event="hanging"))
+            time.sleep(60)
+            return
+        if c["https"] == "drop":
+            state.record(dict(entry, event="dropped"))
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if c["https"] == "500":
+            state.record(dict(entry, event="500"))
+            return self.html(500, "Internal Server Error")
+        if not service.startswith(("WorkloadManagement/", "Framework/")) or service.split("/")[-1] not in (
+                "TornadoJobStateUpdate", "TornadoPilotLogging"):
+            state.record(dict(entry, event="404"))
+            return self.html(404, "Not Found")
+        refusal = state.authorize(service, form.get("method"), peer, entry.get("extra_credentials"), token_ok)
+        if refusal:
+            state.record(dict(entry, event="401"))
+            return self.html(401, "Unauthorized")
+        try:
+            args = json.loads(form.get("args", "[]"), object_hook=jhook)
+        except ValueError:
+            return self.html(400, "Bad Request")
+        entry["args"] = args
+        result = state.handle(service, form.get("method"), args, form.get("clientSetup"))
+        if result is None:
+            state.record(dict(entry, event="501"))
+            return self.html(501, "Not Implemented")
+        entry["reply"] = result
+        state.record(entry)
+        data = b"{not json" if c["https"] == "garbage" else jencode(result).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class ThreadingHTTPS(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        sock.settimeout(30)
+        try:
+            return self.ctx.wrap_socket(sock, server_side=True), addr
+        except (ssl.SSLError, OSError) as e:
+            self.state.record({"transport": "https", "event": "handshake failed", "error": str(e)})
+            sock.close()
+            raise
+
+
+# ---------------------------------------------------------------- main
+
+
+def tls_context(args, require_cert):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    prefix = "wrong_" if args.wrong_ca else ""
+    ctx.load_cert_chain(os.path.join(args.pki, prefix + "hostcert.pem"), os.path.join(args.pki, prefix + "hostkey.pem"))
+    ctx.load_verify_locations(capath=os.path.join(args.pki, "certificates"))
+    ctx.verify_mode = ssl.CERT_REQUIRED if require_cert else ssl.CERT_OPTIONAL
+    ctx.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
+    return ctx
+
+
+def watch_parent(parent):
+    # PR_SET_PDEATHSIG where available, and polling as the portable fallback.
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    while True:
+        if os.getppid() != parent:
+            os._exit(0)
+        time.sleep(0.2)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pki", required=True, help="directory made by make-test-pki.sh")
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--record", required=True, help="JSON-lines file of the calls received")
+    p.add_argument("--control", help="JSON file changing the behaviour at run time")
+    p.add_argument("--diset", default="normal", choices=["normal", "hang", "drop", "garbage", "error"])
+    p.add_argument("--https", default="normal", choices=["normal", "hang", "drop", "500", "garbage"])
+    p.add_argument("--json", action="store_true", help="DISET replies in JSON (DIRAC v9)")
+    p.add_argument("--keepalive", action="store_true", help="send a keep-alive ping before the proposal answer")
+    p.add_argument("--wrong-ca", action="store_true", help="serve a host certificate of the untrusted CA")
+    p.add_argument("--setup", default="Test-Setup")
+    p.add_argument("--pilot-version", default="", help="Pilot/Version checked against ReleaseVersion")
+    p.add_argument("--pilot-group", action="append", default=None, help="groups with GenericPilot")
+    p.add_argument("--token", default="", help="bearer token accepted instead of a certificate")
+    p.add_argument("--jobs", type=int, default=1, help="waiting jobs 1..N")
+    args = p.parse_args()
+    args.pilot_group = args.pilot_group or ["testvo_pilot"]
+
+    parent = os.getppid()
+    threading.Thread(target=watch_parent, args=(parent,), daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+
+    state = State(args)
+    diset = ThreadingTCP(("127.0.0.1", 0), DisetHandler)
+    diset.state, diset.ctx = state, tls_context(args, True)
+    https = ThreadingHTTPS(("127.0.0.1", 0), HttpsHandler)
+    https.state, https.ctx = state, tls_context(args, False)
+    for srv in (diset, https):
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"diset": diset.server_address[1], "https": https.server_address[1]}, f)
+    os.rename(tmp, args.port_file)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

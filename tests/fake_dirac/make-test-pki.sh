@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Creates the test PKI of the fake DIRAC server in DIR (default ./pki), all with openssl:
+#   ca/ca.pem, certificates/ (hashed CA directory, X509_CERT_DIR), hostcert.pem + hostkey.pem
+#   (CN=localhost, SAN localhost and 127.0.0.1), usercert.pem + userkey.pem, proxy.pem (RFC3820
+#   proxy + key + user certificate, DIRAC group extension 1.2.42.42 = testvo_pilot), user_proxy.pem
+#   (group testvo_user, no GenericPilot), expired_proxy.pem (validity in 2020), and a second,
+#   untrusted CA: wrong-certificates/, wrong_hostcert.pem + wrong_hostkey.pem, wrong_proxy.pem.
+set -euo pipefail
+dir=${1:-pki}
+mkdir -p "$dir"
+cd "$dir"
+umask 077
+export OPENSSL_CONF=/dev/null  # the system configuration must not change what we make
+
+# P-256 keys by default: RSA key generation takes seconds on a busy CI machine; PKI_KEY=rsa gives
+# 2048-bit RSA keys as grid CAs issue them.
+key() {
+  if [ "${PKI_KEY:-ec}" = rsa ]; then
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null
+  else
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+  fi
+}
+
+cat > ext.cnf <<'EXT'
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[host]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+[user]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+[proxy_pilot]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+proxyCertInfo = critical, language:id-ppl-inheritAll
+1.2.42.42 = ASN1:IA5:testvo_pilot
+[proxy_user]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+proxyCertInfo = critical, language:id-ppl-inheritAll
+1.2.42.42 = ASN1:IA5:testvo_user
+EXT
+
+make_ca() {  # name subject
+  key "$1.key"
+  openssl req -x509 -new -key "$1.key" -subj "$2" -days 30 -sha256 -out "$1.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+}
+sign() {  # out key subject issuer-cert issuer-key extensions serial [days]
+  openssl req -new -key "$2" -subj "$3" -out "$1.csr"
+  openssl x509 -req -in "$1.csr" -CA "$4" -CAkey "$5" -set_serial "$7" -days "${8:-30}" -sha256 \
+    -extfile ext.cnf -extensions "$6" -out "$1" 2>/dev/null
+  rm -f "$1.csr"
+}
+hashed_dir() {  # dir ca.pem
+  mkdir -p "$1"
+  cp "$2" "$1/"
+  openssl rehash "$1" 2>/dev/null || c_rehash "$1" >/dev/null
+}
+
+user_dn="/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot"
+
+make_ca ca "/C=ch/O=DIRAC/CN=DIRAC Test CA"
+hashed_dir certificates ca.pem
+key hostkey.pem
+sign hostcert.pem hostkey.pem "/C=ch/O=DIRAC/CN=localhost" ca.pem ca.key host 1001
+key userkey.pem
+sign usercert.pem userkey.pem "$user_dn" ca.pem ca.key user 1002
+
+make_proxy() {  # out group-section serial
+  key "$1.key"
+  sign "$1.crt" "$1.key" "$user_dn/CN=$3" usercert.pem userkey.pem "$2" "$3" 1
+  cat "$1.crt" "$1.key" usercert.pem > "$1"
+  rm -f "$1.crt" "$1.key"
+}
+make_proxy proxy.pem proxy_pilot 20001
+make_proxy user_proxy.pem proxy_user 20002
+
+# An expired proxy: `openssl x509 -req` cannot back-date, `openssl ca` can.
+mkdir -p expired.db
+: > expired.db/index.txt
+echo 3001 > expired.db/serial
+cat > expired.cnf <<'CNF'
+[ca]
+default_ca = expired
+[expired]
+database = expired.db/index.txt
+serial = expired.db/serial
+new_certs_dir = expired.db
+default_md = sha256
+policy = anything
+unique_subject = no
+[anything]
+commonName = supplied
+CNF
+key expired.key
+openssl req -new -key expired.key -subj "$user_dn/CN=3001" -out expired.csr
+openssl ca -batch -config expired.cnf -cert usercert.pem -keyfile userkey.pem -in expired.csr \
+  -out expired.crt -startdate 20200101000000Z -enddate 20200102000000Z -preserveDN -notext \
+  -extfile ext.cnf -extensions proxy_pilot 2>/dev/null
+cat expired.crt expired.key usercert.pem > expired_proxy.pem
+rm -rf expired.key expired.csr expired.crt expired.db expired.cnf
+
+# A CA nobody trusts, with a host and a proxy of its own.
+make_ca wrongca "/C=ch/O=Elsewhere/CN=Untrusted CA"
+hashed_dir wrong-certificates wrongca.pem
+key wrong_hostkey.pem
+sign wrong_hostcert.pem wrong_hostkey.pem "/C=ch/O=Elsewhere/CN=localhost" wrongca.pem wrongca.key host 4001
+key wrong_userkey.pem
+sign wrong_usercert.pem wrong_userkey.pem "/C=ch/O=Elsewhere/CN=pilot" wrongca.pem wrongca.key user 4002
+key wrong_proxy.key
+sign wrong_proxy.crt wrong_proxy.key "/C=ch/O=Elsewhere/CN=pilot/CN=4003" wrong_usercert.pem wrong_userkey.pem proxy_pilot 4003 1
+cat wrong_proxy.crt wrong_proxy.key wrong_usercert.pem > wrong_proxy.pem
+rm -f wrong_proxy.crt wrong_proxy.key ext.cnf
+chmod 600 ./*.pem
+echo "test PKI ready in $(pwd)"
