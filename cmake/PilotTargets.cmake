@@ -44,3 +44,14 @@ function(pilot_tests name)
   endif()
   catch_discover_tests(${name} TEST_PREFIX "${name}: " PROPERTIES ${props})
 endfunction()
+
+# pilot_embed_text(OUT_VAR FILE SYMBOL): a generated C++ source defining `const char* const
+# SYMBOL` with the contents of FILE (scripts and demo jobs shipped inside the binary).
+function(pilot_embed_text out file symbol)
+  set(cpp ${CMAKE_CURRENT_BINARY_DIR}/embed_${symbol}.cpp)
+  add_custom_command(OUTPUT ${cpp}
+    COMMAND ${CMAKE_COMMAND} -DINPUT=${file} -DOUTPUT=${cpp} -DNAME=${symbol}
+            -P ${PROJECT_SOURCE_DIR}/cmake/EmbedText.cmake
+    DEPENDS ${file} ${PROJECT_SOURCE_DIR}/cmake/EmbedText.cmake)
+  set(${out} ${cpp} PARENT_SCOPE)
+endfunction()

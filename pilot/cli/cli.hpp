@@ -39,5 +39,6 @@ void add_exec_command(Cli& cli);
 void add_features_command(Cli& cli);
 void add_queue_command(Cli& cli);
 void add_platform_command(Cli& cli);
+void add_run_command(Cli& cli);
 
 }  // namespace pilot::cli

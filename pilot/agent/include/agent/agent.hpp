@@ -1,0 +1,62 @@
+#pragma once
+// The agent: the job loop of `pilot run`. It asks the job source for work with the request
+// strategies of a multi-processor pilot, runs each job under the job wrapper (several at once when
+// the pilot owns several processors), forwards heartbeats and obeys the server's commands,
+// reports the status flow and final parameters, and stops by the rules of the DIRAC pilot (failed
+// matches, host failures, max jobs, CPU work left, drain, shutdown, lifetime). A reclaim (SIGTERM,
+// SIGINT, SIGUSR1, SIGUSR2 to the pilot, an MJF shutdown that leaves no time) interrupts every
+// running payload gracefully at once, reports them, and ends within the grace period.
+//
+// Threads: everything runs on one event loop, except calls to the job source (network), which run
+// in order on one worker thread, and the MJF watcher, which polls on its own thread.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config.hpp"
+#include "agent/loop_policy.hpp"
+#include "core/log.hpp"
+#include "jobs/job_source.hpp"
+#include "jobwrapper/container.hpp"
+#include "mjf/watcher.hpp"
+
+namespace pilot::agent {
+
+struct AgentSetup {
+  Config config;
+  std::unique_ptr<jobs::JobSource> source;
+  jobs::ResourceRequest base_request;  // site, CE, platform, tags... (per-request fields are set)
+  std::function<bool(const std::string&)> platform_ok;  // can this node run a job's Platform
+  mjf::Watcher* watcher = nullptr;     // the slot's budget; null: no limits known
+  std::optional<jobwrapper::ContainerSpec> container;  // run payloads in this container
+  std::filesystem::path workdir;       // absolute; job directories are created below it
+  log::Logger log;
+  std::chrono::milliseconds watch_period{30000};
+};
+
+struct AgentSummary {
+  int jobs_started = 0;
+  int jobs_succeeded = 0;
+  int jobs_failed = 0;
+  int jobs_interrupted = 0;
+  int jobs_recovered = 0;
+  std::int64_t events = 0;
+  double cpu_seconds = 0;
+  double processor_seconds = 0;  // wall x processors of every job
+  double elapsed_seconds = 0;
+  StopReason stop = StopReason::none;
+  std::string stop_detail;
+  std::vector<std::pair<std::string, double>> phases;  // name, seconds
+};
+nlohmann::json to_json(const AgentSummary& s);
+
+// Runs until a stop rule or a reclaim ends the loop and every job has been reported.
+AgentSummary run_agent(AgentSetup& setup);
+
+}  // namespace pilot::agent

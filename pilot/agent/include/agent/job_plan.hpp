@@ -1,0 +1,53 @@
+#pragma once
+// Turning a matched job into something to run, and its end into what to report: pure functions
+// over the job description, the configuration and the job wrapper's record, so the rules are
+// tested without running anything.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/config.hpp"
+#include "jobs/job_description.hpp"
+#include "jobs/job_source.hpp"
+#include "jobwrapper/job_record.hpp"
+#include "jobwrapper/job_spec.hpp"
+#include "mc/interruptible.hpp"
+
+namespace pilot::agent {
+
+// Splits DIRAC's Arguments string the way a POSIX shell splits words (single and double quotes,
+// backslash escapes), without running a shell. Throws pilot::Error for an unterminated quote.
+std::vector<std::string> split_arguments(const std::string& arguments);
+
+struct BudgetView {  // what the agent knows about the slot when a job starts
+  std::optional<double> wall_seconds_left;
+  std::string wall_source;
+  std::optional<double> cpu_power_hs06;
+  std::string cpu_power_source;
+  std::optional<double> grace_s;  // MJF grace_secs_job / grace_secs
+};
+
+// The job wrapper's input for a job: argv, job directory, environment (built, never the pilot's
+// credentials), watchdog limits, stop signal and grace, logs.
+jobwrapper::JobSpec make_job_spec(const jobs::JobDescription& job, const std::string& job_id,
+                                  const Config& config, const std::filesystem::path& jobdir,
+                                  int processors, const BudgetView& budget);
+
+// The MC options of a job with CPUe (sized from the budget) or nullopt for other jobs. Throws
+// pilot::Error when an MC job cannot be sized (no CPU power known).
+std::optional<mc::McOptions> mc_options(const jobs::JobDescription& job, const BudgetView& budget,
+                                        int processors);
+
+// What to report when a job has ended.
+struct FinalReport {
+  std::vector<jobs::StatusUpdate> statuses;  // in order
+  std::vector<std::pair<std::string, std::string>> parameters;
+  bool success = false;
+  std::optional<std::int64_t> events;
+};
+FinalReport final_report(const jobwrapper::JobRecord& record, const std::optional<mc::McResult>& mc,
+                         double cpu_power_hs06);
+
+}  // namespace pilot::agent

@@ -1,0 +1,36 @@
+#pragma once
+// The start-up steps of `pilot run`, in the order of the DIRAC pilot's commands: node check
+// (disk, credentials, CVMFS), platform, budget (MJF and batch system), pilot reference, resource
+// description, job source. Each is logged with its duration; a failed step throws StepFailed
+// naming it, and the pilot exits non-zero with that name.
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "agent/agent.hpp"
+#include "agent/config.hpp"
+#include "mjf/watcher.hpp"
+
+namespace pilot::agent {
+
+struct StepFailed : std::runtime_error {
+  StepFailed(std::string step, const std::string& what)
+      : std::runtime_error("start-up step '" + step + "' failed: " + what), step(std::move(step)) {}
+  std::string step;
+};
+
+struct Startup {
+  AgentSetup setup;
+  std::unique_ptr<mjf::Watcher> watcher;  // setup.watcher points here
+  std::vector<std::pair<std::string, double>> phases;
+};
+
+// The demo jobs embedded in the binary (pilot/jobs/demo/*.jdl): name, JDL.
+std::vector<std::pair<std::string, std::string>> demo_jobs();
+
+// `config.queue_dir` empty and no DIRAC services: the embedded default, a local queue in
+// <workdir>/demo-queue filled with the demo jobs.
+Startup start_up(Config config, log::Logger log);
+
+}  // namespace pilot::agent

@@ -1,0 +1,508 @@
+#include "agent/agent.hpp"
+
+#include <signal.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "agent/job_plan.hpp"
+#include "agent/slots.hpp"
+#include "core/error.hpp"
+#include "core/process_v2.hpp"
+#include "core/signals.hpp"
+#include "dirac/services.hpp"
+#include "jobs/job_description.hpp"
+#include "jobwrapper/supervisor.hpp"
+#include "mc/interruptible.hpp"
+
+namespace pilot::agent {
+namespace asio = boost::asio;
+namespace jw = pilot::jobwrapper;
+using Clock = std::chrono::steady_clock;
+
+nlohmann::json to_json(const AgentSummary& s) {
+  nlohmann::json phases = nlohmann::json::object();
+  for (const auto& [name, secs] : s.phases) phases[name] = secs;
+  double efficiency = s.processor_seconds > 0 ? s.cpu_seconds / s.processor_seconds : 0;
+  return {{"jobs_started", s.jobs_started},       {"jobs_succeeded", s.jobs_succeeded},
+          {"jobs_failed", s.jobs_failed},         {"jobs_interrupted", s.jobs_interrupted},
+          {"jobs_recovered", s.jobs_recovered},   {"events", s.events},
+          {"cpu_seconds", s.cpu_seconds},         {"cpu_efficiency", efficiency},
+          {"elapsed_seconds", s.elapsed_seconds}, {"stop_reason", stop_reason_text(s.stop)},
+          {"stop_detail", s.stop_detail},         {"phases", phases}};
+}
+
+namespace {
+
+struct RunningJob {
+  std::string id;
+  jobs::JobDescription description;
+  int processors = 1;
+  std::unique_ptr<jw::Supervisor> supervisor;
+  std::optional<mc::McJob> mc;
+  Clock::time_point started = Clock::now();
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentSetup& s)
+      : s_(s),
+        log_(s.log),
+        signals_(ctx_, SIGTERM, SIGINT, SIGUSR1),
+        request_timer_(ctx_),
+        policy_(limits(s.config)) {
+    signals_.add(SIGUSR2);
+    slots_.total_processors = std::max(1, s.base_request.processors);
+    slots_.total_memory_mb = s.base_request.max_ram_mb;
+    if (s.watcher) budget_ = s.watcher->budget();
+    if (s.config.pilot_lifetime_s > 0)
+      lifetime_end_ = start_ + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(s.config.pilot_lifetime_s));
+  }
+
+  AgentSummary run() {
+    wait_signal();
+    recover_lost_jobs();
+    if (s_.watcher) {
+      watcher_thread_ = std::make_unique<mjf::WatcherThread>(
+          *s_.watcher, s_.watch_period, [this](const std::vector<mjf::Change>& c, const mjf::ResourceBudget& b) {
+            asio::post(ctx_, [this, c, b] { on_budget(c, b); });
+          });
+    }
+    asio::post(ctx_, [this] { try_request(); });
+    ctx_.run();
+    watcher_thread_.reset();
+    // Reports still queued (final statuses, finish_job) are delivered before the pilot ends.
+    asio::post(worker_, [this] {
+      try {
+        if (!s_.source->flush()) log_.warn("some reports could not be delivered; they are kept for the next pilot");
+      } catch (const std::exception& e) {
+        log_.warn("flushing reports failed", {{"error", e.what()}});
+      }
+    });
+    worker_.join();
+    summary_.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    return summary_;
+  }
+
+ private:
+  static LoopLimits limits(const Config& c) {
+    LoopLimits l;
+    l.polling_s = c.polling_s;
+    l.stop_after_failed_matches = c.stop_after_failed_matches;
+    l.max_host_failures = c.max_host_failures;
+    l.max_jobs = c.max_jobs;
+    l.min_cpu_work_left_hs06s = c.min_cpu_work_left_hs06s;
+    l.fill = c.fill;
+    l.processors = std::max(1, c.processors);
+    return l;
+  }
+
+  // --- signals and budget ---
+
+  void wait_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      reclaim(StopReason::signal, "pilot received " + signal_name(sig));
+      wait_signal();
+    });
+  }
+
+  void reclaim(StopReason reason, const std::string& why) {
+    if (reclaiming_) {
+      log_.warn("reclaim already in progress", {{"why", why}});
+      return;
+    }
+    reclaiming_ = true;
+    stop(reason, why);
+    log_.warn("slot reclaimed: stopping every payload gracefully", {{"why", why}, {"jobs", static_cast<std::int64_t>(jobs_.size())}});
+    for (auto& [id, job] : jobs_) job->supervisor->request_stop(why);
+    maybe_finish();
+  }
+
+  void stop(StopReason reason, const std::string& detail) {
+    if (summary_.stop == StopReason::none) {
+      summary_.stop = reason;
+      summary_.stop_detail = detail;
+      log_.info("no more jobs will be requested", {{"reason", stop_reason_text(reason)}, {"detail", detail}});
+    }
+    stopping_ = true;
+    request_timer_.cancel();
+  }
+
+  void on_budget(const std::vector<mjf::Change>& changes, const mjf::ResourceBudget& b) {
+    budget_ = b;
+    for (const auto& c : changes) {
+      if (c.kind == mjf::ChangeKind::drain_requested) stop(StopReason::drain, "drain file present");
+    }
+    check_deadlines();
+  }
+
+  std::optional<mc::Deadline> slot_deadline() const {
+    if (!budget_ || budget_->deadlines.empty()) return std::nullopt;
+    const auto& d = budget_->deadlines.front();
+    return mc::Deadline{std::chrono::system_clock::time_point(std::chrono::seconds(d.epoch)),
+                        std::string(mjf::limit_name(d.source))};
+  }
+
+  // MC payloads stop gracefully when the slot's end leaves just their grace; other payloads run
+  // on (DIRAC's behaviour) and are stopped by the reclaim or the batch system.
+  void check_deadlines() {
+    auto d = slot_deadline();
+    if (!d) return;
+    for (auto& [id, job] : jobs_) {
+      if (!job->mc || job->supervisor->finished()) continue;
+      double grace = grace_s();
+      if (mc::deadline_reached(*d, grace, poll_period()))
+        job->supervisor->request_stop("the slot ends (" + d->source + "): stopping at an event boundary");
+    }
+    if (mc::deadline_reached(*d, grace_s() + 60, 0)) stop(StopReason::shutdown, "the slot ends (" + d->source + ")");
+  }
+
+  double grace_s() const {
+    if (s_.config.grace_s > 0) return s_.config.grace_s;
+    if (s_.watcher) {
+      const auto& f = s_.watcher->observation().mjf;
+      if (f.job.grace_secs_job) return static_cast<double>(*f.job.grace_secs_job);
+      if (f.machine.grace_secs) return static_cast<double>(*f.machine.grace_secs);
+    }
+    return 30;
+  }
+  double poll_period() const { return std::chrono::duration<double>(s_.watch_period).count(); }
+
+  BudgetView budget_view() const {
+    BudgetView v;
+    v.grace_s = grace_s();
+    if (budget_) {
+      if (budget_->wall_seconds_left) v.wall_seconds_left = static_cast<double>(*budget_->wall_seconds_left);
+      if (budget_->limited_by) v.wall_source = std::string(mjf::limit_name(*budget_->limited_by));
+      v.cpu_power_hs06 = budget_->cpu_power_hs06;
+      v.cpu_power_source = budget_->cpu_power_source;
+    }
+    if (!v.cpu_power_hs06 && s_.config.cpu_power_hs06 > 0) {
+      v.cpu_power_hs06 = s_.config.cpu_power_hs06;
+      v.cpu_power_source = "config";
+    }
+    return v;
+  }
+
+  // --- requests ---
+
+  StopReason stop_check(std::string& detail) {
+    if (std::filesystem::exists(s_.config.drain_file)) {
+      detail = s_.config.drain_file.string();
+      return StopReason::drain;
+    }
+    if (lifetime_end_ && Clock::now() >= *lifetime_end_) return StopReason::lifetime;
+    std::optional<double> work;
+    if (budget_ && budget_->cpu_work_left_hs06s) work = *budget_->cpu_work_left_hs06s;
+    return policy_.before_request(work);
+  }
+
+  void try_request() {
+    if (stopping_ || requesting_) return maybe_finish();
+    auto now = Clock::now();
+    if (next_request_ > now) {
+      request_timer_.expires_at(next_request_);
+      request_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) try_request();
+      });
+      return;
+    }
+    std::string detail;
+    if (auto reason = stop_check(detail); reason != StopReason::none) {
+      stop(reason, detail);
+      return maybe_finish();
+    }
+    auto plans = request_plans(slots_);
+    if (plans.empty()) return;  // every processor is busy: a job's end calls again
+    std::vector<jobs::ResourceRequest> requests;
+    for (const auto& p : plans) {
+      jobs::ResourceRequest r = s_.base_request;
+      r.processors = p.processors;
+      r.whole_node = p.whole_node;
+      for (const auto& t : p.required_tags) r.required_tags.push_back(t);
+      if (budget_ && budget_->cpu_work_left_hs06s) r.cpu_work_left_hs06s = static_cast<std::int64_t>(*budget_->cpu_work_left_hs06s);
+      if (slots_.total_memory_mb > 0) r.max_ram_mb = slots_.free_memory_mb();
+      r.extra["RequestStrategy"] = strategy_name(p.strategy);
+      requests.push_back(std::move(r));
+    }
+    requesting_ = true;
+    asio::post(worker_, [this, requests = std::move(requests)] {
+      std::optional<jobs::MatchedJob> match;
+      std::string error;
+      bool version_mismatch = false;
+      try {
+        for (const auto& r : requests) {
+          match = s_.source->request_job(r);
+          if (match) break;
+        }
+      } catch (const dirac::VersionMismatch& e) {
+        error = e.what();
+        version_mismatch = true;
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      asio::post(ctx_, [this, match = std::move(match), error, version_mismatch]() mutable {
+        on_request_result(std::move(match), error, version_mismatch);
+      });
+    });
+  }
+
+  void on_request_result(std::optional<jobs::MatchedJob> match, const std::string& error, bool version_mismatch) {
+    requesting_ = false;
+    if (version_mismatch) {
+      log_.error("the server rejects this pilot's version", {{"error", error}});
+      stop(StopReason::version_mismatch, error);
+    } else if (!error.empty()) {
+      policy_.on_host_failure();
+      log_.warn("job request failed", {{"error", error}, {"consecutive", policy_.host_failures()}});
+    } else if (!match) {
+      policy_.on_no_match();
+      log_.info("no job matched", {{"consecutive", policy_.failed_matches()}});
+    } else {
+      policy_.on_match();
+      start_job(std::move(*match));
+    }
+    auto wait = policy_.wait_after_failure();
+    next_request_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
+    try_request();
+  }
+
+  // --- jobs ---
+
+  void report(const std::string& id, jobs::StatusUpdate u) {
+    u.time = std::chrono::system_clock::now();
+    asio::post(worker_, [this, id, u] {
+      try {
+        s_.source->set_status(id, u);
+      } catch (const std::exception& e) {
+        log_.warn("status report failed", {{"job_id", id}, {"error", e.what()}});
+      }
+    });
+  }
+
+  void fail_before_start(const jobs::MatchedJob& m, const std::string& minor, const std::string& detail) {
+    log_.error("job cannot run", {{"job_id", m.id}, {"reason", minor}, {"detail", detail}});
+    ++summary_.jobs_failed;
+    jobs::StatusUpdate u;
+    u.status = "Failed";
+    u.minor_status = minor;
+    u.application_status = detail.substr(0, 255);
+    report(m.id, u);
+    auto dir = s_.workdir / ("job_" + m.id);
+    asio::post(worker_, [this, id = m.id, dir, detail] {
+      try {
+        s_.source->finish_job(id, jobs::FinishedJob{dir, nlohmann::json{{"state", "finished"}, {"outcome", "not_started"}, {"error", detail}}});
+      } catch (const std::exception& e) {
+        log_.warn("finishing a job that did not start failed", {{"job_id", id}, {"error", e.what()}});
+      }
+    });
+  }
+
+  void start_job(jobs::MatchedJob m) {
+    log_.info("job matched", {{"job_id", m.id}});
+    if (reclaiming_) return fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed");
+    report(m.id, {"Running", "Job Initialization", "", {}, "JobAgent"});
+    auto job = std::make_unique<RunningJob>();
+    job->id = m.id;
+    try {
+      job->description = jobs::parse_job_description(m.jdl, "job " + m.id);
+    } catch (const std::exception& e) {
+      return fail_before_start(m, "Job description invalid", e.what());
+    }
+    const auto& d = job->description;
+    if (!d.platforms.empty() && s_.platform_ok) {
+      bool ok = false;
+      for (const auto& p : d.platforms) ok = ok || p == "ANY" || s_.platform_ok(p);
+      if (!ok) return fail_before_start(m, "Job cannot run on this platform", "platform " + s_.base_request.platform);
+    }
+    job->processors = processors_for_job(d.min_processors == d.max_processors ? std::optional<int>(d.min_processors) : std::nullopt,
+                                         d.min_processors, d.max_processors, d.whole_node(), slots_.free_processors(),
+                                         slots_.total_processors);
+    std::int64_t memory = d.max_ram_mb.value_or(0);
+    if (!slots_.fits(job->processors, slots_.total_memory_mb > 0 ? memory : 0))
+      return fail_before_start(m, "Not enough free processors or memory",
+                               std::to_string(job->processors) + " processors needed, " +
+                                   std::to_string(slots_.free_processors()) + " free");
+    auto jobdir = s_.workdir / ("job_" + m.id);
+    auto budget = budget_view();
+    jw::JobSpec spec;
+    try {
+      spec = make_job_spec(d, m.id, s_.config, jobdir, job->processors, budget);
+      if (auto mo = mc_options(d, budget, job->processors)) job->mc = mc::prepare_mc(spec, *mo);
+      if (s_.container) {
+        auto c = *s_.container;
+        c.workdir = jobdir;
+        spec.argv = jw::container_argv(c, spec.argv);
+      }
+    } catch (const std::exception& e) {
+      return fail_before_start(m, e.what(), e.what());
+    }
+    slots_.take(m.id, job->processors, slots_.total_memory_mb > 0 ? memory : 0);
+    ++summary_.jobs_started;
+
+    jw::Hooks hooks;
+    RunningJob* raw = job.get();
+    auto jlog = log_.child("job");
+    hooks.on_poll = [this, raw, jlog](jw::Supervisor& sup, const jw::TreeUsage&) {
+      if (raw->mc) mc::mirror_checkpoint(sup, *raw->mc, jlog);
+    };
+    hooks.on_heartbeat = [this, id = m.id](const jw::Heartbeat& h) {
+      auto data = jw::to_json(h);
+      asio::post(worker_, [this, id, data] {
+        std::vector<jobs::Command> cmds;
+        try {
+          cmds = s_.source->heartbeat(id, data);
+        } catch (const std::exception& e) {
+          log_.warn("heartbeat failed", {{"job_id", id}, {"error", e.what()}});
+        }
+        if (!cmds.empty()) asio::post(ctx_, [this, id, cmds] { on_commands(id, cmds); });
+      });
+    };
+    hooks.on_finished = [this, id = m.id](const jw::JobRecord&) {
+      // Not inside the supervisor's own callback: it is destroyed when the job is reported.
+      asio::post(ctx_, [this, id] { job_finished(id); });
+    };
+    job->supervisor = std::make_unique<jw::Supervisor>(ctx_, std::move(spec), std::move(hooks), log_.child("job " + m.id));
+    if (job->mc) mc::record_mc(job->supervisor->record(), *job->mc);
+    job->supervisor->record().extra["agent"] = {{"processors", job->processors}, {"job_source", s_.source->describe()}};
+    auto* sup = job->supervisor.get();
+    jobs_[m.id] = std::move(job);
+    try {
+      sup->start();
+    } catch (const std::exception& e) {
+      log_.error("cannot prepare the job directory", {{"job_id", m.id}, {"error", e.what()}});
+      slots_.release(m.id);
+      jobs_.erase(m.id);
+      --summary_.jobs_started;
+      return fail_before_start(m, "Job directory could not be prepared", e.what());
+    }
+    if (!sup->finished()) report(m.id, {"Running", "Application", "", {}, "JobWrapper"});
+    if (reclaiming_) sup->request_stop("slot reclaimed");
+    check_deadlines();
+  }
+
+  void on_commands(const std::string& id, const std::vector<jobs::Command>& cmds) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    for (const auto& c : cmds) {
+      log_.warn("command from the job source", {{"job_id", id}, {"command", c.name}});
+      if (c.name == "Kill") it->second->supervisor->request_stop("Kill command from the job source");
+    }
+  }
+
+  void job_finished(const std::string& id) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    auto& job = *it->second;
+    auto& rec = job.supervisor->record();
+    std::optional<mc::McResult> result;
+    if (job.mc) {
+      mc::mirror_checkpoint(*job.supervisor, *job.mc, log_);
+      result = mc::collect_mc(rec, job.mc->stop_signal, job.mc->summary_file);
+      rec.extra["mc"]["result"] = mc::to_json(*result);
+      job.supervisor->save_record();
+    }
+    double power = budget_view().cpu_power_hs06.value_or(0);
+    auto fr = final_report(rec, result, power);
+    summary_.cpu_seconds += rec.cpu_seconds;
+    summary_.processor_seconds += rec.wall_seconds * job.processors;
+    if (fr.events) summary_.events += *fr.events;
+    if (result && result->interrupted) ++summary_.jobs_interrupted;
+    (fr.success ? summary_.jobs_succeeded : summary_.jobs_failed) += 1;
+    log_.info("job done", {{"job_id", id}, {"outcome", rec.outcome}, {"status", fr.statuses.back().status},
+                           {"minor_status", fr.statuses.back().minor_status},
+                           {"events", fr.events.value_or(-1)}});
+    for (auto& u : fr.statuses) report(id, u);
+    auto record = nlohmann::json(jw::to_json(rec));
+    asio::post(worker_, [this, id, params = fr.parameters, dir = std::filesystem::path(rec.workdir), record] {
+      try {
+        s_.source->set_parameters(id, params);
+        s_.source->finish_job(id, jobs::FinishedJob{dir, record});
+      } catch (const std::exception& e) {
+        log_.warn("final report failed", {{"job_id", id}, {"error", e.what()}});
+      }
+    });
+    slots_.release(id);
+    jobs_.erase(it);
+    if (stopping_) return maybe_finish();
+    try_request();
+  }
+
+  void maybe_finish() {
+    if (!stopping_ || requesting_ || !jobs_.empty() || finished_) return;
+    finished_ = true;
+    log_.info("all jobs reported: the agent ends", {{"reason", stop_reason_text(summary_.stop)}});
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    request_timer_.cancel();
+  }
+
+  // Jobs a lost pilot left unfinished in this work directory: finish and report them first.
+  void recover_lost_jobs() {
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator(s_.workdir, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+      if (!it->is_directory() || !it->path().filename().string().starts_with("job_")) continue;
+      std::optional<jw::JobRecord> rec;
+      try {
+        rec = mc::recover_job(it->path(), grace_s(), "/proc", log_);
+      } catch (const std::exception& e) {
+        log_.warn("cannot recover a job directory", {{"dir", it->path().string()}, {"error", e.what()}});
+        continue;
+      }
+      if (!rec) continue;
+      ++summary_.jobs_recovered;
+      std::optional<mc::McResult> r;
+      if (rec->extra.contains("mc") && rec->extra["mc"].contains("result")) {
+        nlohmann::json j = rec->extra["mc"]["result"];
+        mc::McResult m;
+        if (!j["events"].is_null()) m.events = j["events"].get<std::int64_t>();
+        m.events_source = j.value("events_source", nlohmann::json()).is_null() ? "" : j["events_source"].get<std::string>();
+        m.interrupted = true;
+        m.success = m.events.has_value();
+        m.detail = j.value("detail", std::string());
+        r = m;
+        if (m.events) summary_.events += *m.events;
+      }
+      auto fr = final_report(*rec, r, budget_view().cpu_power_hs06.value_or(0));
+      log_.warn("reporting a job recovered from a lost pilot", {{"job_id", rec->job_id}, {"events", fr.events.value_or(-1)}});
+      for (auto& u : fr.statuses) report(rec->job_id, u);
+      asio::post(worker_, [this, id = rec->job_id, params = fr.parameters, dir = it->path(), record = nlohmann::json(jw::to_json(*rec))] {
+        try {
+          s_.source->set_parameters(id, params);
+          s_.source->finish_job(id, jobs::FinishedJob{dir, record});
+        } catch (const std::exception& e) {
+          log_.warn("reporting a recovered job failed", {{"job_id", id}, {"error", e.what()}});
+        }
+      });
+    }
+  }
+
+  AgentSetup& s_;
+  log::Logger log_;
+  asio::io_context ctx_;
+  asio::thread_pool worker_{1};
+  asio::signal_set signals_;
+  asio::steady_timer request_timer_;
+  Slots slots_;
+  LoopPolicy policy_;
+  std::optional<mjf::ResourceBudget> budget_;
+  std::unique_ptr<mjf::WatcherThread> watcher_thread_;
+  std::map<std::string, std::unique_ptr<RunningJob>> jobs_;
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point next_request_ = Clock::now();
+  std::optional<Clock::time_point> lifetime_end_;
+  bool requesting_ = false, stopping_ = false, reclaiming_ = false, finished_ = false;
+  AgentSummary summary_;
+};
+
+}  // namespace
+
+AgentSummary run_agent(AgentSetup& setup) {
+  Agent agent(setup);
+  return agent.run();
+}
+
+}  // namespace pilot::agent

@@ -1,0 +1,110 @@
+// `pilot run`: the agent a batch system, a VM or a farm slot starts.
+
+#include <signal.h>
+
+#include <iostream>
+
+#include "agent/agent.hpp"
+#include "agent/config.hpp"
+#include "agent/startup.hpp"
+#include "cli.hpp"
+#include "core/error.hpp"
+#include "jobwrapper/container.hpp"
+
+namespace pilot::cli {
+namespace {
+
+struct RunOptions {
+  std::string config;
+  std::vector<std::string> set;
+  std::string workdir;
+  std::string queue;
+  std::string container = "none";
+  bool print_config = false;
+  bool json = false;
+  double watch_period = 30;
+};
+
+int run_agent_command(Cli& cli, const RunOptions& o) {
+  auto log = cli.logger("pilot");
+  auto overrides = o.set;
+  if (!o.workdir.empty()) overrides.push_back("workdir=" + o.workdir);
+  if (!o.queue.empty()) overrides.push_back("queue_dir=" + o.queue);
+  auto env = [](const std::string& k) -> std::optional<std::string> {
+    const char* v = std::getenv(k.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+  auto config = agent::load_config(o.config.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.config),
+                                   overrides, env);
+  bool demo = !config.uses_dirac() && config.queue_dir.empty();
+  if (demo) {
+    // The embedded default runs a handful of short jobs and ends when the queue is empty.
+    if (config.cpu_power_hs06 <= 0) config.cpu_power_hs06 = 10;
+    if (config.processors <= 0) config.processors = 2;
+    config.polling_s = std::min(config.polling_s, 1.0);
+    config.stop_after_failed_matches = 1;
+    config.min_free_disk_mb = std::min(config.min_free_disk_mb, 100.0);
+  }
+  if (o.print_config) {
+    std::cout << agent::config_to_json(config).dump(2) << '\n';
+    return 0;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  // Signals are handled by the agent's event loop; blocked until it waits for them, so a reclaim
+  // during start-up is not lost (it is delivered when the loop starts).
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  agent::Startup st;
+  try {
+    st = agent::start_up(config, log);
+  } catch (const agent::StepFailed& e) {
+    std::cerr << "pilot run: " << e.what() << '\n';
+    return 3;
+  }
+  if (o.container != "none") {
+    auto want = jobwrapper::parse_runtime(o.container);
+    auto found = jobwrapper::find_runtime(want);
+    if (!found) throw Error("no container runtime '" + o.container + "' on this node");
+    jobwrapper::ContainerSpec c;
+    c.runtime = found->runtime;
+    c.executable = found->executable;
+    c.binds = {"/cvmfs"};
+    c.hide = {st.setup.workdir};
+    if (!st.setup.config.proxy.empty()) c.hide.push_back(st.setup.config.proxy);
+    st.setup.container = c;
+  }
+  st.setup.watch_period = std::chrono::milliseconds(static_cast<long>(o.watch_period * 1000));
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  auto summary = agent::run_agent(st.setup);
+  summary.phases.insert(summary.phases.begin(), st.phases.begin(), st.phases.end());
+  auto j = agent::to_json(summary);
+  log.info("pilot summary", {{"jobs", summary.jobs_started}, {"succeeded", summary.jobs_succeeded},
+                             {"failed", summary.jobs_failed}, {"events", summary.events},
+                             {"cpu_efficiency", j["cpu_efficiency"].get<double>()},
+                             {"stop_reason", j["stop_reason"].get<std::string>()}});
+  if (o.json) std::cout << j.dump() << '\n';
+  else std::cout << j.dump(2) << '\n';
+  return summary.stop == agent::StopReason::version_mismatch || summary.stop == agent::StopReason::host_failures ? 1 : 0;
+}
+
+}  // namespace
+
+void add_run_command(Cli& cli) {
+  auto o = std::make_shared<RunOptions>();
+  auto* sub = cli.app.add_subcommand("run", "Run the agent: pull jobs and run them until the slot or the work ends");
+  sub->add_option("--config", o->config, "Configuration file (JSON)")->check(CLI::ExistingFile);
+  sub->add_option("--set", o->set, "Override one option: KEY=VALUE (repeatable; dotted keys, JSON values)");
+  sub->add_option("--workdir", o->workdir, "Work directory (job directories go below it)");
+  sub->add_option("--queue", o->queue, "Local queue directory (instead of a DIRAC server)");
+  sub->add_option("--container", o->container, "Run payloads in a container: none, auto, apptainer, singularity, bubblewrap");
+  sub->add_option("--watch-period", o->watch_period, "Seconds between MJF/batch re-checks")->check(CLI::PositiveNumber);
+  sub->add_flag("--print-config", o->print_config, "Print the effective configuration and exit");
+  sub->add_flag("--json", o->json, "Print the final summary as one JSON line");
+  sub->callback([&cli, o] { cli.run = [&cli, o] { return run_agent_command(cli, *o); }; });
+}
+
+}  // namespace pilot::cli
