@@ -35,7 +35,7 @@ TEST_CASE("stop after StopAfterFailedMatches consecutive failures, at least the 
   CHECK(pool.before_request({}) == StopReason::failed_matches);
 }
 
-TEST_CASE("three consecutive host failures stop the pilot; a match resets them") {
+TEST_CASE("three consecutive host failures stop the pilot, a match resets them") {
   LoopPolicy p(LoopLimits{});
   p.on_host_failure();
   p.on_host_failure();

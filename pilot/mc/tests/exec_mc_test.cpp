@@ -128,7 +128,7 @@ TEST_CASE("MC: the time left stops the payload gracefully before the deadline") 
   CHECK_THAT(j["reason_detail"].get<std::string>(), Catch::Contains("time_left approaching"));
 }
 
-TEST_CASE("MC: the number of events is sized from time left, power and CPUe; nothing starts when none fit") {
+TEST_CASE("MC: the number of events is sized from time left, power and CPUe, nothing starts when none fit") {
   pilot::TempDir dir("mc-e2e");
   auto job = dir.path() / "job";
   // floor(floor(60 x 10) / 20) = 30 events fit; x 0.8 = 24

@@ -1,0 +1,181 @@
+// `pilot run` end to end on a local queue: real jobs, real processes, real signals.
+#include <catch2/catch.hpp>
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/fs.hpp"
+#include "mc/checkpoint.hpp"
+#include "pilot_process.hpp"
+#include "run_pilot.hpp"
+
+using nlohmann::json;
+using pilot::test::PilotProcess;
+using pilot::test::run_pilot;
+using pilot::test::wait_until;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Queue {
+  pilot::TempDir dir{"agent-e2e"};
+  fs::path queue() const { return dir.path() / "queue"; }
+  fs::path work() const { return dir.path() / "work"; }
+
+  std::string submit(const std::string& jdl) {
+    auto f = dir.path() / "job.jdl";
+    pilot::write_file_atomic(f, jdl);
+    auto r = run_pilot({"queue", "submit", "--queue", queue().string(), f.string()});
+    REQUIRE(r.exit_code == 0);
+    return r.out.substr(0, r.out.find('\n'));
+  }
+  json show(const std::string& id) {
+    auto r = run_pilot({"queue", "show", "--queue", queue().string(), id});
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out);
+  }
+  std::vector<std::string> args(std::vector<std::string> extra = {}) {
+    std::vector<std::string> a{"run", "--queue", queue().string(), "--workdir", work().string(), "--json",
+                               "--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1",
+                               "--set", "cpu_power_hs06=10", "--set", "min_free_disk_mb=10",
+                               "--set", "heartbeat_s=0.5", "--watch-period", "0.5"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+};
+
+std::string toymc_jdl(const std::string& args, const std::string& extra = "") {
+  return "[ Executable = \"" + std::string(TOYMC_BIN) + "\"; Arguments = \"" + args +
+         "\"; JobType = \"MCSimulation\"; CPUTime = 600; " + extra + " ]";
+}
+
+json summary_of(const std::string& out) {
+  auto end = out.find_last_not_of('\n');
+  auto start = out.rfind('\n', end);
+  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1));
+}
+
+std::int64_t lines_in(const fs::path& f) {
+  std::ifstream in(f);
+  std::string l;
+  std::int64_t n = 0;
+  while (std::getline(in, l)) ++n;
+  return n;
+}
+
+std::string param(const json& status, const std::string& name) {
+  return status["parameters"].value(name, std::string());
+}
+
+}  // namespace
+
+TEST_CASE("agent: several jobs in sequence, each reported Done with its parameters") {
+  Queue q;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(q.submit(toymc_jdl("--events 5 --cpu-ms-per-event 1")));
+  auto r = run_pilot(q.args({"--set", "processors=1"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto s = summary_of(r.out);
+  CHECK(s["jobs_started"] == 3);
+  CHECK(s["jobs_succeeded"] == 3);
+  CHECK(s["stop_reason"] == "too many consecutive failed matches");
+  for (const auto& id : ids) {
+    auto st = q.show(id);
+    CHECK(st["status"] == "Done");
+    CHECK(st["minor_status"] == "Execution Complete");
+    CHECK_FALSE(param(st, "TotalCPUTime(s)").empty());
+    CHECK_FALSE(param(st, "WallClockTime(s)").empty());
+  }
+}
+
+TEST_CASE("agent: a 6-processor pilot runs four 1-processor jobs and one 2-processor job at once") {
+  Queue q;
+  auto meet = q.dir.path() / "meet";
+  fs::create_directories(meet);
+  // Each job announces itself and waits until all five are running: only concurrency passes.
+  std::string script = "touch " + meet.string() + "/$JOBID; i=0; while [ $(ls " + meet.string() +
+                       " | wc -l) -lt 5 ]; do i=$((i+1)); [ $i -gt 300 ] && exit 7; sleep 0.1; done; echo met";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i)
+    ids.push_back(q.submit("[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script + "'\"; CPUTime = 60; ]"));
+  ids.push_back(q.submit("[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script +
+                         "'\"; CPUTime = 60; NumberOfProcessors = 2; ]"));
+  auto r = run_pilot(q.args({"--set", "processors=6"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto s = summary_of(r.out);
+  CHECK(s["jobs_succeeded"] == 5);
+  for (const auto& id : ids) CHECK(q.show(id)["status"] == "Done");
+  auto two = q.show(ids.back());
+  CHECK(two["processors"] == 2);
+}
+
+TEST_CASE("agent: a reclaim signal interrupts three running MC jobs gracefully and reports every event") {
+  Queue q;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(q.submit(toymc_jdl("--cpu-ms-per-event 5", "CPUe = 1; MaxNumberOfEvents = 100000;")));
+  PilotProcess p(q.args({"--set", "processors=3", "--set", "grace_s=10"}), q.dir.path());
+  auto checkpoints = [&] {
+    int n = 0;
+    std::error_code ec;
+    for (auto& d : fs::directory_iterator(q.work(), ec)) {
+      try {
+        auto cp = pilot::mc::read_checkpoint(d.path() / "pilot-checkpoint.txt");
+        n += cp && cp->events >= 3;
+      } catch (...) {
+      }
+    }
+    return n;
+  };
+  REQUIRE(wait_until([&] { return checkpoints() == 3; }));
+  p.signal(SIGUSR1);
+  auto rc = p.wait(std::chrono::seconds(30));
+  INFO(p.err());
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  auto s = summary_of(p.out());
+  CHECK(s["jobs_interrupted"] == 3);
+  CHECK(s["stop_reason"] == "stopped by a signal");
+  std::int64_t total = 0;
+  for (const auto& id : ids) {
+    auto st = q.show(id);
+    CHECK(st["status"] == "Done");
+    auto events = std::stoll(param(st, "NumberOfEvents"));
+    CHECK(events >= 3);
+    CHECK(param(st, "Interrupted") == "True");
+    CHECK(events == lines_in(q.work() / ("job_" + id) / "toymc.out"));
+    total += events;
+  }
+  CHECK(s["events"] == total);
+}
+
+TEST_CASE("agent: a drain file stops the pilot before it takes a job") {
+  Queue q;
+  auto id = q.submit(toymc_jdl("--events 1"));
+  fs::create_directories(q.work());
+  pilot::write_file_atomic(q.work() / "drain", "");
+  auto r = run_pilot(q.args({"--set", "drain_file=" + (q.work() / "drain").string()}));
+  REQUIRE(r.exit_code == 0);
+  auto s = summary_of(r.out);
+  CHECK(s["jobs_started"] == 0);
+  CHECK(s["stop_reason"] == "drain file present");
+  CHECK(q.show(id)["status"] != "Done");
+}
+
+TEST_CASE("agent: a Kill command from the job source stops the payload at its next heartbeat") {
+  Queue q;
+  auto id = q.submit("[ Executable = \"/bin/sleep\"; Arguments = \"60\"; CPUTime = 600; ]");
+  PilotProcess p(q.args({"--set", "processors=1"}), q.dir.path());
+  REQUIRE(wait_until([&] { return q.show(id)["status"] == "Running" && q.show(id)["minor_status"] == "Application"; }));
+  auto k = run_pilot({"queue", "kill", "--queue", q.queue().string(), id});
+  REQUIRE(k.exit_code == 0);
+  auto rc = p.wait(std::chrono::seconds(40));
+  INFO(p.err());
+  REQUIRE(rc);
+  auto st = q.show(id);
+  CHECK(st["status"] == "Failed");
+  CHECK(summary_of(p.out())["jobs_failed"] == 1);
+}
