@@ -103,8 +103,8 @@ Environment environment_of(char** envp) {
 }
 
 std::span<const BatchProvider> batch_providers() {
-  static const std::array<BatchProvider, 5> providers = {detail::kSlurm, detail::kHtcondor, detail::kPbs,
-                                                         detail::kLsf, detail::kSge};
+  static const std::array<BatchProvider, 5> providers = {detail::kSlurm, detail::kHtcondor,
+                                                         detail::kPbs, detail::kLsf, detail::kSge};
   return providers;
 }
 
@@ -114,7 +114,8 @@ std::optional<BatchJob> detect_batch_job(const Environment& env) {
   return std::nullopt;
 }
 
-BatchLimits query_batch_limits(const BatchJob& job, const Environment& env, const BatchQuery& query) {
+BatchLimits query_batch_limits(const BatchJob& job, const Environment& env,
+                               const BatchQuery& query) {
   for (const auto& p : batch_providers())
     if (p.name == job.system) return p.limits(job.job_id, env, query);
   BatchLimits none;
@@ -148,7 +149,8 @@ std::optional<EnvProcessors> processors_from_environment(const Environment& env)
       if (auto n = positive(count)) return EnvProcessors{*n, "LSB_MCPU_HOSTS"};
     }
   }
-  for (std::string_view var : {"SLURM_CPUS_ON_NODE", "SLURM_CPUS_PER_TASK", "SLURM_JOB_CPUS_PER_NODE"}) {
+  for (std::string_view var :
+       {"SLURM_CPUS_ON_NODE", "SLURM_CPUS_PER_TASK", "SLURM_JOB_CPUS_PER_NODE"}) {
     auto v = detail::env_value(env, var);
     if (!v) continue;
     // SLURM_JOB_CPUS_PER_NODE looks like "8", "8(x2)" or "4,2": the first node's count.

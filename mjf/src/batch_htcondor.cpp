@@ -44,8 +44,10 @@ BatchLimits htcondor_limits(const std::string&, const Environment& env, const Ba
   if (!limit)
     if (auto mins = ad_integer(ad, "maxwalltimemins")) limit = *mins * 60;
   if (start && limit && *limit > 0) out.end_time = *start + *limit;
-  if (!limit) out.problems.push_back("the job ad has no MaxRuntime or MaxWallTimeMins");
-  else if (!start) out.problems.push_back("the job ad has no JobStartDate");
+  if (!limit)
+    out.problems.push_back("the job ad has no MaxRuntime or MaxWallTimeMins");
+  else if (!start)
+    out.problems.push_back("the job ad has no JobStartDate");
   return out;
 }
 

@@ -87,15 +87,23 @@ std::optional<TimeLimit> parse_squeue_time_left(std::string_view text) {
   std::int64_t secs = 0;
   // Slurm prints M:SS, H:MM:SS or D-HH:MM:SS; after "D-" a shorter form is D-HH or D-HH:MM.
   if (after_days) {
-    if (n.size() == 1) secs = n[0] * 3600;
-    else if (n.size() == 2) secs = n[0] * 3600 + n[1] * 60;
-    else if (n.size() == 3) secs = n[0] * 3600 + n[1] * 60 + n[2];
-    else return std::nullopt;
+    if (n.size() == 1)
+      secs = n[0] * 3600;
+    else if (n.size() == 2)
+      secs = n[0] * 3600 + n[1] * 60;
+    else if (n.size() == 3)
+      secs = n[0] * 3600 + n[1] * 60 + n[2];
+    else
+      return std::nullopt;
   } else {
-    if (n.size() == 2) secs = n[0] * 60 + n[1];
-    else if (n.size() == 3) secs = n[0] * 3600 + n[1] * 60 + n[2];
-    else if (n.size() == 1) secs = n[0] * 60;  // plain minutes, Slurm's input form
-    else return std::nullopt;
+    if (n.size() == 2)
+      secs = n[0] * 60 + n[1];
+    else if (n.size() == 3)
+      secs = n[0] * 3600 + n[1] * 60 + n[2];
+    else if (n.size() == 1)
+      secs = n[0] * 60;  // plain minutes, Slurm's input form
+    else
+      return std::nullopt;
   }
   return TimeLimit{days * 86400 + secs, false};
 }
@@ -118,7 +126,8 @@ std::optional<EndTime> parse_scontrol_end_time(std::string_view text) {
   if (it == kv.end()) return std::nullopt;
   int y, mo, d, h, mi, s;
   char tail;
-  if (std::sscanf(it->second.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail) != 6)
+  if (std::sscanf(it->second.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s,
+                  &tail) != 6)
     return std::nullopt;
   auto t = local_epoch(y, mo, d, h, mi, s);
   if (!t) return std::nullopt;
@@ -133,7 +142,8 @@ Map parse_classad(std::string_view text) {
     auto key = trim(line.substr(0, eq));
     auto value = trim(line.substr(eq + 1));
     if (key.empty()) continue;
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
     std::string k(key);
     for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     out[k] = std::string(value);
@@ -149,7 +159,8 @@ std::optional<std::int64_t> parse_clock_duration(std::string_view text) {
   auto& last = parts.back();
   if (auto dot = last.find('.'); dot != std::string_view::npos) {
     auto frac = last.substr(dot + 1);
-    if (frac.empty() || frac.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    if (frac.empty() || frac.find_first_not_of("0123456789") != std::string_view::npos)
+      return std::nullopt;
     last = last.substr(0, dot);
   }
   static constexpr std::int64_t unit[] = {1, 60, 3600, 86400};
@@ -172,11 +183,10 @@ std::optional<std::int64_t> parse_size(std::string_view text) {
   std::string unit(text.substr(digits));
   for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   static const std::map<std::string, std::int64_t, std::less<>> units = {
-      {"", 1},          {"b", 1},           {"w", 8},
-      {"k", 1LL << 10}, {"kb", 1LL << 10},  {"kw", 8LL << 10},
-      {"m", 1LL << 20}, {"mb", 1LL << 20},  {"mw", 8LL << 20},
-      {"g", 1LL << 30}, {"gb", 1LL << 30},  {"gw", 8LL << 30},
-      {"t", 1LL << 40}, {"tb", 1LL << 40},  {"tw", 8LL << 40}};
+      {"", 1},           {"b", 1},          {"w", 8},          {"k", 1LL << 10},
+      {"kb", 1LL << 10}, {"kw", 8LL << 10}, {"m", 1LL << 20},  {"mb", 1LL << 20},
+      {"mw", 8LL << 20}, {"g", 1LL << 30},  {"gb", 1LL << 30}, {"gw", 8LL << 30},
+      {"t", 1LL << 40},  {"tb", 1LL << 40}, {"tw", 8LL << 40}};
   auto it = units.find(unit);
   if (it == units.end()) return std::nullopt;
   if (*n > INT64_MAX / it->second) return std::nullopt;
@@ -222,7 +232,8 @@ Map parse_bjobs_w(std::string_view text) {
   // An estimated FINISH_TIME may carry a one-letter flag after it.
   if (row.size() == header.size() + 1 && row.back().size() == 1) row.pop_back();
   if (row.size() == header.size()) {
-    for (std::size_t i = 0; i < header.size(); ++i) out[std::string(header[i])] = std::string(row[i]);
+    for (std::size_t i = 0; i < header.size(); ++i)
+      out[std::string(header[i])] = std::string(row[i]);
     return out;
   }
   // A job name with spaces: the six first and six last columns are still unambiguous.
@@ -238,7 +249,8 @@ std::optional<std::int64_t> parse_lsf_time(std::string_view text, std::int64_t n
   int mo, d, h, mi, s;
   char tail;
   std::string t(trim(text));
-  if (std::sscanf(t.c_str(), "%2d/%2d-%2d:%2d:%2d%c", &mo, &d, &h, &mi, &s, &tail) != 5) return std::nullopt;
+  if (std::sscanf(t.c_str(), "%2d/%2d-%2d:%2d:%2d%c", &mo, &d, &h, &mi, &s, &tail) != 5)
+    return std::nullopt;
   std::time_t n = static_cast<std::time_t>(now);
   std::tm local{};
   localtime_r(&n, &local);
@@ -268,7 +280,8 @@ Map parse_qstat_j(std::string_view text) {
         item = trim(item);
         auto eq = item.find('=');
         if (eq == std::string_view::npos) continue;
-        out[name + "." + std::string(trim(item.substr(0, eq)))] = std::string(trim(item.substr(eq + 1)));
+        out[name + "." + std::string(trim(item.substr(0, eq)))] =
+            std::string(trim(item.substr(eq + 1)));
       }
     }
   }

@@ -8,7 +8,9 @@
 namespace pilot::mjf::detail {
 namespace {
 
-std::optional<std::string> pbs_job_id(const Environment& env) { return env_value(env, "PBS_JOBID"); }
+std::optional<std::string> pbs_job_id(const Environment& env) {
+  return env_value(env, "PBS_JOBID");
+}
 
 std::optional<std::int64_t> duration(const std::map<std::string, std::string, std::less<>>& kv,
                                      std::string_view key) {
@@ -24,8 +26,10 @@ BatchLimits pbs_limits(const std::string& job_id, const Environment& env, const 
   auto kv = parse_qstat_f(*text);
   auto wall = duration(kv, "Resource_List.walltime");
   auto wall_used = duration(kv, "resources_used.walltime").value_or(0);
-  if (wall) out.end_time = query.now + (*wall - wall_used);
-  else out.problems.push_back("qstat -f " + job_id + " shows no Resource_List.walltime");
+  if (wall)
+    out.end_time = query.now + (*wall - wall_used);
+  else
+    out.problems.push_back("qstat -f " + job_id + " shows no Resource_List.walltime");
   if (auto cput = duration(kv, "Resource_List.cput"))
     out.cpu_seconds_left = *cput - duration(kv, "resources_used.cput").value_or(0);
   for (std::string_view key : {"Resource_List.mem", "Resource_List.vmem"}) {

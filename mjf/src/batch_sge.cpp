@@ -42,11 +42,15 @@ BatchLimits sge_limits(const std::string& job_id, const Environment& env, const 
     return parse_clock_duration(it->second);
   };
   if (auto wall = min_limit(kv, "h_rt", "s_rt")) {
-    if (auto w = used("wallclock")) out.end_time = query.now + (*wall - *w);
-    else out.problems.push_back("qstat -j " + job_id + " shows no wallclock usage");
+    if (auto w = used("wallclock"))
+      out.end_time = query.now + (*wall - *w);
+    else
+      out.problems.push_back("qstat -j " + job_id + " shows no wallclock usage");
   }
-  if (auto cpu = min_limit(kv, "h_cpu", "s_cpu")) out.cpu_seconds_left = *cpu - used("cpu").value_or(0);
-  if (auto it = kv.find("hard resource_list.h_vmem"); it != kv.end()) out.memory_bytes = parse_size(it->second);
+  if (auto cpu = min_limit(kv, "h_cpu", "s_cpu"))
+    out.cpu_seconds_left = *cpu - used("cpu").value_or(0);
+  if (auto it = kv.find("hard resource_list.h_vmem"); it != kv.end())
+    out.memory_bytes = parse_size(it->second);
   return out;
 }
 

@@ -26,7 +26,8 @@ std::optional<std::int64_t> slurm_memory(const Environment& env) {
   return std::nullopt;
 }
 
-BatchLimits slurm_limits(const std::string& job_id, const Environment& env, const BatchQuery& query) {
+BatchLimits slurm_limits(const std::string& job_id, const Environment& env,
+                         const BatchQuery& query) {
   BatchLimits out;
   out.memory_bytes = slurm_memory(env);
   if (auto v = env_value(env, "SLURM_JOB_END_TIME")) {
@@ -46,7 +47,8 @@ BatchLimits slurm_limits(const std::string& job_id, const Environment& env, cons
       if (left->seconds) out.end_time = query.now + *left->seconds;
       return out;
     }
-    out.problems.push_back("squeue gave no time left for job " + job_id + ": '" + text->substr(0, 80) + "'");
+    out.problems.push_back("squeue gave no time left for job " + job_id + ": '" +
+                           text->substr(0, 80) + "'");
   }
   if (auto text = run_helper({"scontrol", "show", "job", "-o", job_id}, env, query, out)) {
     if (auto end = parse_scontrol_end_time(*text)) {

@@ -22,7 +22,8 @@ void cpu_power(const Observation& obs, const Config& config, ResourceBudget& b) 
     b.cpu_power_source = "mjf_machine";
   } else {
     std::optional<std::int64_t> cores;
-    if (m.log_cores || m.phys_cores) cores = std::max(m.log_cores.value_or(0), m.phys_cores.value_or(0));
+    if (m.log_cores || m.phys_cores)
+      cores = std::max(m.log_cores.value_or(0), m.phys_cores.value_or(0));
     std::optional<std::int64_t> slots = m.jobslots;
     std::optional<std::int64_t> divisor =
         cores && slots ? std::min(*cores, *slots) : (cores ? cores : slots);
@@ -81,11 +82,13 @@ void wall_time(const Observation& obs, const Config& config, std::int64_t now, R
     d.push_back({Limit::config, config.started_at + *config.wall_limit_secs});
   }
   if (j.shutdowntime_job) d.push_back({Limit::shutdowntime_job, *j.shutdowntime_job});
-  if (obs.mjf.machine.shutdowntime) d.push_back({Limit::shutdowntime, *obs.mjf.machine.shutdowntime});
+  if (obs.mjf.machine.shutdowntime)
+    d.push_back({Limit::shutdowntime, *obs.mjf.machine.shutdowntime});
   if (obs.shutdown_file) d.push_back({Limit::shutdown_file, *obs.shutdown_file});
   // Stable: on a tie the slot's own limit is named before an announced shutdown, and the job's
   // shutdown before the machine's.
-  std::stable_sort(d.begin(), d.end(), [](const Deadline& a, const Deadline& c) { return a.epoch < c.epoch; });
+  std::stable_sort(d.begin(), d.end(),
+                   [](const Deadline& a, const Deadline& c) { return a.epoch < c.epoch; });
   if (!d.empty()) {
     b.wall_seconds_left = d.front().epoch - now;
     b.limited_by = d.front().source;
@@ -95,25 +98,35 @@ void wall_time(const Observation& obs, const Config& config, std::int64_t now, R
 void cpu_time(const Observation& obs, ResourceBudget& b) {
   const auto& j = obs.mjf.job;
   auto limit = j.cpu_limit_secs ? j.cpu_limit_secs : j.cpu_limit_secs_lrms;
-  if (limit) b.cpu_seconds_left = *limit - obs.cpu_used_secs.value_or(0);
-  else if (obs.batch_limits && obs.batch_limits->cpu_seconds_left) b.cpu_seconds_left = obs.batch_limits->cpu_seconds_left;
+  if (limit)
+    b.cpu_seconds_left = *limit - obs.cpu_used_secs.value_or(0);
+  else if (obs.batch_limits && obs.batch_limits->cpu_seconds_left)
+    b.cpu_seconds_left = obs.batch_limits->cpu_seconds_left;
 }
 
 }  // namespace
 
 std::string_view limit_name(Limit limit) {
   switch (limit) {
-    case Limit::wall_limit: return "wall_limit";
-    case Limit::shutdowntime_job: return "shutdowntime_job";
-    case Limit::shutdowntime: return "shutdowntime";
-    case Limit::shutdown_file: return "shutdown_file";
-    case Limit::batch: return "batch";
-    case Limit::config: return "config";
+    case Limit::wall_limit:
+      return "wall_limit";
+    case Limit::shutdowntime_job:
+      return "shutdowntime_job";
+    case Limit::shutdowntime:
+      return "shutdowntime";
+    case Limit::shutdown_file:
+      return "shutdown_file";
+    case Limit::batch:
+      return "batch";
+    case Limit::config:
+      return "config";
   }
   return "unknown";
 }
 
-bool needs_batch_limits(const Features& mjf) { return !(mjf.job.jobstart_secs && mjf.job.wall_limit_secs); }
+bool needs_batch_limits(const Features& mjf) {
+  return !(mjf.job.jobstart_secs && mjf.job.wall_limit_secs);
+}
 
 ResourceBudget compute_budget(const Observation& obs, const Config& config, std::int64_t now) {
   ResourceBudget b;
@@ -124,8 +137,11 @@ ResourceBudget compute_budget(const Observation& obs, const Config& config, std:
   cpu_power(obs, config, b);
   if (b.cpu_power_hs06) {
     std::optional<std::int64_t> secs = b.wall_seconds_left;
-    if (b.cpu_seconds_left) secs = std::min(secs.value_or(*b.cpu_seconds_left), *b.cpu_seconds_left);
-    if (secs) b.cpu_work_left_hs06s = static_cast<double>(std::max<std::int64_t>(*secs, 0)) * *b.cpu_power_hs06;
+    if (b.cpu_seconds_left)
+      secs = std::min(secs.value_or(*b.cpu_seconds_left), *b.cpu_seconds_left);
+    if (secs)
+      b.cpu_work_left_hs06s =
+          static_cast<double>(std::max<std::int64_t>(*secs, 0)) * *b.cpu_power_hs06;
   }
   if (obs.mjf.job.shutdowntime_job) b.drain_reasons.emplace_back("shutdowntime_job");
   if (obs.mjf.machine.shutdowntime) b.drain_reasons.emplace_back("shutdowntime");

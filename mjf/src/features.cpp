@@ -15,8 +15,12 @@ std::optional<std::string> parse_as(std::string_view raw, const std::optional<st
   return clean_value(raw);
 }
 
-bool is_dynamic(std::string_view key) { return key == "shutdowntime" || key == "shutdowntime_job"; }
-bool is_blank(std::string_view raw) { return raw.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+bool is_dynamic(std::string_view key) {
+  return key == "shutdowntime" || key == "shutdowntime_job";
+}
+bool is_blank(std::string_view raw) {
+  return raw.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
 
 // For logs: a value as received, short and on one line.
 std::string shown(std::string_view raw) {
@@ -39,7 +43,8 @@ void read_set(const std::optional<Location>& location, Set& set, const FetchOpti
     };
     if (unreachable) return fail();
     Fetched got = fetch_key(*location, key, options);
-    if (got.status == Fetched::Status::absent || (got.status == Fetched::Status::value && is_blank(got.raw))) {
+    if (got.status == Fetched::Status::absent ||
+        (got.status == Fetched::Status::value && is_blank(got.raw))) {
       field.reset();
       return;
     }
@@ -56,8 +61,8 @@ void read_set(const std::optional<Location>& location, Set& set, const FetchOpti
     }
     auto value = parse_as(got.raw, &field);
     if (!value) {
-      log.warn("ignoring an unusable MJF value", {{"key", key}, {"source", location->base},
-                                                   {"value", shown(got.raw)}});
+      log.warn("ignoring an unusable MJF value",
+               {{"key", key}, {"source", location->base}, {"value", shown(got.raw)}});
       return fail();
     }
     field = std::move(value);

@@ -31,8 +31,8 @@ void refresh_shutdown_file(std::optional<std::int64_t>& value, const std::filesy
     value = v;
     return;
   }
-  log.warn("ignoring an unusable shutdown file value", {{"path", path.string()},
-                                                        {"value", text->substr(0, 60)}});
+  log.warn("ignoring an unusable shutdown file value",
+           {{"path", path.string()}, {"value", text->substr(0, 60)}});
 }
 
 bool drain_file_exists(const std::filesystem::path& root) {

@@ -64,8 +64,8 @@ Fetched fetch_key(const Location& location, std::string_view key, const FetchOpt
   } catch (const std::exception& e) {
     out.status = Fetched::Status::failed;
     out.reason = e.what();
-    // An oversized body is the server's answer, not a transport failure.
-    out.transport_failed = std::string_view(e.what()).find("reply larger than") == std::string_view::npos;
+    // Refused, timed out, TLS, an oversized reply: this server is of no use in this pass.
+    out.transport_failed = true;
   }
   return out;
 }

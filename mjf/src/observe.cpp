@@ -5,7 +5,8 @@
 namespace pilot::mjf {
 namespace {
 
-std::optional<Location> location_from(const Environment& env, std::string_view var, const log::Logger& log) {
+std::optional<Location> location_from(const Environment& env, std::string_view var,
+                                      const log::Logger& log) {
   auto it = env.find(var);
   if (it == env.end() || it->second.empty()) return std::nullopt;
   auto loc = parse_location(it->second);
@@ -23,7 +24,8 @@ void refresh_batch(Observation& obs, const ObserveSettings& settings, const log:
   q.now = wall_now;
   BatchLimits fresh = query_batch_limits(*obs.batch, settings.env, q);
   for (const auto& p : fresh.problems)
-    log.warn("batch system query incomplete", {{"batch_system", obs.batch->system}, {"problem", p}});
+    log.warn("batch system query incomplete",
+             {{"batch_system", obs.batch->system}, {"problem", p}});
   // The end time keeps its last good value when the batch system cannot be asked this time.
   if (obs.batch_limits && !fresh.end_time && !fresh.unlimited) {
     fresh.end_time = obs.batch_limits->end_time;
@@ -41,7 +43,8 @@ FeatureSources sources_from_environment(const Environment& env, const log::Logge
   return s;
 }
 
-Observation observe(const ObserveSettings& settings, const log::Logger& log, std::int64_t wall_now) {
+Observation observe(const ObserveSettings& settings, const log::Logger& log,
+                    std::int64_t wall_now) {
   Observation obs;
   obs.mjf = read_features(settings.sources, log);
   refresh_shutdown_file(obs.shutdown_file, settings.root, log);

@@ -19,10 +19,10 @@ std::optional<Deadline> slot_limit(const Observation& obs, const Config& config)
 void compare_shutdown(Limit source, std::optional<std::int64_t> a, std::optional<std::int64_t> b,
                       std::vector<Change>& out) {
   if (a == b) return;
-  ChangeKind kind = !a                ? ChangeKind::shutdown_announced
-                    : !b              ? ChangeKind::shutdown_withdrawn
-                    : *b < *a         ? ChangeKind::shutdown_moved_earlier
-                                      : ChangeKind::shutdown_moved_later;
+  ChangeKind kind = !a        ? ChangeKind::shutdown_announced
+                    : !b      ? ChangeKind::shutdown_withdrawn
+                    : *b < *a ? ChangeKind::shutdown_moved_earlier
+                              : ChangeKind::shutdown_moved_later;
   out.push_back({kind, source, a, b});
 }
 
@@ -30,39 +30,53 @@ void compare_shutdown(Limit source, std::optional<std::int64_t> a, std::optional
 
 std::string_view change_name(ChangeKind kind) {
   switch (kind) {
-    case ChangeKind::shutdown_announced: return "shutdown_announced";
-    case ChangeKind::shutdown_moved_earlier: return "shutdown_moved_earlier";
-    case ChangeKind::shutdown_moved_later: return "shutdown_moved_later";
-    case ChangeKind::shutdown_withdrawn: return "shutdown_withdrawn";
-    case ChangeKind::limit_reduced: return "limit_reduced";
-    case ChangeKind::limit_extended: return "limit_extended";
-    case ChangeKind::drain_requested: return "drain_requested";
-    case ChangeKind::drain_lifted: return "drain_lifted";
+    case ChangeKind::shutdown_announced:
+      return "shutdown_announced";
+    case ChangeKind::shutdown_moved_earlier:
+      return "shutdown_moved_earlier";
+    case ChangeKind::shutdown_moved_later:
+      return "shutdown_moved_later";
+    case ChangeKind::shutdown_withdrawn:
+      return "shutdown_withdrawn";
+    case ChangeKind::limit_reduced:
+      return "limit_reduced";
+    case ChangeKind::limit_extended:
+      return "limit_extended";
+    case ChangeKind::drain_requested:
+      return "drain_requested";
+    case ChangeKind::drain_lifted:
+      return "drain_lifted";
   }
   return "unknown";
 }
 
-std::vector<Change> diff(const Observation& before, const Observation& after, const Config& config) {
+std::vector<Change> diff(const Observation& before, const Observation& after,
+                         const Config& config) {
   std::vector<Change> out;
-  compare_shutdown(Limit::shutdowntime_job, before.mjf.job.shutdowntime_job, after.mjf.job.shutdowntime_job, out);
-  compare_shutdown(Limit::shutdowntime, before.mjf.machine.shutdowntime, after.mjf.machine.shutdowntime, out);
+  compare_shutdown(Limit::shutdowntime_job, before.mjf.job.shutdowntime_job,
+                   after.mjf.job.shutdowntime_job, out);
+  compare_shutdown(Limit::shutdowntime, before.mjf.machine.shutdowntime,
+                   after.mjf.machine.shutdowntime, out);
   compare_shutdown(Limit::shutdown_file, before.shutdown_file, after.shutdown_file, out);
   auto a = slot_limit(before, config), b = slot_limit(after, config);
   if (a && b && a->epoch != b->epoch)
-    out.push_back({b->epoch < a->epoch ? ChangeKind::limit_reduced : ChangeKind::limit_extended, b->source,
-                   a->epoch, b->epoch});
+    out.push_back({b->epoch < a->epoch ? ChangeKind::limit_reduced : ChangeKind::limit_extended,
+                   b->source, a->epoch, b->epoch});
   else if (a && !b)
     out.push_back({ChangeKind::limit_extended, a->source, a->epoch, std::nullopt});
   else if (!a && b)
     out.push_back({ChangeKind::limit_reduced, b->source, std::nullopt, b->epoch});
   if (before.drain_file != after.drain_file)
-    out.push_back({after.drain_file ? ChangeKind::drain_requested : ChangeKind::drain_lifted, std::nullopt,
-                   std::nullopt, std::nullopt});
+    out.push_back({after.drain_file ? ChangeKind::drain_requested : ChangeKind::drain_lifted,
+                   std::nullopt, std::nullopt, std::nullopt});
   return out;
 }
 
 Watcher::Watcher(ObserveSettings settings, Config config, log::Logger log, Clock clock)
-    : settings_(std::move(settings)), config_(config), log_(std::move(log)), clock_(std::move(clock)) {
+    : settings_(std::move(settings)),
+      config_(config),
+      log_(std::move(log)),
+      clock_(std::move(clock)) {
   if (!clock_) clock_ = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
   obs_ = observe(settings_, log_, clock_());
 }
@@ -83,7 +97,10 @@ std::vector<Change> Watcher::poll() {
 }
 
 WatcherThread::WatcherThread(Watcher& watcher, std::chrono::milliseconds period, Callback callback)
-    : watcher_(watcher), period_(period), callback_(std::move(callback)), thread_([this] { run(); }) {}
+    : watcher_(watcher),
+      period_(period),
+      callback_(std::move(callback)),
+      thread_([this] { run(); }) {}
 
 WatcherThread::~WatcherThread() {
   {

@@ -2,22 +2,11 @@
 #include <ctime>
 
 #include "mjf/batch_parsers.hpp"
+#include "mjf_test_support.hpp"
 
 using namespace pilot::mjf;
 
-namespace {
-std::int64_t local(int y, int mo, int d, int h, int mi, int s) {
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  tm.tm_isdst = -1;
-  return std::mktime(&tm);
-}
-}  // namespace
+using mjf_test::local_epoch;
 
 TEST_CASE("squeue %L: M:SS, H:MM:SS, D-HH:MM:SS, UNLIMITED - INVALID and garbage are nothing") {
   CHECK(parse_squeue_time_left("1:48\n")->seconds == 108);
@@ -46,7 +35,7 @@ TEST_CASE("scontrol show job -o: EndTime in local time, UNLIMITED, Unknown") {
       "Deadline=N/A NumCPUs=1\n";
   auto e = parse_scontrol_end_time(line);
   REQUIRE(e);
-  CHECK(e->epoch == local(2026, 11, 25, 11, 2, 0));
+  CHECK(e->epoch == local_epoch(2026, 11, 25, 11, 2, 0));
   CHECK_FALSE(e->unlimited);
   auto u = parse_scontrol_end_time("JobId=1 TimeLimit=UNLIMITED EndTime=Unknown");
   REQUIRE(u);
@@ -108,21 +97,24 @@ TEST_CASE("qstat -f (PBS/Torque) attributes, with wrapped lines") {
 
 TEST_CASE("bjobs -W (LSF): columns, names with spaces, finish time without a year") {
   std::string out =
-      "JOBID   USER    STAT  QUEUE      FROM_HOST   EXEC_HOST   JOB_NAME   SUBMIT_TIME  PROJ_NAME CPU_USED MEM SWAP PIDS START_TIME FINISH_TIME\n"
-      "1234    lhcb001 RUN   grid       ce01        wn042       pilot      11/25-10:00:00 default 000:00:01.00 3 0 4242 11/25-10:00:05 11/27-10:00:05 L\n";
+      "JOBID   USER    STAT  QUEUE      FROM_HOST   EXEC_HOST   JOB_NAME   SUBMIT_TIME  PROJ_NAME "
+      "CPU_USED MEM SWAP PIDS START_TIME FINISH_TIME\n"
+      "1234    lhcb001 RUN   grid       ce01        wn042       pilot      11/25-10:00:00 default "
+      "000:00:01.00 3 0 4242 11/25-10:00:05 11/27-10:00:05 L\n";
   auto row = parse_bjobs_w(out);
   CHECK(row["JOBID"] == "1234");
   CHECK(row["STAT"] == "RUN");
   CHECK(row["CPU_USED"] == "000:00:01.00");
   CHECK(row["FINISH_TIME"] == "11/27-10:00:05");
   auto spaced = parse_bjobs_w(
-      "JOBID USER STAT QUEUE FROM_HOST EXEC_HOST JOB_NAME SUBMIT_TIME PROJ_NAME CPU_USED MEM SWAP PIDS START_TIME FINISH_TIME\n"
+      "JOBID USER STAT QUEUE FROM_HOST EXEC_HOST JOB_NAME SUBMIT_TIME PROJ_NAME CPU_USED MEM SWAP "
+      "PIDS START_TIME FINISH_TIME\n"
       "7 u RUN q h w my pilot job 11/25-10:00:00 default 000:00:01.00 3 0 1,2 11/25-10:00:05 -\n");
   CHECK(spaced["FINISH_TIME"] == "-");
   CHECK(spaced["EXEC_HOST"] == "w");
-  auto now = local(2026, 12, 31, 23, 0, 0);
-  CHECK(parse_lsf_time("01/01-01:00:00", now) == local(2027, 1, 1, 1, 0, 0));
-  CHECK(parse_lsf_time("12/30-01:00:00", now) == local(2026, 12, 30, 1, 0, 0));
+  auto now = local_epoch(2026, 12, 31, 23, 0, 0);
+  CHECK(parse_lsf_time("01/01-01:00:00", now) == local_epoch(2027, 1, 1, 1, 0, 0));
+  CHECK(parse_lsf_time("12/30-01:00:00", now) == local_epoch(2026, 12, 30, 1, 0, 0));
   CHECK_FALSE(parse_lsf_time("-", now));
   CHECK(parse_bjobs_w("Job <99> is not found\n").empty());
 }
@@ -132,7 +124,8 @@ TEST_CASE("qstat -j (SGE): resource lists and usage are split") {
       "==============================================================\n"
       "job_number:                 4711\n"
       "hard resource_list:         h_rt=86400,h_vmem=2G,s_rt=86000\n"
-      "usage    1:                 wallclock=01:00:00, cpu=00:30:00, mem=10.5 GBs, io=0.1, vmem=N/A, maxvmem=N/A\n");
+      "usage    1:                 wallclock=01:00:00, cpu=00:30:00, mem=10.5 GBs, io=0.1, "
+      "vmem=N/A, maxvmem=N/A\n");
   CHECK(kv["job_number"] == "4711");
   CHECK(kv["hard resource_list.h_rt"] == "86400");
   CHECK(kv["hard resource_list.s_rt"] == "86000");

@@ -64,7 +64,8 @@ TEST_CASE("the batch system and job id come from the environment") {
   REQUIRE(c);
   CHECK(c->system == "htcondor");
   CHECK(c->job_id == "123.4");
-  mjf_test::write(tmp.path() / "job2.ad", "GlobalJobId = \"ce.example#123.4#1700000000\"\nClusterId = 123\n");
+  mjf_test::write(tmp.path() / "job2.ad",
+                  "GlobalJobId = \"ce.example#123.4#1700000000\"\nClusterId = 123\n");
   CHECK(detect_batch_job({{"_CONDOR_JOB_AD", (tmp.path() / "job2.ad").string()}})->job_id ==
         "ce.example#123.4#1700000000");
   auto missing = detect_batch_job({{"_CONDOR_JOB_AD", (tmp.path() / "nope.ad").string()}});
@@ -84,10 +85,14 @@ TEST_CASE("processors come from the batch environment in glideinWMS order") {
                   {"SLURM_CPUS_PER_TASK", "3"},
                   {"SLURM_JOB_CPUS_PER_NODE", "2(x3)"},
                   {"NSLOTS", "1"}};
-  auto order = std::vector<std::pair<std::string, std::int64_t>>{
-      {"_CONDOR_MACHINE_AD", 8}, {"PBS_NUM_PPN", 7},         {"PBS_NP", 6},
-      {"LSB_MCPU_HOSTS", 5},     {"SLURM_CPUS_ON_NODE", 4},  {"SLURM_CPUS_PER_TASK", 3},
-      {"SLURM_JOB_CPUS_PER_NODE", 2}, {"NSLOTS", 1}};
+  auto order = std::vector<std::pair<std::string, std::int64_t>>{{"_CONDOR_MACHINE_AD", 8},
+                                                                 {"PBS_NUM_PPN", 7},
+                                                                 {"PBS_NP", 6},
+                                                                 {"LSB_MCPU_HOSTS", 5},
+                                                                 {"SLURM_CPUS_ON_NODE", 4},
+                                                                 {"SLURM_CPUS_PER_TASK", 3},
+                                                                 {"SLURM_JOB_CPUS_PER_NODE", 2},
+                                                                 {"NSLOTS", 1}};
   for (const auto& [var, count] : order) {
     auto p = processors_from_environment(env);
     REQUIRE(p);
@@ -104,7 +109,8 @@ TEST_CASE("processors come from the batch environment in glideinWMS order") {
 TEST_CASE("Slurm: SLURM_JOB_END_TIME wins and no command is run") {
   Bin bin;
   bin.script("squeue", "echo called >> \"$0.log\"; echo 1:00");
-  auto l = query_batch_limits({"slurm", "42"}, bin.env({{"SLURM_JOB_END_TIME", "1700000500"}}), query());
+  auto l =
+      query_batch_limits({"slurm", "42"}, bin.env({{"SLURM_JOB_END_TIME", "1700000500"}}), query());
   CHECK(l.end_time == 1700000500);
   CHECK_FALSE(std::filesystem::exists(bin.dir.path() / "squeue.log"));
 }
@@ -112,8 +118,9 @@ TEST_CASE("Slurm: SLURM_JOB_END_TIME wins and no command is run") {
 TEST_CASE("Slurm: squeue %L time left becomes an end time - memory from SLURM_MEM_PER_NODE") {
   Bin bin;
   bin.script("squeue", "[ \"$*\" = \"-h -j 42 -o %L\" ] || exit 3; echo 1:48");
-  auto l = query_batch_limits({"slurm", "42"},
-                              bin.env({{"SLURM_JOB_END_TIME", "soon"}, {"SLURM_MEM_PER_NODE", "2000"}}), query());
+  auto l = query_batch_limits(
+      {"slurm", "42"}, bin.env({{"SLURM_JOB_END_TIME", "soon"}, {"SLURM_MEM_PER_NODE", "2000"}}),
+      query());
   CHECK(l.end_time == 1700000108);
   CHECK(l.memory_bytes == 2000LL << 20);
   CHECK(mentions(l.problems, "SLURM_JOB_END_TIME='soon'"));
@@ -129,17 +136,18 @@ TEST_CASE("Slurm: squeue %L time left becomes an end time - memory from SLURM_ME
 TEST_CASE("Slurm: INVALID or a failing squeue falls back to scontrol EndTime") {
   Bin bin;
   bin.script("squeue", "echo INVALID");
-  bin.script("scontrol", "[ \"$*\" = \"show job -o 42\" ] || exit 3; "
-                         "echo 'JobId=42 TimeLimit=00:02:00 StartTime=2026-11-25T11:00:00 EndTime=2026-11-25T11:02:00'");
+  bin.script("scontrol",
+             "[ \"$*\" = \"show job -o 42\" ] || exit 3; "
+             "echo 'JobId=42 TimeLimit=00:02:00 StartTime=2026-11-25T11:00:00 "
+             "EndTime=2026-11-25T11:02:00'");
   auto l = query_batch_limits({"slurm", "42"}, bin.env({}), query());
-  std::tm tm{};
-  tm.tm_year = 126, tm.tm_mon = 10, tm.tm_mday = 25, tm.tm_hour = 11, tm.tm_min = 2, tm.tm_isdst = -1;
-  CHECK(l.end_time == std::mktime(&tm));
+  auto end = mjf_test::local_epoch(2026, 11, 25, 11, 2, 0);
+  CHECK(l.end_time == end);
   CHECK(mentions(l.problems, "INVALID"));
 
   bin.script("squeue", "echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1");
   l = query_batch_limits({"slurm", "42"}, bin.env({}), query());
-  CHECK(l.end_time == std::mktime(&tm));
+  CHECK(l.end_time == end);
   CHECK(mentions(l.problems, "Invalid job id specified"));
 }
 
@@ -164,7 +172,8 @@ TEST_CASE("Slurm: missing, failing and hanging commands are reported, not fatal"
 
 TEST_CASE("HTCondor: start date plus MaxRuntime or MaxWallTimeMins - memory from the machine ad") {
   pilot::TempDir tmp("mjf");
-  mjf_test::write(tmp.path() / "job.ad", "ClusterId = 1\nProcId = 0\nJobStartDate = 1700000000\nMaxRuntime = 3600\n");
+  mjf_test::write(tmp.path() / "job.ad",
+                  "ClusterId = 1\nProcId = 0\nJobStartDate = 1700000000\nMaxRuntime = 3600\n");
   mjf_test::write(tmp.path() / "machine.ad", "Cpus = 4\nMemory = 8000\n");
   Environment env{{"_CONDOR_JOB_AD", (tmp.path() / "job.ad").string()},
                   {"_CONDOR_MACHINE_AD", (tmp.path() / "machine.ad").string()}};
@@ -173,7 +182,9 @@ TEST_CASE("HTCondor: start date plus MaxRuntime or MaxWallTimeMins - memory from
   CHECK(l.memory_bytes == 8000LL << 20);
   CHECK(l.problems.empty());
 
-  mjf_test::write(tmp.path() / "job.ad", "JobStartDate = 1700000000\nJobCurrentStartDate = 1700000100\nMaxWallTimeMins = 60\n");
+  mjf_test::write(
+      tmp.path() / "job.ad",
+      "JobStartDate = 1700000000\nJobCurrentStartDate = 1700000100\nMaxWallTimeMins = 60\n");
   CHECK(query_batch_limits({"htcondor", ""}, env, query()).end_time == 1700003700);
 
   mjf_test::write(tmp.path() / "job.ad", "JobStartDate = 1700000000\nMaxRuntime = 3600 * 24\n");
@@ -188,9 +199,12 @@ TEST_CASE("HTCondor: start date plus MaxRuntime or MaxWallTimeMins - memory from
 
 TEST_CASE("PBS/Torque: qstat -f limits minus usage") {
   Bin bin;
-  bin.script("qstat", "[ \"$*\" = \"-f 1234.pbs\" ] || exit 3; cat <<'X'\n"
-                      "Job Id: 1234.pbs\n    resources_used.cput = 00:10:00\n    resources_used.walltime = 01:00:00\n"
-                      "    Resource_List.walltime = 48:00:00\n    Resource_List.cput = 02:00:00\n    Resource_List.mem = 4gb\nX");
+  bin.script("qstat",
+             "[ \"$*\" = \"-f 1234.pbs\" ] || exit 3; cat <<'X'\n"
+             "Job Id: 1234.pbs\n    resources_used.cput = 00:10:00\n    resources_used.walltime = "
+             "01:00:00\n"
+             "    Resource_List.walltime = 48:00:00\n    Resource_List.cput = 02:00:00\n    "
+             "Resource_List.mem = 4gb\nX");
   auto l = query_batch_limits({"pbs", "1234.pbs"}, bin.env({}), query());
   CHECK(l.end_time == 1700000000 + 47 * 3600);
   CHECK(l.cpu_seconds_left == 6600);
@@ -203,15 +217,19 @@ TEST_CASE("PBS/Torque: qstat -f limits minus usage") {
 
 TEST_CASE("LSF: bjobs -W FINISH_TIME, '-' means no run limit") {
   Bin bin;
-  bin.script("bjobs", "cat <<'X'\nJOBID USER STAT QUEUE FROM_HOST EXEC_HOST JOB_NAME SUBMIT_TIME PROJ_NAME CPU_USED MEM SWAP PIDS START_TIME FINISH_TIME\n"
-                      "77 lhcb RUN grid ce wn pilot 11/25-10:00:00 default 000:00:01.00 3 0 42 11/25-10:00:05 11/25-12:00:05 L\nX");
-  std::tm tm{};
-  tm.tm_year = 126, tm.tm_mon = 10, tm.tm_mday = 25, tm.tm_hour = 11, tm.tm_isdst = -1;
-  auto now = std::mktime(&tm);
+  bin.script("bjobs",
+             "cat <<'X'\nJOBID USER STAT QUEUE FROM_HOST EXEC_HOST JOB_NAME SUBMIT_TIME PROJ_NAME "
+             "CPU_USED MEM SWAP PIDS START_TIME FINISH_TIME\n"
+             "77 lhcb RUN grid ce wn pilot 11/25-10:00:00 default 000:00:01.00 3 0 42 "
+             "11/25-10:00:05 11/25-12:00:05 L\nX");
+  auto now = mjf_test::local_epoch(2026, 11, 25, 11, 0, 0);
   auto l = query_batch_limits({"lsf", "77"}, bin.env({}), query(now));
   CHECK(l.end_time == now + 3605);
-  bin.script("bjobs", "cat <<'X'\nJOBID USER STAT QUEUE FROM_HOST EXEC_HOST JOB_NAME SUBMIT_TIME PROJ_NAME CPU_USED MEM SWAP PIDS START_TIME FINISH_TIME\n"
-                      "77 lhcb RUN grid ce wn pilot 11/25-10:00:00 default 000:00:01.00 3 0 42 11/25-10:00:05 -\nX");
+  bin.script("bjobs",
+             "cat <<'X'\nJOBID USER STAT QUEUE FROM_HOST EXEC_HOST JOB_NAME SUBMIT_TIME PROJ_NAME "
+             "CPU_USED MEM SWAP PIDS START_TIME FINISH_TIME\n"
+             "77 lhcb RUN grid ce wn pilot 11/25-10:00:00 default 000:00:01.00 3 0 42 "
+             "11/25-10:00:05 -\nX");
   l = query_batch_limits({"lsf", "77"}, bin.env({}), query(now));
   CHECK(l.unlimited);
   bin.script("bjobs", "echo 'Job <77> is not found'");
@@ -221,9 +239,10 @@ TEST_CASE("LSF: bjobs -W FINISH_TIME, '-' means no run limit") {
 
 TEST_CASE("SGE: the earlier of h_rt and s_rt minus wallclock - CPU limit minus cpu used") {
   Bin bin;
-  bin.script("qstat", "cat <<'X'\njob_number:                 4711\n"
-                      "hard resource_list:         h_rt=86400,s_rt=86000,h_cpu=7200,h_vmem=2G\n"
-                      "usage    1:                 wallclock=01:00:00, cpu=00:30:00, mem=10.5 GBs\nX");
+  bin.script("qstat",
+             "cat <<'X'\njob_number:                 4711\n"
+             "hard resource_list:         h_rt=86400,s_rt=86000,h_cpu=7200,h_vmem=2G\n"
+             "usage    1:                 wallclock=01:00:00, cpu=00:30:00, mem=10.5 GBs\nX");
   auto l = query_batch_limits({"sge", "4711"}, bin.env({}), query());
   CHECK(l.end_time == 1700000000 + 86000 - 3600);
   CHECK(l.cpu_seconds_left == 5400);

@@ -7,7 +7,9 @@ using namespace pilot::mjf;
 namespace {
 constexpr std::int64_t kNow = 1700001000;
 
-std::string limited_by(const ResourceBudget& b) { return b.limited_by ? std::string(limit_name(*b.limited_by)) : ""; }
+std::string limited_by(const ResourceBudget& b) {
+  return b.limited_by ? std::string(limit_name(*b.limited_by)) : "";
+}
 }  // namespace
 
 TEST_CASE("nothing known: every answer is unknown and the slot is not draining") {
@@ -58,7 +60,8 @@ TEST_CASE("wall time: the earliest deadline wins and is named") {
   CHECK(limited_by(b) == "shutdown_file");
   REQUIRE(b.deadlines.size() == 4);
   CHECK(b.deadlines.back().source == Limit::wall_limit);
-  CHECK(b.drain_reasons == std::vector<std::string>{"shutdowntime_job", "shutdowntime", "shutdown_file"});
+  CHECK(b.drain_reasons ==
+        std::vector<std::string>{"shutdowntime_job", "shutdowntime", "shutdown_file"});
 }
 
 TEST_CASE("wall time: a past shutdown gives a negative answer, not a clamped one") {

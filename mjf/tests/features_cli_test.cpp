@@ -9,7 +9,8 @@ using pilot::test::run_pilot;
 
 namespace {
 
-nlohmann::json features_json(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+nlohmann::json features_json(const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env = {}) {
   std::vector<std::string> all{"features", "--json"};
   all.insert(all.end(), args.begin(), args.end());
   auto r = run_pilot(all, env);
@@ -22,19 +23,27 @@ nlohmann::json features_json(const std::vector<std::string>& args, const std::ma
 
 TEST_CASE("pilot features --json: every spec key, null when absent, and the budget") {
   pilot::TempDir tmp("mjf-cli");
-  mjf_test::write_set(tmp.path() / "m", {{"hs06", "160\n"}, {"total_cpu", "16\n"}, {"shutdowntime", "1700005000"},
+  mjf_test::write_set(tmp.path() / "m", {{"hs06", "160\n"},
+                                         {"total_cpu", "16\n"},
+                                         {"shutdowntime", "1700005000"},
                                          {"jobslots", "garbage"}});
-  mjf_test::write_set(tmp.path() / "j", {{"allocated_cpu", "4"}, {"hs06_job", "50"}, {"jobstart_secs", "1700000000"},
-                                         {"wall_limit_secs", "3600"}, {"max_rss_bytes", "8000000000"},
-                                         {"job_id", "vac:17"}, {"cpu_limit_secs", "14400"}});
+  mjf_test::write_set(tmp.path() / "j", {{"allocated_cpu", "4"},
+                                         {"hs06_job", "50"},
+                                         {"jobstart_secs", "1700000000"},
+                                         {"wall_limit_secs", "3600"},
+                                         {"max_rss_bytes", "8000000000"},
+                                         {"job_id", "vac:17"},
+                                         {"cpu_limit_secs", "14400"}});
   auto j = features_json({"--now", "1700001000", "--machine-features", (tmp.path() / "m").string(),
-                          "--job-features", (tmp.path() / "j").string(), "--root", (tmp.path() / "root").string()});
-  for (auto key : {"total_cpu", "hs06", "shutdowntime", "grace_secs", "jobslots", "log_cores", "phys_cores"})
+                          "--job-features", (tmp.path() / "j").string(), "--root",
+                          (tmp.path() / "root").string()});
+  for (auto key :
+       {"total_cpu", "hs06", "shutdowntime", "grace_secs", "jobslots", "log_cores", "phys_cores"})
     CHECK(j["machine"].contains(key));
-  for (auto key : {"allocated_cpu", "hs06_job", "shutdowntime_job", "grace_secs_job", "jobstart_secs", "job_id",
-                   "wall_limit_secs", "cpu_limit_secs", "max_rss_bytes", "max_swap_bytes", "scratch_limit_bytes",
-                   "cpufactor_lrms", "cpu_limit_secs_lrms", "wall_limit_secs_lrms", "disk_limit_GB", "mem_limit_MB",
-                   "allocated_CPU"})
+  for (auto key : {"allocated_cpu", "hs06_job", "shutdowntime_job", "grace_secs_job",
+                   "jobstart_secs", "job_id", "wall_limit_secs", "cpu_limit_secs", "max_rss_bytes",
+                   "max_swap_bytes", "scratch_limit_bytes", "cpufactor_lrms", "cpu_limit_secs_lrms",
+                   "wall_limit_secs_lrms", "disk_limit_GB", "mem_limit_MB", "allocated_CPU"})
     CHECK(j["job"].contains(key));
   CHECK(j["machine"]["total_cpu"] == 16);
   CHECK(j["machine"]["hs06"] == 160.0);
@@ -57,7 +66,8 @@ TEST_CASE("pilot features --json: every spec key, null when absent, and the budg
 
   // Later, past the wall limit: negative, not clamped.
   j = features_json({"--now", "1700006000", "--machine-features", (tmp.path() / "m").string(),
-                     "--job-features", (tmp.path() / "j").string(), "--root", (tmp.path() / "root").string()});
+                     "--job-features", (tmp.path() / "j").string(), "--root",
+                     (tmp.path() / "root").string()});
   CHECK(j["wall_seconds_left"] == -2400);
   CHECK(j["limited_by"] == "wall_limit");
   CHECK(j["cpu_work_left_hs06s"] == 0.0);
@@ -72,8 +82,11 @@ TEST_CASE("pilot features reads MJF over HTTP from the environment and reports t
   pilot::TempDir root("mjf-cli");
   mjf_test::write(root.path() / "var/lib/dirac_drain", "");
   auto j = features_json({"--now", "1700001000", "--root", root.path().string()},
-                         {{"MACHINEFEATURES", server.url("/machine")}, {"JOBFEATURES", server.url("/job")},
-                          {"SLURM_JOB_ID", "4242"}, {"SLURM_JOB_END_TIME", "1700001200"}, {"SLURM_CPUS_ON_NODE", "3"}});
+                         {{"MACHINEFEATURES", server.url("/machine")},
+                          {"JOBFEATURES", server.url("/job")},
+                          {"SLURM_JOB_ID", "4242"},
+                          {"SLURM_JOB_END_TIME", "1700001200"},
+                          {"SLURM_CPUS_ON_NODE", "3"}});
   CHECK(j["sources"]["machine"] == server.url("/machine"));
   CHECK(j["machine"]["hs06"] == 100.0);
   CHECK(j["machine"]["shutdowntime"].is_null());
@@ -92,10 +105,11 @@ TEST_CASE("pilot features reads MJF over HTTP from the environment and reports t
 
 TEST_CASE("pilot features: configuration is the last source") {
   pilot::TempDir root("mjf-cli");
-  auto j = features_json({"--now", "1700000000", "--root", root.path().string(), "--machine-features", "",
-                          "--job-features", "", "--cpu-power", "12.5", "--processors", "2", "--wall-limit", "3600",
-                          "--memory-limit", "2000000000"},
-                         {{"SLURM_JOB_ID", ""}, {"_CONDOR_JOB_AD", ""}});
+  auto j =
+      features_json({"--now", "1700000000", "--root", root.path().string(), "--machine-features",
+                     "", "--job-features", "", "--cpu-power", "12.5", "--processors", "2",
+                     "--wall-limit", "3600", "--memory-limit", "2000000000"},
+                    {{"SLURM_JOB_ID", ""}, {"_CONDOR_JOB_AD", ""}});
   CHECK(j["machine"]["hs06"].is_null());
   CHECK(j["wall_seconds_left"] == 3600);
   CHECK(j["limited_by"] == "config");
@@ -110,9 +124,11 @@ TEST_CASE("pilot features: configuration is the last source") {
 
 TEST_CASE("pilot features: text output, and bad locations are usage errors") {
   pilot::TempDir tmp("mjf-cli");
-  mjf_test::write_set(tmp.path() / "j", {{"shutdowntime_job", "1700000600"}, {"allocated_cpu", "2"}});
-  auto r = run_pilot({"features", "--now", "1700000000", "--job-features", (tmp.path() / "j").string(),
-                      "--machine-features", "", "--root", tmp.path().string()});
+  mjf_test::write_set(tmp.path() / "j",
+                      {{"shutdowntime_job", "1700000600"}, {"allocated_cpu", "2"}});
+  auto r =
+      run_pilot({"features", "--now", "1700000000", "--job-features", (tmp.path() / "j").string(),
+                 "--machine-features", "", "--root", tmp.path().string()});
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("wall seconds left   600 (limited by shutdowntime_job"));
   CHECK_THAT(r.out, Catch::Contains("processors          2 (allocated_cpu)"));
@@ -129,8 +145,9 @@ TEST_CASE("pilot features: text output, and bad locations are usage errors") {
 
 TEST_CASE("pilot features: a relative or file:// MJF variable is ignored with a warning") {
   pilot::TempDir root("mjf-cli");
-  auto r = run_pilot({"features", "--json", "--now", "1700000000", "--root", root.path().string()},
-                     {{"MACHINEFEATURES", "machinefeatures"}, {"JOBFEATURES", "file:///etc/jobfeatures"}});
+  auto r = run_pilot(
+      {"features", "--json", "--now", "1700000000", "--root", root.path().string()},
+      {{"MACHINEFEATURES", "machinefeatures"}, {"JOBFEATURES", "file:///etc/jobfeatures"}});
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["sources"]["machine"].is_null());

@@ -27,15 +27,26 @@ FeatureSources dirs(const std::filesystem::path& machine, const std::filesystem:
 }
 
 const std::map<std::string, std::string> kAllMachine = {
-    {"total_cpu", "8\n"}, {"hs06", "123.5\n"}, {"shutdowntime", "1700007200\n"}, {"grace_secs", "300\n"},
-    {"jobslots", "4\n"},  {"log_cores", "16\n"}, {"phys_cores", "8\n"}};
-const std::map<std::string, std::string> kAllJob = {
-    {"allocated_cpu", "4\n"},         {"hs06_job", "61.75\n"},         {"shutdowntime_job", "1700003600\n"},
-    {"grace_secs_job", "120\n"},      {"jobstart_secs", "1700000000\n"}, {"job_id", "vac.example.org:1234\n"},
-    {"wall_limit_secs", "172800\n"},  {"cpu_limit_secs", "691200\n"},    {"max_rss_bytes", "8589934592\n"},
-    {"max_swap_bytes", "4294967296\n"}, {"scratch_limit_bytes", "21474836480\n"}, {"cpufactor_lrms", "2.5\n"},
-    {"cpu_limit_secs_lrms", "3600\n"}, {"wall_limit_secs_lrms", "7200\n"}, {"disk_limit_GB", "20\n"},
-    {"mem_limit_MB", "2048\n"},        {"allocated_CPU", "4\n"}};
+    {"total_cpu", "8\n"},    {"hs06", "123.5\n"}, {"shutdowntime", "1700007200\n"},
+    {"grace_secs", "300\n"}, {"jobslots", "4\n"}, {"log_cores", "16\n"},
+    {"phys_cores", "8\n"}};
+const std::map<std::string, std::string> kAllJob = {{"allocated_cpu", "4\n"},
+                                                    {"hs06_job", "61.75\n"},
+                                                    {"shutdowntime_job", "1700003600\n"},
+                                                    {"grace_secs_job", "120\n"},
+                                                    {"jobstart_secs", "1700000000\n"},
+                                                    {"job_id", "vac.example.org:1234\n"},
+                                                    {"wall_limit_secs", "172800\n"},
+                                                    {"cpu_limit_secs", "691200\n"},
+                                                    {"max_rss_bytes", "8589934592\n"},
+                                                    {"max_swap_bytes", "4294967296\n"},
+                                                    {"scratch_limit_bytes", "21474836480\n"},
+                                                    {"cpufactor_lrms", "2.5\n"},
+                                                    {"cpu_limit_secs_lrms", "3600\n"},
+                                                    {"wall_limit_secs_lrms", "7200\n"},
+                                                    {"disk_limit_GB", "20\n"},
+                                                    {"mem_limit_MB", "2048\n"},
+                                                    {"allocated_CPU", "4\n"}};
 
 }  // namespace
 
@@ -73,14 +84,15 @@ TEST_CASE("every 2016 and legacy key is read from directories with its type") {
   CHECK(j.allocated_CPU == 4);
 }
 
-TEST_CASE("each key follows the value rules: whitespace, empty, garbage, floats, multi-line, negative") {
+TEST_CASE(
+    "each key follows the value rules: whitespace, empty, garbage, floats, multi-line, negative") {
   pilot::TempDir tmp("mjf");
   mjf_test::write_set(tmp.path() / "m", {{"total_cpu", " \t8\r\n"},            // stripped
-                                         {"hs06", "\n"},                         // empty: absent
-                                         {"shutdowntime", "1398790803.78\n"},    // float: absent
-                                         {"grace_secs", "12abc"},                // garbage: absent
-                                         {"jobslots", "4\n5\n"},                 // multi-line: absent
-                                         {"log_cores", "-2"},                    // negative integer is an integer
+                                         {"hs06", "\n"},                       // empty: absent
+                                         {"shutdowntime", "1398790803.78\n"},  // float: absent
+                                         {"grace_secs", "12abc"},              // garbage: absent
+                                         {"jobslots", "4\n5\n"},               // multi-line: absent
+                                         {"log_cores", "-2"},  // negative integer is an integer
                                          {"phys_cores", "<html>404</html>"}});
   mjf_test::write_set(tmp.path() / "j", {{"allocated_cpu", "4.0"},
                                          {"hs06_job", "ten"},
@@ -132,14 +144,16 @@ TEST_CASE("only absolute directories and http(s) URLs are locations") {
 }
 
 TEST_CASE("MACHINEFEATURES and JOBFEATURES: unset, empty, relative and file:// are absent") {
-  pilot::mjf::Environment env{{"MACHINEFEATURES", "relative/dir"}, {"JOBFEATURES", "file:///tmp/j"}};
+  pilot::mjf::Environment env{{"MACHINEFEATURES", "relative/dir"},
+                              {"JOBFEATURES", "file:///tmp/j"}};
   auto s = pilot::mjf::sources_from_environment(env, {});
   CHECK_FALSE(s.machine);
   CHECK_FALSE(s.job);
   s = pilot::mjf::sources_from_environment({}, {});
   CHECK_FALSE(s.machine);
   CHECK_FALSE(s.job);
-  s = pilot::mjf::sources_from_environment({{"MACHINEFEATURES", ""}, {"JOBFEATURES", "/nonexistent/j"}}, {});
+  s = pilot::mjf::sources_from_environment(
+      {{"MACHINEFEATURES", ""}, {"JOBFEATURES", "/nonexistent/j"}}, {});
   CHECK_FALSE(s.machine);
   REQUIRE(s.job);
   CHECK(s.job->base == "/nonexistent/j");
@@ -232,7 +246,8 @@ TEST_CASE("dynamic keys are re-read - a failed re-read keeps the last good value
   CHECK_FALSE(f.machine.shutdowntime);
 }
 
-TEST_CASE("over HTTP a 500 or a timeout on re-read keeps the last shutdown time - a 404 withdraws it") {
+TEST_CASE(
+    "over HTTP a 500 or a timeout on re-read keeps the last shutdown time - a 404 withdraws it") {
   HttpServer server;
   server.set("/j/shutdowntime_job", {200, "1700003600\n"});
   FeatureSources s;

@@ -26,7 +26,9 @@ struct Slot {
     s.root = tmp.path() / "root";
     return s;
   }
-  void set(const std::string& rel, const std::string& value) { mjf_test::write(tmp.path() / rel, value); }
+  void set(const std::string& rel, const std::string& value) {
+    mjf_test::write(tmp.path() / rel, value);
+  }
   void remove(const std::string& rel) { std::filesystem::remove(tmp.path() / rel); }
 };
 
@@ -80,7 +82,8 @@ TEST_CASE("the watcher reports shutdowns announced, moved and withdrawn, and the
   slot.set("job/shutdowntime_job", "1700004000");
   slot.set("machine/shutdowntime", "1700003000");
   c = w.poll();
-  CHECK(kinds(c) == std::vector{ChangeKind::shutdown_moved_earlier, ChangeKind::shutdown_announced});
+  CHECK(kinds(c) ==
+        std::vector{ChangeKind::shutdown_moved_earlier, ChangeKind::shutdown_announced});
   CHECK(c[0].before == 1700005000);
   CHECK(c[0].after == 1700004000);
   CHECK(w.budget().wall_seconds_left == 2000);
@@ -109,7 +112,8 @@ TEST_CASE("the watcher re-asks the batch system and reports a limit extended or 
   auto squeue = slot.tmp.path() / "bin/squeue";
   // The real squeue prints time left; this one reads the end time an "admin" writes.
   slot.set("bin/squeue", "#!/bin/sh\nend=$(cat " + (slot.tmp.path() / "end").string() +
-                             ")\nleft=$((end - " + std::to_string(kNow) + "))\necho \"$((left / 60)):$((left % 60))\"\n");
+                             ")\nleft=$((end - " + std::to_string(kNow) +
+                             "))\necho \"$((left / 60)):$((left % 60))\"\n");
   ::chmod(squeue.c_str(), 0755);
   auto s = slot.settings();
   s.env = {{"SLURM_JOB_ID", "42"}, {"PATH", (slot.tmp.path() / "bin").string() + ":/usr/bin:/bin"}};

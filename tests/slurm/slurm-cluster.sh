@@ -9,7 +9,8 @@
 #   slurm-cluster.sh stop DIR    cancels every job, stops the daemons (and any job step they left)
 #                                by the PIDs they recorded, waits for them to exit; idempotent
 #
-# DIR may also come from $SLURM_CLUSTER_DIR. Set SLURM_CLUSTER_CPUS (default 8) and
+# DIR may also come from $SLURM_CLUSTER_DIR. Set SLURM_CLUSTER_CPUS (default 8),
+# SLURM_CLUSTER_CTLD_PORT / SLURM_CLUSTER_SLURMD_PORT (default: free ports picked at start) and
 # SLURM_CLUSTER_KEEP=1 (keep DIR after stop, for its logs). A start that fails stops what it
 # started and prints the daemons' logs.
 set -euo pipefail
@@ -112,13 +113,15 @@ start_cluster() {
   chmod 400 "$dir/munge/munge.key"
   runuser -u munge -- munged --socket="$dir/munge/munge.socket.2" --key-file="$dir/munge/munge.key" \
     --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed"
-  local i
+  local i d
   for i in $(seq 1 50); do [ -S "$dir/munge/munge.socket.2" ] && break; sleep 0.1; done
   [ -S "$dir/munge/munge.socket.2" ] || die "munged did not create its socket"
 
-  local host ports ctld_port slurmd_port cpus=${SLURM_CLUSTER_CPUS:-8}
+  local host ctld_port slurmd_port cpus=${SLURM_CLUSTER_CPUS:-8}
   host=$(hostname -s)
   read -r ctld_port slurmd_port < <(free_ports)
+  ctld_port=${SLURM_CLUSTER_CTLD_PORT:-$ctld_port}
+  slurmd_port=${SLURM_CLUSTER_SLURMD_PORT:-$slurmd_port}
   cat > "$(conf)" <<CONF
 # Written by tests/slurm/slurm-cluster.sh: a single-node test cluster, everything under $dir.
 ClusterName=pilottest
@@ -155,13 +158,18 @@ CONF
   export SLURM_CONF=$(conf)
   slurmctld -i
   slurmd
-  local state=""
-  for i in $(seq 1 150); do
-    state=$(timeout 5 sinfo -h -n "$host" -o %t 2>/dev/null || true)
+  # Up to 30 s in all (sinfo itself can hang while the controller is not there), failing at once
+  # when a daemon died (a port taken, a bad configuration).
+  local state="" deadline=$((SECONDS + 30))
+  while [ $SECONDS -lt $deadline ]; do
+    state=$(timeout 3 sinfo -h -n "$host" -o %t 2>/dev/null || true)
     case "$state" in idle*|mix*|alloc*) break ;; esac
+    for d in slurmctld slurmd; do
+      if [ -f "$dir/run/$d.pid" ] && ! alive "$(pidfile_pid "$dir/run/$d.pid")"; then die "$d exited"; fi
+    done
     sleep 0.2
   done
-  case "$state" in idle*|mix*|alloc*) ;; *) die "node $host did not become idle (state '${state:-none}')" ;; esac
+  case "$state" in idle*|mix*|alloc*) ;; *) die "node $host did not become idle within 30 s (state '${state:-none}')" ;; esac
   trap - EXIT
   print_env
 }

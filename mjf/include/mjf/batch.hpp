@@ -56,7 +56,8 @@ std::span<const BatchProvider> batch_providers();
 std::optional<BatchJob> detect_batch_job(const Environment& env);
 
 // Asks the job's batch system; an unknown system name gives a problem, not an exception.
-BatchLimits query_batch_limits(const BatchJob& job, const Environment& env, const BatchQuery& query);
+BatchLimits query_batch_limits(const BatchJob& job, const Environment& env,
+                               const BatchQuery& query);
 
 struct EnvProcessors {
   std::int64_t count = 0;

@@ -68,7 +68,8 @@ struct ResourceBudget {
   std::string cpu_power_source;  // "mjf_job", "mjf_machine", "mjf_legacy", "config"
   std::optional<double> cpu_work_left_hs06s;
   bool draining = false;
-  std::vector<std::string> drain_reasons;  // "shutdowntime", "shutdowntime_job", "shutdown_file", "drain_file"
+  std::vector<std::string>
+      drain_reasons;  // "shutdowntime", "shutdowntime_job", "shutdown_file", "drain_file"
 };
 
 // True when MJF does not give the slot's own wall limit, so the batch system must be asked.

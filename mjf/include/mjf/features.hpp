@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "core/log.hpp"
 #include "mjf/location.hpp"
@@ -51,7 +52,7 @@ struct JobFeatures {
 // Calls f(key, field) for every key in the spec's order, with the field as a reference to its
 // optional member; used to read every key and to print every key (null when absent).
 template <typename M, typename F>
-  requires std::is_same_v<std::remove_const_t<M>, MachineFeatures>
+requires std::is_same_v<std::remove_const_t<M>, MachineFeatures>
 void for_each_key(M& m, F&& f) {
   f("total_cpu", m.total_cpu);
   f("hs06", m.hs06);
@@ -63,7 +64,7 @@ void for_each_key(M& m, F&& f) {
 }
 
 template <typename J, typename F>
-  requires std::is_same_v<std::remove_const_t<J>, JobFeatures>
+requires std::is_same_v<std::remove_const_t<J>, JobFeatures>
 void for_each_key(J& j, F&& f) {
   f("allocated_cpu", j.allocated_cpu);
   f("hs06_job", j.hs06_job);

@@ -4,7 +4,7 @@
 // returned changes and budget in its own thread, without locks. poll() blocks for at most the MJF
 // HTTP timeouts and the batch command timeout; an agent that must never block its loop runs
 // WatcherThread instead, which polls on its own thread and hands every non-empty change list to a
-// callback (called on the watcher thread: post it into the loop).
+// callback (called on the watcher thread: post it into the loop; it must not throw).
 //
 // Changes are reported per deadline source: an announced shutdown (shutdowntime,
 // shutdowntime_job, the shutdown file) that appears, moves earlier or later, or is withdrawn; the
@@ -41,7 +41,7 @@ std::string_view change_name(ChangeKind kind);
 
 struct Change {
   ChangeKind kind;
-  std::optional<Limit> source;        // none for the drain file
+  std::optional<Limit> source;         // none for the drain file
   std::optional<std::int64_t> before;  // epochs
   std::optional<std::int64_t> after;
 };
