@@ -157,7 +157,9 @@ class Agent {
       if (mc::deadline_reached(*d, grace, poll_period()))
         job->supervisor->request_stop("the slot ends (" + d->source + "): stopping at an event boundary");
     }
-    if (mc::deadline_reached(*d, grace_s() + 60, 0)) stop(StopReason::shutdown, "the slot ends (" + d->source + ")");
+    // No time left for anything but the graceful end: no new job. Short of that, the offer's
+    // CPU work left already keeps jobs that cannot finish away, and MC jobs are sized to fit.
+    if (mc::deadline_reached(*d, grace_s(), poll_period())) stop(StopReason::shutdown, "the slot ends (" + d->source + ")");
   }
 
   double grace_s() const {
