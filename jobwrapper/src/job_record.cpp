@@ -1,11 +1,8 @@
 #include "jobwrapper/job_record.hpp"
 
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/log.hpp"
 #include "core/signals.hpp"
 
 namespace pilot::jobwrapper {
@@ -39,6 +36,14 @@ struct Reader {
       throw Error(where + ": field '" + key + "' has the wrong type");
     }
   }
+  // Calls fn with a Reader for each element of the array `key` (absent: no call).
+  template <typename F>
+  void each(const char* key, F fn) const {
+    const json* a = find(key);
+    if (!a) return;
+    if (!a->is_array()) throw Error(where + ": field '" + key + "' is not an array");
+    for (const auto& e : *a) fn(Reader{e, where + ": " + key + "[]"});
+  }
   template <typename T>
   std::optional<T> get_opt(const char* key) const {
     if (!find(key)) return std::nullopt;
@@ -62,17 +67,7 @@ StreamRecord stream_from(const json& j, const std::string& where) {
 
 }  // namespace
 
-std::string utc_now() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string utc_now() { return log::utc_timestamp(); }
 
 ojson to_json(const JobRecord& r) {
   ojson j;
@@ -162,25 +157,17 @@ JobRecord job_record_from_json(const json& j) {
   r.started_at = rd.get<std::string>("started_at");
   r.stop_requested_at = rd.get<std::string>("stop_requested_at");
   r.finished_at = rd.get<std::string>("finished_at");
-  if (const json* checks = rd.find("checks")) {
-    if (!checks->is_array()) throw Error("job record: field 'checks' is not an array");
-    for (const auto& c : *checks) {
-      Reader cr{c, "job record: checks[]"};
-      auto code = cr.get<std::string>("reason");
-      auto reason = parse_reason(code);
-      if (!reason) throw Error("job record: checks[] holds an unknown reason '" + code + "'");
-      r.checks.push_back({cr.get<std::string>("at"), *reason, cr.get<std::string>("detail"),
-                          cr.get<std::string>("action") != "warn"});
-    }
-  }
-  if (const json* sent = rd.find("signals_sent")) {
-    if (!sent->is_array()) throw Error("job record: field 'signals_sent' is not an array");
-    for (const auto& s : *sent) {
-      Reader sr{s, "job record: signals_sent[]"};
-      r.signals_sent.push_back({sr.get<std::string>("at"), sr.get<std::string>("signal"),
-                                sr.get<std::string>("target"), sr.get<std::size_t>("processes")});
-    }
-  }
+  rd.each("checks", [&](const Reader& cr) {
+    auto code = cr.get<std::string>("reason");
+    auto reason = parse_reason(code);
+    if (!reason) throw Error(cr.where + " holds an unknown reason '" + code + "'");
+    r.checks.push_back({cr.get<std::string>("at"), *reason, cr.get<std::string>("detail"),
+                        cr.get<std::string>("action") != "warn"});
+  });
+  rd.each("signals_sent", [&](const Reader& sr) {
+    r.signals_sent.push_back({sr.get<std::string>("at"), sr.get<std::string>("signal"),
+                              sr.get<std::string>("target"), sr.get<std::size_t>("processes")});
+  });
   if (const json* s = rd.find("stdout")) r.stdout_log = stream_from(*s, "job record: stdout");
   if (const json* s = rd.find("stderr")) r.stderr_log = stream_from(*s, "job record: stderr");
   if (const json* e = rd.find("extra")) {
