@@ -153,7 +153,6 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
 
     if (auto why = setup_tracking()) return launch_failed(*why);
 
-    UniqueFd join_fd(cgroup ? cgroup->open_procs_for_join() : -1);
     auto make_pipe = [&](asio::readable_pipe& p) {
       int fds[2];
       if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe for the payload", errno);
@@ -163,18 +162,33 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     UniqueFd out_w = make_pipe(out_pipe);
     UniqueFd err_w = make_pipe(err_pipe);
     std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
-    try {
-      process::bp::process proc(ctx, *exe, args,
-                                process::bp::process_stdio{nullptr, out_w.get(), err_w.get()},
-                                process::bp::process_environment(env),
-                                process::bp::process_start_dir(spec.workdir),
-                                process::NewProcessGroup{true}, JoinCgroup{join_fd.get()},
-                                ResetSignals{}, process::CloseInheritedFds{});
-      pid = proc.id();
-      proc.detach();
-    } catch (const boost::system::system_error& e) {
-      return launch_failed("cannot start " + exe->string() + ": " + e.what());
+    auto launch = [&]() -> std::optional<std::string> {
+      try {
+        UniqueFd join_fd(cgroup ? cgroup->open_procs_for_join() : -1);
+        process::bp::process proc(ctx, *exe, args,
+                                  process::bp::process_stdio{nullptr, out_w.get(), err_w.get()},
+                                  process::bp::process_environment(env),
+                                  process::bp::process_start_dir(spec.workdir),
+                                  process::NewProcessGroup{true}, JoinCgroup{join_fd.get()},
+                                  ResetSignals{}, process::CloseInheritedFds{});
+        pid = proc.id();
+        proc.detach();
+        return std::nullopt;
+      } catch (const std::exception& e) {
+        return "cannot start " + exe->string() + ": " + e.what();
+      }
+    };
+    auto failure = launch();
+    if (failure && cgroup && spec.tracking == Tracking::automatic) {
+      // A cgroup that looked writable may still refuse the move (delegation rules): /proc
+      // tracking is the fallback, not a reason to lose the job.
+      note(log::Level::warn, "launch into the job cgroup failed; retrying with /proc tracking",
+           {{"error", *failure}, {"cgroup", cgroup->dir().string()}});
+      cgroup.reset();
+      rec.tracking = "proc";
+      failure = launch();
     }
+    if (failure) return launch_failed(*failure);
     start_time = Clock::now();
     start_epoch = epoch_now();
     started = true;
