@@ -314,10 +314,10 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     } else if (WIFSIGNALED(status)) {
       rec.signal = WTERMSIG(status);
     }
-    note(log::Level::info, "payload ended",
-         {{"pid", pid},
-          {"exit_code", rec.exit_code ? std::to_string(*rec.exit_code) : std::string("none")},
-          {"signal", rec.signal ? signal_name(*rec.signal) : std::string("none")}});
+    log::Fields ended{{"pid", pid}};
+    if (rec.exit_code) ended.emplace_back("exit_code", *rec.exit_code);
+    if (rec.signal) ended.emplace_back("signal", signal_name(*rec.signal));
+    note(log::Level::info, "payload ended", ended);
     tree->refresh(false);
     account();
     if (!tree->empty() && phase < Phase::term) {

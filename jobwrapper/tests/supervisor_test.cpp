@@ -169,6 +169,39 @@ TEST_CASE("memory limit on the PSS of the tree, with kill and warn policies") {
   CHECK_FALSE(warned.checks[0].kill);
 }
 
+TEST_CASE("an OOM kill in the job cgroup stops the job with its own reason") {
+  if (!cgroup_available()) {
+    WARN("not tested here: no writable cgroup below this process's own (see /proc/self/cgroup)");
+    return;
+  }
+  pilot::TempDir d("jwsup");
+  // The test, not the wrapper, puts a hard limit on the job cgroup (a batch system's role), then
+  // lets the payload allocate past it.
+  auto s = sh(d, "while [ ! -e go ]; do sleep 0.02; done; "
+                 "python3 -c 'a = b\"x\" * (100 << 20)'; sleep 30");
+  s.tracking = jw::Tracking::cgroup;
+  jw::Hooks hooks;
+  bool limited = false;
+  hooks.on_poll = [&](jw::Supervisor& sup, const jw::TreeUsage&) {
+    const auto& t = sup.record().tracking;
+    std::filesystem::path dir = t.substr(t.find(' ') + 1);
+    if (std::filesystem::exists(d.path() / "job" / "go")) return;
+    const char* file = t.starts_with("cgroup2") ? "memory.max" : "memory.limit_in_bytes";
+    limited = std::filesystem::exists(dir / file);  // no memory controller: nothing to limit
+    if (limited) std::ofstream(dir / file) << (32 << 20) << "\n";
+    std::ofstream(d.path() / "job" / "go") << "\n";
+    if (!limited) sup.request_stop("no memory controller");
+  };
+  auto rec = jw::run_job(s, hooks);
+  if (!limited) {
+    WARN("not tested here: the job cgroup has no memory controller (" << rec.tracking << ")");
+    return;
+  }
+  CHECK(rec.reason == jw::Reason::oom_killed);
+  CHECK(rec.oom_kills >= 1u);
+  CHECK(rec.outcome == "killed");
+}
+
 TEST_CASE("stalled payload") {
   auto rec = run_sh("sleep 30", [](jw::JobSpec& s) { s.watchdog.stalled_window_s = 0.5; });
   CHECK(rec.reason == jw::Reason::stalled);
