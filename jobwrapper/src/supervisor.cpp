@@ -357,12 +357,18 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     try_reap();
     if (finished) return;
     const bool active = phase == Phase::running && !reaped;
-    tree->refresh(active);
-    account();
-    if (active) run_checks();
-    if (phase == Phase::kill && !tree->empty()) tree->signal_all(SIGKILL);
-    if (hooks.on_poll && !finished) hooks.on_poll(*wrapper, tree->usage());
-    if (reaped) maybe_finish();
+    try {
+      tree->refresh(active);
+      account();
+      if (active) run_checks();
+      if (phase == Phase::kill && !tree->empty()) tree->signal_all(SIGKILL);
+      if (hooks.on_poll && !finished) hooks.on_poll(*wrapper, tree->usage());
+      if (reaped) maybe_finish();
+    } catch (const std::exception& e) {
+      // A failed sample (unreadable /proc, a hook's error) must not orphan the payload: the job
+      // keeps being supervised and the failure is in both logs.
+      note(log::Level::error, "sampling the job failed", {{"error", e.what()}});
+    }
     if (!finished)
       schedule_poll(phase == Phase::running && !reaped ? spec.watchdog.poll_s
                                                        : std::min(spec.watchdog.poll_s, kFastPoll));
