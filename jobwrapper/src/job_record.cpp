@@ -16,7 +16,9 @@ ojson opt(const std::optional<T>& v) {
   return v ? ojson(*v) : ojson(nullptr);
 }
 
-ojson str_or_null(const std::string& s) { return s.empty() ? ojson(nullptr) : ojson(s); }
+ojson str_or_null(const std::string& s) {
+  return s.empty() ? ojson(nullptr) : ojson(s);
+}
 
 // Field access that names the field when the record is damaged.
 struct Reader {
@@ -62,12 +64,15 @@ ojson stream_json(const StreamRecord& s) {
 StreamRecord stream_from(const json& j, const std::string& where) {
   if (!j.is_object()) return {};
   Reader r{j, where};
-  return {r.get<std::string>("path"), r.get<std::uint64_t>("bytes"), r.get<std::uint64_t>("dropped_bytes")};
+  return {r.get<std::string>("path"), r.get<std::uint64_t>("bytes"),
+          r.get<std::uint64_t>("dropped_bytes")};
 }
 
 }  // namespace
 
-std::string utc_now() { return log::utc_timestamp(); }
+std::string utc_now() {
+  return log::utc_timestamp();
+}
 
 ojson to_json(const JobRecord& r) {
   ojson j;
@@ -134,7 +139,8 @@ JobRecord job_record_from_json(const json& j) {
   }
   if (auto code = rd.get_opt<std::string>("reason")) {
     r.reason = parse_reason(*code);
-    if (!r.reason) throw Error("job record: field 'reason' holds an unknown reason '" + *code + "'");
+    if (!r.reason)
+      throw Error("job record: field 'reason' holds an unknown reason '" + *code + "'");
   }
   r.reason_detail = rd.get<std::string>("reason_detail");
   r.error = rd.get<std::string>("error");

@@ -26,14 +26,16 @@ TEST_CASE("output above the cap keeps the head and the tail and says what was dr
   for (int i = 0; i < 1000; ++i) all += "line " + std::to_string(i) + "\n";
   all += "THE-END\n";
   // Odd chunk sizes so the ring wraps at arbitrary places.
-  for (std::size_t pos = 0; pos < all.size(); pos += 37) o.append(std::string_view(all).substr(pos, 37));
+  for (std::size_t pos = 0; pos < all.size(); pos += 37)
+    o.append(std::string_view(all).substr(pos, 37));
   o.finish();
   auto kept = *pilot::read_file(d.path() / "std.out");
   CHECK(o.total_bytes() == all.size());
   CHECK(o.dropped_bytes() == all.size() - 100);
   CHECK(kept.starts_with(all.substr(0, 50)));
   CHECK(kept.ends_with(all.substr(all.size() - 50)));
-  CHECK_THAT(kept, Catch::Contains("[pilot: " + std::to_string(all.size() - 100) + " bytes of output dropped here"));
+  CHECK_THAT(kept, Catch::Contains("[pilot: " + std::to_string(all.size() - 100) +
+                                   " bytes of output dropped here"));
   CHECK(o.peek() == "line 998\nline 999\nTHE-END\n");
   CHECK_FALSE(std::filesystem::exists(o.tail_path()));
   o.finish();  // idempotent
@@ -61,5 +63,6 @@ TEST_CASE("no cap means everything is written") {
 }
 
 TEST_CASE("an output file that cannot be created is an error naming it") {
-  CHECK_THROWS_WITH(jw::CappedOutput("/nonexistent-dir/std.out", 10, 1), Catch::Contains("/nonexistent-dir/std.out"));
+  CHECK_THROWS_WITH(jw::CappedOutput("/nonexistent-dir/std.out", 10, 1),
+                    Catch::Contains("/nonexistent-dir/std.out"));
 }

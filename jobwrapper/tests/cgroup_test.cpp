@@ -34,14 +34,17 @@ TEST_CASE("parse_proc_cgroup reads v1 and v2 lines and rejects garbage naming th
 TEST_CASE("a pure v2 host gets a job cgroup below the pilot's own, never at the root") {
   pilot::TempDir root("jwcg");
   cgroup_dir(root.path() / "slurm" / "job_5");
-  auto place = jw::find_cgroup_place(root.path(), "0::/slurm/job_5\n", jw::FsKind::cgroup2, jw::FsKind::missing);
+  auto place = jw::find_cgroup_place(root.path(), "0::/slurm/job_5\n", jw::FsKind::cgroup2,
+                                     jw::FsKind::missing);
   REQUIRE(place);
   CHECK(place->version == jw::CgroupVersion::v2);
   CHECK(place->dir == root.path() / "slurm" / "job_5");
   cgroup_dir(root.path());
-  CHECK_FALSE(jw::find_cgroup_place(root.path(), "0::/\n", jw::FsKind::cgroup2, jw::FsKind::missing));
+  CHECK_FALSE(
+      jw::find_cgroup_place(root.path(), "0::/\n", jw::FsKind::cgroup2, jw::FsKind::missing));
   // Not a cgroup file system at all.
-  CHECK_FALSE(jw::find_cgroup_place(root.path(), "0::/slurm/job_5\n", jw::FsKind::other, jw::FsKind::missing));
+  CHECK_FALSE(jw::find_cgroup_place(root.path(), "0::/slurm/job_5\n", jw::FsKind::other,
+                                    jw::FsKind::missing));
 }
 
 TEST_CASE("a hybrid host falls back from a root-level unified cgroup to the v1 memory hierarchy") {
@@ -63,8 +66,8 @@ TEST_CASE("a hybrid host falls back from a root-level unified cgroup to the v1 m
 
   // With the pilot in a non-root unified cgroup, v2 wins.
   cgroup_dir(root.path() / "unified" / "batch" / "job7");
-  place = jw::find_cgroup_place(root.path(), "4:memory:/batch/job7\n0::/batch/job7\n", jw::FsKind::tmpfs,
-                                jw::FsKind::cgroup2);
+  place = jw::find_cgroup_place(root.path(), "4:memory:/batch/job7\n0::/batch/job7\n",
+                                jw::FsKind::tmpfs, jw::FsKind::cgroup2);
   REQUIRE(place);
   CHECK(place->version == jw::CgroupVersion::v2);
   CHECK(place->hierarchy == "unified");
@@ -93,7 +96,8 @@ TEST_CASE("a job cgroup reads its members and counters, and is removed when the 
     std::ofstream(cg.dir() / "memory.current") << "1048576\n";
     std::ofstream(cg.dir() / "memory.peak") << "2097152\n";
     std::ofstream(cg.dir() / "memory.events") << "low 0\nhigh 0\nmax 0\noom 1\noom_kill 1\n";
-    std::ofstream(cg.dir() / "cpu.stat") << "usage_usec 3000000\nuser_usec 2500000\nsystem_usec 500000\n";
+    std::ofstream(cg.dir() / "cpu.stat")
+        << "usage_usec 3000000\nuser_usec 2500000\nsystem_usec 500000\n";
     CHECK(cg.pids() == std::vector<pid_t>{12, 34});
     CHECK(cg.memory_bytes() == 1048576u);
     CHECK(cg.memory_peak_bytes() == 2097152u);
@@ -106,6 +110,7 @@ TEST_CASE("a job cgroup reads its members and counters, and is removed when the 
     for (auto& f : std::filesystem::directory_iterator(cg.dir())) std::filesystem::remove(f.path());
     CHECK(cg.remove());
   }
-  CHECK_THROWS_WITH(jw::JobCgroup(jw::CgroupPlace{jw::CgroupVersion::v1, root.path() / "nope", "memory"}, "j"),
-                    Catch::Contains("nope"));
+  CHECK_THROWS_WITH(
+      jw::JobCgroup(jw::CgroupPlace{jw::CgroupVersion::v1, root.path() / "nope", "memory"}, "j"),
+      Catch::Contains("nope"));
 }

@@ -34,12 +34,12 @@ pilot::CommandResult shell(const std::string& script) {
 
 TEST_CASE("pilot exec --json prints the record and exits with the payload's exit code") {
   pilot::TempDir d("jwcli");
-  auto r = run_pilot({"exec", "--workdir", (d.path() / "j").string(), "--json", "--poll", "0.05", "--",
-                      "/bin/sh", "-c", "echo out; exit 3"});
+  auto r = run_pilot({"exec", "--workdir", (d.path() / "j").string(), "--json", "--poll", "0.05",
+                      "--", "/bin/sh", "-c", "echo out; exit 3"});
   CHECK(r.exit_code == 3);
   auto j = last_json_line(r.out);
-  for (auto k : {"state", "exit_code", "signal", "reason", "wall_seconds", "cpu_seconds", "max_pss_bytes",
-                 "max_rss_bytes", "workdir"})
+  for (auto k : {"state", "exit_code", "signal", "reason", "wall_seconds", "cpu_seconds",
+                 "max_pss_bytes", "max_rss_bytes", "workdir"})
     CHECK(j.contains(k));
   CHECK(j["state"] == "finished");
   CHECK(j["exit_code"] == 3);
@@ -51,8 +51,8 @@ TEST_CASE("pilot exec --json prints the record and exits with the payload's exit
 
 TEST_CASE("pilot exec exits 128+signal when the payload dies of a signal") {
   pilot::TempDir d("jwcli");
-  auto r = run_pilot({"exec", "--workdir", (d.path() / "j").string(), "--json", "--", "/bin/sh", "-c",
-                      "kill -KILL $$"});
+  auto r = run_pilot({"exec", "--workdir", (d.path() / "j").string(), "--json", "--", "/bin/sh",
+                      "-c", "kill -KILL $$"});
   CHECK(r.exit_code == 137);
   auto j = last_json_line(r.out);
   CHECK(j["exit_code"].is_null());
@@ -75,11 +75,15 @@ TEST_CASE("SIGUSR1, SIGTERM and SIGINT to pilot exec become one graceful stop of
     DYNAMIC_SECTION("SIG" << sig) {
       pilot::TempDir d("jwcli");
       // The payload stops cleanly on USR1 (its configured stop signal) with exit code 42.
-      auto r = shell("\"$PILOT\" exec --workdir " + (d.path() / "j").string() +
-                     " --json --poll 0.05 --stop-signal 10 -- /bin/sh -c "
-                     "'trap \"exit 42\" USR1; echo ready > ready; while :; do sleep 0.05; done' & p=$!; "
-                     "while [ ! -e " + (d.path() / "j" / "ready").string() + " ]; do sleep 0.05; done; "
-                     "kill -" + sig + " $p; wait $p");
+      auto r =
+          shell("\"$PILOT\" exec --workdir " + (d.path() / "j").string() +
+                " --json --poll 0.05 --stop-signal 10 -- /bin/sh -c "
+                "'trap \"exit 42\" USR1; echo ready > ready; while :; do sleep 0.05; done' & p=$!; "
+                "while [ ! -e " +
+                (d.path() / "j" / "ready").string() +
+                " ]; do sleep 0.05; done; "
+                "kill -" +
+                sig + " $p; wait $p");
       CHECK(r.exit_code == 42);
       auto j = last_json_line(r.out);
       CHECK(j["reason"] == "stop_requested");
@@ -93,19 +97,21 @@ TEST_CASE("SIGUSR1, SIGTERM and SIGINT to pilot exec become one graceful stop of
 
 TEST_CASE("the pilot's credentials reach the payload only when asked") {
   pilot::TempDir d("jwcli");
-  std::map<std::string, std::string> env{{"X509_USER_PROXY", "/tmp/x509up_test"}, {"BEARER_TOKEN", "secret"},
-                                         {"KEEP_ME", "yes"}};
-  auto r = run_pilot({"exec", "--workdir", (d.path() / "a").string(), "--env", "EXTRA=1", "--unset", "KEEP_ME",
-                      "--", "env"},
+  std::map<std::string, std::string> env{
+      {"X509_USER_PROXY", "/tmp/x509up_test"}, {"BEARER_TOKEN", "secret"}, {"KEEP_ME", "yes"}};
+  auto r = run_pilot({"exec", "--workdir", (d.path() / "a").string(), "--env", "EXTRA=1", "--unset",
+                      "KEEP_ME", "--", "env"},
                      env);
   REQUIRE(r.exit_code == 0);
   auto out = jw::read_zstd_file(d.path() / "a" / "std.out.zst");
   CHECK_THAT(out, !Catch::Contains("X509_USER_PROXY") && !Catch::Contains("BEARER_TOKEN"));
   CHECK_THAT(out, !Catch::Contains("KEEP_ME") && Catch::Contains("EXTRA=1\n") &&
                       Catch::Contains("PILOT_JOB_MARKER="));
-  r = run_pilot({"exec", "--workdir", (d.path() / "b").string(), "--pass-credentials", "--", "env"}, env);
+  r = run_pilot({"exec", "--workdir", (d.path() / "b").string(), "--pass-credentials", "--", "env"},
+                env);
   out = jw::read_zstd_file(d.path() / "b" / "std.out.zst");
-  CHECK_THAT(out, Catch::Contains("X509_USER_PROXY=/tmp/x509up_test\n") && Catch::Contains("BEARER_TOKEN=secret\n"));
+  CHECK_THAT(out, Catch::Contains("X509_USER_PROXY=/tmp/x509up_test\n") &&
+                      Catch::Contains("BEARER_TOKEN=secret\n"));
 }
 
 TEST_CASE("pilot exec rejects bad values naming the option") {
@@ -126,9 +132,11 @@ TEST_CASE("pilot exec rejects bad values naming the option") {
 TEST_CASE("after the pilot is SIGKILLed, job.json still tells what was running") {
   pilot::TempDir d("jwcli");
   auto wd = (d.path() / "j").string();
-  auto r = shell("\"$PILOT\" exec --workdir " + wd + " --tracking proc --poll 0.05 -- /bin/sh -c "
+  auto r = shell("\"$PILOT\" exec --workdir " + wd +
+                 " --tracking proc --poll 0.05 -- /bin/sh -c "
                  "'echo started > started; exec sleep 2' & p=$!; "
-                 "while [ ! -e " + wd + "/started ]; do sleep 0.05; done; kill -KILL $p; wait $p; exit 0");
+                 "while [ ! -e " +
+                 wd + "/started ]; do sleep 0.05; done; kill -KILL $p; wait $p; exit 0");
   CHECK(r.exit_code == 0);
   auto rec = jw::load_job_record(wd);
   REQUIRE(rec);
@@ -142,13 +150,16 @@ TEST_CASE("after the pilot is SIGKILLed, job.json still tells what was running")
 TEST_CASE("a payload filling a small file system trips the disk check") {
   pilot::TempDir d("jwcli");
   auto mnt = d.path().string();
-  auto probe = shell("unshare -m /bin/sh -c 'mount -t tmpfs -o size=1m tmpfs " + mnt + " && umount " + mnt + "' 2>&1");
+  auto probe = shell("unshare -m /bin/sh -c 'mount -t tmpfs -o size=1m tmpfs " + mnt +
+                     " && umount " + mnt + "' 2>&1");
   if (probe.exit_code != 0) {
-    WARN("not tested here: cannot mount a small tmpfs in a private mount namespace (unshare -m): " << probe.out);
+    WARN("not tested here: cannot mount a small tmpfs in a private mount namespace (unshare -m): "
+         << probe.out);
     return;
   }
-  auto r = shell("unshare -m /bin/sh -c 'mount -t tmpfs -o size=8m tmpfs " + mnt + " && exec \"$PILOT\" exec --workdir " +
-                 mnt + "/job --json --poll 0.05 --min-disk 3M --grace 1 -- /bin/sh -c "
+  auto r = shell("unshare -m /bin/sh -c 'mount -t tmpfs -o size=8m tmpfs " + mnt +
+                 " && exec \"$PILOT\" exec --workdir " + mnt +
+                 "/job --json --poll 0.05 --min-disk 3M --grace 1 -- /bin/sh -c "
                  "\"dd if=/dev/zero of=fill bs=1M count=7 2>/dev/null; sleep 30\"'");
   auto j = last_json_line(r.out);
   CHECK(j["reason"] == "disk_space");

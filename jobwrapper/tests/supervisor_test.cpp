@@ -37,7 +37,8 @@ jw::JobSpec sh(const pilot::TempDir& d, const std::string& script) {
 }
 
 // Runs `script` in a scratch job directory with the quick spec changed by `configure`.
-jw::JobRecord run_sh(const std::string& script, const std::function<void(jw::JobSpec&)>& configure) {
+jw::JobRecord run_sh(const std::string& script,
+                     const std::function<void(jw::JobSpec&)>& configure) {
   pilot::TempDir d("jwsup");
   auto s = sh(d, script);
   configure(s);
@@ -70,7 +71,8 @@ bool cgroup_available() {
 
 TEST_CASE("a payload that exits 0 succeeds, with output, accounting and a finished job.json") {
   pilot::TempDir d("jwsup");
-  auto rec = jw::run_job(sh(d, "echo hello; echo oops >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"));
+  auto rec = jw::run_job(
+      sh(d, "echo hello; echo oops >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"));
   CHECK(rec.state == "finished");
   CHECK(rec.outcome == "success");
   CHECK(rec.exit_code == 0);
@@ -86,7 +88,8 @@ TEST_CASE("a payload that exits 0 succeeds, with output, accounting and a finish
   CHECK(saved->stdout_log.path == "std.out.zst");
   auto log = pilot::read_file(d.path() / "job" / "pilot-job.log");
   REQUIRE(log);
-  CHECK_THAT(*log, Catch::Contains("\"msg\":\"payload started\"") && Catch::Contains("\"msg\":\"job finished\""));
+  CHECK_THAT(*log, Catch::Contains("\"msg\":\"payload started\"") &&
+                       Catch::Contains("\"msg\":\"job finished\""));
 }
 
 TEST_CASE("a non-zero exit is a failure with its exit code") {
@@ -130,7 +133,7 @@ TEST_CASE("the payload runs in its job directory with stdin from /dev/null in it
   }
   REQUIRE(lines.size() == 4);
   CHECK(lines[0] == (d.path() / "job").string());  // nothing read from stdin
-  CHECK(lines[1] == lines[2]);                      // session leader
+  CHECK(lines[1] == lines[2]);                     // session leader
   CHECK(lines[2] == std::to_string(rec.pid));
   CHECK(lines[3] == rec.marker);
 }
@@ -147,7 +150,8 @@ TEST_CASE("wall-clock limit") {
 
 TEST_CASE("CPU-time limit over the whole tree") {
   // The CPU is burnt in a grandchild, not in the root.
-  auto rec = run_sh("sh -c 'while :; do :; done' & wait", [](jw::JobSpec& s) { s.watchdog.cpu_limit_s = 0.3; });
+  auto rec = run_sh("sh -c 'while :; do :; done' & wait",
+                    [](jw::JobSpec& s) { s.watchdog.cpu_limit_s = 0.3; });
   CHECK(rec.reason == jw::Reason::cpu_time);
   CHECK(rec.cpu_seconds >= 0.3);
 }
@@ -177,8 +181,9 @@ TEST_CASE("an OOM kill in the job cgroup stops the job with its own reason") {
   pilot::TempDir d("jwsup");
   // The test, not the wrapper, puts a hard limit on the job cgroup (a batch system's role), then
   // lets the payload allocate past it.
-  auto s = sh(d, "while [ ! -e go ]; do sleep 0.02; done; "
-                 "python3 -c 'a = b\"x\" * (100 << 20)'; sleep 30");
+  auto s = sh(d,
+              "while [ ! -e go ]; do sleep 0.02; done; "
+              "python3 -c 'a = b\"x\" * (100 << 20)'; sleep 30");
   s.tracking = jw::Tracking::cgroup;
   jw::Hooks hooks;
   bool limited = false;
@@ -210,16 +215,18 @@ TEST_CASE("stalled payload") {
 
 TEST_CASE("minimum free disk in the job directory") {
   // More than any disk has; the real filling of a small file system is in exec_cli_test.cpp.
-  auto rec = run_sh("sleep 30", [](jw::JobSpec& s) { s.watchdog.min_free_disk_bytes = ~0ull >> 1; });
+  auto rec =
+      run_sh("sleep 30", [](jw::JobSpec& s) { s.watchdog.min_free_disk_bytes = ~0ull >> 1; });
   CHECK(rec.reason == jw::Reason::disk_space);
 }
 
 TEST_CASE("looping payload: no file in the job directory modified") {
   auto looping = [](jw::JobSpec& s) { s.watchdog.looping_s = 0.5; };
   // Output to stdout does not count: only files the payload writes.
-  CHECK(run_sh("while :; do echo still here; sleep 0.05; done", looping).reason == jw::Reason::looping);
-  CHECK(run_sh("i=0; while [ $i -lt 15 ]; do date > progress; sleep 0.1; i=$((i+1)); done", looping).outcome ==
-        "success");
+  CHECK(run_sh("while :; do echo still here; sleep 0.05; done", looping).reason ==
+        jw::Reason::looping);
+  CHECK(run_sh("i=0; while [ $i -lt 15 ]; do date > progress; sleep 0.1; i=$((i+1)); done", looping)
+            .outcome == "success");
 }
 
 TEST_CASE("a payload that stops on the stop signal ends the job gracefully, signalled once") {
@@ -248,7 +255,8 @@ TEST_CASE("a payload that stops on the stop signal ends the job gracefully, sign
 
 TEST_CASE("a payload that ignores the stop signal and SIGTERM is escalated to SIGKILL") {
   pilot::TempDir d("jwsup");
-  auto s = sh(d, "trap '' INT TERM; echo $$ > root.pid; sleep 30 & echo $! > child.pid; wait; wait");
+  auto s =
+      sh(d, "trap '' INT TERM; echo $$ > root.pid; sleep 30 & echo $! > child.pid; wait; wait");
   s.grace_s = 0.3;
   s.term_grace_s = 0.3;
   s.watchdog.wall_limit_s = 0.2;
@@ -276,14 +284,16 @@ TEST_CASE("a double-forked, setsid child is gone after the job (/proc marker tra
   CHECK(rec.signals_sent[0].signal == "SIGTERM");
 }
 
-TEST_CASE("a double-forked child that clears its environment is gone after the job (cgroup tracking)") {
+TEST_CASE(
+    "a double-forked child that clears its environment is gone after the job (cgroup tracking)") {
   if (!cgroup_available()) {
     WARN("not tested here: no writable cgroup below this process's own (see /proc/self/cgroup)");
     return;
   }
   pilot::TempDir d("jwsup");
   // env -i drops the marker: only the cgroup can still find this one.
-  auto s = sh(d, "setsid env -i /bin/sh -c 'echo $$ > child.pid; exec sleep 300' & sleep 0.2; exit 0");
+  auto s =
+      sh(d, "setsid env -i /bin/sh -c 'echo $$ > child.pid; exec sleep 300' & sleep 0.2; exit 0");
   s.tracking = jw::Tracking::cgroup;
   auto rec = jw::run_job(s);
   CHECK(rec.outcome == "success");

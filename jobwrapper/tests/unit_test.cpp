@@ -44,14 +44,17 @@ TEST_CASE("parse_proc_stat copes with spaces and parentheses in the command name
 TEST_CASE("parse_proc_stat rejects truncated or garbled text with the text in the message") {
   CHECK_THROWS_WITH(jw::parse_proc_stat("12 (sh) S 1 2"), Catch::Contains("too few fields"));
   CHECK_THROWS_WITH(jw::parse_proc_stat("garbage"), Catch::Contains("garbage"));
-  CHECK_THROWS_AS(jw::parse_proc_stat("x (a) S a b c d e f g h i j k l m n o p q r s t u v"), pilot::Error);
+  CHECK_THROWS_AS(jw::parse_proc_stat("x (a) S a b c d e f g h i j k l m n o p q r s t u v"),
+                  pilot::Error);
 }
 
 TEST_CASE("procfs readers work on a fixture root and treat vanished processes as absent") {
   pilot::TempDir root("jwproc");
-  write(root.path() / "77" / "stat", "77 (a) R 1 77 77 0 -1 0 0 0 0 0 10 5 0 0 20 0 1 0 900 4096 3\n");
+  write(root.path() / "77" / "stat",
+        "77 (a) R 1 77 77 0 -1 0 0 0 0 0 10 5 0 0 20 0 1 0 900 4096 3\n");
   write(root.path() / "77" / "smaps_rollup",
-        "00400000-7ffd [rollup]\nRss:                1000 kB\nPss:                 612 kB\nPss_Anon: 500 kB\n");
+        "00400000-7ffd [rollup]\nRss:                1000 kB\nPss:                 612 "
+        "kB\nPss_Anon: 500 kB\n");
   std::string env = std::string("A=1") + '\0' + "PILOT_JOB_MARKER=m1" + '\0';
   write(root.path() / "77" / "environ", env);
   write(root.path() / "self" / "x", "");
@@ -68,15 +71,24 @@ TEST_CASE("procfs readers work on a fixture root and treat vanished processes as
   CHECK_FALSE(jw::parse_smaps_rollup_pss("Rss: 5 kB\n"));
 }
 
-TEST_CASE("the payload environment drops the pilot's credentials unless asked, and carries the marker") {
-  std::vector<std::string> parent{"PATH=/bin", "X509_USER_PROXY=/tmp/x509up_u0", "BEARER_TOKEN=abc",
-                                  "BEARER_TOKEN_FILE=/t", "X509_USER_CERT=/c", "X509_USER_KEY=/k",
-                                  "HOME=/root", "DROP=1", "PILOT_JOB_MARKER=outer", "junk"};
+TEST_CASE(
+    "the payload environment drops the pilot's credentials unless asked, and carries the marker") {
+  std::vector<std::string> parent{"PATH=/bin",
+                                  "X509_USER_PROXY=/tmp/x509up_u0",
+                                  "BEARER_TOKEN=abc",
+                                  "BEARER_TOKEN_FILE=/t",
+                                  "X509_USER_CERT=/c",
+                                  "X509_USER_KEY=/k",
+                                  "HOME=/root",
+                                  "DROP=1",
+                                  "PILOT_JOB_MARKER=outer",
+                                  "junk"};
   jw::EnvPolicy p;
   p.unset = {"DROP"};
   p.set = {{"HOME", "/job"}, {"NEW", "v"}};
   auto env = jw::build_environment(parent, p, "inner");
-  CHECK(env == std::vector<std::string>{"PATH=/bin", "HOME=/job", "NEW=v", "PILOT_JOB_MARKER=inner"});
+  CHECK(env ==
+        std::vector<std::string>{"PATH=/bin", "HOME=/job", "NEW=v", "PILOT_JOB_MARKER=inner"});
   p.pass_credentials = true;
   env = jw::build_environment(parent, p, "m");
   CHECK(std::count(env.begin(), env.end(), "X509_USER_PROXY=/tmp/x509up_u0") == 1);
@@ -160,8 +172,9 @@ TEST_CASE("each watchdog check fires with its own reason and DIRAC's text") {
     CHECK(one(cfg, s).reason == jw::Reason::looping);
   }
   CHECK(jw::reason_text(jw::Reason::stalled) == "Watchdog identified this job as stalled");
-  for (auto r : {jw::Reason::wall_clock, jw::Reason::cpu_time, jw::Reason::memory, jw::Reason::oom_killed,
-                 jw::Reason::stalled, jw::Reason::disk_space, jw::Reason::looping, jw::Reason::stop_requested})
+  for (auto r : {jw::Reason::wall_clock, jw::Reason::cpu_time, jw::Reason::memory,
+                 jw::Reason::oom_killed, jw::Reason::stalled, jw::Reason::disk_space,
+                 jw::Reason::looping, jw::Reason::stop_requested})
     CHECK(jw::parse_reason(jw::reason_code(r)) == r);
 }
 
@@ -196,8 +209,8 @@ TEST_CASE("heartbeats carry DIRAC's keys") {
   h.available_disk_mb = 1000;
   h.standard_output = "line\n";
   auto j = jw::to_json(h);
-  for (auto k : {"CPUConsumed", "WallClockTime", "MemoryUsed", "Vsize", "LoadAverage", "AvailableDiskSpace",
-                 "StandardOutput"})
+  for (auto k : {"CPUConsumed", "WallClockTime", "MemoryUsed", "Vsize", "LoadAverage",
+                 "AvailableDiskSpace", "StandardOutput"})
     CHECK(j.contains(k));
   CHECK(j["CPUConsumed"] == Approx(12.35));
   CHECK(j["StandardOutput"] == "line\n");
@@ -231,10 +244,12 @@ TEST_CASE("a job record survives a round trip through job.json") {
 TEST_CASE("a damaged job.json is an error naming the file and the field") {
   pilot::TempDir d("jwrec");
   pilot::write_file_atomic(d.path() / "job.json", "{\"state\": \"running\", \"exit_code\": \"x\"");
-  CHECK_THROWS_WITH(jw::load_job_record(d.path()), Catch::Contains("job.json") && Catch::Contains("not valid JSON"));
+  CHECK_THROWS_WITH(jw::load_job_record(d.path()),
+                    Catch::Contains("job.json") && Catch::Contains("not valid JSON"));
   pilot::write_file_atomic(d.path() / "job.json", "{\"state\": \"running\", \"exit_code\": \"x\"}");
   CHECK_THROWS_WITH(jw::load_job_record(d.path()), Catch::Contains("exit_code"));
-  pilot::write_file_atomic(d.path() / "job.json", "{\"state\": \"running\", \"reason\": \"bogus\"}");
+  pilot::write_file_atomic(d.path() / "job.json",
+                           "{\"state\": \"running\", \"reason\": \"bogus\"}");
   CHECK_THROWS_WITH(jw::load_job_record(d.path()), Catch::Contains("bogus"));
   pilot::write_file_atomic(d.path() / "job.json", "[1,2]");
   CHECK_THROWS_WITH(jw::load_job_record(d.path()), Catch::Contains("not a JSON object"));
@@ -258,7 +273,8 @@ TEST_CASE("zstd compression round-trips and corrupt or truncated files are error
   CHECK_THROWS_WITH(jw::compress_file_zstd(d.path() / "missing"), Catch::Contains("missing"));
 }
 
-TEST_CASE("the job directory probe sees free space and the newest file, ignoring the wrapper's own") {
+TEST_CASE(
+    "the job directory probe sees free space and the newest file, ignoring the wrapper's own") {
   pilot::TempDir d("jwdir");
   CHECK(jw::free_disk_bytes(d.path()).value_or(0) > 0);
   CHECK_FALSE(jw::newest_file_mtime(d.path(), {}));
