@@ -6,6 +6,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "core/fs.hpp"
@@ -260,7 +261,13 @@ TEST_CASE("a payload that ignores the stop signal and SIGTERM is escalated to SI
   s.grace_s = 0.3;
   s.term_grace_s = 0.3;
   s.watchdog.wall_limit_s = 0.2;
-  auto rec = jw::run_job(s);
+  std::set<std::string> states;  // as a pilot reading job.json meanwhile would see them
+  jw::Hooks hooks;
+  hooks.on_poll = [&](jw::Supervisor&, const jw::TreeUsage&) {
+    states.insert(jw::load_job_record(d.path() / "job")->state);
+  };
+  auto rec = jw::run_job(s, hooks);
+  CHECK(states == std::set<std::string>{"running", "stopping"});
   CHECK(rec.reason == jw::Reason::wall_clock);
   CHECK(rec.signal == SIGKILL);
   REQUIRE(rec.signals_sent.size() == 3);
