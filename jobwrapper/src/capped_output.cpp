@@ -21,7 +21,8 @@ UniqueFd open_truncated(const std::filesystem::path& p, int flags = O_WRONLY) {
 
 }  // namespace
 
-CappedOutput::CappedOutput(std::filesystem::path path, std::uint64_t cap_bytes, std::size_t peek_lines)
+CappedOutput::CappedOutput(std::filesystem::path path, std::uint64_t cap_bytes,
+                           std::size_t peek_lines)
     : path_(std::move(path)), peek_lines_(peek_lines) {
   if (cap_bytes > 0) {
     head_cap_ = cap_bytes / 2;
@@ -69,9 +70,10 @@ void CappedOutput::append(std::string_view data) {
   if (finished_ || data.empty()) return;
   remember_lines(data);
   if (tail_cap_ == 0 || total_ < head_cap_) {
-    std::size_t to_head = tail_cap_ == 0 ? data.size()
-                                         : static_cast<std::size_t>(std::min<std::uint64_t>(
-                                               data.size(), head_cap_ - total_));
+    std::size_t to_head =
+        tail_cap_ == 0
+            ? data.size()
+            : static_cast<std::size_t>(std::min<std::uint64_t>(data.size(), head_cap_ - total_));
     write_at(fd_.get(), total_, data.substr(0, to_head), path_);
     total_ += to_head;
     data.remove_prefix(to_head);

@@ -50,7 +50,8 @@ std::vector<CgroupMembership> parse_proc_cgroup(std::string_view text) {
   std::vector<CgroupMembership> out;
   for (std::size_t pos = 0; pos < text.size();) {
     auto eol = text.find('\n', pos);
-    auto line = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    auto line =
+        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     pos = eol == std::string_view::npos ? text.size() : eol + 1;
     if (line.empty()) continue;
     auto c1 = line.find(':');
@@ -125,7 +126,8 @@ std::optional<CgroupPlace> find_cgroup_place(const std::filesystem::path& root,
 std::optional<std::uint64_t> flat_keyed_value(std::string_view text, std::string_view key) {
   for (std::size_t pos = 0; pos < text.size();) {
     auto eol = text.find('\n', pos);
-    auto line = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    auto line =
+        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     pos = eol == std::string_view::npos ? text.size() : eol + 1;
     if (line.size() <= key.size() || !line.starts_with(key) || line[key.size()] != ' ') continue;
     auto v = line.substr(key.size() + 1);
@@ -138,14 +140,17 @@ std::optional<std::uint64_t> flat_keyed_value(std::string_view text, std::string
 
 JobCgroup::JobCgroup(const CgroupPlace& place, std::string_view name)
     : dir_(place.dir / std::string(name)), version_(place.version) {
-  if (::mkdir(dir_.c_str(), 0755) != 0) throw_errno("cannot create job cgroup " + dir_.string(), errno);
+  if (::mkdir(dir_.c_str(), 0755) != 0)
+    throw_errno("cannot create job cgroup " + dir_.string(), errno);
 }
 
 JobCgroup::JobCgroup(JobCgroup&& o) noexcept : dir_(std::move(o.dir_)), version_(o.version_) {
   o.dir_.clear();
 }
 
-JobCgroup::~JobCgroup() { remove(); }
+JobCgroup::~JobCgroup() {
+  remove();
+}
 
 std::string JobCgroup::describe() const {
   return std::string(version_ == CgroupVersion::v2 ? "cgroup2 " : "cgroup1 ") + dir_.string();
@@ -166,22 +171,26 @@ std::vector<pid_t> JobCgroup::pids() const {
     auto eol = s.find('\n', pos);
     if (eol == std::string_view::npos) eol = s.size();
     pid_t p = 0;
-    if (std::from_chars(s.data() + pos, s.data() + eol, p).ec == std::errc() && p > 0) out.push_back(p);
+    if (std::from_chars(s.data() + pos, s.data() + eol, p).ec == std::errc() && p > 0)
+      out.push_back(p);
     pos = eol + 1;
   }
   return out;
 }
 
 std::optional<std::uint64_t> JobCgroup::memory_bytes() const {
-  return read_number(dir_ / (version_ == CgroupVersion::v2 ? "memory.current" : "memory.usage_in_bytes"));
+  return read_number(dir_ /
+                     (version_ == CgroupVersion::v2 ? "memory.current" : "memory.usage_in_bytes"));
 }
 
 std::optional<std::uint64_t> JobCgroup::memory_peak_bytes() const {
-  return read_number(dir_ / (version_ == CgroupVersion::v2 ? "memory.peak" : "memory.max_usage_in_bytes"));
+  return read_number(dir_ /
+                     (version_ == CgroupVersion::v2 ? "memory.peak" : "memory.max_usage_in_bytes"));
 }
 
 std::optional<std::uint64_t> JobCgroup::oom_kills() const {
-  auto t = read_optional(dir_ / (version_ == CgroupVersion::v2 ? "memory.events" : "memory.oom_control"));
+  auto t = read_optional(dir_ /
+                         (version_ == CgroupVersion::v2 ? "memory.events" : "memory.oom_control"));
   if (!t) return std::nullopt;
   return flat_keyed_value(*t, "oom_kill");
 }

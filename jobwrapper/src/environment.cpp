@@ -14,7 +14,9 @@ extern char** environ;
 namespace pilot::jobwrapper {
 namespace {
 
-std::string_view key_of(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+std::string_view key_of(std::string_view entry) {
+  return entry.substr(0, entry.find('='));
+}
 
 void check_key(const std::string& key) {
   if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos)

@@ -1,11 +1,8 @@
 #include "jobwrapper/job_record.hpp"
 
-#include <chrono>
-#include <cstdio>
-#include <ctime>
-
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/log.hpp"
 #include "core/signals.hpp"
 
 namespace pilot::jobwrapper {
@@ -19,7 +16,9 @@ ojson opt(const std::optional<T>& v) {
   return v ? ojson(*v) : ojson(nullptr);
 }
 
-ojson str_or_null(const std::string& s) { return s.empty() ? ojson(nullptr) : ojson(s); }
+ojson str_or_null(const std::string& s) {
+  return s.empty() ? ojson(nullptr) : ojson(s);
+}
 
 // Field access that names the field when the record is damaged.
 struct Reader {
@@ -39,6 +38,14 @@ struct Reader {
       throw Error(where + ": field '" + key + "' has the wrong type");
     }
   }
+  // Calls fn with a Reader for each element of the array `key` (absent: no call).
+  template <typename F>
+  void each(const char* key, F fn) const {
+    const json* a = find(key);
+    if (!a) return;
+    if (!a->is_array()) throw Error(where + ": field '" + key + "' is not an array");
+    for (const auto& e : *a) fn(Reader{e, where + ": " + key + "[]"});
+  }
   template <typename T>
   std::optional<T> get_opt(const char* key) const {
     if (!find(key)) return std::nullopt;
@@ -57,21 +64,14 @@ ojson stream_json(const StreamRecord& s) {
 StreamRecord stream_from(const json& j, const std::string& where) {
   if (!j.is_object()) return {};
   Reader r{j, where};
-  return {r.get<std::string>("path"), r.get<std::uint64_t>("bytes"), r.get<std::uint64_t>("dropped_bytes")};
+  return {r.get<std::string>("path"), r.get<std::uint64_t>("bytes"),
+          r.get<std::uint64_t>("dropped_bytes")};
 }
 
 }  // namespace
 
 std::string utc_now() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
+  return log::utc_timestamp();
 }
 
 ojson to_json(const JobRecord& r) {
@@ -139,7 +139,8 @@ JobRecord job_record_from_json(const json& j) {
   }
   if (auto code = rd.get_opt<std::string>("reason")) {
     r.reason = parse_reason(*code);
-    if (!r.reason) throw Error("job record: field 'reason' holds an unknown reason '" + *code + "'");
+    if (!r.reason)
+      throw Error("job record: field 'reason' holds an unknown reason '" + *code + "'");
   }
   r.reason_detail = rd.get<std::string>("reason_detail");
   r.error = rd.get<std::string>("error");
@@ -162,25 +163,17 @@ JobRecord job_record_from_json(const json& j) {
   r.started_at = rd.get<std::string>("started_at");
   r.stop_requested_at = rd.get<std::string>("stop_requested_at");
   r.finished_at = rd.get<std::string>("finished_at");
-  if (const json* checks = rd.find("checks")) {
-    if (!checks->is_array()) throw Error("job record: field 'checks' is not an array");
-    for (const auto& c : *checks) {
-      Reader cr{c, "job record: checks[]"};
-      auto code = cr.get<std::string>("reason");
-      auto reason = parse_reason(code);
-      if (!reason) throw Error("job record: checks[] holds an unknown reason '" + code + "'");
-      r.checks.push_back({cr.get<std::string>("at"), *reason, cr.get<std::string>("detail"),
-                          cr.get<std::string>("action") != "warn"});
-    }
-  }
-  if (const json* sent = rd.find("signals_sent")) {
-    if (!sent->is_array()) throw Error("job record: field 'signals_sent' is not an array");
-    for (const auto& s : *sent) {
-      Reader sr{s, "job record: signals_sent[]"};
-      r.signals_sent.push_back({sr.get<std::string>("at"), sr.get<std::string>("signal"),
-                                sr.get<std::string>("target"), sr.get<std::size_t>("processes")});
-    }
-  }
+  rd.each("checks", [&](const Reader& cr) {
+    auto code = cr.get<std::string>("reason");
+    auto reason = parse_reason(code);
+    if (!reason) throw Error(cr.where + " holds an unknown reason '" + code + "'");
+    r.checks.push_back({cr.get<std::string>("at"), *reason, cr.get<std::string>("detail"),
+                        cr.get<std::string>("action") != "warn"});
+  });
+  rd.each("signals_sent", [&](const Reader& sr) {
+    r.signals_sent.push_back({sr.get<std::string>("at"), sr.get<std::string>("signal"),
+                              sr.get<std::string>("target"), sr.get<std::size_t>("processes")});
+  });
   if (const json* s = rd.find("stdout")) r.stdout_log = stream_from(*s, "job record: stdout");
   if (const json* s = rd.find("stderr")) r.stderr_log = stream_from(*s, "job record: stderr");
   if (const json* e = rd.find("extra")) {

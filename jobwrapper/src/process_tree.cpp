@@ -10,7 +10,9 @@ namespace pilot::jobwrapper {
 
 ProcessTree::ProcessTree(std::filesystem::path proc_root, pid_t root, std::string marker_entry,
                          const JobCgroup* cgroup)
-    : proc_root_(std::move(proc_root)), root_(root), marker_entry_(std::move(marker_entry)),
+    : proc_root_(std::move(proc_root)),
+      root_(root),
+      marker_entry_(std::move(marker_entry)),
       cgroup_(cgroup) {
   if (auto st = read_proc_stat(proc_root_, root_)) root_starttime_ = st->starttime;
 }

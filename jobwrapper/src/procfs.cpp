@@ -23,7 +23,8 @@ std::filesystem::path pid_file(const std::filesystem::path& root, pid_t pid, con
 }
 
 // A process may vanish between listing and reading: that is absence, not an error.
-std::optional<std::string> read_proc_file(const std::filesystem::path& p, std::size_t max = 1 << 20) {
+std::optional<std::string> read_proc_file(const std::filesystem::path& p,
+                                          std::size_t max = 1 << 20) {
   try {
     return read_file(p, max);
   } catch (const Error&) {
@@ -62,8 +63,8 @@ ProcStat parse_proc_stat(std::string_view text) {
   long long cut = 0, cst = 0;
   bool ok = to_number(f[1], st.ppid) && to_number(f[2], st.pgid) && to_number(f[3], st.sid) &&
             to_number(f[11], st.utime) && to_number(f[12], st.stime) && to_number(f[13], cut) &&
-            to_number(f[14], cst) && to_number(f[19], st.starttime) &&
-            to_number(f[20], st.vsize) && to_number(f[21], st.rss_pages);
+            to_number(f[14], cst) && to_number(f[19], st.starttime) && to_number(f[20], st.vsize) &&
+            to_number(f[21], st.rss_pages);
   if (!ok) throw bad("numeric field");
   st.cutime = cut > 0 ? static_cast<std::uint64_t>(cut) : 0;
   st.cstime = cst > 0 ? static_cast<std::uint64_t>(cst) : 0;
@@ -91,7 +92,8 @@ std::vector<pid_t> list_pids(const std::filesystem::path& proc_root) {
 std::optional<std::uint64_t> parse_smaps_rollup_pss(std::string_view text) {
   for (std::size_t pos = 0; pos < text.size();) {
     auto eol = text.find('\n', pos);
-    auto line = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    auto line =
+        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     pos = eol == std::string_view::npos ? text.size() : eol + 1;
     if (!line.starts_with("Pss:")) continue;
     line.remove_prefix(4);
@@ -128,7 +130,8 @@ std::optional<double> read_load_average(const std::filesystem::path& proc_root) 
   if (!text) return std::nullopt;
   auto sp = text->find(' ');
   double v = 0;
-  auto r = std::from_chars(text->data(), text->data() + (sp == std::string::npos ? text->size() : sp), v);
+  auto r = std::from_chars(text->data(),
+                           text->data() + (sp == std::string::npos ? text->size() : sp), v);
   if (r.ec != std::errc()) return std::nullopt;
   return v;
 }

@@ -31,8 +31,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kJobLogName = "pilot-job.log";
-constexpr double kFastPoll = 0.1;    // while stopping or collecting leftovers
-constexpr double kPipeDrain = 1.0;   // after the tree is gone, how long pipes may stay open
+constexpr double kFastPoll = 0.1;   // while stopping or collecting leftovers
+constexpr double kPipeDrain = 1.0;  // after the tree is gone, how long pipes may stay open
 
 std::chrono::nanoseconds seconds(double s) {
   return std::chrono::nanoseconds(static_cast<std::int64_t>(std::max(0.0, s) * 1e9));
@@ -66,9 +66,18 @@ std::optional<std::filesystem::path> find_executable(const std::string& name,
 
 struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   State(asio::io_context& c, JobSpec sp, Hooks h, log::Logger l)
-      : ctx(c), spec(std::move(sp)), hooks(std::move(h)), caller(std::move(l)), out_pipe(c),
-        err_pipe(c), sigchld(c, SIGCHLD), poll_timer(c), stop_timer(c), heartbeat_timer(c),
-        drain_timer(c), watchdog(spec.watchdog) {}
+      : ctx(c),
+        spec(std::move(sp)),
+        hooks(std::move(h)),
+        caller(std::move(l)),
+        out_pipe(c),
+        err_pipe(c),
+        sigchld(c, SIGCHLD),
+        poll_timer(c),
+        stop_timer(c),
+        heartbeat_timer(c),
+        drain_timer(c),
+        watchdog(spec.watchdog) {}
 
   asio::io_context& ctx;
   JobSpec spec;
@@ -118,7 +127,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   void start() {
     std::error_code ec;
     std::filesystem::create_directories(spec.workdir, ec);
-    if (ec) throw Error("cannot create job directory " + spec.workdir.string() + ": " + ec.message());
+    if (ec)
+      throw Error("cannot create job directory " + spec.workdir.string() + ": " + ec.message());
     spec.workdir = std::filesystem::absolute(spec.workdir);
     log::Options lo;
     lo.format = log::Format::json;
@@ -138,8 +148,10 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     rec.stderr_log.path = spec.stderr_name;
     save_job_record(spec.workdir, rec);  // an unwritable job directory is the caller's error
 
-    out = std::make_unique<CappedOutput>(spec.workdir / spec.stdout_name, spec.log_cap_bytes, spec.peek_lines);
-    err = std::make_unique<CappedOutput>(spec.workdir / spec.stderr_name, spec.log_cap_bytes, spec.peek_lines);
+    out = std::make_unique<CappedOutput>(spec.workdir / spec.stdout_name, spec.log_cap_bytes,
+                                         spec.peek_lines);
+    err = std::make_unique<CappedOutput>(spec.workdir / spec.stderr_name, spec.log_cap_bytes,
+                                         spec.peek_lines);
 
     if (spec.argv.empty()) return launch_failed("empty command");
     std::vector<std::string> env;
@@ -153,7 +165,6 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
 
     if (auto why = setup_tracking()) return launch_failed(*why);
 
-    UniqueFd join_fd(cgroup ? cgroup->open_procs_for_join() : -1);
     auto make_pipe = [&](asio::readable_pipe& p) {
       int fds[2];
       if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe for the payload", errno);
@@ -163,18 +174,32 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     UniqueFd out_w = make_pipe(out_pipe);
     UniqueFd err_w = make_pipe(err_pipe);
     std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
-    try {
-      process::bp::process proc(ctx, *exe, args,
-                                process::bp::process_stdio{nullptr, out_w.get(), err_w.get()},
-                                process::bp::process_environment(env),
-                                process::bp::process_start_dir(spec.workdir),
-                                process::NewProcessGroup{true}, JoinCgroup{join_fd.get()},
-                                ResetSignals{}, process::CloseInheritedFds{});
-      pid = proc.id();
-      proc.detach();
-    } catch (const boost::system::system_error& e) {
-      return launch_failed("cannot start " + exe->string() + ": " + e.what());
+    auto launch = [&]() -> std::optional<std::string> {
+      try {
+        UniqueFd join_fd(cgroup ? cgroup->open_procs_for_join() : -1);
+        process::bp::process proc(
+            ctx, *exe, args, process::bp::process_stdio{nullptr, out_w.get(), err_w.get()},
+            process::bp::process_environment(env), process::bp::process_start_dir(spec.workdir),
+            process::NewProcessGroup{true}, JoinCgroup{join_fd.get()}, ResetSignals{},
+            process::CloseInheritedFds{});
+        pid = proc.id();
+        proc.detach();
+        return std::nullopt;
+      } catch (const std::exception& e) {
+        return "cannot start " + exe->string() + ": " + e.what();
+      }
+    };
+    auto failure = launch();
+    if (failure && cgroup && spec.tracking == Tracking::automatic) {
+      // A cgroup that looked writable may still refuse the move (delegation rules): /proc
+      // tracking is the fallback, not a reason to lose the job.
+      note(log::Level::warn, "launch into the job cgroup failed; retrying with /proc tracking",
+           {{"error", *failure}, {"cgroup", cgroup->dir().string()}});
+      cgroup.reset();
+      rec.tracking = "proc";
+      failure = launch();
     }
+    if (failure) return launch_failed(*failure);
     start_time = Clock::now();
     start_epoch = epoch_now();
     started = true;
@@ -187,7 +212,10 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     rec.state = "running";
     save();
     note(log::Level::info, "payload started",
-         {{"pid", pid}, {"command", spec.argv[0]}, {"workdir", rec.workdir}, {"tracking", rec.tracking}});
+         {{"pid", pid},
+          {"command", spec.argv[0]},
+          {"workdir", rec.workdir},
+          {"tracking", rec.tracking}});
 
     read_stream(out_pipe, out_buf, *out, out_eof, out_failed);
     read_stream(err_pipe, err_buf, *err, err_eof, err_failed);
@@ -216,7 +244,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     } catch (const std::exception& e) {
       why = e.what();
     }
-    if (spec.tracking == Tracking::cgroup) return "cgroup tracking requested but unavailable: " + why;
+    if (spec.tracking == Tracking::cgroup)
+      return "cgroup tracking requested but unavailable: " + why;
     note(log::Level::debug, "tracking the payload through /proc", {{"why", why}});
     return std::nullopt;
   }
@@ -300,10 +329,10 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     } else if (WIFSIGNALED(status)) {
       rec.signal = WTERMSIG(status);
     }
-    note(log::Level::info, "payload ended",
-         {{"pid", pid},
-          {"exit_code", rec.exit_code ? std::to_string(*rec.exit_code) : std::string("none")},
-          {"signal", rec.signal ? signal_name(*rec.signal) : std::string("none")}});
+    log::Fields ended{{"pid", pid}};
+    if (rec.exit_code) ended.emplace_back("exit_code", *rec.exit_code);
+    if (rec.signal) ended.emplace_back("signal", signal_name(*rec.signal));
+    note(log::Level::info, "payload ended", ended);
     tree->refresh(false);
     account();
     if (!tree->empty() && phase < Phase::term) {
@@ -331,9 +360,9 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     rec.max_rss_bytes = std::max(rec.max_rss_bytes, u.rss_bytes);
     rec.max_vsize_bytes = std::max(rec.max_vsize_bytes, u.vsize_bytes);
     if (u.cgroup_memory_peak_bytes || u.cgroup_memory_bytes)
-      rec.cgroup_max_memory_bytes = std::max({rec.cgroup_max_memory_bytes.value_or(0),
-                                              u.cgroup_memory_peak_bytes.value_or(0),
-                                              u.cgroup_memory_bytes.value_or(0)});
+      rec.cgroup_max_memory_bytes =
+          std::max({rec.cgroup_max_memory_bytes.value_or(0), u.cgroup_memory_peak_bytes.value_or(0),
+                    u.cgroup_memory_bytes.value_or(0)});
     if (u.oom_kills) rec.oom_kills = u.oom_kills;
     rec.wall_seconds = wall();
   }
@@ -343,12 +372,18 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     try_reap();
     if (finished) return;
     const bool active = phase == Phase::running && !reaped;
-    tree->refresh(active);
-    account();
-    if (active) run_checks();
-    if (phase == Phase::kill && !tree->empty()) tree->signal_all(SIGKILL);
-    if (hooks.on_poll && !finished) hooks.on_poll(*wrapper, tree->usage());
-    if (reaped) maybe_finish();
+    try {
+      tree->refresh(active);
+      account();
+      if (active) run_checks();
+      if (phase == Phase::kill && !tree->empty()) tree->signal_all(SIGKILL);
+      if (hooks.on_poll && !finished) hooks.on_poll(*wrapper, tree->usage());
+      if (reaped) maybe_finish();
+    } catch (const std::exception& e) {
+      // A failed sample (unreadable /proc, a hook's error) must not orphan the payload: the job
+      // keeps being supervised and the failure is in both logs.
+      note(log::Level::error, "sampling the job failed", {{"error", e.what()}});
+    }
     if (!finished)
       schedule_poll(phase == Phase::running && !reaped ? spec.watchdog.poll_s
                                                        : std::min(spec.watchdog.poll_s, kFastPoll));
@@ -376,7 +411,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
       if (f.kill && act) continue;
       rec.checks.push_back({utc_now(), f.reason, f.detail, f.kill});
       note(f.kill ? log::Level::error : log::Level::warn, reason_text(f.reason),
-           {{"reason", std::string(reason_code(f.reason))}, {"detail", f.detail},
+           {{"reason", std::string(reason_code(f.reason))},
+            {"detail", f.detail},
             {"action", f.kill ? "kill" : "warn"}});
       if (f.kill) act = f;
     }
@@ -385,8 +421,12 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   }
 
   std::set<std::string> wrapper_files() const {
-    return {kJobRecordName, kJobLogName, spec.stdout_name, spec.stderr_name,
-            "." + spec.stdout_name + ".tail", "." + spec.stderr_name + ".tail"};
+    return {kJobRecordName,
+            kJobLogName,
+            spec.stdout_name,
+            spec.stderr_name,
+            "." + spec.stdout_name + ".tail",
+            "." + spec.stderr_name + ".tail"};
   }
 
   // ---- stopping --------------------------------------------------------------------------
@@ -405,10 +445,13 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     // Only the payload's own process group, only once: an interruptible payload finishes the
     // event in flight and finalises; signalling the whole tree at once would break that.
     int rc = ::kill(-pid, spec.stop_signal);
-    rec.signals_sent.push_back({utc_now(), signal_name(spec.stop_signal), "group", rc == 0 ? 1u : 0u});
+    rec.signals_sent.push_back(
+        {utc_now(), signal_name(spec.stop_signal), "group", rc == 0 ? 1u : 0u});
     note(log::Level::warn, "stopping the payload",
-         {{"reason", std::string(reason_code(reason))}, {"detail", detail},
-          {"signal", signal_name(spec.stop_signal)}, {"grace_s", spec.grace_s}});
+         {{"reason", std::string(reason_code(reason))},
+          {"detail", detail},
+          {"signal", signal_name(spec.stop_signal)},
+          {"grace_s", spec.grace_s}});
     save();
     arm_stop_timer(spec.grace_s, SIGTERM);
     schedule_poll(kFastPoll);
@@ -491,7 +534,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     note(rec.outcome == "success" ? log::Level::info : log::Level::warn, "job finished",
          {{"outcome", rec.outcome},
           {"reason", rec.reason ? std::string(reason_code(*rec.reason)) : std::string("none")},
-          {"wall_s", rec.wall_seconds}, {"cpu_s", rec.cpu_seconds},
+          {"wall_s", rec.wall_seconds},
+          {"cpu_s", rec.cpu_seconds},
           {"max_pss_bytes", rec.max_pss_bytes}});
     joblog.flush();
     if (hooks.on_finished) hooks.on_finished(rec);
@@ -520,7 +564,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
       h.vsize_kb = u.vsize_bytes / 1024;
     }
     h.load_average = read_load_average(spec.proc_root);
-    if (auto f = free_disk_bytes(spec.workdir)) h.available_disk_mb = static_cast<double>(*f) / (1024.0 * 1024.0);
+    if (auto f = free_disk_bytes(spec.workdir))
+      h.available_disk_mb = static_cast<double>(*f) / (1024.0 * 1024.0);
     if (out) h.standard_output = out->peek();
     return h;
   }
@@ -558,14 +603,19 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   Supervisor* wrapper = nullptr;
 };
 
-Supervisor::Supervisor(process::asio::io_context& ctx, JobSpec spec, Hooks hooks, log::Logger logger)
+Supervisor::Supervisor(process::asio::io_context& ctx, JobSpec spec, Hooks hooks,
+                       log::Logger logger)
     : s_(std::make_shared<State>(ctx, std::move(spec), std::move(hooks), std::move(logger))) {
   s_->wrapper = this;
 }
 
-Supervisor::~Supervisor() { s_->abandon(); }
+Supervisor::~Supervisor() {
+  s_->abandon();
+}
 
-void Supervisor::start() { s_->start(); }
+void Supervisor::start() {
+  s_->start();
+}
 
 void Supervisor::request_stop(std::string why) {
   std::weak_ptr<State> w = s_;
@@ -574,12 +624,24 @@ void Supervisor::request_stop(std::string why) {
   });
 }
 
-bool Supervisor::finished() const { return s_->finished; }
-JobRecord& Supervisor::record() { return s_->rec; }
-const JobRecord& Supervisor::record() const { return s_->rec; }
-void Supervisor::save_record() { s_->save(); }
-Heartbeat Supervisor::heartbeat() const { return s_->heartbeat(); }
-pid_t Supervisor::pid() const { return s_->pid; }
+bool Supervisor::finished() const {
+  return s_->finished;
+}
+JobRecord& Supervisor::record() {
+  return s_->rec;
+}
+const JobRecord& Supervisor::record() const {
+  return s_->rec;
+}
+void Supervisor::save_record() {
+  s_->save();
+}
+Heartbeat Supervisor::heartbeat() const {
+  return s_->heartbeat();
+}
+pid_t Supervisor::pid() const {
+  return s_->pid;
+}
 
 JobRecord run_job(JobSpec spec, Hooks hooks, log::Logger logger) {
   asio::io_context ctx;

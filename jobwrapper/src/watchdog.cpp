@@ -57,9 +57,11 @@ std::vector<Finding> Watchdog::check(const Sample& s) {
   std::vector<Finding> out;
   const auto& c = config_;
   if (c.wall_limit_s > 0 && s.wall_s > c.wall_limit_s)
-    out.push_back({Reason::wall_clock, fmt("wall clock %.1f s > limit %.1f s", s.wall_s, c.wall_limit_s)});
+    out.push_back(
+        {Reason::wall_clock, fmt("wall clock %.1f s > limit %.1f s", s.wall_s, c.wall_limit_s)});
   if (c.cpu_limit_s > 0 && s.cpu_s > c.cpu_limit_s)
-    out.push_back({Reason::cpu_time, fmt("CPU time %.2f s > limit %.2f s", s.cpu_s, c.cpu_limit_s)});
+    out.push_back(
+        {Reason::cpu_time, fmt("CPU time %.2f s > limit %.2f s", s.cpu_s, c.cpu_limit_s)});
 
   const bool kill_on_memory = c.memory_policy == MemoryPolicy::kill;
   if (c.memory_limit_bytes > 0) {
@@ -75,8 +77,8 @@ std::vector<Finding> Watchdog::check(const Sample& s) {
     }
   }
   if (s.oom_kills && *s.oom_kills > 0)
-    out.push_back({Reason::oom_killed, fmt("%.0f OOM kill(s) in the job cgroup",
-                                           static_cast<double>(*s.oom_kills)),
+    out.push_back({Reason::oom_killed,
+                   fmt("%.0f OOM kill(s) in the job cgroup", static_cast<double>(*s.oom_kills)),
                    kill_on_memory});
 
   if (c.stalled_window_s > 0) {
@@ -89,15 +91,15 @@ std::vector<Finding> Watchdog::check(const Sample& s) {
     if (span >= c.stalled_window_s && span > 0) {
       double ratio = (s.cpu_s - c0) / span;
       if (ratio < c.stalled_threshold)
-        out.push_back({Reason::stalled,
-                       fmt("CPU/wall %.2f %% over the last %.0f s (threshold %.1f %%)", ratio * 100,
-                           span, c.stalled_threshold * 100)});
+        out.push_back(
+            {Reason::stalled, fmt("CPU/wall %.2f %% over the last %.0f s (threshold %.1f %%)",
+                                  ratio * 100, span, c.stalled_threshold * 100)});
     }
   }
   if (c.min_free_disk_bytes > 0 && s.free_disk_bytes && *s.free_disk_bytes < c.min_free_disk_bytes)
-    out.push_back({Reason::disk_space,
-                   fmt("%.1f MiB free < minimum %.1f MiB", static_cast<double>(*s.free_disk_bytes) / kMiB,
-                       static_cast<double>(c.min_free_disk_bytes) / kMiB)});
+    out.push_back({Reason::disk_space, fmt("%.1f MiB free < minimum %.1f MiB",
+                                           static_cast<double>(*s.free_disk_bytes) / kMiB,
+                                           static_cast<double>(c.min_free_disk_bytes) / kMiB)});
   if (c.looping_s > 0 && s.files_idle_s && *s.files_idle_s > c.looping_s)
     out.push_back({Reason::looping, fmt("no file modified for %.0f s (limit %.0f s)",
                                         *s.files_idle_s, c.looping_s)});

@@ -62,7 +62,8 @@ std::filesystem::path compress_file_zstd(const std::filesystem::path& path, int 
       ZSTD_inBuffer input{ibuf.data(), got, 0};
       for (bool done = false; !done;) {
         ZSTD_outBuffer output{obuf.data(), obuf.size(), 0};
-        std::size_t rem = ZSTD_compressStream2(cctx.get(), &output, &input, last ? ZSTD_e_end : ZSTD_e_continue);
+        std::size_t rem =
+            ZSTD_compressStream2(cctx.get(), &output, &input, last ? ZSTD_e_end : ZSTD_e_continue);
         if (ZSTD_isError(rem))
           throw Error("zstd: compressing " + path.string() + ": " + ZSTD_getErrorName(rem));
         write_all(out.get(), obuf.data(), output.pos, tmp_path);
@@ -102,7 +103,8 @@ std::string read_zstd_file(const std::filesystem::path& path, std::uint64_t max_
       if (ZSTD_isError(last_ret))
         throw Error("zstd: " + path.string() + " is corrupt: " + ZSTD_getErrorName(last_ret));
       if (out.size() + output.pos > max_bytes)
-        throw Error(path.string() + " decompresses to more than " + std::to_string(max_bytes) + " bytes");
+        throw Error(path.string() + " decompresses to more than " + std::to_string(max_bytes) +
+                    " bytes");
       out.append(obuf.data(), output.pos);
       // Done with this input once it is consumed and the decoder had no more to give.
       if (input.pos == input.size && output.pos < output.size) break;

@@ -46,13 +46,19 @@ std::uint64_t parse_bytes(const std::string& text, const char* option) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   std::string_view suffix(p, static_cast<std::size_t>(text.data() + text.size() - p));
   int shift = -1;
-  if (suffix.empty() || suffix == "B") shift = 0;
-  else if (suffix == "K" || suffix == "KiB" || suffix == "k") shift = 10;
-  else if (suffix == "M" || suffix == "MiB") shift = 20;
-  else if (suffix == "G" || suffix == "GiB") shift = 30;
-  else if (suffix == "T" || suffix == "TiB") shift = 40;
+  if (suffix.empty() || suffix == "B")
+    shift = 0;
+  else if (suffix == "K" || suffix == "KiB" || suffix == "k")
+    shift = 10;
+  else if (suffix == "M" || suffix == "MiB")
+    shift = 20;
+  else if (suffix == "G" || suffix == "GiB")
+    shift = 30;
+  else if (suffix == "T" || suffix == "TiB")
+    shift = 40;
   if (ec != std::errc() || shift < 0 || (shift > 0 && n > (~0ull >> shift)))
-    throw Error(std::string(option) + ": '" + text + "' is not a size in bytes (e.g. 2000000, 512K, 100M, 2G)");
+    throw Error(std::string(option) + ": '" + text +
+                "' is not a size in bytes (e.g. 2000000, 512K, 100M, 2G)");
   return n << shift;
 }
 
@@ -61,7 +67,8 @@ jw::JobSpec make_spec(const ExecOptions& o) {
   s.argv = o.command;
   if (o.workdir.empty()) {
     std::string tmpl = (std::filesystem::current_path() / "pilot-exec.XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw_errno("cannot create a job directory in the current directory", errno);
+    if (!::mkdtemp(tmpl.data()))
+      throw_errno("cannot create a job directory in the current directory", errno);
     s.workdir = tmpl;
   } else {
     s.workdir = o.workdir;
@@ -87,7 +94,8 @@ jw::JobSpec make_spec(const ExecOptions& o) {
   w.looping_s = o.looping;
   s.stop_signal = parse_signal(o.stop_signal);
   if (s.stop_signal == SIGKILL || s.stop_signal == SIGSTOP)
-    throw Error("--stop-signal: " + o.stop_signal + " cannot be handled by a payload; use a catchable signal");
+    throw Error("--stop-signal: " + o.stop_signal +
+                " cannot be handled by a payload; use a catchable signal");
   s.grace_s = o.grace;
   s.term_grace_s = o.term_grace;
   s.heartbeat_s = o.heartbeat;
@@ -173,27 +181,48 @@ void add_exec_command(Cli& cli) {
   auto o = std::make_shared<ExecOptions>();
   sub->add_option("--workdir", o->workdir, "Job directory (default: a new pilot-exec.* here)");
   sub->add_option("--job-id", o->job_id, "Job identifier recorded in job.json");
-  sub->add_option("--wall-limit", o->wall_limit, "Wall-clock limit in seconds (0: none)")->check(CLI::NonNegativeNumber);
-  sub->add_option("--cpu-limit", o->cpu_limit, "CPU-time limit of the whole tree in seconds (0: none)")->check(CLI::NonNegativeNumber);
-  sub->add_option("--memory-limit", o->memory_limit, "PSS limit of the tree in bytes (K/M/G suffixes; 0: none)");
-  sub->add_option("--memory-policy", o->memory_policy, "What a memory excess does")->check(CLI::IsMember({"warn", "kill"}));
-  sub->add_option("--stalled-window", o->stalled_window, "Stalled check window in seconds (0: off)")->check(CLI::NonNegativeNumber);
-  sub->add_option("--stalled-threshold", o->stalled_threshold, "Stalled when CPU/wall is below this fraction")->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--min-disk", o->min_disk, "Minimum free disk in the job directory (bytes, K/M/G; 0: off)");
-  sub->add_option("--looping", o->looping, "Looping when no file in the job directory changes for this many seconds (0: off)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--wall-limit", o->wall_limit, "Wall-clock limit in seconds (0: none)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--cpu-limit", o->cpu_limit,
+                  "CPU-time limit of the whole tree in seconds (0: none)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--memory-limit", o->memory_limit,
+                  "PSS limit of the tree in bytes (K/M/G suffixes; 0: none)");
+  sub->add_option("--memory-policy", o->memory_policy, "What a memory excess does")
+      ->check(CLI::IsMember({"warn", "kill"}));
+  sub->add_option("--stalled-window", o->stalled_window, "Stalled check window in seconds (0: off)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--stalled-threshold", o->stalled_threshold,
+                  "Stalled when CPU/wall is below this fraction")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--min-disk", o->min_disk,
+                  "Minimum free disk in the job directory (bytes, K/M/G; 0: off)");
+  sub->add_option(
+         "--looping", o->looping,
+         "Looping when no file in the job directory changes for this many seconds (0: off)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--poll", o->poll, "Sampling period in seconds")->check(CLI::PositiveNumber);
-  sub->add_option("--heartbeat", o->heartbeat, "Log a heartbeat (DIRAC keys) every N seconds (0: off)")->check(CLI::NonNegativeNumber);
-  sub->add_option("--stop-signal", o->stop_signal, "Signal that asks the payload to stop (USR1, SIGUSR1 or a number)");
-  sub->add_option("--grace", o->grace, "Seconds after the stop signal before SIGTERM to the whole tree")->check(CLI::NonNegativeNumber);
-  sub->add_option("--term-grace", o->term_grace, "Seconds after SIGTERM before SIGKILL")->check(CLI::NonNegativeNumber);
-  sub->add_option("--log-cap", o->log_cap, "Cap of each of stdout/stderr in bytes (head and tail kept; 0: none)");
+  sub->add_option("--heartbeat", o->heartbeat,
+                  "Log a heartbeat (DIRAC keys) every N seconds (0: off)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--stop-signal", o->stop_signal,
+                  "Signal that asks the payload to stop (USR1, SIGUSR1 or a number)");
+  sub->add_option("--grace", o->grace,
+                  "Seconds after the stop signal before SIGTERM to the whole tree")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--term-grace", o->term_grace, "Seconds after SIGTERM before SIGKILL")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--log-cap", o->log_cap,
+                  "Cap of each of stdout/stderr in bytes (head and tail kept; 0: none)");
   sub->add_flag("--no-compress", o->no_compress, "Leave stdout/stderr uncompressed");
   sub->add_option("--peek-lines", o->peek_lines, "Lines of stdout in heartbeats");
-  sub->add_option("--tracking", o->tracking, "Process-tree tracking")->check(CLI::IsMember({"auto", "cgroup", "proc"}));
+  sub->add_option("--tracking", o->tracking, "Process-tree tracking")
+      ->check(CLI::IsMember({"auto", "cgroup", "proc"}));
   sub->add_option("--env", o->env, "Set KEY=VALUE in the payload's environment (repeatable)");
   sub->add_option("--unset", o->unset, "Remove KEY from the payload's environment (repeatable)");
   sub->add_flag("--clean-env", o->clean_env, "Do not inherit the pilot's environment");
-  sub->add_flag("--pass-credentials", o->pass_credentials, "Pass X509_USER_PROXY, BEARER_TOKEN, ... to the payload");
+  sub->add_flag("--pass-credentials", o->pass_credentials,
+                "Pass X509_USER_PROXY, BEARER_TOKEN, ... to the payload");
   sub->add_option("--stdout", o->stdout_name, "File name of stdout in the job directory");
   sub->add_option("--stderr", o->stderr_name, "File name of stderr in the job directory");
   sub->add_flag("--json", o->json, "Print the final job record as one JSON object");

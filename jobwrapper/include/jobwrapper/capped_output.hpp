@@ -30,7 +30,8 @@ class CappedOutput {
   std::filesystem::path tail_path() const;
 
  private:
-  void write_at(int fd, std::uint64_t offset, std::string_view data, const std::filesystem::path& p);
+  void write_at(int fd, std::uint64_t offset, std::string_view data,
+                const std::filesystem::path& p);
   void remember_lines(std::string_view data);
 
   std::filesystem::path path_;

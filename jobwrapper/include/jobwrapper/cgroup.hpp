@@ -31,8 +31,8 @@ FsKind fs_kind(const std::filesystem::path& path);
 
 struct CgroupPlace {
   CgroupVersion version = CgroupVersion::v2;
-  std::filesystem::path dir;   // the pilot's own cgroup directory
-  std::string hierarchy;       // "unified" / "" for v2, the v1 controller directory ("memory")
+  std::filesystem::path dir;  // the pilot's own cgroup directory
+  std::string hierarchy;      // "unified" / "" for v2, the v1 controller directory ("memory")
 };
 
 // Where a job cgroup can be created. `root_kind` is fs_kind(cgroup_root): cgroup2 means a pure v2

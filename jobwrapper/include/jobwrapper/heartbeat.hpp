@@ -9,13 +9,13 @@
 namespace pilot::jobwrapper {
 
 struct Heartbeat {
-  double cpu_consumed_s = 0;     // CPUConsumed: tree CPU time, s
-  double wall_clock_s = 0;       // WallClockTime: s since the payload started
-  std::uint64_t memory_used_kb = 0;  // MemoryUsed: tree PSS (RSS when PSS is unreadable), kB
-  std::uint64_t vsize_kb = 0;    // Vsize: tree virtual size, kB
-  std::optional<double> load_average;        // LoadAverage: 1-minute load of the node
-  std::optional<double> available_disk_mb;   // AvailableDiskSpace: MB free in the job directory
-  std::string standard_output;   // StandardOutput: the last lines of stdout
+  double cpu_consumed_s = 0;                // CPUConsumed: tree CPU time, s
+  double wall_clock_s = 0;                  // WallClockTime: s since the payload started
+  std::uint64_t memory_used_kb = 0;         // MemoryUsed: tree PSS (RSS when PSS is unreadable), kB
+  std::uint64_t vsize_kb = 0;               // Vsize: tree virtual size, kB
+  std::optional<double> load_average;       // LoadAverage: 1-minute load of the node
+  std::optional<double> available_disk_mb;  // AvailableDiskSpace: MB free in the job directory
+  std::string standard_output;              // StandardOutput: the last lines of stdout
 };
 
 // {"CPUConsumed":..,"WallClockTime":..,"MemoryUsed":..,"Vsize":..,"LoadAverage":..,

@@ -23,7 +23,7 @@ namespace pilot::jobwrapper {
 inline constexpr const char* kJobRecordName = "job.json";
 
 struct CheckEvent {
-  std::string at;      // UTC ISO 8601
+  std::string at;  // UTC ISO 8601
   Reason reason;
   std::string detail;
   bool kill = true;

@@ -15,16 +15,16 @@ namespace pilot::jobwrapper {
 
 struct ProcStat {
   pid_t pid = 0;
-  char state = '?';           // 'Z' zombie, 'X' dead
+  char state = '?';  // 'Z' zombie, 'X' dead
   pid_t ppid = 0;
   pid_t pgid = 0;
   pid_t sid = 0;
-  std::uint64_t utime = 0;    // clock ticks
+  std::uint64_t utime = 0;  // clock ticks
   std::uint64_t stime = 0;
-  std::uint64_t cutime = 0;   // of waited-for children
+  std::uint64_t cutime = 0;  // of waited-for children
   std::uint64_t cstime = 0;
   std::uint64_t starttime = 0;  // ticks after boot
-  std::uint64_t vsize = 0;    // bytes
+  std::uint64_t vsize = 0;      // bytes
   std::uint64_t rss_pages = 0;
   bool gone() const { return state == 'Z' || state == 'X' || state == 'x'; }
 };

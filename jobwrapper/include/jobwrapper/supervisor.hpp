@@ -54,7 +54,7 @@ class Supervisor {
   bool finished() const;
   JobRecord& record();
   const JobRecord& record() const;
-  void save_record();  // rewrites job.json (after a hook changed record().extra)
+  void save_record();           // rewrites job.json (after a hook changed record().extra)
   Heartbeat heartbeat() const;  // current values, for callers that report on their own schedule
   pid_t pid() const;
 

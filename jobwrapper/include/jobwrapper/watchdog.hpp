@@ -15,7 +15,16 @@
 
 namespace pilot::jobwrapper {
 
-enum class Reason { wall_clock, cpu_time, memory, oom_killed, stalled, disk_space, looping, stop_requested };
+enum class Reason {
+  wall_clock,
+  cpu_time,
+  memory,
+  oom_killed,
+  stalled,
+  disk_space,
+  looping,
+  stop_requested
+};
 
 std::string_view reason_code(Reason r);  // "wall_clock", ...
 std::string_view reason_text(Reason r);  // "Job has exceeded maximum wall clock time", ...

@@ -37,18 +37,6 @@ class Sink {
 
 namespace {
 
-std::string timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
 
 nlohmann::json to_json(const Value& v) {
   return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
@@ -81,6 +69,19 @@ Format parse_format(std::string_view t) {
   throw Error("unknown log format '" + std::string(t) + "' (human, json)");
 }
 
+std::string utc_timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
 std::string_view level_name(Level level) {
   switch (level) {
     case Level::trace: return "trace";
@@ -99,7 +100,7 @@ std::string render(Format format, Level level, std::string_view component, std::
                    const Fields& fields) {
   if (format == Format::json) {
     nlohmann::ordered_json j;
-    j["ts"] = timestamp();
+    j["ts"] = utc_timestamp();
     j["level"] = level_name(level);
     j["component"] = component;
     j["msg"] = msg;
@@ -112,7 +113,7 @@ std::string render(Format format, Level level, std::string_view component, std::
     }
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  std::string line = timestamp();
+  std::string line = utc_timestamp();
   line += ' ';
   std::string lvl(level_name(level));
   for (auto& c : lvl) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

@@ -27,6 +27,9 @@ Level parse_level(std::string_view text);
 Format parse_format(std::string_view text);
 std::string_view level_name(Level level);
 
+// Now, UTC, ISO 8601 with milliseconds: "2026-11-25T10:43:20.123Z" (the `ts` of log lines).
+std::string utc_timestamp();
+
 struct Options {
   Format format = Format::human;
   Level level = Level::info;
