@@ -34,5 +34,6 @@ struct Cli {
 };
 
 void add_version_command(Cli& cli);
+void add_dirac_command(Cli& cli);
 
 }  // namespace pilot::cli

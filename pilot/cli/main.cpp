@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   pilot::cli::Cli cli;
   cli.app.set_version_flag("--version", pilot::version());
   pilot::cli::add_version_command(cli);
+  pilot::cli::add_dirac_command(cli);
 
   try {
     cli.app.parse(argc, argv);
