@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   pilot::cli::add_queue_command(cli);
   pilot::cli::add_platform_command(cli);
   pilot::cli::add_run_command(cli);
+  pilot::cli::add_dirac_command(cli);
 
   try {
     cli.app.parse(argc, argv);

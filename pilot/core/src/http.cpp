@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <fcntl.h>
+
 #include <cstdlib>
 #include <memory>
 
@@ -109,6 +111,38 @@ Response perform(const Request& req, const TlsOptions& tls) {
   char* ct = nullptr;
   if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) resp.content_type = ct;
   return resp;
+}
+
+TcpConnection::TcpConnection(const std::string& host, int port, std::chrono::milliseconds connect_timeout) {
+  global_init();
+  std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
+  std::string where = host + ":" + std::to_string(port);
+  if (!curl) throw Error("cannot create a libcurl handle for " + where);
+  CURL* c = curl.get();
+  bool ipv6 = host.find(':') != std::string::npos;
+  std::string url = "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/";
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK)
+    throw TransportError("cannot connect to " + where + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc)), false,
+                         rc == CURLE_OPERATION_TIMEDOUT);
+  curl_socket_t sock = CURL_SOCKET_BAD;
+  if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD)
+    throw TransportError("cannot connect to " + where + ": libcurl gave no socket", false, false);
+  // libcurl may open sockets without SOCK_CLOEXEC; payloads must not inherit this one.
+  ::fcntl(sock, F_SETFD, ::fcntl(sock, F_GETFD) | FD_CLOEXEC);
+  fd_ = sock;
+  handle_ = curl.release();
+}
+
+TcpConnection::~TcpConnection() {
+  if (handle_) curl_easy_cleanup(static_cast<CURL*>(handle_));
 }
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {

@@ -103,7 +103,7 @@ json to_json(const Value& v) {
         else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::string>) return x;
         else if constexpr (std::is_same_v<T, double>) return x;
         else if constexpr (std::is_same_v<T, BigInt>) {
-          // nlohmann has no arbitrary precision integers; a JSON number text keeps the value.
+          // nlohmann has no arbitrary-precision integers: beyond 64 bits this becomes a float.
           return json::parse(x.digits);
         } else if constexpr (std::is_same_v<T, Bytes>) return cls("b64", base64(x.data));
         else if constexpr (std::is_same_v<T, List> || std::is_same_v<T, Tuple>) {

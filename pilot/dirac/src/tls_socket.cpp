@@ -1,16 +1,12 @@
 #include "tls_socket.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,48 +34,6 @@ int remaining_ms(Clock::time_point deadline) {
 bool is_ip_literal(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-UniqueFd connect_to(const ServiceUrl& url, std::chrono::milliseconds timeout, const std::string& where) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  int rc = getaddrinfo(url.host.c_str(), std::to_string(url.port).c_str(), &hints, &res);
-  if (rc != 0) throw RpcError(ErrorKind::transport, where + ": cannot resolve " + url.host + ": " + gai_strerror(rc));
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(res, freeaddrinfo);
-  std::string last = "no address";
-  bool timed_out = false;
-  for (addrinfo* a = res; a; a = a->ai_next) {
-    UniqueFd fd(::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol));
-    if (!fd) {
-      last = std::string("socket: ") + std::strerror(errno);
-      continue;
-    }
-    if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0) return fd;
-    if (errno != EINPROGRESS) {
-      last = std::string("connect: ") + std::strerror(errno);
-      continue;
-    }
-    pollfd p{fd.get(), POLLOUT, 0};
-    int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    if (n == 0) {
-      last = "connect timed out after " + std::to_string(timeout.count()) + " ms";
-      timed_out = true;
-      continue;
-    }
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (n < 0) err = errno;
-    else ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-    if (err == 0) {
-      int one = 1;
-      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      return fd;
-    }
-    last = std::string("connect: ") + std::strerror(err);
-  }
-  throw RpcError(timed_out ? ErrorKind::timeout : ErrorKind::transport, where + ": " + last);
 }
 
 // A TLS alert from the server during or right after the handshake means it refused our
@@ -142,11 +96,15 @@ TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::stri
                                           (cred.key.empty() ? "" : " / " + key) + ": " + openssl_errors());
   }
 
-  fd_ = connect_to(url, options.connect_timeout, where_);
+  try {
+    conn_.emplace(url.host, url.port, options.connect_timeout);
+  } catch (const http::TransportError& e) {
+    throw RpcError(e.timeout ? ErrorKind::timeout : ErrorKind::transport, where_ + ": " + e.what());
+  }
   ssl_.reset(SSL_new(ctx));
   if (!ssl_) throw Error(where_ + ": SSL_new: " + openssl_errors());
   SSL* ssl = ssl_.get();
-  SSL_set_fd(ssl, fd_.get());
+  SSL_set_fd(ssl, conn_->fd());
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   if (is_ip_literal(url.host)) {
     X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str());
@@ -178,7 +136,7 @@ TlsSocket::~TlsSocket() {
 }
 
 void TlsSocket::wait(int ssl_error, Clock::time_point deadline, std::string_view step) {
-  pollfd p{fd_.get(), static_cast<short>(ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN), 0};
+  pollfd p{conn_->fd(), static_cast<short>(ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN), 0};
   for (;;) {
     int ms = remaining_ms(deadline);
     if (ms == 0) break;
@@ -198,7 +156,7 @@ void TlsSocket::fail_io(int rc, std::string_view step) {
     // With TLS 1.3 the server judges our certificate after our handshake has completed; its
     // alert may be waiting behind a failed write. Read it to report the real reason.
     read_anything_ = true;
-    pollfd p{fd_.get(), POLLIN, 0};
+    pollfd p{conn_->fd(), POLLIN, 0};
     if (::poll(&p, 1, 200) > 0) {
       char c;
       std::size_t got = 0;

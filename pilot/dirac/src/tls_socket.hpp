@@ -7,10 +7,11 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
-#include "core/fs.hpp"
+#include "core/http.hpp"
 #include "dirac/rpc.hpp"
 
 namespace pilot::dirac::detail {
@@ -35,7 +36,7 @@ class TlsSocket {
 
   std::string where_;
   bool read_anything_ = false;
-  UniqueFd fd_;
+  std::optional<http::TcpConnection> conn_;  // before ssl_: SSL_free runs first
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_{nullptr, SSL_CTX_free};
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl_{nullptr, SSL_free};
 };

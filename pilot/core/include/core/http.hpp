@@ -58,6 +58,24 @@ struct Response {
 // curl's reason.
 Response perform(const Request& request, const TlsOptions& tls = {});
 
+// A plain TCP connection opened by libcurl, for protocols libcurl does not speak (DISET): name
+// resolution goes through libcurl's resolver (c-ares in the static build, never the node's NSS
+// modules) and the connect timeout applies. The socket is non-blocking and close-on-exec; it is
+// closed when the object goes out of scope.
+class TcpConnection {
+ public:
+  TcpConnection(const std::string& host, int port, std::chrono::milliseconds connect_timeout);
+  TcpConnection(TcpConnection&& o) noexcept : handle_(o.handle_), fd_(o.fd_) { o.handle_ = nullptr, o.fd_ = -1; }
+  TcpConnection& operator=(TcpConnection&&) = delete;
+  TcpConnection(const TcpConnection&) = delete;
+  ~TcpConnection();
+  int fd() const { return fd_; }
+
+ private:
+  void* handle_ = nullptr;  // the CURL easy handle owning the socket
+  int fd_ = -1;
+};
+
 // application/x-www-form-urlencoded body from name/value pairs, in order.
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
