@@ -41,11 +41,11 @@ std::string field(const nlohmann::json& j, const char* key) {
 }
 
 void print_table(const std::vector<jobs::QueueEntry>& entries) {
-  std::printf("%-26s %-8s %-40s %-28s %s\n", "ID", "STATE", "STATUS", "SUBMITTED", "EXECUTABLE");
+  std::printf("%-28s %-8s %-40s %-28s %s\n", "ID", "STATE", "STATUS", "SUBMITTED", "EXECUTABLE");
   for (const auto& e : entries) {
     std::string status = field(e.status, "status");
     if (auto minor = field(e.status, "minor_status"); !minor.empty()) status += " / " + minor;
-    std::printf("%-26s %-8s %-40s %-28s %s\n", e.id.c_str(), e.state.c_str(), status.c_str(),
+    std::printf("%-28s %-8s %-40s %-28s %s\n", e.id.c_str(), e.state.c_str(), status.c_str(),
                 field(e.status, "submitted").c_str(), field(e.status, "executable").c_str());
   }
 }

@@ -177,6 +177,8 @@ class Parser {
     for (;;) {
       const Token& t = lex_.peek();
       if (open.empty() && ends_value(t, ctx)) break;
+      // A stray ']' or '}' ends the value; the enclosing block or list reports it in context.
+      if (open.empty() && (t.is(']') || t.is('}')) && !tokens.empty()) break;
       if (t.kind == Token::Kind::end)
         lex_.fail(open.back(), "'" + std::string(open.back().raw) + "' is never closed");
       Token tok = lex_.next();

@@ -124,6 +124,10 @@ void collect_results(const fs::path& job_dir, const FinishedJob& job, const JobD
     for (const auto& rel : files) {
       std::string name = rel.string();
       if (stored.count(name)) continue;  // kept with the logs already
+      if (!fs::exists(fs::symlink_status(workdir / rel, ec))) {
+        problem("OutputSandbox file '" + name + "' not found in the job directory");
+        continue;
+      }
       if (!plain_relative(rel) || !regular_file(workdir / rel)) {
         problem("OutputSandbox file '" + name + "' is not a regular file in the job directory");
         continue;

@@ -3,6 +3,7 @@
 #include "jobs/local_queue.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -81,11 +82,14 @@ std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request
 
   std::vector<const std::string*> order;
   for (const auto& [id, cand] : cache_) order.push_back(&id);
-  std::stable_sort(order.begin(), order.end(), [&](const std::string* a, const std::string* b) {
-    auto pa = cache_[*a].description ? cache_[*a].description->priority : 0;
-    auto pb = cache_[*b].description ? cache_[*b].description->priority : 0;
-    return pa > pb;
-  });
+  // Invalid JDLs first (they are filed as failed, so they never block the queue), then by
+  // Priority; the listing is sorted by id, i.e. submission time, for equal priorities.
+  auto rank = [&](const std::string* id) {
+    const auto& d = cache_[*id].description;
+    return d ? d->priority : std::numeric_limits<std::int64_t>::max();
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const std::string* a, const std::string* b) { return rank(a) > rank(b); });
 
   for (const std::string* idp : order) {
     std::string id = *idp;

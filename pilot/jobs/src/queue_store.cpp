@@ -68,16 +68,17 @@ std::string utc_text(std::chrono::system_clock::time_point t) {
 }
 
 std::string new_job_id(std::chrono::system_clock::time_point now) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
-  unsigned char rnd[4];
+  unsigned char rnd[2];
   if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd))
     throw_errno("cannot read random bytes for a job id", errno);
-  char buf[96];  // room for any int the compiler can imagine
-  std::snprintf(buf, sizeof buf, "%04d%02d%02d-%02d%02d%02d-%02x%02x%02x%02x", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2],
-                rnd[3]);
+  char buf[128];  // room for any int the compiler can imagine
+  std::snprintf(buf, sizeof buf, "%04d%02d%02d-%02d%02d%02d-%06ld-%02x%02x", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long>(us % 1000000), rnd[0], rnd[1]);
   return buf;
 }
 

@@ -9,8 +9,8 @@
 //
 // A job moves between states by renaming its directory, which is atomic on a local file system
 // and on NFS: of several pilots renaming the same pending/<id> only one succeeds, so a job is
-// claimed exactly once. Ids are "<UTC yyyymmdd-HHMMSS>-<8 random hex>": unique without a lock,
-// and sorting them sorts by submission time.
+// claimed exactly once. Ids are "<UTC yyyymmdd-HHMMSS-microseconds>-<4 random hex>", e.g.
+// 20261125-110203-123456-9f3a: unique without a lock, and sorting them sorts by submission time.
 //
 // status.json (written with write_file_atomic; timestamps UTC ISO 8601 with microseconds):
 //   id, submitted, job_name, executable, status, minor_status, application_status,
