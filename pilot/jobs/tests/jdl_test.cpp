@@ -69,7 +69,8 @@ TEST_CASE("attribute lookups ignore case; names keep their spelling") {
 }
 
 TEST_CASE("string escapes") {
-  auto jdl = parse_jdl(R"([ A = "q\"b\\s\n\t\r\'\/\?\a\b\f\v"; B = "\101\102\7"; C = "h\303\251llo"; D = "héllo"; E = ""; F = "tab	in" ])");
+  auto jdl = parse_jdl(
+      R"([ A = "q\"b\\s\n\t\r\'\/\?\a\b\f\v"; B = "\101\102\7"; C = "h\303\251llo"; D = "héllo"; E = ""; F = "tab	in" ])");
   CHECK(value(jdl, "A").text == "q\"b\\s\n\t\r'/?\a\b\f\v");
   CHECK(value(jdl, "B").text == "AB\a");
   CHECK(value(jdl, "C").text == "h\xc3\xa9llo");
@@ -79,7 +80,9 @@ TEST_CASE("string escapes") {
 }
 
 TEST_CASE("integers, reals and booleans, signed and quoted") {
-  auto jdl = parse_jdl("[ I = 42; N = -7; P = +3; R = 2.5; S = -1e-3; T = .5; X = 1E3; B1 = true; B2 = FALSE; Q = \"12\" ]");
+  auto jdl = parse_jdl(
+      "[ I = 42; N = -7; P = +3; R = 2.5; S = -1e-3; T = .5; X = 1E3; B1 = true; B2 = FALSE; Q = "
+      "\"12\" ]");
   CHECK(value(jdl, "I").integer == 42);
   CHECK(value(jdl, "N").kind == Kind::integer);
   CHECK(value(jdl, "N").integer == -7);
@@ -97,7 +100,8 @@ TEST_CASE("integers, reals and booleans, signed and quoted") {
 }
 
 TEST_CASE("lists: empty, mixed, nested, with expressions") {
-  auto jdl = parse_jdl(R"([ E = {}; M = { "a", 1, 2.5, true }; N = { { "x", "y" }, {} }; X = { other.A, f(1, 2) } ])");
+  auto jdl = parse_jdl(
+      R"([ E = {}; M = { "a", 1, 2.5, true }; N = { { "x", "y" }, {} }; X = { other.A, f(1, 2) } ])");
   CHECK(value(jdl, "E").kind == Kind::list);
   CHECK(value(jdl, "E").list.empty());
   const auto& m = value(jdl, "M").list;
@@ -144,9 +148,11 @@ TEST_CASE("expressions are kept as source text") {
     Path = /bin/echo;
   ])");
   CHECK(value(jdl, "Requirements").kind == Kind::expression);
-  CHECK(value(jdl, "Requirements").text == R"(other.Site == "LCG.CERN.cern" && other.CPUTime >= 100)");
+  CHECK(value(jdl, "Requirements").text ==
+        R"(other.Site == "LCG.CERN.cern" && other.CPUTime >= 100)");
   CHECK(value(jdl, "Rank").text == "-other.EstimatedResponseTime");
-  CHECK(value(jdl, "Sel").text == R"(member("GPU", other.Tags) || (x =?= undefined) ? "a;b" : [ y = 1; ].y)");
+  CHECK(value(jdl, "Sel").text ==
+        R"(member("GPU", other.Tags) || (x =?= undefined) ? "a;b" : [ y = 1; ].y)");
   CHECK(value(jdl, "Undef").kind == Kind::expression);
   CHECK(value(jdl, "Path").text == "/bin/echo");
 }
@@ -217,7 +223,8 @@ TEST_CASE("malformed input names the source, line and column") {
   for (const auto& c : cases) {
     // Embedded NULs: the whole literal, not up to the first NUL.
     std::string text = c.text;
-    if (std::string_view(c.message).find("\\x00") != std::string_view::npos) text = std::string("[ A = 1 ]\0", 10);
+    if (std::string_view(c.message).find("\\x00") != std::string_view::npos)
+      text = std::string("[ A = 1 ]\0", 10);
     INFO(text);
     CHECK_THAT(error_of(text), Catch::StartsWith(c.message));
   }
@@ -265,7 +272,8 @@ TEST_CASE("limits: size, string length, depth and element count") {
   small.max_depth = 5;
   small.max_elements = 50;
   CHECK_THAT(error_of("[ A = \"" + std::string(2000, 'x') + "\" ]", small),
-             Catch::Contains("job.jdl: job description of 2010 bytes is larger than the limit of 1000 bytes"));
+             Catch::Contains(
+                 "job.jdl: job description of 2010 bytes is larger than the limit of 1000 bytes"));
   CHECK_THAT(error_of("[ A = \"" + std::string(101, 'x') + "\" ]", small),
              Catch::StartsWith("job.jdl:1:7: string longer than the limit of 100 bytes"));
   CHECK_THAT(error_of("[ A = " + std::string(60, 'x') + " + " + std::string(60, 'y') + " ]", small),
@@ -273,11 +281,14 @@ TEST_CASE("limits: size, string length, depth and element count") {
   CHECK_NOTHROW(parse_jdl("[ A = [ B = [ C = [ D = 1 ] ] ] ]", "ok", small));
   CHECK_THAT(error_of("[ A = [ B = [ C = [ D = [ E = [ F = 1 ] ] ] ] ] ]", small),
              Catch::Contains("nesting deeper than the limit of 5"));
-  CHECK_THAT(error_of("[ A = {{{{{{1}}}}}} ]", small), Catch::Contains("nesting deeper than the limit of 5"));
-  CHECK_THAT(error_of("[ A = ((((((1)))))) ]", small), Catch::Contains("nesting deeper than the limit of 5"));
+  CHECK_THAT(error_of("[ A = {{{{{{1}}}}}} ]", small),
+             Catch::Contains("nesting deeper than the limit of 5"));
+  CHECK_THAT(error_of("[ A = ((((((1)))))) ]", small),
+             Catch::Contains("nesting deeper than the limit of 5"));
   std::string many = "[ A = {";
   for (int i = 0; i < 60; ++i) many += (i ? ",1" : "1");
-  CHECK_THAT(error_of(many + "} ]", small), Catch::Contains("more than 50 attributes and list elements"));
+  CHECK_THAT(error_of(many + "} ]", small),
+             Catch::Contains("more than 50 attributes and list elements"));
 }
 
 TEST_CASE("default limits stop a deeply nested or huge input without exhausting the stack") {
@@ -286,26 +297,30 @@ TEST_CASE("default limits stop a deeply nested or huge input without exhausting 
   CHECK_THAT(error_of(deep), Catch::Contains("nesting deeper than the limit of 32"));
   std::string lists = "[ A = " + std::string(100000, '{') + " ]";
   CHECK_THAT(error_of(lists), Catch::Contains("nesting deeper than the limit of 32"));
-  CHECK_THAT(error_of(std::string(5 << 20, ' ')), Catch::Contains("larger than the limit of 4194304 bytes"));
+  CHECK_THAT(error_of(std::string(5 << 20, ' ')),
+             Catch::Contains("larger than the limit of 4194304 bytes"));
   CHECK_THAT(error_of("[ A = \"" + std::string((1 << 20) + 1, 'x') + "\" ]"),
              Catch::Contains("string longer than the limit of 1048576 bytes"));
 }
 
 TEST_CASE("to_jdl_text writes JDL that parses back to the same values") {
-  auto jdl = parse_jdl(R"([ S = "a\"b\\c\nd\001"; L = { "x", 2, { 3.5 } }; B = [ T = true; E = other.X > 1; ]; N = -4 ])");
+  auto jdl = parse_jdl(
+      R"([ S = "a\"b\\c\nd\001"; L = { "x", 2, { 3.5 } }; B = [ T = true; E = other.X > 1; ]; N = -4 ])");
   JdlValue block;
   block.kind = Kind::block;
   block.block = jdl.attributes;
   auto text = pilot::jobs::to_jdl_text(block);
   auto again = parse_jdl(text);
-  CHECK(pilot::jobs::to_jdl_text(JdlValue{Kind::block, "", 0, 0, false, {}, again.attributes}) == text);
+  CHECK(pilot::jobs::to_jdl_text(JdlValue{Kind::block, "", 0, 0, false, {}, again.attributes}) ==
+        text);
   CHECK(value(again, "S").text == "a\"b\\c\nd\001");
   CHECK(value(again, "N").integer == -4);
   CHECK(value(again, "B").block[1].value.text == "other.X > 1");
 }
 
 TEST_CASE("typed readers accept DIRAC's quoted numbers and reject wrong types by name") {
-  auto jdl = parse_jdl(R"([ P = "5"; R = "2.5"; B = "True"; S = 7; L = "a, b,,c"; E = ""; X = 3.0; Bad = { 1 }; Ex = a + b; Blk = [ Q = 1 ] ])");
+  auto jdl = parse_jdl(
+      R"([ P = "5"; R = "2.5"; B = "True"; S = 7; L = "a, b,,c"; E = ""; X = 3.0; Bad = { 1 }; Ex = a + b; Blk = [ Q = 1 ] ])");
   using namespace pilot::jobs;
   CHECK(jdl_integer(jdl, "P") == 5);
   CHECK(jdl_real(jdl, "R") == 2.5);
@@ -316,10 +331,14 @@ TEST_CASE("typed readers accept DIRAC's quoted numbers and reject wrong types by
   CHECK(jdl_string_list(jdl, "L") == std::vector<std::string>{"a", "b", "c"});
   CHECK(jdl_string_list(jdl, "E")->empty());
   CHECK(jdl_string(jdl, "Missing") == std::nullopt);
-  CHECK_THROWS_WITH(jdl_integer(jdl, "R"), Catch::Contains("JDL attribute R (line 1) must be an integer, not the string \"2.5\""));
-  CHECK_THROWS_WITH(jdl_string(jdl, "Bad"), Catch::Contains("Bad (line 1) must be a string, not the list { 1 }"));
+  CHECK_THROWS_WITH(
+      jdl_integer(jdl, "R"),
+      Catch::Contains("JDL attribute R (line 1) must be an integer, not the string \"2.5\""));
+  CHECK_THROWS_WITH(jdl_string(jdl, "Bad"),
+                    Catch::Contains("Bad (line 1) must be a string, not the list { 1 }"));
   CHECK_THROWS_WITH(jdl_string(jdl, "Ex"), Catch::Contains("not the expression a + b"));
   CHECK_THROWS_WITH(jdl_boolean(jdl, "S"), Catch::Contains("must be true or false"));
-  CHECK_THROWS_WITH(jdl_string_list(jdl, "Blk"), Catch::Contains("must be a string or a list of strings"));
+  CHECK_THROWS_WITH(jdl_string_list(jdl, "Blk"),
+                    Catch::Contains("must be a string or a list of strings"));
   CHECK_THROWS_WITH(jdl_block(jdl, "S"), Catch::Contains("must be a block"));
 }

@@ -69,7 +69,8 @@ TEST_CASE("every attribute the pilot uses, as a DIRAC server sends them") {
 }
 
 TEST_CASE("processor ranges and defaults") {
-  auto range = parse_job_description("[ Executable = \"x\"; MinNumberOfProcessors = 2; MaxNumberOfProcessors = 8 ]");
+  auto range = parse_job_description(
+      "[ Executable = \"x\"; MinNumberOfProcessors = 2; MaxNumberOfProcessors = 8 ]");
   CHECK(range.min_processors == 2);
   CHECK(range.max_processors == 8);
   auto upto = parse_job_description("[ Executable = \"x\"; MaxNumberOfProcessors = 8 ]");
@@ -100,7 +101,8 @@ TEST_CASE("impossible values are rejected naming the input and the attribute") {
   CHECK_THAT(err("[ Executable = \"x\"; MinNumberOfProcessors = 4; MaxNumberOfProcessors = 2 ]"),
              Catch::Contains("MaxNumberOfProcessors 2 is below MinNumberOfProcessors 4"));
   CHECK_THAT(err("[ Executable = \"x\"; StopSignal = \"SIGNOPE\" ]"), Catch::Contains("SIGNOPE"));
-  CHECK_THAT(err("[ Executable = \"x\"; StopSignal = 99 ]"), Catch::Contains("StopSignal 99 is not a signal"));
+  CHECK_THAT(err("[ Executable = \"x\"; StopSignal = 99 ]"),
+             Catch::Contains("StopSignal 99 is not a signal"));
   CHECK_THAT(err("[ Executable = \"x\"; ExecutionEnvironment = { \"NOEQUALS\" } ]"),
              Catch::Contains("ExecutionEnvironment item 'NOEQUALS' is not NAME=value"));
   CHECK_THAT(err("[ Executable = \"x\"; StdOutput = \"../escape\" ]"),

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -57,6 +58,19 @@ std::vector<std::string> drain(const fs::path& root) {
   return got;
 }
 
+// Claims a freshly submitted job in this process, then rewrites its status.json with `edit`, to
+// make the claim look like another pilot's.
+std::string claim_and_edit(const fs::path& root, const std::function<void(nlohmann::json&)>& edit) {
+  auto id = submit_job(root, kJob, "job.jdl");
+  LocalQueue q(options(root));
+  REQUIRE(q.request_job(offer()));
+  auto file = root / "running" / id / "status.json";
+  auto s = nlohmann::json::parse(*pilot::read_file(file));
+  edit(s);
+  pilot::write_file_atomic(file, s.dump());
+  return id;
+}
+
 }  // namespace
 
 TEST_CASE("submit stores a pending job with an id that sorts by time") {
@@ -75,7 +89,8 @@ TEST_CASE("submit stores a pending job with an id that sorts by time") {
   CHECK(s["minor_status"] == "Job accepted");
   CHECK(s["executable"] == "/bin/sh");
   CHECK(s["history"].size() == 1);
-  CHECK_THROWS_WITH(submit_job(root, "[ Executable = ]", "bad.jdl"), Catch::StartsWith("bad.jdl:1:16: missing value"));
+  CHECK_THROWS_WITH(submit_job(root, "[ Executable = ]", "bad.jdl"),
+                    Catch::StartsWith("bad.jdl:1:16: missing value"));
   CHECK(ids_in(root / "pending").size() == 2);
   CHECK(ids_in(root / "tmp").empty());
 }
@@ -99,8 +114,10 @@ TEST_CASE("a claimed job is reported on and filed in done/ with logs, outputs an
   CHECK(s["owner"]["pid"] == ::getpid());
   CHECK(s["owner"]["start_ticks"].get<long>() > 0);
 
-  q.set_status(id, {"Running", "Job Initialization", "", std::chrono::system_clock::now(), "JobWrapper"});
-  q.set_status(id, {"", "Application", "Gauss step 1", std::chrono::system_clock::now(), "JobWrapper"});
+  q.set_status(
+      id, {"Running", "Job Initialization", "", std::chrono::system_clock::now(), "JobWrapper"});
+  q.set_status(id,
+               {"", "Application", "Gauss step 1", std::chrono::system_clock::now(), "JobWrapper"});
   q.set_parameters(id, {{"PayloadPID", "1234"}, {"TotalCPUTime(s)", "1.5"}});
   CHECK(q.heartbeat(id, {{"CPUConsumed", 1.5}, {"WallClockTime", 3.0}}).empty());
   CHECK(q.heartbeat(id, {{"CPUConsumed", 2.5}}).empty());
@@ -112,7 +129,8 @@ TEST_CASE("a claimed job is reported on and filed in done/ with logs, outputs an
   pilot::write_file_atomic(work.path() / "summary.xml", "<summary/>");
   pilot::write_file_atomic(work.path() / "pilot-job.log", "log text");
   pilot::write_file_atomic(work.path() / "result.txt", "42\n");
-  q.set_status(id, {"Done", "Execution Complete", "", std::chrono::system_clock::now(), "JobWrapper"});
+  q.set_status(id,
+               {"Done", "Execution Complete", "", std::chrono::system_clock::now(), "JobWrapper"});
   q.finish_job(id, {work.path(), {{"exit_code", 0}, {"events", 137}}});
 
   CHECK(ids_in(root / "running").empty());
@@ -129,7 +147,8 @@ TEST_CASE("a claimed job is reported on and filed in done/ with logs, outputs an
   std::vector<std::string> statuses;
   for (const auto& h : s["history"]) {
     statuses.push_back(h["status"].get<std::string>() + "/" + h["minor_status"].get<std::string>());
-    CHECK_THAT(h["time"].get<std::string>(), Catch::Matches(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)"));
+    CHECK_THAT(h["time"].get<std::string>(),
+               Catch::Matches(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)"));
   }
   CHECK(statuses == std::vector<std::string>{"Waiting/Job accepted", "Matched/Assigned",
                                              "Running/Job Initialization", "Running/Application",
@@ -147,7 +166,8 @@ TEST_CASE("a claimed job is reported on and filed in done/ with logs, outputs an
   CHECK(s["outputs"][0]["name"] == "result.txt");
   CHECK(*pilot::read_file(root / "done" / id / "output/result.txt") == "42\n");
   REQUIRE(s["problems"].size() == 1);
-  CHECK_THAT(s["problems"][0].get<std::string>(), Catch::Contains("OutputSandbox file 'missing.txt' not found in the job directory"));
+  CHECK_THAT(s["problems"][0].get<std::string>(),
+             Catch::Contains("OutputSandbox file 'missing.txt' not found in the job directory"));
   auto record = nlohmann::json::parse(*pilot::read_file(root / "done" / id / "job.json"));
   CHECK(record["exit_code"] == 0);
 
@@ -184,18 +204,22 @@ TEST_CASE("a finished job whose work directory vanished is still filed, with the
   auto s = status_of(tmp.path(), id);
   CHECK(s["state"] == "done");
   CHECK(s["events"] == 5);
-  CHECK_THAT(s["problems"][0].get<std::string>(), Catch::Contains("is missing: no logs or outputs collected"));
+  CHECK_THAT(s["problems"][0].get<std::string>(),
+             Catch::Contains("is missing: no logs or outputs collected"));
 }
 
 TEST_CASE("a job the node cannot run stays pending; the next matching one is taken") {
   pilot::TempDir tmp("queue");
   auto root = tmp.path();
-  auto arm = submit_job(root, R"([ Executable = "/bin/sh"; CPUTime = 10; Platform = "aarch64-el9" ])", "arm");
-  auto big = submit_job(root, R"([ Executable = "/bin/sh"; CPUTime = 10; NumberOfProcessors = 64 ])", "big");
+  auto arm = submit_job(
+      root, R"([ Executable = "/bin/sh"; CPUTime = 10; Platform = "aarch64-el9" ])", "arm");
+  auto big = submit_job(
+      root, R"([ Executable = "/bin/sh"; CPUTime = 10; NumberOfProcessors = 64 ])", "big");
   auto gpu = submit_job(root, R"([ Executable = "/bin/sh"; CPUTime = 10; Tags = "GPU" ])", "gpu");
   auto mem = submit_job(root, R"([ Executable = "/bin/sh"; CPUTime = 10; MaxRAM = 64000 ])", "mem");
   auto slow = submit_job(root, R"([ Executable = "/bin/sh"; CPUTime = 99999999 ])", "slow");
-  auto fine = submit_job(root, R"([ Executable = "/bin/sh"; CPUTime = 10; Platform = "x86_64-el9" ])", "fine");
+  auto fine = submit_job(
+      root, R"([ Executable = "/bin/sh"; CPUTime = 10; Platform = "x86_64-el9" ])", "fine");
   auto o = options(root);
   std::vector<std::string> asked;
   o.platform_ok = [&](const std::string& p) {
@@ -213,7 +237,8 @@ TEST_CASE("a job the node cannot run stays pending; the next matching one is tak
     return v;
   }());
   CHECK(std::count(asked.begin(), asked.end(), "aarch64-el9") >= 1);
-  for (const auto& id : {arm, big, gpu, mem, slow}) CHECK(status_of(root, id)["status"] == "Waiting");
+  for (const auto& id : {arm, big, gpu, mem, slow})
+    CHECK(status_of(root, id)["status"] == "Waiting");
 
   // Another pilot with a bigger offer takes what this one left.
   auto r = offer();
@@ -240,7 +265,8 @@ TEST_CASE("higher Priority is claimed first, then submission order") {
 TEST_CASE("an invalid JDL dropped into pending/ is failed, not retried forever") {
   pilot::TempDir tmp("queue");
   auto id = submit_job(tmp.path(), kJob, "job.jdl");
-  pilot::write_file_atomic(tmp.path() / "pending" / id / "job.jdl", "[ Executable = \"x\"; CPUTime = \"soon\" ]");
+  pilot::write_file_atomic(tmp.path() / "pending" / id / "job.jdl",
+                           "[ Executable = \"x\"; CPUTime = \"soon\" ]");
   auto good = submit_job(tmp.path(), kJob, "good.jdl");
   LocalQueue q(options(tmp.path()));
   auto job = q.request_job(offer());
@@ -255,7 +281,8 @@ TEST_CASE("an invalid JDL dropped into pending/ is failed, not retried forever")
 
 TEST_CASE("a missing queue directory is an error naming it") {
   pilot::TempDir tmp("queue");
-  CHECK_THROWS_WITH(LocalQueue(options(tmp.path() / "nope")), Catch::Contains("nope does not exist"));
+  CHECK_THROWS_WITH(LocalQueue(options(tmp.path() / "nope")),
+                    Catch::Contains("nope does not exist"));
   CHECK_THROWS_WITH(show_job(tmp.path(), "../etc"), Catch::Contains("is not a queue job id"));
   CHECK_FALSE(show_job(tmp.path(), "20260101-000000-000000-0000"));
 }
@@ -347,7 +374,8 @@ TEST_CASE("recover requeues the job of a dead pilot and leaves a live one alone"
   std::map<std::string, RecoverAction> by_id;
   for (const auto& a : actions) by_id[a.id] = a;
   CHECK(by_id[stale].verdict == "would be requeued");
-  CHECK_THAT(by_id[stale].reason, Catch::Contains("pilot process " + std::to_string(pid) + " is gone"));
+  CHECK_THAT(by_id[stale].reason,
+             Catch::Contains("pilot process " + std::to_string(pid) + " is gone"));
   CHECK(by_id[live].verdict == "alive");
   CHECK(status_of(root, stale)["state"] == "running");
 
@@ -357,7 +385,8 @@ TEST_CASE("recover requeues the job of a dead pilot and leaves a live one alone"
   auto s = status_of(root, stale);
   CHECK(s["state"] == "pending");
   CHECK(s["status"] == "Waiting");
-  CHECK_THAT(s["minor_status"].get<std::string>(), Catch::StartsWith("Rescheduled: pilot ") && Catch::EndsWith(" lost"));
+  CHECK_THAT(s["minor_status"].get<std::string>(),
+             Catch::StartsWith("Rescheduled: pilot ") && Catch::EndsWith(" lost"));
   CHECK(s["reschedules"] == 1);
   CHECK(s["owner"].is_null());
   CHECK(status_of(root, live)["state"] == "running");
@@ -372,13 +401,7 @@ TEST_CASE("recover requeues the job of a dead pilot and leaves a live one alone"
 TEST_CASE("recover acts on other hosts' jobs only when they are silent for longer than asked") {
   pilot::TempDir tmp("queue");
   auto root = tmp.path();
-  auto id = submit_job(root, kJob, "job.jdl");
-  LocalQueue q(options(root));
-  REQUIRE(q.request_job(offer()));
-  auto dir = root / "running" / id;
-  auto s = nlohmann::json::parse(*pilot::read_file(dir / "status.json"));
-  s["owner"]["host"] = "wn-elsewhere.example.org";
-  pilot::write_file_atomic(dir / "status.json", s.dump());
+  auto id = claim_and_edit(root, [](auto& s) { s["owner"]["host"] = "wn-elsewhere.example.org"; });
 
   auto a = recover_jobs(root, {});
   REQUIRE(a.size() == 1);
@@ -399,18 +422,14 @@ TEST_CASE("recover acts on other hosts' jobs only when they are silent for longe
 TEST_CASE("recover fails a job that was rescheduled too often") {
   pilot::TempDir tmp("queue");
   auto root = tmp.path();
-  auto id = submit_job(root, kJob, "job.jdl");
-  LocalQueue q(options(root));
-  REQUIRE(q.request_job(offer()));
-  auto dir = root / "running" / id;
-  auto s = nlohmann::json::parse(*pilot::read_file(dir / "status.json"));
-  s["owner"]["pid"] = 0;  // no such process
-  s["reschedules"] = 3;
-  pilot::write_file_atomic(dir / "status.json", s.dump());
+  auto id = claim_and_edit(root, [](auto& s) {
+    s["owner"]["pid"] = 0;  // no such process
+    s["reschedules"] = 3;
+  });
   auto a = recover_jobs(root, {});
   REQUIRE(a.size() == 1);
   CHECK(a[0].verdict == "failed");
-  s = status_of(root, id);
+  auto s = status_of(root, id);
   CHECK(s["state"] == "done");
   CHECK(s["status"] == "Failed");
   CHECK(s["minor_status"] == "Maximum of reschedulings reached");

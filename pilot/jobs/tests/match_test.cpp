@@ -23,7 +23,8 @@ JobDescription job(const std::string& extra) {
   return parse_job_description("[ Executable = \"/bin/true\"; CPUTime = 1000; " + extra + " ]");
 }
 
-std::string why(const JobDescription& j, const ResourceRequest& r, const pilot::jobs::PlatformCheck& p = {}) {
+std::string why(const JobDescription& j, const ResourceRequest& r,
+                const pilot::jobs::PlatformCheck& p = {}) {
   auto m = match_job(j, r, p);
   return m.matched ? "matched" : m.reason;
 }
@@ -39,15 +40,18 @@ TEST_CASE("a plain job matches a plain offer with one processor") {
 TEST_CASE("site and banned sites") {
   CHECK(why(job("Site = \"ANY\""), offer()) == "matched");
   CHECK(why(job("Site = { \"LCG.CERN.cern\", \"LCG.RAL.uk\" }"), offer()) == "matched");
-  CHECK(why(job("Site = \"LCG.RAL.uk\""), offer()) == "Site LCG.RAL.uk does not include this site 'LCG.CERN.cern'");
-  CHECK(why(job("BannedSites = \"LCG.CERN.cern\""), offer()) == "this site 'LCG.CERN.cern' is in BannedSites");
+  CHECK(why(job("Site = \"LCG.RAL.uk\""), offer()) ==
+        "Site LCG.RAL.uk does not include this site 'LCG.CERN.cern'");
+  CHECK(why(job("BannedSites = \"LCG.CERN.cern\""), offer()) ==
+        "this site 'LCG.CERN.cern' is in BannedSites");
 }
 
 TEST_CASE("job types the offer restricts to") {
   auto r = offer();
   r.extra["JobType"] = {"MCSimulation", "User"};
   CHECK(why(job("JobType = \"User\""), r) == "matched");
-  CHECK(why(job("JobType = \"Merge\""), r) == "JobType 'Merge' is not among the offered MCSimulation, User");
+  CHECK(why(job("JobType = \"Merge\""), r) ==
+        "JobType 'Merge' is not among the offered MCSimulation, User");
 }
 
 TEST_CASE("platform goes through the composition's check") {
@@ -56,11 +60,13 @@ TEST_CASE("platform goes through the composition's check") {
     asked.push_back(p);
     return p == "x86_64-centos7";
   };
-  CHECK(why(job("Platform = { \"aarch64-el9\", \"x86_64-centos7\" }"), offer(), check) == "matched");
+  CHECK(why(job("Platform = { \"aarch64-el9\", \"x86_64-centos7\" }"), offer(), check) ==
+        "matched");
   CHECK(asked == std::vector<std::string>{"aarch64-el9", "x86_64-centos7"});
   CHECK(why(job("Platform = \"aarch64-el9\""), offer(), check) ==
         "Platform aarch64-el9 is not compatible with this node's 'x86_64-el9'");
-  CHECK(why(job("Platform = \"ANY\""), offer(), [](const std::string&) { return false; }) == "matched");
+  CHECK(why(job("Platform = \"ANY\""), offer(), [](const std::string&) { return false; }) ==
+        "matched");
   // Without a check, equality.
   CHECK(why(job("Platform = \"x86_64-el9\""), offer()) == "matched");
 }
@@ -72,7 +78,8 @@ TEST_CASE("CPU time against the CPU work left") {
   r.cpu_work_left_hs06s = 1000;
   CHECK(why(job(""), r) == "matched");
   // No CPUTime: DIRAC's default 86400.
-  CHECK(why(parse_job_description("[ Executable = \"x\" ]"), r) == "CPUTime 86400 HS06 s exceeds the CPU work left 1000");
+  CHECK(why(parse_job_description("[ Executable = \"x\" ]"), r) ==
+        "CPUTime 86400 HS06 s exceeds the CPU work left 1000");
   r.cpu_work_left_hs06s = 0;  // unknown: no limit
   CHECK(why(parse_job_description("[ Executable = \"x\" ]"), r) == "matched");
 }
@@ -117,6 +124,6 @@ TEST_CASE("tags: the job's must all be offered, the offer's required ones must b
   mp.required_tags = {"MultiProcessor"};
   CHECK(why(job(""), mp) == "the offer requires tag 'MultiProcessor'");
   CHECK(pilot::jobs::offered_tags(offer()) ==
-        std::vector<std::string>{"MultiProcessor", "2Processors", "3Processors", "4Processors", "1GB",
-                                 "2GB", "3GB", "4GB", "5GB", "6GB", "7GB", "8GB"});
+        std::vector<std::string>{"MultiProcessor", "2Processors", "3Processors", "4Processors",
+                                 "1GB", "2GB", "3GB", "4GB", "5GB", "6GB", "7GB", "8GB"});
 }

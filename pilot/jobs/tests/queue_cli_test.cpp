@@ -26,12 +26,14 @@ TEST_CASE("pilot queue submit, list and show through the command line") {
   REQUIRE(sub.exit_code == 0);
   auto id = trimmed(sub.out);
   CHECK_THAT(id, Catch::Matches(R"(\d{8}-\d{6}-\d{6}-[0-9a-f]{4})"));
-  auto sub2 = run_pilot({"queue", "submit", "--queue", queue, (demo / "interruptible-mc.jdl").string()});
+  auto sub2 =
+      run_pilot({"queue", "submit", "--queue", queue, (demo / "interruptible-mc.jdl").string()});
   REQUIRE(sub2.exit_code == 0);
 
   auto list = run_pilot({"queue", "list", "--queue", queue});
   REQUIRE(list.exit_code == 0);
-  CHECK_THAT(list.out, Catch::StartsWith("ID ") && Catch::Contains(id + "  pending  Waiting / Job accepted") &&
+  CHECK_THAT(list.out, Catch::StartsWith("ID ") &&
+                           Catch::Contains(id + "  pending  Waiting / Job accepted") &&
                            Catch::Contains("/bin/sh"));
 
   auto json = run_pilot({"queue", "list", "--queue", queue, "--json"});
@@ -79,7 +81,8 @@ TEST_CASE("pilot queue rejects bad input with one clear line") {
   pilot::TempDir tmp("queue-cli");
   auto queue = (tmp.path() / "q").string();
   auto bad = tmp.path() / "bad.jdl";
-  pilot::write_file_atomic(bad, "[\n  Executable = \"/bin/sh\";\n  CPUTime = 10\n  Priority = 2;\n]\n");
+  pilot::write_file_atomic(bad,
+                           "[\n  Executable = \"/bin/sh\";\n  CPUTime = 10\n  Priority = 2;\n]\n");
   auto r = run_pilot({"queue", "submit", "--queue", queue, bad.string()});
   CHECK(r.exit_code == 1);
   CHECK(r.out.empty());
@@ -87,12 +90,15 @@ TEST_CASE("pilot queue rejects bad input with one clear line") {
                      ":4:3: expected an operator or ';' between '10' and 'Priority'\n");
   CHECK_FALSE(fs::exists(tmp.path() / "q" / "pending"));
 
-  auto missing = run_pilot({"queue", "submit", "--queue", queue, (tmp.path() / "nope.jdl").string()});
+  auto missing =
+      run_pilot({"queue", "submit", "--queue", queue, (tmp.path() / "nope.jdl").string()});
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.err, Catch::Contains("no such file: ") && Catch::Contains("nope.jdl"));
 
   auto junk = tmp.path() / "junk.jdl";
-  pilot::write_file_atomic(junk, std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10));
+  pilot::write_file_atomic(junk, std::string("\x7f"
+                                             "ELF\x02\x01\x01\0\0\0",
+                                             10));
   auto j = run_pilot({"queue", "submit", "--queue", queue, junk.string()});
   CHECK(j.exit_code == 1);
   CHECK_THAT(j.err, Catch::Contains("junk.jdl:1:1: unexpected character '\\x7f'"));
@@ -111,12 +117,10 @@ TEST_CASE("pilot queue rejects bad input with one clear line") {
   CHECK_THAT(absent.err, Catch::Contains("absent does not exist"));
 }
 
-TEST_CASE("pilot queue submit reads standard input with '-'") {
+TEST_CASE("pilot queue submit reads standard input with '-' and names it in errors") {
   pilot::TempDir tmp("queue-cli");
-  auto jdl = tmp.path() / "in.jdl";
-  pilot::write_file_atomic(jdl, "Executable = \"/bin/true\"; CPUTime = 5;");
-  auto r = run_pilot({"queue", "submit", "--queue", tmp.path().string(), "-"}, {});
-  // run_pilot gives the child no stdin data: an empty description is an error naming stdin.
+  // run_pilot gives the child an empty standard input (/dev/null).
+  auto r = run_pilot({"queue", "submit", "--queue", tmp.path().string(), "-"});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("standard input:1:1: empty job description"));
 }
@@ -131,8 +135,7 @@ TEST_CASE("pilot queue recover and kill through the command line") {
   CHECK(empty.exit_code == 0);
   CHECK(empty.out == "no running jobs\n");
 
-  // A job claimed by a process that is gone: the pilot CLI processes below are such processes'
-  // neighbours, the claim is made to look like one of theirs.
+  // A job whose recorded owner process does not exist (pid 0), as after a pilot crash.
   pilot::jobs::LocalQueueOptions o;
   o.root = tmp.path();
   pilot::jobs::LocalQueue q(o);
