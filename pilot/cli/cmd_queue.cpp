@@ -27,7 +27,9 @@ std::string read_jdl(const std::string& file) {
   auto limit = jobs::JdlLimits{}.max_bytes;
   if (file == "-") {
     std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    if (text.size() > limit) throw Error("standard input: job description larger than " + std::to_string(limit) + " bytes");
+    if (text.size() > limit)
+      throw Error("standard input: job description larger than " + std::to_string(limit) +
+                  " bytes");
     return text;
   }
   auto text = read_file(file, limit);
@@ -41,11 +43,11 @@ std::string field(const nlohmann::json& j, const char* key) {
 }
 
 void print_table(const std::vector<jobs::QueueEntry>& entries) {
-  std::printf("%-26s %-8s %-40s %-28s %s\n", "ID", "STATE", "STATUS", "SUBMITTED", "EXECUTABLE");
+  std::printf("%-28s %-8s %-40s %-28s %s\n", "ID", "STATE", "STATUS", "SUBMITTED", "EXECUTABLE");
   for (const auto& e : entries) {
     std::string status = field(e.status, "status");
     if (auto minor = field(e.status, "minor_status"); !minor.empty()) status += " / " + minor;
-    std::printf("%-26s %-8s %-40s %-28s %s\n", e.id.c_str(), e.state.c_str(), status.c_str(),
+    std::printf("%-28s %-8s %-40s %-28s %s\n", e.id.c_str(), e.state.c_str(), status.c_str(),
                 field(e.status, "submitted").c_str(), field(e.status, "executable").c_str());
   }
 }
@@ -54,25 +56,29 @@ void print_table(const std::vector<jobs::QueueEntry>& entries) {
 
 void add_queue_command(Cli& cli) {
   auto* queue = cli.app.add_subcommand(
-      "queue", "The local job queue: submit, list, show, kill and recover jobs in a queue directory");
+      "queue",
+      "The local job queue: submit, list, show, kill and recover jobs in a queue directory");
   queue->require_subcommand(1);
   auto o = std::make_shared<QueueOptions>();
   auto add_queue_option = [o](CLI::App* sub) {
     sub->add_option("--queue", o->queue, "Queue directory")->required()->envname("PILOT_QUEUE");
   };
 
-  auto* submit = queue->add_subcommand("submit", "Validate a JDL file, queue it and print the job id");
+  auto* submit =
+      queue->add_subcommand("submit", "Validate a JDL file, queue it and print the job id");
   add_queue_option(submit);
   submit->add_option("file", o->file, "JDL file ('-': standard input)")->required();
   submit->callback([&cli, o] {
     cli.run = [o] {
-      std::cout << jobs::submit_job(o->queue, read_jdl(o->file), o->file == "-" ? "standard input" : o->file)
+      std::cout << jobs::submit_job(o->queue, read_jdl(o->file),
+                                    o->file == "-" ? "standard input" : o->file)
                 << '\n';
       return 0;
     };
   });
 
-  auto* list = queue->add_subcommand("list", "List the jobs (id, state, status, submit time, executable)");
+  auto* list =
+      queue->add_subcommand("list", "List the jobs (id, state, status, submit time, executable)");
   add_queue_option(list);
   list->add_flag("--json", o->json, "A JSON array of the jobs' status records");
   list->callback([&cli, o] {
@@ -110,28 +116,33 @@ void add_queue_command(Cli& cli) {
     };
   });
 
-  auto* kill = queue->add_subcommand("kill", "Stop a job: a pending one at once, a running one at its next heartbeat");
+  auto* kill = queue->add_subcommand(
+      "kill", "Stop a job: a pending one at once, a running one at its next heartbeat");
   add_queue_option(kill);
   kill->add_option("id", o->id, "Job id")->required();
   kill->callback([&cli, o] {
     cli.run = [o] {
       auto was = jobs::kill_job(o->queue, o->id);
       if (was == "pending") std::cout << o->id << ": killed (it was pending)\n";
-      if (was == "running") std::cout << o->id << ": kill requested; its pilot stops it at the next heartbeat\n";
+      if (was == "running")
+        std::cout << o->id << ": kill requested; its pilot stops it at the next heartbeat\n";
       if (was == "done") std::cout << o->id << ": already finished\n";
       return 0;
     };
   });
 
   auto* recover = queue->add_subcommand(
-      "recover", "Requeue jobs whose pilot died (checked directly on this host; elsewhere with --older-than)");
+      "recover",
+      "Requeue jobs whose pilot died (checked directly on this host; elsewhere with --older-than)");
   add_queue_option(recover);
-  recover->add_option("--older-than", o->older_than,
-                      "Also requeue jobs of pilots on other hosts silent for this many seconds")
+  recover
+      ->add_option("--older-than", o->older_than,
+                   "Also requeue jobs of pilots on other hosts silent for this many seconds")
       ->check(CLI::NonNegativeNumber);
   recover->add_flag("--dry-run", o->dry_run, "Only report what would be done");
-  recover->add_option("--max-reschedules", o->max_reschedules,
-                      "Fail a job instead of requeuing it after this many reschedules")
+  recover
+      ->add_option("--max-reschedules", o->max_reschedules,
+                   "Fail a job instead of requeuing it after this many reschedules")
       ->check(CLI::NonNegativeNumber);
   recover->add_flag("--json", o->json, "A JSON array of the actions");
   recover->callback([&cli, o] {
@@ -144,7 +155,8 @@ void add_queue_command(Cli& cli) {
       if (o->json) {
         nlohmann::json out = nlohmann::json::array();
         for (const auto& a : actions)
-          out.push_back({{"id", a.id}, {"owner", a.owner}, {"verdict", a.verdict}, {"reason", a.reason}});
+          out.push_back(
+              {{"id", a.id}, {"owner", a.owner}, {"verdict", a.verdict}, {"reason", a.reason}});
         std::cout << out.dump(2) << '\n';
       } else {
         if (actions.empty()) std::cout << "no running jobs\n";

@@ -41,15 +41,33 @@ std::string escape(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\a': out += "\\a"; break;
-      case '\v': out += "\\v"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
       default: {
         auto u = static_cast<unsigned char>(c);
         if (u < 0x20) {
@@ -70,13 +88,20 @@ std::string escape(std::string_view s) {
 
 const char* kind_name(JdlValue::Kind kind) {
   switch (kind) {
-    case JdlValue::Kind::string: return "string";
-    case JdlValue::Kind::integer: return "integer";
-    case JdlValue::Kind::real: return "real";
-    case JdlValue::Kind::boolean: return "boolean";
-    case JdlValue::Kind::list: return "list";
-    case JdlValue::Kind::block: return "block";
-    case JdlValue::Kind::expression: return "expression";
+    case JdlValue::Kind::string:
+      return "string";
+    case JdlValue::Kind::integer:
+      return "integer";
+    case JdlValue::Kind::real:
+      return "real";
+    case JdlValue::Kind::boolean:
+      return "boolean";
+    case JdlValue::Kind::list:
+      return "list";
+    case JdlValue::Kind::block:
+      return "block";
+    case JdlValue::Kind::expression:
+      return "expression";
   }
   return "value";
 }
@@ -141,7 +166,8 @@ std::optional<double> jdl_real(const Jdl& jdl, std::string_view name) {
     auto t = trim(v.text);
     double out = 0;
     auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
-    if (!t.empty() && ec == std::errc() && p == t.data() + t.size() && std::isfinite(out)) return out;
+    if (!t.empty() && ec == std::errc() && p == t.data() + t.size() && std::isfinite(out))
+      return out;
   }
   wrong_type(*a, "a number");
 }

@@ -10,8 +10,12 @@ namespace {
 bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_ident_char(char c) {
+  return is_ident_start(c) || is_digit(c);
+}
 
 // Single characters that may appear in ClassAd expressions; multi-character operators (==, &&,
 // =?=, ...) are sequences of these, and expressions are kept as source text anyway.
@@ -25,7 +29,8 @@ bool valid_utf8(std::string_view s) {
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
     int n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
-    if (n < 0 || (n == 1 && c < 0xc2) || i + static_cast<std::size_t>(n) >= s.size() + (n == 0 ? 1 : 0))
+    if (n < 0 || (n == 1 && c < 0xc2) ||
+        i + static_cast<std::size_t>(n) >= s.size() + (n == 0 ? 1 : 0))
       return false;  // bad lead byte, overlong 2-byte form, or truncated sequence
     std::uint32_t cp = n == 0 ? c : c & (0x3f >> n);
     for (int k = 1; k <= n; ++k) {
@@ -174,8 +179,9 @@ void Lexer::scan_string(Token& t, char quote) {
     }
     if (c == '\n') fail(t.line, t.column, "unterminated string (newline before the closing quote)");
     if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
-      fail(line_, column_, "control character " + quote_for_message(text_.substr(pos_, 1)) +
-                               " in a string (write it as an escape)");
+      fail(line_, column_,
+           "control character " + quote_for_message(text_.substr(pos_, 1)) +
+               " in a string (write it as an escape)");
     if (c != '\\') {
       t.value += c;
       advance();
@@ -196,12 +202,14 @@ void Lexer::scan_string(Token& t, char quote) {
         t.value += static_cast<char>(v);
         advance(n);
       } else {
-        fail(line, column, "unknown escape " + quote_for_message(text_.substr(pos_, 2)) + " in a string");
+        fail(line, column,
+             "unknown escape " + quote_for_message(text_.substr(pos_, 2)) + " in a string");
       }
     }
     if (t.value.size() > limits_.max_string_bytes)
-      fail(t.line, t.column, "string longer than the limit of " +
-                                 std::to_string(limits_.max_string_bytes) + " bytes");
+      fail(
+          t.line, t.column,
+          "string longer than the limit of " + std::to_string(limits_.max_string_bytes) + " bytes");
   }
   if (!valid_utf8(t.value)) fail(t.line, t.column, "string is not valid UTF-8");
 }

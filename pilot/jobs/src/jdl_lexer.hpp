@@ -12,9 +12,9 @@ namespace pilot::jobs::detail {
 struct Token {
   enum class Kind { end, identifier, string, quoted_name, integer, real, punct };
   Kind kind = Kind::end;
-  std::string_view raw;   // source text of the token
-  std::string value;      // strings: unescaped contents
-  std::size_t offset = 0; // byte offset of the first character
+  std::string_view raw;    // source text of the token
+  std::string value;       // strings: unescaped contents
+  std::size_t offset = 0;  // byte offset of the first character
   int line = 1;
   int column = 1;
   bool is(char c) const { return kind == Kind::punct && raw.size() == 1 && raw[0] == c; }

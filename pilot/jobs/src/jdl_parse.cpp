@@ -68,7 +68,8 @@ class Parser {
 
   void count_element(const Token& at) {
     if (++elements_ > limits_.max_elements)
-      lex_.fail(at, "more than " + std::to_string(limits_.max_elements) + " attributes and list elements");
+      lex_.fail(at, "more than " + std::to_string(limits_.max_elements) +
+                        " attributes and list elements");
   }
 
   std::string where(const Token& t) const {
@@ -123,7 +124,8 @@ class Parser {
   JdlValue value(Context ctx, int depth, const Token& owner) {
     const Token& first = lex_.peek();
     if (ends_value(first, ctx))
-      lex_.fail(first, "missing value for '" + std::string(owner.raw) + "' before " + describe(first));
+      lex_.fail(first,
+                "missing value for '" + std::string(owner.raw) + "' before " + describe(first));
     JdlValue v;
     if (first.is('[')) {
       Token open = lex_.next();
@@ -177,6 +179,8 @@ class Parser {
     for (;;) {
       const Token& t = lex_.peek();
       if (open.empty() && ends_value(t, ctx)) break;
+      // A stray ']' or '}' ends the value; the enclosing block or list reports it in context.
+      if (open.empty() && (t.is(']') || t.is('}')) && !tokens.empty()) break;
       if (t.kind == Token::Kind::end)
         lex_.fail(open.back(), "'" + std::string(open.back().raw) + "' is never closed");
       Token tok = lex_.next();
@@ -187,10 +191,10 @@ class Parser {
         static constexpr std::string_view kOpen = "([{", kClose = ")]}";
         char want = open.empty() ? '\0' : kClose[kOpen.find(open.back().raw[0])];
         if (tok.raw[0] != want)
-          lex_.fail(tok, open.empty() ? "unbalanced " + describe(tok)
-                                      : describe(tok) + " does not close '" +
-                                            std::string(open.back().raw) + "' opened at " +
-                                            where(open.back()));
+          lex_.fail(tok, open.empty()
+                             ? "unbalanced " + describe(tok)
+                             : describe(tok) + " does not close '" + std::string(open.back().raw) +
+                                   "' opened at " + where(open.back()));
         open.pop_back();
       } else if (tok.is('=') && open.empty() && !part_of_operator(tok)) {
         lex_.fail(tok, "unexpected '=' in a value (missing ';' before this attribute?)");
@@ -219,7 +223,8 @@ class Parser {
     }
     bool signed_number = tokens.size() == 2 && (first.is('-') || first.is('+')) &&
                          (last.kind == Token::Kind::integer || last.kind == Token::Kind::real);
-    if (tokens.size() == 1 && (first.kind == Token::Kind::integer || first.kind == Token::Kind::real))
+    if (tokens.size() == 1 &&
+        (first.kind == Token::Kind::integer || first.kind == Token::Kind::real))
       return number(first, "");
     if (signed_number) return number(last, first.is('-') ? "-" : "");
     v.kind = JdlValue::Kind::expression;
@@ -258,7 +263,8 @@ class Parser {
 Jdl parse_jdl(std::string_view text, std::string_view source, const JdlLimits& limits) {
   if (text.size() > limits.max_bytes)
     throw Error(std::string(source) + ": job description of " + std::to_string(text.size()) +
-                " bytes is larger than the limit of " + std::to_string(limits.max_bytes) + " bytes");
+                " bytes is larger than the limit of " + std::to_string(limits.max_bytes) +
+                " bytes");
   return Parser(text, source, limits).parse();
 }
 

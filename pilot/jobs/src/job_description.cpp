@@ -21,8 +21,8 @@ std::string url_decode(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
     int hi = 0, lo = 0;
-    if (s[i] == '%' && i + 2 < s.size() &&
-        (hi = hex_digit(s[i + 1])) >= 0 && (lo = hex_digit(s[i + 2])) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && (hi = hex_digit(s[i + 1])) >= 0 &&
+        (lo = hex_digit(s[i + 2])) >= 0) {
       out += static_cast<char>(hi * 16 + lo);
       i += 2;
     } else {
@@ -51,7 +51,8 @@ int processors_value(const Jdl& jdl, std::string_view name, std::string_view sou
 }  // namespace
 
 bool JobDescription::whole_node() const {
-  return std::any_of(tags.begin(), tags.end(), [](const auto& t) { return detail::iequals(t, "WholeNode"); });
+  return std::any_of(tags.begin(), tags.end(),
+                     [](const auto& t) { return detail::iequals(t, "WholeNode"); });
 }
 
 JobDescription read_job_description(const Jdl& jdl, std::string_view source) {
@@ -109,14 +110,16 @@ JobDescription read_job_description(const Jdl& jdl, std::string_view source) {
 
     if (const auto* a = jdl.find("StopSignal")) {
       if (a->value.kind == JdlValue::Kind::integer) {
-        if (a->value.integer < 1 || a->value.integer > 64) fail("StopSignal " + a->value.text + " is not a signal");
+        if (a->value.integer < 1 || a->value.integer > 64)
+          fail("StopSignal " + a->value.text + " is not a signal");
         d.stop_signal = static_cast<int>(a->value.integer);
       } else {
         d.stop_signal = parse_signal(*jdl_string(jdl, "StopSignal"));
       }
     }
 
-    for (const auto& item : jdl_string_list(jdl, "ExecutionEnvironment").value_or(std::vector<std::string>{})) {
+    for (const auto& item :
+         jdl_string_list(jdl, "ExecutionEnvironment").value_or(std::vector<std::string>{})) {
       auto eq = item.find('=');
       std::string name = item.substr(0, eq);
       if (eq == std::string::npos || !valid_env_name(name))

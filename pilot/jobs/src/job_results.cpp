@@ -75,10 +75,12 @@ bool regular_file(const fs::path& p) {
 
 }  // namespace
 
-void collect_results(const fs::path& job_dir, const FinishedJob& job, const JobDescription* description,
-                     const ResultLimits& limits, nlohmann::json& status) {
+void collect_results(const fs::path& job_dir, const FinishedJob& job,
+                     const JobDescription* description, const ResultLimits& limits,
+                     nlohmann::json& status) {
   auto problem = [&](std::string text) { status["problems"].push_back(std::move(text)); };
-  if (job.record.is_object() && job.record.contains("events")) status["events"] = job.record["events"];
+  if (job.record.is_object() && job.record.contains("events"))
+    status["events"] = job.record["events"];
 
   std::error_code ec;
   const fs::path& workdir = job.workdir;
@@ -90,7 +92,8 @@ void collect_results(const fs::path& job_dir, const FinishedJob& job, const JobD
   JobDescription defaults;
   const JobDescription& d = description ? *description : defaults;
   std::vector<std::string> logs{d.std_output, d.std_error};
-  if (!d.xml_summary_file.empty() && plain_relative(d.xml_summary_file)) logs.push_back(d.xml_summary_file);
+  if (!d.xml_summary_file.empty() && plain_relative(d.xml_summary_file))
+    logs.push_back(d.xml_summary_file);
   for (const auto& e : fs::directory_iterator(workdir, ec))
     if (e.path().extension() == ".log") logs.push_back(e.path().filename().string());
   std::set<std::string> stored;
@@ -124,6 +127,10 @@ void collect_results(const fs::path& job_dir, const FinishedJob& job, const JobD
     for (const auto& rel : files) {
       std::string name = rel.string();
       if (stored.count(name)) continue;  // kept with the logs already
+      if (!fs::exists(fs::symlink_status(workdir / rel, ec))) {
+        problem("OutputSandbox file '" + name + "' not found in the job directory");
+        continue;
+      }
       if (!plain_relative(rel) || !regular_file(workdir / rel)) {
         problem("OutputSandbox file '" + name + "' is not a regular file in the job directory");
         continue;

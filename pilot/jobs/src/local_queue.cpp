@@ -3,6 +3,7 @@
 #include "jobs/local_queue.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -18,7 +19,9 @@ LocalQueue::LocalQueue(LocalQueueOptions options) : options_(std::move(options))
   queue::ensure_layout(options_.root, false);
 }
 
-std::string LocalQueue::describe() const { return "queue " + options_.root.string(); }
+std::string LocalQueue::describe() const {
+  return "queue " + options_.root.string();
+}
 
 fs::path LocalQueue::running_dir(const std::string& job_id) const {
   queue::check_job_id(job_id);
@@ -81,11 +84,14 @@ std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request
 
   std::vector<const std::string*> order;
   for (const auto& [id, cand] : cache_) order.push_back(&id);
-  std::stable_sort(order.begin(), order.end(), [&](const std::string* a, const std::string* b) {
-    auto pa = cache_[*a].description ? cache_[*a].description->priority : 0;
-    auto pb = cache_[*b].description ? cache_[*b].description->priority : 0;
-    return pa > pb;
-  });
+  // Invalid JDLs first (they are filed as failed, so they never block the queue), then by
+  // Priority; the listing is sorted by id, i.e. submission time, for equal priorities.
+  auto rank = [&](const std::string* id) {
+    const auto& d = cache_[*id].description;
+    return d ? d->priority : std::numeric_limits<std::int64_t>::max();
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const std::string* a, const std::string* b) { return rank(a) > rank(b); });
 
   for (const std::string* idp : order) {
     std::string id = *idp;
@@ -116,9 +122,11 @@ std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request
     MatchedJob job;
     job.id = id;
     job.jdl = std::move(cand.jdl);
-    job.attributes = {{"JobID", id}, {"Queue", options_.root.string()}, {"Processors", m.processors}};
+    job.attributes = {
+        {"JobID", id}, {"Queue", options_.root.string()}, {"Processors", m.processors}};
     if (!cand.description->owner.empty()) job.attributes["Owner"] = cand.description->owner;
-    if (!cand.description->owner_group.empty()) job.attributes["OwnerGroup"] = cand.description->owner_group;
+    if (!cand.description->owner_group.empty())
+      job.attributes["OwnerGroup"] = cand.description->owner_group;
     cache_.erase(id);
     options_.logger.info("job claimed", {{"job_id", id}, {"processors", m.processors}});
     return job;
@@ -134,8 +142,8 @@ void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& updat
   queue::write_status(dir, status);
 }
 
-void LocalQueue::set_parameters(const std::string& job_id,
-                                const std::vector<std::pair<std::string, std::string>>& parameters) {
+void LocalQueue::set_parameters(
+    const std::string& job_id, const std::vector<std::pair<std::string, std::string>>& parameters) {
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
@@ -143,7 +151,8 @@ void LocalQueue::set_parameters(const std::string& job_id,
   queue::write_status(dir, status);
 }
 
-std::vector<Command> LocalQueue::heartbeat(const std::string& job_id, const nlohmann::json& dynamic_data) {
+std::vector<Command> LocalQueue::heartbeat(const std::string& job_id,
+                                           const nlohmann::json& dynamic_data) {
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
@@ -174,8 +183,9 @@ void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
   write_file_atomic(dir / "job.json", job.record.dump(2) + "\n");
   queue::write_status(dir, status);
   for (const auto& p : status["problems"])
-    options_.logger.warn("job result problem",
-                         {{"job_id", job_id}, {"problem", p.is_string() ? p.get<std::string>() : p.dump()}});
+    options_.logger.warn(
+        "job result problem",
+        {{"job_id", job_id}, {"problem", p.is_string() ? p.get<std::string>() : p.dump()}});
   if (!queue::rename_if_present(dir, options_.root / "done" / job_id))
     throw Error("cannot move job " + job_id + " to " + (options_.root / "done").string() +
                 ": it is gone from running/ or done/ already has it");

@@ -46,7 +46,8 @@ std::vector<std::string> offered_tags(const ResourceRequest& request) {
   for (int n = 2; n <= request.processors; ++n) add(tags, std::to_string(n) + "Processors");
   if (request.whole_node) add(tags, "WholeNode");
   // Capped: a bogus MaxRAM must not make millions of tags.
-  for (std::int64_t gb = 1; gb <= std::min<std::int64_t>(request.max_ram_mb / 1024, 16384); ++gb) add(tags, std::to_string(gb) + "GB");
+  for (std::int64_t gb = 1; gb <= std::min<std::int64_t>(request.max_ram_mb / 1024, 16384); ++gb)
+    add(tags, std::to_string(gb) + "GB");
   return tags;
 }
 
@@ -109,7 +110,8 @@ MatchResult match_job(const JobDescription& job, const ResourceRequest& request,
     if (!contains(needed, t)) return no("the offer requires tag '" + t + "'");
 
   r.matched = true;
-  r.processors = job.whole_node() ? request.processors : std::min(job.max_processors, request.processors);
+  r.processors =
+      job.whole_node() ? request.processors : std::min(job.max_processors, request.processors);
   return r;
 }
 

@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 std::vector<QueueEntry> list_jobs(const fs::path& root) {
   std::error_code ec;
-  if (!fs::is_directory(root, ec)) throw Error("queue directory " + root.string() + " does not exist");
+  if (!fs::is_directory(root, ec))
+    throw Error("queue directory " + root.string() + " does not exist");
   std::vector<QueueEntry> out;
   for (const char* state : queue::kStates) {
     fs::directory_iterator it(root / state, ec);

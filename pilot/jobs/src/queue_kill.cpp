@@ -9,7 +9,8 @@ namespace pilot::jobs {
 
 std::string kill_job(const std::filesystem::path& root, const std::string& id) {
   auto now = std::chrono::system_clock::now();
-  std::string who = "pilot queue kill on " + queue::host_name() + " pid " + std::to_string(::getpid());
+  std::string who =
+      "pilot queue kill on " + queue::host_name() + " pid " + std::to_string(::getpid());
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto state = queue::find_state(root, id);
     if (!state) throw Error("no job " + id + " in " + root.string());

@@ -17,7 +17,8 @@ namespace {
 // When the job last gave a sign of life: every report rewrites status.json.
 std::optional<Clock::time_point> last_report(const fs::path& dir) {
   struct stat st {};
-  if (::stat((dir / "status.json").c_str(), &st) != 0 && ::stat(dir.c_str(), &st) != 0) return std::nullopt;
+  if (::stat((dir / "status.json").c_str(), &st) != 0 && ::stat(dir.c_str(), &st) != 0)
+    return std::nullopt;
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
       std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
 }
@@ -65,38 +66,46 @@ std::vector<RecoverAction> recover_jobs(const fs::path& root, const RecoverOptio
       a.reason = "no owner recorded";
     }
     auto seen = last_report(dir);
-    auto age = seen ? std::chrono::duration_cast<std::chrono::seconds>(now - *seen) : std::chrono::seconds(0);
+    auto age = seen ? std::chrono::duration_cast<std::chrono::seconds>(now - *seen)
+                    : std::chrono::seconds(0);
     a.reason += "; last report " + std::to_string(age.count()) + " s ago";
     if (liveness == queue::Liveness::alive) {
       a.verdict = "alive";
       actions.push_back(a);
       continue;
     }
-    if (liveness == queue::Liveness::unknown && !(options.older_than && age >= *options.older_than)) {
+    if (liveness == queue::Liveness::unknown &&
+        !(options.older_than && age >= *options.older_than)) {
       a.verdict = "unknown";
-      a.reason += options.older_than ? " (not older than the limit)" : " (use --older-than to act on it)";
+      a.reason +=
+          options.older_than ? " (not older than the limit)" : " (use --older-than to act on it)";
       actions.push_back(a);
       continue;
     }
     int reschedules = status.value("reschedules", 0);
     bool killed = fs::exists(dir / "kill", ec);  // the operator wanted it stopped anyway
     bool fail = killed || reschedules >= options.max_reschedules;
-    a.verdict = std::string(options.dry_run ? "would be " : "") + (killed ? "killed" : fail ? "failed" : "requeued");
+    a.verdict = std::string(options.dry_run ? "would be " : "") + (killed ? "killed"
+                                                                   : fail ? "failed"
+                                                                          : "requeued");
     if (!options.dry_run) {
       std::string lost = "pilot " + (a.owner.empty() ? std::string("?") : a.owner) + " lost";
       status["owner"] = nullptr;
       status["processors"] = nullptr;
       if (killed) {
-        queue::apply_status(status, {"Killed", "Killed by operator", "", now, "pilot queue recover"});
+        queue::apply_status(status,
+                            {"Killed", "Killed by operator", "", now, "pilot queue recover"});
         status["problems"].push_back(lost + ": " + a.reason);
         status["finished"] = queue::utc_text(now);
       } else if (fail) {
-        queue::apply_status(status, {"Failed", "Maximum of reschedulings reached", "", now, "pilot queue recover"});
+        queue::apply_status(
+            status, {"Failed", "Maximum of reschedulings reached", "", now, "pilot queue recover"});
         status["problems"].push_back(lost + ": " + a.reason);
         status["finished"] = queue::utc_text(now);
       } else {
         status["reschedules"] = reschedules + 1;
-        queue::apply_status(status, {"Waiting", "Rescheduled: " + lost, "", now, "pilot queue recover"});
+        queue::apply_status(status,
+                            {"Waiting", "Rescheduled: " + lost, "", now, "pilot queue recover"});
       }
       queue::write_status(dir, status);
       if (!queue::rename_if_present(dir, root / (fail ? "done" : "pending") / id)) {

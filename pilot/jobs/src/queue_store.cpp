@@ -42,7 +42,8 @@ void ensure_layout(const fs::path& root, bool create_root) {
   std::error_code ec;
   if (create_root) fs::create_directories(root, ec);
   if (ec) throw Error("cannot create the queue directory " + root.string() + ": " + ec.message());
-  if (!fs::is_directory(root, ec)) throw Error("queue directory " + root.string() + " does not exist");
+  if (!fs::is_directory(root, ec))
+    throw Error("queue directory " + root.string() + " does not exist");
   for (const char* sub : {"pending", "running", "done", "tmp"}) {
     fs::create_directory(root / sub, ec);
     if (ec) throw Error("cannot create " + (root / sub).string() + ": " + ec.message());
@@ -68,16 +69,17 @@ std::string utc_text(std::chrono::system_clock::time_point t) {
 }
 
 std::string new_job_id(std::chrono::system_clock::time_point now) {
-  std::time_t secs = std::chrono::system_clock::to_time_t(now);
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(us / 1000000);
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
-  unsigned char rnd[4];
+  unsigned char rnd[2];
   if (::getrandom(rnd, sizeof rnd, 0) != static_cast<ssize_t>(sizeof rnd))
     throw_errno("cannot read random bytes for a job id", errno);
-  char buf[96];  // room for any int the compiler can imagine
-  std::snprintf(buf, sizeof buf, "%04d%02d%02d-%02d%02d%02d-%02x%02x%02x%02x", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2],
-                rnd[3]);
+  char buf[128];  // room for any int the compiler can imagine
+  std::snprintf(buf, sizeof buf, "%04d%02d%02d-%02d%02d%02d-%06ld-%02x%02x", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long>(us % 1000000), rnd[0], rnd[1]);
   return buf;
 }
 
@@ -121,7 +123,8 @@ void write_status(const fs::path& job_dir, const nlohmann::json& status) {
 }
 
 nlohmann::json new_status(const std::string& id, const std::string& job_name,
-                          const std::string& executable, std::chrono::system_clock::time_point now) {
+                          const std::string& executable,
+                          std::chrono::system_clock::time_point now) {
   nlohmann::json s = {
       {"id", id},
       {"submitted", utc_text(now)},
@@ -168,13 +171,17 @@ Owner self_owner(const fs::path& proc_root) {
   o.start_ticks = process_start_ticks(proc_root, o.pid).value_or(0);
   if (auto boot = read_file(proc_root / "sys/kernel/random/boot_id", 4096)) {
     o.boot_id = *boot;
-    while (!o.boot_id.empty() && (o.boot_id.back() == '\n' || o.boot_id.back() == ' ')) o.boot_id.pop_back();
+    while (!o.boot_id.empty() && (o.boot_id.back() == '\n' || o.boot_id.back() == ' '))
+      o.boot_id.pop_back();
   }
   return o;
 }
 
 nlohmann::json owner_json(const Owner& o, std::chrono::system_clock::time_point claimed) {
-  return {{"host", o.host}, {"pid", o.pid}, {"start_ticks", o.start_ticks}, {"boot_id", o.boot_id},
+  return {{"host", o.host},
+          {"pid", o.pid},
+          {"start_ticks", o.start_ticks},
+          {"boot_id", o.boot_id},
           {"claimed", utc_text(claimed)}};
 }
 
@@ -198,14 +205,16 @@ Liveness owner_liveness(const Owner& owner, const fs::path& proc_root, std::stri
     if (why) *why = std::move(text);
     return l;
   };
-  if (owner.host != me.host) return say("pilot on another host (" + owner.host + ")", Liveness::unknown);
+  if (owner.host != me.host)
+    return say("pilot on another host (" + owner.host + ")", Liveness::unknown);
   if (!owner.boot_id.empty() && !me.boot_id.empty() && owner.boot_id != me.boot_id)
     return say("this host rebooted since the job was claimed", Liveness::dead);
   if (owner.pid <= 0) return say("no owner pid recorded", Liveness::dead);
   auto ticks = process_start_ticks(proc_root, owner.pid);
   if (!ticks) return say("pilot process " + std::to_string(owner.pid) + " is gone", Liveness::dead);
   if (owner.start_ticks != 0 && *ticks != owner.start_ticks)
-    return say("pid " + std::to_string(owner.pid) + " now belongs to another process", Liveness::dead);
+    return say("pid " + std::to_string(owner.pid) + " now belongs to another process",
+               Liveness::dead);
   return say("pilot process " + std::to_string(owner.pid) + " is running", Liveness::alive);
 }
 

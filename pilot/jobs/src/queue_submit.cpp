@@ -1,5 +1,5 @@
-#include <cerrno>
 #include <sys/stat.h>
+#include <cerrno>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"

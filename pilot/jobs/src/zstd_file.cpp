@@ -67,15 +67,19 @@ CompressedCopy compress_tail(const std::filesystem::path& from, const std::files
   std::vector<char> ibuf(ZSTD_CStreamInSize()), obuf(ZSTD_CStreamOutSize());
   std::uint64_t left = copy.bytes - skip;  // a file still growing is cut at the size seen
   for (;;) {
-    std::size_t n = left ? read_some(in.get(), ibuf.data(), std::min<std::uint64_t>(ibuf.size(), left), from) : 0;
+    std::size_t n =
+        left ? read_some(in.get(), ibuf.data(), std::min<std::uint64_t>(ibuf.size(), left), from)
+             : 0;
     left -= n;
     copy.stored_bytes += n;
     bool last = n == 0;
     ZSTD_inBuffer input{ibuf.data(), n, 0};
     for (;;) {
       ZSTD_outBuffer output{obuf.data(), obuf.size(), 0};
-      std::size_t rest = ZSTD_compressStream2(cctx.get(), &output, &input, last ? ZSTD_e_end : ZSTD_e_continue);
-      if (ZSTD_isError(rest)) throw Error("cannot compress " + from.string() + ": " + ZSTD_getErrorName(rest));
+      std::size_t rest =
+          ZSTD_compressStream2(cctx.get(), &output, &input, last ? ZSTD_e_end : ZSTD_e_continue);
+      if (ZSTD_isError(rest))
+        throw Error("cannot compress " + from.string() + ": " + ZSTD_getErrorName(rest));
       write_all(out.get(), obuf.data(), output.pos, to);
       if (last ? rest == 0 : input.pos == input.size) break;
     }

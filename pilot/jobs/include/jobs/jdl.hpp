@@ -47,10 +47,10 @@ struct JdlAttribute {
 };
 
 struct JdlLimits {
-  std::size_t max_bytes = 4 << 20;          // whole description
-  std::size_t max_string_bytes = 1 << 20;   // one string literal or expression
-  int max_depth = 32;                       // nested blocks, lists and parentheses
-  std::size_t max_elements = 100000;        // attributes + list elements, all levels
+  std::size_t max_bytes = 4 << 20;         // whole description
+  std::size_t max_string_bytes = 1 << 20;  // one string literal or expression
+  int max_depth = 32;                      // nested blocks, lists and parentheses
+  std::size_t max_elements = 100000;       // attributes + list elements, all levels
 };
 
 // A parsed description: the top-level block.

@@ -19,14 +19,14 @@ namespace pilot::jobs {
 
 // What this pilot offers in one job request: the neutral form of DIRAC's resource description.
 struct ResourceRequest {
-  std::string site;            // Site, e.g. "LCG.CERN.cern"
-  std::string grid_ce;         // GridCE
-  std::string ce_queue;        // CEQueue
-  std::string platform;        // dirac_platform of the node, e.g. "haswell-el9"
-  std::int64_t cpu_work_left_hs06s = 0;  // CPUTime the Matcher compares with the job's CPUTime
-  int processors = 1;          // free processors offered now (NumberOfProcessors)
-  std::int64_t max_ram_mb = 0; // MaxRAM; 0 = unknown
-  bool whole_node = false;     // offer the whole (idle) node
+  std::string site;                        // Site, e.g. "LCG.CERN.cern"
+  std::string grid_ce;                     // GridCE
+  std::string ce_queue;                    // CEQueue
+  std::string platform;                    // dirac_platform of the node, e.g. "haswell-el9"
+  std::int64_t cpu_work_left_hs06s = 0;    // CPUTime the Matcher compares with the job's CPUTime
+  int processors = 1;                      // free processors offered now (NumberOfProcessors)
+  std::int64_t max_ram_mb = 0;             // MaxRAM; 0 = unknown
+  bool whole_node = false;                 // offer the whole (idle) node
   std::vector<std::string> tags;           // Tag
   std::vector<std::string> required_tags;  // RequiredTag
   std::string pilot_reference;             // PilotReference
@@ -38,7 +38,8 @@ struct ResourceRequest {
 struct MatchedJob {
   std::string id;   // DIRAC JobID in decimal, or the local queue's job id
   std::string jdl;  // the job description as received
-  nlohmann::json attributes = nlohmann::json::object();  // backend extras (e.g. DIRAC's JobID, owner, group)
+  nlohmann::json attributes =
+      nlohmann::json::object();  // backend extras (e.g. DIRAC's JobID, owner, group)
 };
 
 struct StatusUpdate {
@@ -69,8 +70,9 @@ class JobSource {
   virtual std::optional<MatchedJob> request_job(const ResourceRequest& request) = 0;
 
   virtual void set_status(const std::string& job_id, const StatusUpdate& update) = 0;
-  virtual void set_parameters(const std::string& job_id,
-                              const std::vector<std::pair<std::string, std::string>>& parameters) = 0;
+  virtual void set_parameters(
+      const std::string& job_id,
+      const std::vector<std::pair<std::string, std::string>>& parameters) = 0;
   // `dynamic_data` holds DIRAC's heartbeat keys (CPUConsumed, WallClockTime, MemoryUsed, ...).
   virtual std::vector<Command> heartbeat(const std::string& job_id,
                                          const nlohmann::json& dynamic_data) = 0;

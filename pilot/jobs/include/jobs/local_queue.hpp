@@ -9,8 +9,8 @@
 //
 // A job moves between states by renaming its directory, which is atomic on a local file system
 // and on NFS: of several pilots renaming the same pending/<id> only one succeeds, so a job is
-// claimed exactly once. Ids are "<UTC yyyymmdd-HHMMSS>-<8 random hex>": unique without a lock,
-// and sorting them sorts by submission time.
+// claimed exactly once. Ids are "<UTC yyyymmdd-HHMMSS-microseconds>-<4 random hex>", e.g.
+// 20261125-110203-123456-9f3a: unique without a lock, and sorting them sorts by submission time.
 //
 // status.json (written with write_file_atomic; timestamps UTC ISO 8601 with microseconds):
 //   id, submitted, job_name, executable, status, minor_status, application_status,
@@ -41,8 +41,8 @@
 namespace pilot::jobs {
 
 struct LocalQueueOptions {
-  std::filesystem::path root;         // the queue directory; must exist
-  PlatformCheck platform_ok;          // see match.hpp; empty: exact platform equality
+  std::filesystem::path root;  // the queue directory; must exist
+  PlatformCheck platform_ok;   // see match.hpp; empty: exact platform equality
   log::Logger logger;
   std::filesystem::path proc_root = "/proc";  // where this process's start time is read
   std::size_t max_log_bytes = 64 << 20;       // per log file; longer logs keep their tail
@@ -64,7 +64,8 @@ class LocalQueue final : public JobSource {
   void set_parameters(const std::string& job_id,
                       const std::vector<std::pair<std::string, std::string>>& parameters) override;
   // Returns {"Kill"} once `pilot queue kill` asked for the job to be stopped.
-  std::vector<Command> heartbeat(const std::string& job_id, const nlohmann::json& dynamic_data) override;
+  std::vector<Command> heartbeat(const std::string& job_id,
+                                 const nlohmann::json& dynamic_data) override;
   // Stores the record (job.json), event count, compressed logs (StdOutput, StdError,
   // XMLSummaryFile, *.log of the work directory) and the OutputSandbox files, then moves the job
   // to done/. Files that cannot be collected are listed in `problems`, never fatal.
@@ -81,7 +82,7 @@ class LocalQueue final : public JobSource {
   std::filesystem::path running_dir(const std::string& job_id) const;
 
   LocalQueueOptions options_;
-  std::mutex mutex_;  // one pilot runs several jobs from threads
+  std::mutex mutex_;                        // one pilot runs several jobs from threads
   std::map<std::string, Candidate> cache_;  // pending JDLs never change, so parse each once
 };
 
@@ -94,8 +95,8 @@ std::string submit_job(const std::filesystem::path& root, std::string_view jdl_t
 
 struct QueueEntry {
   std::string id;
-  std::string state;     // "pending", "running" or "done"
-  nlohmann::json status; // status.json (an object with "problems" if it could not be read)
+  std::string state;      // "pending", "running" or "done"
+  nlohmann::json status;  // status.json (an object with "problems" if it could not be read)
 };
 // Every job, ordered by id (submission time).
 std::vector<QueueEntry> list_jobs(const std::filesystem::path& root);
@@ -105,8 +106,8 @@ std::vector<QueueEntry> list_jobs(const std::filesystem::path& root);
 std::optional<nlohmann::json> show_job(const std::filesystem::path& root, const std::string& id);
 
 // Writes the decompressed log `name` of a finished job to `out`; false when there is no such log.
-bool write_job_log(const std::filesystem::path& root, const std::string& id, const std::string& name,
-                   std::ostream& out);
+bool write_job_log(const std::filesystem::path& root, const std::string& id,
+                   const std::string& name, std::ostream& out);
 
 // Asks for a job to be stopped: a pending job goes straight to done/ as Killed; a running one is
 // marked, and its pilot gets a Kill command at its next heartbeat. Returns the state it was in.
@@ -127,6 +128,7 @@ struct RecoverAction {
   std::string verdict;  // "alive", "unknown", "requeued", "failed" (or "would be ..." when dry)
   std::string reason;
 };
-std::vector<RecoverAction> recover_jobs(const std::filesystem::path& root, const RecoverOptions& options);
+std::vector<RecoverAction> recover_jobs(const std::filesystem::path& root,
+                                        const RecoverOptions& options);
 
 }  // namespace pilot::jobs

@@ -9,9 +9,9 @@
 //             composition's check (platform compatibility lives in platform/)
 //   cputime   the job's CPUTime (DIRAC's default 86400 when absent) fits the CPU work left;
 //             an offer with cpu_work_left_hs06s <= 0 does not know it and does not limit
-//   processors  the job's minimum fits the free processors; a WholeNode job needs a whole-node offer
-//   memory    the job's MaxRAM fits the offer's max_ram_mb (0: unknown, no limit)
-//   tags      every job tag is offered, and every RequiredTag of the offer is a job tag. Like the
+//   processors  the job's minimum fits the free processors; a WholeNode job needs a whole-node
+//   offer memory    the job's MaxRAM fits the offer's max_ram_mb (0: unknown, no limit) tags every
+//   job tag is offered, and every RequiredTag of the offer is a job tag. Like the
 //             Matcher, offers imply "MultiProcessor", "<N>Processors" (2..free), "WholeNode" and
 //             "<N>GB" (1..MaxRAM/1024) tags, and multi-processor jobs carry "MultiProcessor"
 //             and "<N>Processors" tags.
