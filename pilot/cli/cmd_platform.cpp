@@ -68,7 +68,8 @@ nlohmann::ordered_json read_json_file(const std::string& path) {
 // {"name": ["alias", ...], ...}: the form of OS_ALIASES and OS_COMPATIBILITY.
 std::vector<std::pair<std::string, std::vector<std::string>>> read_name_lists(const std::string& path) {
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
-  for (const auto& [key, value] : read_json_file(path).items()) {
+  auto doc = read_json_file(path);  // kept alive: items() only refers to it
+  for (const auto& [key, value] : doc.items()) {
     if (!value.is_array()) throw Error(path + ": the value of '" + key + "' is not a list");
     std::vector<std::string> names;
     for (const auto& v : value) {
@@ -205,6 +206,25 @@ void add_platform_command(Cli& cli) {
     return 0;
   });
 
+  auto* parse = sub->add_subcommand(
+      "parse-os", "Print (JSON) the name, version and OS id LbPlatformUtils reads from FILE");
+  parse->add_option("FILE", a->values, "An os-release, redhat-release or lsb-release file")
+      ->required()
+      ->expected(1);
+  parse->add_option("--format", a->fallback, "How to read FILE")
+      ->check(CLI::IsMember({"os-release", "redhat-release", "lsb-release"}))
+      ->required();
+  action(parse, [a] {
+    auto text = read_file(a->values[0], 1 << 20);
+    if (!text) throw Error(a->values[0] + " does not exist");
+    auto r = a->fallback == "os-release"       ? pp::parse_os_release(*text)
+             : a->fallback == "redhat-release" ? pp::parse_system_release(*text)
+                                               : pp::parse_lsb_release(*text);
+    nlohmann::ordered_json j{{"name", r.name}, {"version", r.version}, {"os_id", r.id()}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+    return 0;
+  });
+
   auto* supported = sub->add_subcommand(
       "supported-archs", "Print the architectures a CPU with these flags runs, most capable first");
   supported->add_option("FLAG", a->values, "CPU flags (include the machine name)");
@@ -227,7 +247,7 @@ void add_platform_command(Cli& cli) {
       auto info = pp::probe(probe_options(*a));
       for (const auto& w : info.warnings) std::cerr << "pilot platform: warning: " << w << '\n';
       if (a->json) {
-        std::cout << pp::to_json(info).dump(2) << '\n';
+        std::cout << pp::to_json(info).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
       } else {
         std::cout << pp::render_text(info, a->flags);
       }

@@ -69,12 +69,8 @@ bool can_run(std::string_view current, std::string_view required) {
     if (*s == "unknown") return false;
   if (!check_compatibility(cur.os, req.os, os_compatibility())) return false;
   if (cur.arch == req.arch) return true;
-  const auto* have = arch_flags(cur.arch);
-  const auto* need = arch_flags(req.arch);
   // An arch outside ARCH_DEFS has no flags and needs the flag "unknown": only equal names match.
-  if (!need) return false;
-  if (!have) return need->empty();
-  return std::includes(have->begin(), have->end(), need->begin(), need->end());
+  return arch_includes(cur.arch, req.arch);
 }
 
 namespace {
