@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "platform/archs.hpp"
+#include "platform/compiler.hpp"
 #include "platform/os_id.hpp"
 #include "platform/probe.hpp"
 #include "platform/tags.hpp"
@@ -27,6 +28,7 @@ struct PlatformArgs {
   bool flags = false;
   bool allow_containers = false;
   bool no_containers = false;
+  bool no_cache = false;
   std::string root = "/";
   std::string machine;
   std::string platforms_list;
@@ -43,6 +45,9 @@ pp::ProbeOptions probe_options(const PlatformArgs& a) {
   o.root = a.root;
   if (!a.machine.empty()) o.machine = a.machine;
   if (auto cc = env("CC"); cc && !cc->empty()) o.cc = *cc;
+  if (!a.no_cache)
+    o.compiler_cache = pp::compiler_cache_dir(std::getenv("PILOT_CACHE_DIR"),
+                                              std::getenv("XDG_CACHE_HOME"), std::getenv("HOME"));
   o.force_host_os = env("force_host_os");
   if (!a.platforms_list.empty()) o.platforms_list = a.platforms_list;
   o.allow_containers = a.allow_containers;
@@ -102,6 +107,9 @@ void add_platform_command(Cli& cli) {
   sub->add_flag("--allow-containers", a->allow_containers,
                 "dirac_platform <arch>-any when apptainer/singularity can run LHCb's images");
   sub->add_flag("--no-containers", a->no_containers, "Skip the container runtime check");
+  sub->add_flag("--no-cache", a->no_cache,
+                "Always run $CC -v (default: remember the id of an unchanged compiler binary in "
+                "$PILOT_CACHE_DIR, $XDG_CACHE_HOME/pilot or ~/.cache/pilot)");
   sub->add_option("--root", a->root, "Read the node's files under DIR instead of /");
   sub->add_option("--machine", a->machine, "Machine name instead of uname -m");
   sub->add_option("--workdir", a->workdir, "Directory whose free disk space is reported");

@@ -48,6 +48,20 @@ std::vector<std::string> runnable_tags(const std::string& platform,
   return out;
 }
 
+// `cc -v` is the slowest step by far: unless the cache knows the answer, it runs in a thread
+// while the files are read.
+std::future<std::string> start_compiler_id(const ProbeOptions& o) {
+  if (!o.compiler_cache)
+    return std::async(std::launch::async, [cc = o.cc] { return compiler_id(cc); });
+  if (auto id = remembered_compiler_id(o.cc, *o.compiler_cache)) {
+    std::promise<std::string> known;  // no thread needed
+    known.set_value(*id);
+    return known.get_future();
+  }
+  return std::async(std::launch::async,
+                    [cc = o.cc, dir = *o.compiler_cache] { return cached_compiler_id(cc, dir); });
+}
+
 HostIds ids_with_compiler(const ProbeOptions& o, std::future<std::string>& compiler) {
   HostIds h;
   h.machine = o.machine ? *o.machine : host_machine();
@@ -66,13 +80,12 @@ HostIds ids_with_compiler(const ProbeOptions& o, std::future<std::string>& compi
 }  // namespace
 
 HostIds probe_host_ids(const ProbeOptions& o) {
-  // `cc -v` is the slowest step by far: it runs while the files are read.
-  auto compiler = std::async(std::launch::async, [cc = o.cc] { return compiler_id(cc); });
+  auto compiler = start_compiler_id(o);
   return ids_with_compiler(o, compiler);
 }
 
 PlatformInfo probe(const ProbeOptions& o) {
-  auto compiler = std::async(std::launch::async, [cc = o.cc] { return compiler_id(cc); });
+  auto compiler = start_compiler_id(o);
   PlatformInfo info;
   // Work not needing the compiler id first, so it overlaps with `cc -v`.
   auto list = load_platforms_list(o.root, o.platforms_list);

@@ -79,6 +79,7 @@ struct Node {
 void make_node(Node& n, const json& in) {
   fs::create_directories(n.root);
   n.machine = in.value("machine", "x86_64");
+  n.env["PILOT_CACHE_DIR"] = "";  // hermetic: nothing remembered between cases
   auto file = [&](const char* key, const char* path) {
     if (in.contains(key) && in[key].is_string()) write(n.root / path, in[key].get<std::string>());
   };

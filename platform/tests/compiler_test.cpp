@@ -46,3 +46,38 @@ TEST_CASE("an absent, failing, hanging or non-executable compiler gives unknown"
   pilot::write_file_atomic(dir.path() / "plain", "gcc version 11.1.0\n", 0644);
   CHECK(compiler_id((dir.path() / "plain").string()) == "unknown");
 }
+
+TEST_CASE("the id of an unchanged ELF compiler is remembered; scripts are always run") {
+  pilot::TempDir cache;
+  auto real = compiler_id("cc");
+  REQUIRE(real != "unknown");  // the build machine has gcc
+  CHECK(cached_compiler_id("cc", cache.path()) == real);
+  auto file = cache.path() / "compiler-id.json";
+  auto text = pilot::read_file(file);
+  REQUIRE(text);
+  CHECK_THAT(*text, Catch::Contains("\"id\":\"" + real + "\""));
+  CHECK(remembered_compiler_id("cc", cache.path()) == real);
+  // The stored answer is what later probes use, as long as the key matches the binary.
+  auto doctored = *text;
+  doctored.replace(doctored.find(real), real.size(), "gcc99");
+  pilot::write_file_atomic(file, doctored);
+  CHECK(cached_compiler_id("cc", cache.path()) == "gcc99");
+  pilot::write_file_atomic(file, "garbage");
+  CHECK(cached_compiler_id("cc", cache.path()) == real);
+
+  pilot::TempDir dir;
+  auto cc = script(dir, "echo 'gcc version 9.1.0'\n");
+  pilot::TempDir other;
+  CHECK(cached_compiler_id(cc, other.path()) == "gcc9");
+  CHECK_FALSE(std::filesystem::exists(other.path() / "compiler-id.json"));
+  CHECK_FALSE(remembered_compiler_id(cc, other.path()));
+}
+
+TEST_CASE("the cache directory: PILOT_CACHE_DIR, XDG_CACHE_HOME, HOME") {
+  CHECK(compiler_cache_dir("/c", "/x", "/h") == std::filesystem::path("/c"));
+  CHECK_FALSE(compiler_cache_dir("", "/x", "/h"));
+  CHECK(compiler_cache_dir(nullptr, "/x", "/h") == std::filesystem::path("/x/pilot"));
+  CHECK(compiler_cache_dir(nullptr, nullptr, "/h") == std::filesystem::path("/h/.cache/pilot"));
+  CHECK(compiler_cache_dir(nullptr, "relative", "/h") == std::filesystem::path("/h/.cache/pilot"));
+  CHECK_FALSE(compiler_cache_dir(nullptr, nullptr, nullptr));
+}

@@ -24,7 +24,7 @@ const char* kHaswellCpuinfo =
 struct Node {
   pilot::TempDir dir{"platform-cli"};
   fs::path root = dir.path() / "root";
-  std::map<std::string, std::string> env{{"CC", (dir.path() / "no-cc").string()}};
+  std::map<std::string, std::string> env{{"CC", (dir.path() / "no-cc").string()}, {"PILOT_CACHE_DIR", ""}};
   std::vector<std::string> args(std::vector<std::string> extra = {}) const {
     std::vector<std::string> a{"platform", "--root", root.string(), "--machine", "x86_64"};
     a.insert(a.end(), extra.begin(), extra.end());
@@ -78,15 +78,21 @@ TEST_CASE("pilot platform --json has every key the pilot and operators use") {
 }
 
 TEST_CASE("the live node probe works") {
-  auto r = run_pilot({"platform", "--json"});
+  pilot::TempDir cache;
+  std::map<std::string, std::string> env{{"PILOT_CACHE_DIR", cache.path().string()}};
+  auto r = run_pilot({"platform", "--json"}, env);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["cpus"]["usable"].get<int>() >= 1);
   CHECK(j["glibc"].is_string());
   CHECK_THAT(j["dirac_core_platform"].get<std::string>(), Catch::StartsWith("Linux_"));
   CHECK(j["disk"]["free_bytes"].get<std::uint64_t>() > 0);
-  auto tag = run_pilot({"platform", "host-binary-tag"});
+  auto tag = run_pilot({"platform", "host-binary-tag"}, env);
   CHECK(tag.out == j["host_binary_tag"].get<std::string>() + "\n");
+  // The second probe takes the compiler id from the cache and agrees with `cc -v`.
+  CHECK(std::filesystem::exists(cache.path() / "compiler-id.json"));
+  auto uncached = nlohmann::json::parse(run_pilot({"platform", "--json", "--no-cache"}, env).out);
+  CHECK(uncached["compiler_id"] == j["compiler_id"]);
 }
 
 TEST_CASE("absent node files: documented fallbacks, exit 0") {

@@ -23,6 +23,7 @@ struct ProbeOptions {
   std::filesystem::path root = "/";      // the node's file system (tests: a fixture tree)
   std::optional<std::string> machine;    // overrides uname -m
   std::string cc = "cc";                 // $CC
+  std::optional<std::filesystem::path> compiler_cache;  // see cached_compiler_id(); none: no cache
   std::optional<std::string> force_host_os;
   std::optional<std::filesystem::path> platforms_list;  // explicit list file
   bool allow_containers = false;         // dirac_platform "<arch>-any" with a usable runtime
