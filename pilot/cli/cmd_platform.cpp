@@ -71,7 +71,8 @@ nlohmann::ordered_json read_json_file(const std::string& path) {
 }
 
 // {"name": ["alias", ...], ...}: the form of OS_ALIASES and OS_COMPATIBILITY.
-std::vector<std::pair<std::string, std::vector<std::string>>> read_name_lists(const std::string& path) {
+std::vector<std::pair<std::string, std::vector<std::string>>> read_name_lists(
+    const std::string& path) {
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
   auto doc = read_json_file(path);  // kept alive: items() only refers to it
   for (const auto& [key, value] : doc.items()) {
@@ -130,8 +131,11 @@ void add_platform_command(Cli& cli) {
   });
 
   auto* can = sub->add_subcommand(
-      "can-run", "yes (exit 0) if platform CURRENT runs binaries needing REQUIRED, else no (exit 1)");
-  can->add_option("CURRENT REQUIRED", a->values, "Two platforms (ARCH-OS)")->required()->expected(2);
+      "can-run",
+      "yes (exit 0) if platform CURRENT runs binaries needing REQUIRED, else no (exit 1)");
+  can->add_option("CURRENT REQUIRED", a->values, "Two platforms (ARCH-OS)")
+      ->required()
+      ->expected(2);
   action(can, [a] {
     bool ok = false;
     try {
@@ -178,8 +182,8 @@ void add_platform_command(Cli& cli) {
     return 0;
   });
 
-  auto* hbt = sub->add_subcommand("host-binary-tag",
-                                  "Print the host binary tag (lb-host-binary-tag)");
+  auto* hbt =
+      sub->add_subcommand("host-binary-tag", "Print the host binary tag (lb-host-binary-tag)");
   hbt->add_flag("--minimum", a->minimum, "Use the baseline architecture");
   action(hbt, [a] {
     auto ids = pp::probe_host_ids(probe_options(*a));
@@ -192,7 +196,8 @@ void add_platform_command(Cli& cli) {
       "check-compatibility",
       "yes (exit 0) if OS runs binaries built for REQUIRED_OS (OS_COMPATIBILITY), else no");
   check->add_option("OS REQUIRED_OS", a->values, "Two OS ids")->required()->expected(2);
-  check->add_option("--map", a->map_file, "JSON {os: [compatible os, \"!os\", ...]} instead of LHCb's");
+  check->add_option("--map", a->map_file,
+                    "JSON {os: [compatible os, \"!os\", ...]} instead of LHCb's");
   action(check, [a] {
     pp::CompatibilityMap map;
     if (a->map_file.empty()) {
@@ -255,7 +260,9 @@ void add_platform_command(Cli& cli) {
       auto info = pp::probe(probe_options(*a));
       for (const auto& w : info.warnings) std::cerr << "pilot platform: warning: " << w << '\n';
       if (a->json) {
-        std::cout << pp::to_json(info).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+        std::cout << pp::to_json(info).dump(2, ' ', false,
+                                            nlohmann::ordered_json::error_handler_t::replace)
+                  << '\n';
       } else {
         std::cout << pp::render_text(info, a->flags);
       }

@@ -37,15 +37,24 @@ std::vector<ArchDef> make_defs() {
   FlagSet armv8_2_a = plus(armv8_1_a, {"dcpop"});
   FlagSet armv8_3_a = plus(armv8_2_a, {"jscvt", "lrcpc"});
   return {
-      {"cannonlake", cannonlake}, {"skylake_avx512", skylake_avx512},
-      {"x86_64_v4", skylake_avx512}, {"skylake", skylake},
-      {"broadwell", broadwell}, {"haswell", haswell},
-      {"x86_64_v3", haswell}, {"ivybridge", ivybridge},
-      {"sandybridge", sandybridge}, {"westmere", westmere},
-      {"nehalem", nehalem}, {"x86_64_v2", nehalem},
-      {"core2", core2}, {"x86_64", x86_64},
-      {"armv8.3_a", armv8_3_a}, {"armv8.2_a", armv8_2_a},
-      {"armv8.1_a", armv8_1_a}, {"armv8_a", armv8_a},
+      {"cannonlake", cannonlake},
+      {"skylake_avx512", skylake_avx512},
+      {"x86_64_v4", skylake_avx512},
+      {"skylake", skylake},
+      {"broadwell", broadwell},
+      {"haswell", haswell},
+      {"x86_64_v3", haswell},
+      {"ivybridge", ivybridge},
+      {"sandybridge", sandybridge},
+      {"westmere", westmere},
+      {"nehalem", nehalem},
+      {"x86_64_v2", nehalem},
+      {"core2", core2},
+      {"x86_64", x86_64},
+      {"armv8.3_a", armv8_3_a},
+      {"armv8.2_a", armv8_2_a},
+      {"armv8.1_a", armv8_1_a},
+      {"armv8_a", armv8_a},
       {"aarch64", aarch64},
   };
 }
@@ -100,7 +109,9 @@ bool has_all(const FlagSet& flags, std::initializer_list<std::string_view> need)
 
 }  // namespace
 
-std::span<const ArchDef> arch_defs() { return table().defs; }
+std::span<const ArchDef> arch_defs() {
+  return table().defs;
+}
 
 const FlagSet* arch_flags(std::string_view name) {
   for (const auto& d : arch_defs())

@@ -36,7 +36,10 @@ std::string identity(const std::string& cc) {
   struct stat st {};
   char magic[4] = {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-      ::pread(fd.get(), magic, 4, 0) != 4 || std::string_view(magic, 4) != "\x7f" "ELF")
+      ::pread(fd.get(), magic, 4, 0) != 4 ||
+      std::string_view(magic, 4) !=
+          "\x7f"
+          "ELF")
     return {};
   return cc + "\n" + real.string() + "\n" + std::to_string(st.st_dev) + ":" +
          std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
@@ -46,7 +49,8 @@ std::string identity(const std::string& cc) {
 
 }  // namespace
 
-std::optional<std::string> remembered_compiler_id(const std::string& cc, const fs::path& cache_dir) {
+std::optional<std::string> remembered_compiler_id(const std::string& cc,
+                                                  const fs::path& cache_dir) {
   auto key = identity(cc);
   if (key.empty()) return std::nullopt;
   try {
@@ -73,7 +77,8 @@ std::string cached_compiler_id(const std::string& cc, const fs::path& cache_dir,
     std::error_code ec;
     fs::create_directories(cache_dir, ec);
     nlohmann::json j{{"key", key}, {"id", id}};
-    write_file_atomic(file, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    write_file_atomic(file,
+                      j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   } catch (const Error&) {
     // read-only home, full disk: the next probe runs `cc -v` again
   }

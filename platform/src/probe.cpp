@@ -96,7 +96,9 @@ PlatformInfo probe(const ProbeOptions& o) {
   info.cpus.batch = batch_cpus(o.slurm_cpus_on_node, o.condor_machine_ad);
   info.memory.total_bytes = mem_total(o.root);
   info.memory.cgroup_limit_bytes = cgroup_memory_limit(o.root);
-  info.disk = disk_space(o.workdir);
+  std::error_code ec;
+  auto workdir = std::filesystem::weakly_canonical(o.workdir, ec);
+  info.disk = disk_space(ec ? o.workdir : workdir);
   info.gpus = nvidia_gpus(o.root);
   info.cvmfs = cvmfs_repositories(o.root);
 
@@ -202,12 +204,9 @@ nlohmann::ordered_json to_json(const PlatformInfo& info) {
   }
   j["x86_64_level"] = opt(info.x86_64_level);
   j["x86_64_level_derived"] = opt(info.x86_64_level_derived);
-  j["cpus"] = {{"logical", info.cpus.logical},
-               {"physical", opt(info.cpus.physical)},
-               {"affinity", opt(info.cpus.affinity)},
-               {"cgroup_quota", opt(info.cpus.cgroup_quota)},
-               {"batch", opt(info.cpus.batch)},
-               {"usable", opt(info.cpus.usable)}};
+  j["cpus"] = {{"logical", info.cpus.logical},        {"physical", opt(info.cpus.physical)},
+               {"affinity", opt(info.cpus.affinity)}, {"cgroup_quota", opt(info.cpus.cgroup_quota)},
+               {"batch", opt(info.cpus.batch)},       {"usable", opt(info.cpus.usable)}};
   j["memory"] = {{"total_bytes", opt(info.memory.total_bytes)},
                  {"cgroup_limit_bytes", opt(info.memory.cgroup_limit_bytes)},
                  {"usable_bytes", opt(info.memory.usable_bytes)}};
@@ -221,7 +220,8 @@ nlohmann::ordered_json to_json(const PlatformInfo& info) {
   for (const auto& g : info.gpus)
     gpus.push_back({{"vendor", "nvidia"},
                     {"pci_address", g.pci_address},
-                    {"model", g.model.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(g.model)},
+                    {"model", g.model.empty() ? nlohmann::ordered_json(nullptr)
+                                              : nlohmann::ordered_json(g.model)},
                     {"driver_loaded", g.driver}});
   j["cvmfs"] = info.cvmfs;
   j["glibc"] = opt(info.glibc);

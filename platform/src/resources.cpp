@@ -42,7 +42,7 @@ std::optional<T> to_number(std::string_view s) {
 }
 
 struct CgroupPaths {
-  std::string v2;                        // path of the "0::" line
+  std::string v2;                                       // path of the "0::" line
   std::vector<std::pair<std::string, std::string>> v1;  // controllers, path
 };
 
@@ -137,7 +137,8 @@ std::optional<std::string> banner_version(int fd) {
       std::string strtab(names.sh_size, '\0');
       if (pread_all(fd, strtab.data(), strtab.size(), static_cast<off_t>(names.sh_offset))) {
         for (const auto& h : sh) {
-          if (h.sh_name >= strtab.size() || std::string_view(strtab.c_str() + h.sh_name) != ".rodata")
+          if (h.sh_name >= strtab.size() ||
+              std::string_view(strtab.c_str() + h.sh_name) != ".rodata")
             continue;
           if (h.sh_offset + h.sh_size <= file_size) {
             offset = h.sh_offset;
@@ -367,10 +368,12 @@ std::vector<std::string> cvmfs_repositories(const fs::path& root) {
 
 std::optional<std::string> glibc_version(const fs::path& root, std::string_view machine) {
   std::string multiarch = std::string(machine) + "-linux-gnu";
-  const std::vector<fs::path> candidates = {
-      root / "lib64/libc.so.6",          root / "usr/lib64/libc.so.6",
-      root / "lib" / multiarch / "libc.so.6", root / "usr/lib" / multiarch / "libc.so.6",
-      root / "lib/libc.so.6",            root / "usr/lib/libc.so.6"};
+  const std::vector<fs::path> candidates = {root / "lib64/libc.so.6",
+                                            root / "usr/lib64/libc.so.6",
+                                            root / "lib" / multiarch / "libc.so.6",
+                                            root / "usr/lib" / multiarch / "libc.so.6",
+                                            root / "lib/libc.so.6",
+                                            root / "usr/lib/libc.so.6"};
   for (const auto& path : candidates) {
     // Before glibc 2.34 libc.so.6 links to libc-<version>.so. Only the link's name is used: an
     // absolute link would lead out of a test root.

@@ -20,9 +20,9 @@ TEST_CASE("ARCH_DEFS keeps LbPlatformUtils' order, most capable first") {
   for (const auto& d : arch_defs()) names.emplace_back(d.name);
   CHECK(names == std::vector<std::string>{"cannonlake", "skylake_avx512", "x86_64_v4", "skylake",
                                           "broadwell", "haswell", "x86_64_v3", "ivybridge",
-                                          "sandybridge", "westmere", "nehalem", "x86_64_v2", "core2",
-                                          "x86_64", "armv8.3_a", "armv8.2_a", "armv8.1_a", "armv8_a",
-                                          "aarch64"});
+                                          "sandybridge", "westmere", "nehalem", "x86_64_v2",
+                                          "core2", "x86_64", "armv8.3_a", "armv8.2_a", "armv8.1_a",
+                                          "armv8_a", "aarch64"});
   CHECK(*arch_flags("x86_64_v3") == *arch_flags("haswell"));
   CHECK(*arch_flags("x86_64_v2") == *arch_flags("nehalem"));
   CHECK(*arch_flags("x86_64_v4") == *arch_flags("skylake_avx512"));
@@ -63,7 +63,8 @@ TEST_CASE("compatible_archs lists the names containing the flags") {
   CHECK(all_x86.back() == "x86_64");
   CHECK(compatible_archs({"avx2", "fma", "x86_64"}).back() == "x86_64_v3");
   CHECK(compatible_archs({"vecwid256"}).empty());
-  CHECK(compatible_archs({"asimdrdm"}) == std::vector<std::string>{"armv8.3_a", "armv8.2_a", "armv8.1_a"});
+  CHECK(compatible_archs({"asimdrdm"}) ==
+        std::vector<std::string>{"armv8.3_a", "armv8.2_a", "armv8.1_a"});
 }
 
 TEST_CASE("the psABI level follows the standard definition, not ARCH_DEFS") {

@@ -48,7 +48,8 @@ std::vector<std::string> lines_of(const std::string& s) {
   return out;
 }
 
-PilotRun run(Check& c, const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+PilotRun run(Check& c, const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& env = {}) {
   auto r = run_pilot(args, env);
   if (r.exit_code != 0 && r.exit_code != 1) {
     std::string cmd;
@@ -58,7 +59,8 @@ PilotRun run(Check& c, const std::vector<std::string>& args, const std::map<std:
   return r;
 }
 
-json run_json(Check& c, const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+json run_json(Check& c, const std::vector<std::string>& args,
+              const std::map<std::string, std::string>& env) {
   auto r = run(c, args, env);
   auto j = json::parse(r.out, nullptr, false);
   if (j.is_discarded()) {
@@ -89,8 +91,8 @@ void make_node(Node& n, const json& in) {
   file("lsb_release", "etc/lsb-release");
   if (in.contains("cc_v_output") && in["cc_v_output"].is_string()) {
     write(n.dir.path() / "cc-v.txt", in["cc_v_output"].get<std::string>());
-    write(n.dir.path() / "bin/cc", "#!/bin/sh\ncat '" + (n.dir.path() / "cc-v.txt").string() + "'\n",
-          0755);
+    write(n.dir.path() / "bin/cc",
+          "#!/bin/sh\ncat '" + (n.dir.path() / "cc-v.txt").string() + "'\n", 0755);
     n.env["CC"] = (n.dir.path() / "bin/cc").string();
   } else {
     n.env["CC"] = (n.dir.path() / "no-compiler").string();  // absent: compiler "unknown"
@@ -111,17 +113,24 @@ void host_case(Check& c, const json& in, const json& want) {
   auto j = run_json(c, node_args(n, {"--json"}), n.env);
   // Fixture name -> JSON key of `pilot platform --json`.
   static const std::vector<std::pair<std::string, std::string>> kKeys = {
-      {"supported_archs", "supported_archs"},   {"architecture", "arch"},
-      {"architecture_minimum", "arch_minimum"}, {"x86_64_level_derived", "x86_64_level_derived"},
-      {"os_id_raw", "os_id"},                   {"os_id", "os_id_normalised"},
-      {"dirac_platform", "dirac_platform"},     {"host_os", "host_os"},
-      {"host_os_minimum", "host_os_minimum"},   {"compiler_id", "compiler_id"},
-      {"host_binary_tag", "host_binary_tag"},   {"host_binary_tag_minimum", "host_binary_tag_minimum"},
+      {"supported_archs", "supported_archs"},
+      {"architecture", "arch"},
+      {"architecture_minimum", "arch_minimum"},
+      {"x86_64_level_derived", "x86_64_level_derived"},
+      {"os_id_raw", "os_id"},
+      {"os_id", "os_id_normalised"},
+      {"dirac_platform", "dirac_platform"},
+      {"host_os", "host_os"},
+      {"host_os_minimum", "host_os_minimum"},
+      {"compiler_id", "compiler_id"},
+      {"host_binary_tag", "host_binary_tag"},
+      {"host_binary_tag_minimum", "host_binary_tag_minimum"},
       {"compatible_binary_tags", "compatible_binary_tags"}};
   std::set<std::string> known = {"dirac_platform_allow_containers_if_container_usable", "can_run"};
   for (const auto& [fixture, key] : kKeys) {
     known.insert(fixture);
-    if (want.contains(fixture)) c.equal(fixture + " (--json " + key + ")", j.value(key, json()), want[fixture]);
+    if (want.contains(fixture))
+      c.equal(fixture + " (--json " + key + ")", j.value(key, json()), want[fixture]);
   }
   for (const auto& [k, _] : want.items())
     if (!known.count(k)) c.fail("expected value '" + k + "' is not checked by this runner");
@@ -160,7 +169,8 @@ void host_case(Check& c, const json& in, const json& want) {
     c.equal("host-binary-tag", run(c, node_args(n, {"host-binary-tag"}), n.env).out,
             want["host_binary_tag"].get<std::string>() + "\n");
   if (want.contains("host_binary_tag_minimum"))
-    c.equal("host-binary-tag --minimum", run(c, node_args(n, {"host-binary-tag", "--minimum"}), n.env).out,
+    c.equal("host-binary-tag --minimum",
+            run(c, node_args(n, {"host-binary-tag", "--minimum"}), n.env).out,
             want["host_binary_tag_minimum"].get<std::string>() + "\n");
 
   // can_run(dirac_platform, requires(tag)), both through the command line.
@@ -190,10 +200,13 @@ void host_case(Check& c, const json& in, const json& want) {
     const char* path = std::getenv("PATH");
     env["PATH"] = bin.string() + ":" + (path ? path : "/usr/bin:/bin");
     auto jc = run_json(c, node_args(n, {"--json", "--allow-containers"}), env);
-    c.equal("dirac_platform with --allow-containers and a usable apptainer", jc.value("dirac_platform", json()),
+    c.equal("dirac_platform with --allow-containers and a usable apptainer",
+            jc.value("dirac_platform", json()),
             want["dirac_platform_allow_containers_if_container_usable"]);
-    c.equal("container_technology images", jc["container_technology"].contains("apptainer") &&
-                jc["container_technology"]["apptainer"].contains(image.string()), true);
+    c.equal("container_technology images",
+            jc["container_technology"].contains("apptainer") &&
+                jc["container_technology"]["apptainer"].contains(image.string()),
+            true);
   }
 }
 
@@ -214,7 +227,8 @@ void run_case(Check& c, const json& kase) {
     return c.equal("requires", r.out, want.get<std::string>() + "\n");
   }
   if (kind == "can_run") {
-    auto r = run(c, {"platform", "can-run", in["current"].get<std::string>(), in["required"].get<std::string>()});
+    auto r = run(c, {"platform", "can-run", in["current"].get<std::string>(),
+                     in["required"].get<std::string>()});
     c.equal("can-run output", r.out, want.get<bool>() ? "yes\n" : "no\n");
     return c.equal("can-run exit code", r.exit_code, want.get<bool>() ? 0 : 1);
   }
@@ -246,8 +260,10 @@ void run_case(Check& c, const json& kase) {
     return c.equal("lowest-common", r.out, want.get<std::string>() + "\n");
   }
   if (kind == "get_supported_archs" || kind == "get_compatible_archs") {
-    std::vector<std::string> args{"platform", kind == "get_supported_archs" ? "supported-archs" : "compatible-archs"};
-    for (const auto& f : in[kind == "get_supported_archs" ? "flags" : "target_flags"]) args.push_back(f.get<std::string>());
+    std::vector<std::string> args{
+        "platform", kind == "get_supported_archs" ? "supported-archs" : "compatible-archs"};
+    for (const auto& f : in[kind == "get_supported_archs" ? "flags" : "target_flags"])
+      args.push_back(f.get<std::string>());
     return c.equal(kind, lines_of(run(c, args).out), want);
   }
   if (kind == "normal_name") {
@@ -269,7 +285,8 @@ void run_case(Check& c, const json& kase) {
     const auto& [key, format] = kFiles.at(kind);
     TempDir d("platform-case");
     write(d.path() / format, in[key].get<std::string>());
-    auto j = run_json(c, {"platform", "parse-os", (d.path() / format).string(), "--format", format}, {});
+    auto j =
+        run_json(c, {"platform", "parse-os", (d.path() / format).string(), "--format", format}, {});
     if (want.contains("name")) c.equal("name", j.value("name", json()), want["name"]);
     if (want.contains("version")) c.equal("version", j.value("version", json()), want["version"]);
     c.equal("os_id", j.value("os_id", json()), want["os_id_raw"]);

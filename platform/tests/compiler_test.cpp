@@ -6,7 +6,8 @@
 using namespace pilot::platform;
 
 TEST_CASE("compiler id: gcc >= 7 and icc keep the major, older gcc and clang also the minor") {
-  CHECK(compiler_id_from_output("Thread model: posix\ngcc version 11.4.1 20231218 (GCC)\n") == "gcc11");
+  CHECK(compiler_id_from_output("Thread model: posix\ngcc version 11.4.1 20231218 (GCC)\n") ==
+        "gcc11");
   CHECK(compiler_id_from_output("gcc version 7.3.0 (GCC)") == "gcc7");
   CHECK(compiler_id_from_output("gcc version 6.2.0 (GCC)") == "gcc62");
   CHECK(compiler_id_from_output("gcc version 4.8.5 20150623 (Red Hat 4.8.5-16) (GCC)") == "gcc48");
@@ -29,8 +30,9 @@ std::string script(const pilot::TempDir& dir, const std::string& body) {
 
 TEST_CASE("compiler id runs $CC -v once with LC_ALL=C, stderr merged") {
   pilot::TempDir dir;
-  auto cc = script(dir, "[ \"$1\" = -v ] || exit 3\necho run >> \"$(dirname \"$0\")/runs\"\n"
-                        "echo \"gcc version 12.2.0 LC_ALL=$LC_ALL\" >&2\n");
+  auto cc = script(dir,
+                   "[ \"$1\" = -v ] || exit 3\necho run >> \"$(dirname \"$0\")/runs\"\n"
+                   "echo \"gcc version 12.2.0 LC_ALL=$LC_ALL\" >&2\n");
   CHECK(compiler_id(cc) == "gcc12");
   CHECK(pilot::read_file(dir.path() / "runs") == "run\n");
   auto locale = script(dir, "[ \"$LC_ALL\" = C ] && echo 'gcc version 8.1.0'\n");

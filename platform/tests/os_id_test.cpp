@@ -7,8 +7,8 @@ using namespace pilot::platform;
 
 TEST_CASE("os-release: ID cut at '-', rhel/suse keep the major version, others drop dots") {
   CHECK(parse_os_release("ID=\"ol\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"9.3\"\n").id() == "ol93");
-  CHECK(parse_os_release("ID=\"opensuse-leap\"\nID_LIKE=\"suse opensuse\"\nVERSION_ID=\"15.5\"\n").id() ==
-        "opensuse15");
+  CHECK(parse_os_release("ID=\"opensuse-leap\"\nID_LIKE=\"suse opensuse\"\nVERSION_ID=\"15.5\"\n")
+            .id() == "opensuse15");
   CHECK(parse_os_release("ID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\n").id() == "ubuntu2204");
   CHECK(parse_os_release("ID=debian\n").id() == "debiantesting");
   CHECK(parse_os_release("ID=debian\nVERSION_ID=\"12\"\n").id() == "debian12");
@@ -21,7 +21,9 @@ TEST_CASE("os-release: ID cut at '-', rhel/suse keep the major version, others d
 }
 
 TEST_CASE("os-release with binary junk never throws") {
-  static const char kJunk[] = "ID=\xff\xfe\x00" "abc\nVERSION_ID=\x80.\x81\n\x00\x00=\n";
+  static const char kJunk[] =
+      "ID=\xff\xfe\x00"
+      "abc\nVERSION_ID=\x80.\x81\n\x00\x00=\n";
   std::string junk(kJunk, sizeof kJunk - 1);
   auto r = parse_os_release(junk);
   CHECK(r.name.starts_with("\xff\xfe"));
@@ -32,7 +34,8 @@ TEST_CASE("redhat-release: the last ' release <digits>' of the first line") {
   CHECK(parse_system_release("Scientific Linux CERN SLC release 6.10 (Carbon)\n").id() == "slc6");
   CHECK(parse_system_release("Scientific Linux release 7.9 (Nitrogen)\n").id() == "sl7");
   CHECK(parse_system_release("CentOS Linux release 7.9.2009 (Core)\n").id() == "centos7");
-  CHECK(parse_system_release("Red Hat Enterprise Linux Server release 7.9 (Maipo)\n").id() == "rhel7");
+  CHECK(parse_system_release("Red Hat Enterprise Linux Server release 7.9 (Maipo)\n").id() ==
+        "rhel7");
   CHECK(parse_system_release("Fedora release 39 (Thirty Nine)\n").id() == "unknown39");
   CHECK(parse_system_release("CentOS release x\n").id() == "unknown");
   CHECK(parse_system_release("\nCentOS Linux release 7\n").id() == "unknown");

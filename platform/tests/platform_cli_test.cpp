@@ -17,14 +17,23 @@ void put(const fs::path& path, const std::string& text) {
 }
 
 const char* kHaswellCpuinfo =
-    "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU E5-2680 v3 @ 2.50GHz\n"
-    "physical id\t: 0\ncore id\t: 0\nflags\t\t: fpu cmov cx8 fxsr mmx syscall lm sse sse2 pni ssse3 cx16 "
-    "lahf_lm sse4_1 sse4_2 popcnt aes pclmulqdq avx fsgsbase rdrand f16c movbe avx2 fma bmi1 bmi2 abm xsave\n";
+    "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU E5-2680 v3 @ "
+    "2.50GHz\n"
+    "physical id\t: 0\ncore id\t: 0\nflags\t\t: fpu cmov cx8 fxsr mmx syscall lm sse sse2 pni "
+    "ssse3 cx16 "
+    "lahf_lm sse4_1 sse4_2 popcnt aes pclmulqdq avx fsgsbase rdrand f16c movbe avx2 fma bmi1 bmi2 "
+    "abm xsave\n";
 
 struct Node {
   pilot::TempDir dir{"platform-cli"};
   fs::path root = dir.path() / "root";
-  std::map<std::string, std::string> env{{"CC", (dir.path() / "no-cc").string()}, {"PILOT_CACHE_DIR", ""}};
+  std::map<std::string, std::string> env{{"CC", (dir.path() / "no-cc").string()},
+                                         {"PILOT_CACHE_DIR", ""}};
+  // A Haswell node with this os-release.
+  void haswell(const std::string& os_release) const {
+    put(root / "proc/cpuinfo", kHaswellCpuinfo);
+    put(root / "etc/os-release", os_release);
+  }
   std::vector<std::string> args(std::vector<std::string> extra = {}) const {
     std::vector<std::string> a{"platform", "--root", root.string(), "--machine", "x86_64"};
     a.insert(a.end(), extra.begin(), extra.end());
@@ -32,40 +41,63 @@ struct Node {
   }
 };
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int lines(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
 
 }  // namespace
 
 TEST_CASE("pilot platform prints the lb-describe-platform keys in order") {
   Node n;
   put(n.root / "proc/cpuinfo", kHaswellCpuinfo);
-  put(n.root / "etc/os-release", "ID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n");
+  put(n.root / "etc/os-release",
+      "ID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n");
   auto r = run_pilot(n.args({"--flags"}), n.env);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::StartsWith(
-                        "LbPlatformUtils version: 4.5.1\ndirac_platform: haswell-el9\n"
-                        "host_os: haswell-el9\nhost_binary_tag: haswell-el9-unknown-opt\n"
-                        "os_id: almalinux9\narch: haswell\n"
-                        "model: Intel(R) Xeon(R) CPU E5-2680 v3 @ 2.50GHz\nflags:\n  - abm\n  - aes\n"));
-  CHECK_THAT(r.out, Catch::Contains("  - xsave\ncompatible_binary_tags:\n  - x86_64_v2-el9-clang16-dbg\n"));
-  CHECK_THAT(r.out, Catch::EndsWith("  - x86_64_v3-el9-gcc13+detdesc-opt+g\ncontainer_technology: {}\n"));
+  CHECK_THAT(r.out,
+             Catch::StartsWith(
+                 "LbPlatformUtils version: 4.5.1\ndirac_platform: haswell-el9\n"
+                 "host_os: haswell-el9\nhost_binary_tag: haswell-el9-unknown-opt\n"
+                 "os_id: almalinux9\narch: haswell\n"
+                 "model: Intel(R) Xeon(R) CPU E5-2680 v3 @ 2.50GHz\nflags:\n  - abm\n  - aes\n"));
+  CHECK_THAT(r.out, Catch::Contains(
+                        "  - xsave\ncompatible_binary_tags:\n  - x86_64_v2-el9-clang16-dbg\n"));
+  CHECK_THAT(r.out,
+             Catch::EndsWith("  - x86_64_v3-el9-gcc13+detdesc-opt+g\ncontainer_technology: {}\n"));
   auto plain = run_pilot(n.args(), n.env);
   CHECK_THAT(plain.out, !Catch::Contains("flags:"));
 }
 
 TEST_CASE("pilot platform --json has every key the pilot and operators use") {
   Node n;
-  put(n.root / "proc/cpuinfo", kHaswellCpuinfo);
-  put(n.root / "etc/os-release", "ID=ubuntu\nVERSION_ID=\"22.04\"\n");
+  n.haswell("ID=ubuntu\nVERSION_ID=\"22.04\"\n");
   put(n.root / "proc/meminfo", "MemTotal:       2048 kB\n");
   auto r = run_pilot(n.args({"--json"}), n.env);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);
-  for (const char* key :
-       {"dirac_platform", "host_os", "host_os_minimum", "host_binary_tag", "host_binary_tag_minimum",
-        "os_id", "os_id_normalised", "arch", "arch_minimum", "supported_archs", "model", "flags",
-        "compiler_id", "compatible_binary_tags", "container_technology", "x86_64_level", "cpus",
-        "memory", "disk", "gpus", "cvmfs", "glibc", "dirac_core_platform"})
+  for (const char* key : {"dirac_platform",
+                          "host_os",
+                          "host_os_minimum",
+                          "host_binary_tag",
+                          "host_binary_tag_minimum",
+                          "os_id",
+                          "os_id_normalised",
+                          "arch",
+                          "arch_minimum",
+                          "supported_archs",
+                          "model",
+                          "flags",
+                          "compiler_id",
+                          "compatible_binary_tags",
+                          "container_technology",
+                          "x86_64_level",
+                          "cpus",
+                          "memory",
+                          "disk",
+                          "gpus",
+                          "cvmfs",
+                          "glibc",
+                          "dirac_core_platform"})
     CHECK(j.contains(key));
   CHECK(j["dirac_platform"] == "haswell-unknown");
   CHECK(j["host_os"] == "haswell-ubuntu2204");
@@ -143,9 +175,10 @@ TEST_CASE("garbage cpuinfo and binary junk in os-release do not break the probe"
 }
 
 TEST_CASE("a tag with fewer than three fields is a clear error, exit 1") {
-  for (auto args : std::vector<std::vector<std::string>>{{"platform", "requires", "x86_64-el9"},
-                                                         {"platform", "lowest-common", "x86_64-el9"},
-                                                         {"platform", "requires", "x86_64-el9-gcc13-opt", "-"}}) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"platform", "requires", "x86_64-el9"},
+           {"platform", "lowest-common", "x86_64-el9"},
+           {"platform", "requires", "x86_64-el9-gcc13-opt", "-"}}) {
     auto r = run_pilot(args);
     CHECK(r.exit_code == 1);
     CHECK(lines(r.err) == 1);
@@ -193,18 +226,21 @@ TEST_CASE("requires, compatible, lowest-common and host-binary-tag") {
   CHECK(run_pilot(n.args({"host-binary-tag"}), env).out == "haswell-centos7-gcc49-opt\n");
 }
 
-TEST_CASE("an explicit platforms list (--platforms-list FILE) replaces the list; a missing or broken one is an error naming it") {
+TEST_CASE(
+    "an explicit platforms list (--platforms-list FILE) replaces the list; a missing or broken one "
+    "is an error naming it") {
   Node n;
-  put(n.root / "proc/cpuinfo", kHaswellCpuinfo);
-  put(n.root / "etc/os-release", "ID=rocky\nID_LIKE=rhel\nVERSION_ID=9.1\n");
+  n.haswell("ID=rocky\nID_LIKE=rhel\nVERSION_ID=9.1\n");
   auto list = n.dir.path() / "list.json";
-  put(list, R"({"rows":[{"key":"x86_64_v4-el9-gcc13-opt"},{"key":"x86_64_v3-el9-gcc13-opt"},{"key":"old"}]})");
+  put(list,
+      R"({"rows":[{"key":"x86_64_v4-el9-gcc13-opt"},{"key":"x86_64_v3-el9-gcc13-opt"},{"key":"old"}]})");
   auto r = run_pilot(n.args({"--json", "--platforms-list", list.string()}), n.env);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);
   CHECK(j["compatible_binary_tags"] == nlohmann::json::array({"x86_64_v3-el9-gcc13-opt"}));
   CHECK(j["platforms_list"] == list.string());
-  auto missing = run_pilot(n.args({"--platforms-list", (n.dir.path() / "nope.json").string()}), n.env);
+  auto missing =
+      run_pilot(n.args({"--platforms-list", (n.dir.path() / "nope.json").string()}), n.env);
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.err, Catch::Contains("nope.json"));
   put(list, "not json");
@@ -215,8 +251,7 @@ TEST_CASE("an explicit platforms list (--platforms-list FILE) replaces the list;
 
 TEST_CASE("the CVMFS platforms list under the root is used when present") {
   Node n;
-  put(n.root / "proc/cpuinfo", kHaswellCpuinfo);
-  put(n.root / "etc/os-release", "ID=rocky\nID_LIKE=rhel\nVERSION_ID=9.1\n");
+  n.haswell("ID=rocky\nID_LIKE=rhel\nVERSION_ID=9.1\n");
   put(n.root / "cvmfs/lhcb.cern.ch/lib/var/lib/softmetadata/platforms-list.json",
       R"({"rows":[{"key":"x86_64_v2-el9-gcc42-opt"}]})");
   auto j = nlohmann::json::parse(run_pilot(n.args({"--json"}), n.env).out);
@@ -224,16 +259,18 @@ TEST_CASE("the CVMFS platforms list under the root is used when present") {
   CHECK(j["cvmfs"] == nlohmann::json::array({"lhcb.cern.ch"}));
 }
 
-TEST_CASE("container runtimes: each LHCb image is checked, a runtime printing another cwd is not usable") {
+TEST_CASE(
+    "container runtimes: each LHCb image is checked, a runtime printing another cwd is not "
+    "usable") {
   Node n;
-  put(n.root / "proc/cpuinfo", kHaswellCpuinfo);
-  put(n.root / "etc/os-release", "ID=debian\nVERSION_ID=12\n");
+  n.haswell("ID=debian\nVERSION_ID=12\n");
   for (const char* image : {"slc6-devel", "centos7-devel", "alma9-devel"})
     fs::create_directories(n.root / "cvmfs/lhcb.cern.ch/containers/os-base" / image / "prod/amd64");
   auto bin = n.dir.path() / "bin";
   // apptainer works except for the slc6 image; singularity lands in the wrong directory.
-  put(bin / "apptainer", "#!/bin/sh\ncase \"$*\" in *slc6*) exit 255;; esac\n"
-                         "[ \"$2\" = exec ] && [ \"$1\" = --silent ] || exit 9\nexec pwd -P\n");
+  put(bin / "apptainer",
+      "#!/bin/sh\ncase \"$*\" in *slc6*) exit 255;; esac\n"
+      "[ \"$2\" = exec ] && [ \"$1\" = --silent ] || exit 9\nexec pwd -P\n");
   put(bin / "singularity", "#!/bin/sh\necho /home/nobody\n");
   fs::permissions(bin / "apptainer", fs::perms::owner_all);
   fs::permissions(bin / "singularity", fs::perms::owner_all);
@@ -247,7 +284,8 @@ TEST_CASE("container runtimes: each LHCb image is checked, a runtime printing an
   CHECK(ct["apptainer"].size() == 2);
   CHECK_FALSE(ct["apptainer"].contains(base + "/slc6-devel/prod/amd64"));
   auto centos7 = ct["apptainer"][base + "/centos7-devel/prod/amd64"];
-  CHECK(std::find(centos7.begin(), centos7.end(), "x86_64+avx2+fma-centos7-gcc9-opt") != centos7.end());
+  CHECK(std::find(centos7.begin(), centos7.end(), "x86_64+avx2+fma-centos7-gcc9-opt") !=
+        centos7.end());
   auto el9 = ct["apptainer"][base + "/alma9-devel/prod/amd64"];
   CHECK(std::find(el9.begin(), el9.end(), "x86_64_v3-el9-gcc13-opt+g") != el9.end());
   CHECK(j["dirac_platform"] == "haswell-unknown");

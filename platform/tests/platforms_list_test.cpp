@@ -16,12 +16,14 @@ TEST_CASE("the embedded list is the fixture's list, in order") {
 }
 
 TEST_CASE("a CouchDB view or an array of tags; names without '-' are dropped") {
-  CHECK(parse_platforms_list(R"({"rows":[{"key":"x86_64-el9-gcc13-opt","value":1},{"key":"slc4_ia32_gcc34"}]})",
-                             "t") == std::vector<std::string>{"x86_64-el9-gcc13-opt"});
+  CHECK(parse_platforms_list(
+            R"({"rows":[{"key":"x86_64-el9-gcc13-opt","value":1},{"key":"slc4_ia32_gcc34"}]})",
+            "t") == std::vector<std::string>{"x86_64-el9-gcc13-opt"});
   CHECK(parse_platforms_list(R"(["a-b-c","old"])", "t") == std::vector<std::string>{"a-b-c"});
   CHECK_THROWS_WITH(parse_platforms_list("{", "/x/list.json"), Catch::Contains("/x/list.json"));
   CHECK_THROWS_WITH(parse_platforms_list(R"({"total":1})", "f"), Catch::Contains("rows"));
-  CHECK_THROWS_WITH(parse_platforms_list(R"({"rows":[{"value":1}]})", "f"), Catch::Contains("entry 0"));
+  CHECK_THROWS_WITH(parse_platforms_list(R"({"rows":[{"value":1}]})", "f"),
+                    Catch::Contains("entry 0"));
   CHECK_THROWS_AS(parse_platforms_list("42", "f"), pilot::Error);
 }
 
@@ -38,7 +40,8 @@ TEST_CASE("explicit file, else CVMFS under the root, else embedded") {
   CHECK(from_cvmfs.tags == std::vector<std::string>{"x86_64_v2-el9-gcc99-opt"});
   auto file = root.path() / "mine.json";
   pilot::write_file_atomic(file, R"(["x86_64_v3-el9-gcc1-opt"])");
-  CHECK(load_platforms_list(root.path(), file).tags == std::vector<std::string>{"x86_64_v3-el9-gcc1-opt"});
+  CHECK(load_platforms_list(root.path(), file).tags ==
+        std::vector<std::string>{"x86_64_v3-el9-gcc1-opt"});
   CHECK_THROWS_WITH(load_platforms_list(root.path(), root.path() / "absent.json"),
                     Catch::Contains("absent.json"));
   // A broken CVMFS copy must not stop the probe.

@@ -52,7 +52,8 @@ TEST_CASE("cgroup v2: the tightest cpu.max and memory.max up the hierarchy") {
 TEST_CASE("cgroup v1: cfs quota over period, memory.limit_in_bytes, unlimited ignored") {
   pilot::TempDir root;
   auto cg = root.path() / "sys/fs/cgroup";
-  put(root.path() / "proc/self/cgroup", "4:memory:/slot1\n3:cpu,cpuacct:/slot1\n1:name=systemd:/\n");
+  put(root.path() / "proc/self/cgroup",
+      "4:memory:/slot1\n3:cpu,cpuacct:/slot1\n1:name=systemd:/\n");
   put(cg / "cpu,cpuacct/slot1/cpu.cfs_quota_us", "400000\n");
   put(cg / "cpu,cpuacct/slot1/cpu.cfs_period_us", "100000\n");
   put(cg / "cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
@@ -148,7 +149,8 @@ TEST_CASE("glibc version from the libc-<ver>.so link name or the banner in libc.
   CHECK(glibc_version(root.path(), "x86_64") == "2.17");
   pilot::TempDir modern;
   static const char kLibc[] =
-      "\x7f" "ELF junk\0\0release version x\0GNU C Library (GNU libc) stable release version 2.39.\n";
+      "\x7f"
+      "ELF junk\0\0release version x\0GNU C Library (GNU libc) stable release version 2.39.\n";
   put(modern.path() / "lib/aarch64-linux-gnu/libc.so.6", std::string(kLibc, sizeof kLibc - 1));
   CHECK(glibc_version(modern.path(), "aarch64") == "2.39");
   CHECK_FALSE(glibc_version(modern.path(), "x86_64"));

@@ -70,7 +70,8 @@ TEST_CASE("compatible_platforms: 'any' first, then OSes sorted by their numbers"
   CHECK(compatible_platforms("x86_64_v2-unknown").empty());
   CHECK(compatible_platforms("i686-slc5").empty());
   CHECK(compatible_platforms("x86_64_v4-el9") ==
-        std::vector<std::string>{"skylake_avx512-any", "x86_64_v4-any", "skylake_avx512-el9", "x86_64_v4-el9"});
+        std::vector<std::string>{"skylake_avx512-any", "x86_64_v4-any", "skylake_avx512-el9",
+                                 "x86_64_v4-el9"});
   auto legacy = compatible_platforms("x86_64-centos7.avx2");
   CHECK(legacy.back() == "x86_64_v3-centos7");
   auto odd = compatible_platforms("x86_64_v2-centos");  // no number: sorted last
@@ -89,7 +90,8 @@ TEST_CASE("lowest_common_requirement: the least demanding platform running every
   CHECK(lowest_common_requirement(P{{"armv8.1_a-el9-gcc13-opt"}, {"x86_64_v2-el9-gcc13-opt"}}) ==
         std::nullopt);
   // A position with only old-style names can never be satisfied.
-  CHECK(lowest_common_requirement(P{{"x86_64-slc6-gcc49-opt"}, {"slc4_amd64_gcc34"}}) == std::nullopt);
+  CHECK(lowest_common_requirement(P{{"x86_64-slc6-gcc49-opt"}, {"slc4_amd64_gcc34"}}) ==
+        std::nullopt);
   CHECK(lowest_common_requirement(P{}) == std::nullopt);
   // Alternatives: the candidate most others can run wins.
   CHECK(lowest_common_requirement(P{{"x86_64_v3-el9-gcc13-opt", "x86_64_v2-el9-gcc13-opt"}}) ==
