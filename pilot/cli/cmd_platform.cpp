@@ -41,6 +41,9 @@ struct PlatformArgs {
 };
 
 pp::ProbeOptions probe_options(const PlatformArgs& a) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(a.root, ec))
+    throw Error("--root " + a.root + " is not a directory");
   pp::ProbeOptions o;
   o.root = a.root;
   if (!a.machine.empty()) o.machine = a.machine;

@@ -132,8 +132,14 @@ void host_case(Check& c, const json& in, const json& want) {
     if (want.contains(fixture))
       c.equal(fixture + " (--json " + key + ")", j.value(key, json()), want[fixture]);
   }
-  for (const auto& [k, _] : want.items())
-    if (!known.count(k)) c.fail("expected value '" + k + "' is not checked by this runner");
+  for (const auto& [k, v] : want.items()) {
+    if (known.count(k)) continue;
+    if (j.contains(k)) {
+      c.equal(k + " (--json " + k + ")", j[k], v);  // a value reported under its own name
+    } else {
+      c.fail("expected value '" + k + "' is not checked by this runner");
+    }
+  }
 
   // The lb-describe-platform text carries the same values.
   auto text = run(c, node_args(n, {}), n.env).out;
@@ -317,6 +323,10 @@ void run_case(Check& c, const json& kase) {
     auto j = run_json(c, node_args(n, {"--json"}), n.env);
     return c.equal("compiler_id", j.value("compiler_id", json()), want);
   }
+  // A node description under another kind name is still a node.
+  if (want.is_object() && (in.contains("cpuinfo") || in.contains("os_release") ||
+                           in.contains("redhat_release") || in.contains("lsb_release")))
+    return host_case(c, in, want);
   c.fail("unknown case kind '" + kind + "' (this runner must learn it)");
 }
 

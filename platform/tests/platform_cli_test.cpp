@@ -141,6 +141,13 @@ TEST_CASE("absent node files: documented fallbacks, exit 0") {
   CHECK_THAT(r.err, Catch::Contains("cpuinfo"));
 }
 
+TEST_CASE("a --root that is not a directory is an error naming it") {
+  auto r = run_pilot({"platform", "--root", "/nonexistent/node", "--json"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::Contains("/nonexistent/node"));
+}
+
 TEST_CASE("unreadable node files give a warning naming them, never a failure") {
   Node n;
   fs::create_directories(n.root / "proc/cpuinfo");  // a directory cannot be read as a file
