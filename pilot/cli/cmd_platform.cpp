@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "platform/archs.hpp"
+#include "platform/compiler.hpp"
 #include "platform/os_id.hpp"
 #include "platform/probe.hpp"
 #include "platform/tags.hpp"
@@ -27,6 +28,7 @@ struct PlatformArgs {
   bool flags = false;
   bool allow_containers = false;
   bool no_containers = false;
+  bool no_cache = false;
   std::string root = "/";
   std::string machine;
   std::string platforms_list;
@@ -39,10 +41,16 @@ struct PlatformArgs {
 };
 
 pp::ProbeOptions probe_options(const PlatformArgs& a) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(a.root, ec))
+    throw Error("--root " + a.root + " is not a directory");
   pp::ProbeOptions o;
   o.root = a.root;
   if (!a.machine.empty()) o.machine = a.machine;
   if (auto cc = env("CC"); cc && !cc->empty()) o.cc = *cc;
+  if (!a.no_cache)
+    o.compiler_cache = pp::compiler_cache_dir(std::getenv("PILOT_CACHE_DIR"),
+                                              std::getenv("XDG_CACHE_HOME"), std::getenv("HOME"));
   o.force_host_os = env("force_host_os");
   if (!a.platforms_list.empty()) o.platforms_list = a.platforms_list;
   o.allow_containers = a.allow_containers;
@@ -66,9 +74,11 @@ nlohmann::ordered_json read_json_file(const std::string& path) {
 }
 
 // {"name": ["alias", ...], ...}: the form of OS_ALIASES and OS_COMPATIBILITY.
-std::vector<std::pair<std::string, std::vector<std::string>>> read_name_lists(const std::string& path) {
+std::vector<std::pair<std::string, std::vector<std::string>>> read_name_lists(
+    const std::string& path) {
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
-  for (const auto& [key, value] : read_json_file(path).items()) {
+  auto doc = read_json_file(path);  // kept alive: items() only refers to it
+  for (const auto& [key, value] : doc.items()) {
     if (!value.is_array()) throw Error(path + ": the value of '" + key + "' is not a list");
     std::vector<std::string> names;
     for (const auto& v : value) {
@@ -101,6 +111,9 @@ void add_platform_command(Cli& cli) {
   sub->add_flag("--allow-containers", a->allow_containers,
                 "dirac_platform <arch>-any when apptainer/singularity can run LHCb's images");
   sub->add_flag("--no-containers", a->no_containers, "Skip the container runtime check");
+  sub->add_flag("--no-cache", a->no_cache,
+                "Always run $CC -v (default: remember the id of an unchanged compiler binary in "
+                "$PILOT_CACHE_DIR, $XDG_CACHE_HOME/pilot or ~/.cache/pilot)");
   sub->add_option("--root", a->root, "Read the node's files under DIR instead of /");
   sub->add_option("--machine", a->machine, "Machine name instead of uname -m");
   sub->add_option("--workdir", a->workdir, "Directory whose free disk space is reported");
@@ -121,8 +134,11 @@ void add_platform_command(Cli& cli) {
   });
 
   auto* can = sub->add_subcommand(
-      "can-run", "yes (exit 0) if platform CURRENT runs binaries needing REQUIRED, else no (exit 1)");
-  can->add_option("CURRENT REQUIRED", a->values, "Two platforms (ARCH-OS)")->required()->expected(2);
+      "can-run",
+      "yes (exit 0) if platform CURRENT runs binaries needing REQUIRED, else no (exit 1)");
+  can->add_option("CURRENT REQUIRED", a->values, "Two platforms (ARCH-OS)")
+      ->required()
+      ->expected(2);
   action(can, [a] {
     bool ok = false;
     try {
@@ -169,8 +185,8 @@ void add_platform_command(Cli& cli) {
     return 0;
   });
 
-  auto* hbt = sub->add_subcommand("host-binary-tag",
-                                  "Print the host binary tag (lb-host-binary-tag)");
+  auto* hbt =
+      sub->add_subcommand("host-binary-tag", "Print the host binary tag (lb-host-binary-tag)");
   hbt->add_flag("--minimum", a->minimum, "Use the baseline architecture");
   action(hbt, [a] {
     auto ids = pp::probe_host_ids(probe_options(*a));
@@ -183,7 +199,8 @@ void add_platform_command(Cli& cli) {
       "check-compatibility",
       "yes (exit 0) if OS runs binaries built for REQUIRED_OS (OS_COMPATIBILITY), else no");
   check->add_option("OS REQUIRED_OS", a->values, "Two OS ids")->required()->expected(2);
-  check->add_option("--map", a->map_file, "JSON {os: [compatible os, \"!os\", ...]} instead of LHCb's");
+  check->add_option("--map", a->map_file,
+                    "JSON {os: [compatible os, \"!os\", ...]} instead of LHCb's");
   action(check, [a] {
     pp::CompatibilityMap map;
     if (a->map_file.empty()) {
@@ -202,6 +219,25 @@ void add_platform_command(Cli& cli) {
   action(normal, [a] {
     auto aliases = a->aliases_file.empty() ? pp::os_aliases() : read_name_lists(a->aliases_file);
     std::cout << pp::normal_name(a->values[0], aliases, a->fallback) << '\n';
+    return 0;
+  });
+
+  auto* parse = sub->add_subcommand(
+      "parse-os", "Print (JSON) the name, version and OS id LbPlatformUtils reads from FILE");
+  parse->add_option("FILE", a->values, "An os-release, redhat-release or lsb-release file")
+      ->required()
+      ->expected(1);
+  parse->add_option("--format", a->fallback, "How to read FILE")
+      ->check(CLI::IsMember({"os-release", "redhat-release", "lsb-release"}))
+      ->required();
+  action(parse, [a] {
+    auto text = read_file(a->values[0], 1 << 20);
+    if (!text) throw Error(a->values[0] + " does not exist");
+    auto r = a->fallback == "os-release"       ? pp::parse_os_release(*text)
+             : a->fallback == "redhat-release" ? pp::parse_system_release(*text)
+                                               : pp::parse_lsb_release(*text);
+    nlohmann::ordered_json j{{"name", r.name}, {"version", r.version}, {"os_id", r.id()}};
+    std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
     return 0;
   });
 
@@ -227,7 +263,9 @@ void add_platform_command(Cli& cli) {
       auto info = pp::probe(probe_options(*a));
       for (const auto& w : info.warnings) std::cerr << "pilot platform: warning: " << w << '\n';
       if (a->json) {
-        std::cout << pp::to_json(info).dump(2) << '\n';
+        std::cout << pp::to_json(info).dump(2, ' ', false,
+                                            nlohmann::ordered_json::error_handler_t::replace)
+                  << '\n';
       } else {
         std::cout << pp::render_text(info, a->flags);
       }

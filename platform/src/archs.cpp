@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <initializer_list>
 
 namespace pilot::platform {
@@ -36,21 +37,70 @@ std::vector<ArchDef> make_defs() {
   FlagSet armv8_2_a = plus(armv8_1_a, {"dcpop"});
   FlagSet armv8_3_a = plus(armv8_2_a, {"jscvt", "lrcpc"});
   return {
-      {"cannonlake", cannonlake}, {"skylake_avx512", skylake_avx512},
-      {"x86_64_v4", skylake_avx512}, {"skylake", skylake},
-      {"broadwell", broadwell}, {"haswell", haswell},
-      {"x86_64_v3", haswell}, {"ivybridge", ivybridge},
-      {"sandybridge", sandybridge}, {"westmere", westmere},
-      {"nehalem", nehalem}, {"x86_64_v2", nehalem},
-      {"core2", core2}, {"x86_64", x86_64},
-      {"armv8.3_a", armv8_3_a}, {"armv8.2_a", armv8_2_a},
-      {"armv8.1_a", armv8_1_a}, {"armv8_a", armv8_a},
+      {"cannonlake", cannonlake},
+      {"skylake_avx512", skylake_avx512},
+      {"x86_64_v4", skylake_avx512},
+      {"skylake", skylake},
+      {"broadwell", broadwell},
+      {"haswell", haswell},
+      {"x86_64_v3", haswell},
+      {"ivybridge", ivybridge},
+      {"sandybridge", sandybridge},
+      {"westmere", westmere},
+      {"nehalem", nehalem},
+      {"x86_64_v2", nehalem},
+      {"core2", core2},
+      {"x86_64", x86_64},
+      {"armv8.3_a", armv8_3_a},
+      {"armv8.2_a", armv8_2_a},
+      {"armv8.1_a", armv8_1_a},
+      {"armv8_a", armv8_a},
       {"aarch64", aarch64},
   };
 }
 
-bool subset(const FlagSet& small, const FlagSet& big) {
-  return std::includes(big.begin(), big.end(), small.begin(), small.end());
+// The flags of the table as bits, so the subset tests that every tag check makes are one AND.
+// `extra`: the set also holds flags no ARCH_DEFS entry knows.
+struct Mask {
+  std::uint64_t bits = 0;
+  bool extra = false;
+};
+
+struct Table {
+  std::vector<ArchDef> defs;
+  std::vector<std::string_view> known;  // sorted; index = bit
+  std::vector<Mask> masks;              // parallel to defs
+};
+
+Mask mask_of(const FlagSet& flags, const std::vector<std::string_view>& known) {
+  Mask m;
+  for (const auto& f : flags) {
+    auto it = std::lower_bound(known.begin(), known.end(), std::string_view(f));
+    if (it == known.end() || *it != f) {
+      m.extra = true;
+    } else {
+      m.bits |= std::uint64_t{1} << (it - known.begin());
+    }
+  }
+  return m;
+}
+
+const Table& table() {
+  static const Table t = [] {  // immutable after first use
+    Table t;
+    t.defs = make_defs();
+    std::set<std::string_view> known;
+    for (const auto& d : t.defs) known.insert(d.flags.begin(), d.flags.end());
+    t.known.assign(known.begin(), known.end());
+    for (const auto& d : t.defs) t.masks.push_back(mask_of(d.flags, t.known));
+    return t;
+  }();
+  return t;
+}
+
+// Is every flag of `small` in `big`?
+bool subset(const Mask& small, const Mask& big) {
+  return !small.extra && (small.bits & ~big.bits) == 0;
 }
 
 bool has_all(const FlagSet& flags, std::initializer_list<std::string_view> need) {
@@ -60,8 +110,7 @@ bool has_all(const FlagSet& flags, std::initializer_list<std::string_view> need)
 }  // namespace
 
 std::span<const ArchDef> arch_defs() {
-  static const std::vector<ArchDef> defs = make_defs();  // immutable after first use
-  return defs;
+  return table().defs;
 }
 
 const FlagSet* arch_flags(std::string_view name) {
@@ -71,17 +120,32 @@ const FlagSet* arch_flags(std::string_view name) {
 }
 
 std::vector<std::string> supported_archs(const FlagSet& host_flags) {
+  const auto& t = table();
+  auto host = mask_of(host_flags, t.known);
   std::vector<std::string> out;
-  for (const auto& d : arch_defs())
-    if (subset(d.flags, host_flags)) out.emplace_back(d.name);
+  for (std::size_t i = 0; i < t.defs.size(); ++i)
+    if (subset(t.masks[i], host)) out.emplace_back(t.defs[i].name);
   return out;
 }
 
 std::vector<std::string> compatible_archs(const FlagSet& target_flags) {
+  const auto& t = table();
+  auto target = mask_of(target_flags, t.known);
   std::vector<std::string> out;
-  for (const auto& d : arch_defs())
-    if (subset(target_flags, d.flags)) out.emplace_back(d.name);
+  for (std::size_t i = 0; i < t.defs.size(); ++i)
+    if (subset(target, t.masks[i])) out.emplace_back(t.defs[i].name);
   return out;
+}
+
+bool arch_includes(std::string_view have, std::string_view need) {
+  const auto& t = table();
+  const Mask* h = nullptr;
+  const Mask* n = nullptr;
+  for (std::size_t i = 0; i < t.defs.size(); ++i) {
+    if (t.defs[i].name == have) h = &t.masks[i];
+    if (t.defs[i].name == need) n = &t.masks[i];
+  }
+  return h && n && subset(*n, *h);
 }
 
 std::string architecture(const FlagSet& host_flags, std::string_view machine, bool minimum) {
@@ -93,8 +157,9 @@ std::string architecture(const FlagSet& host_flags, std::string_view machine, bo
 }
 
 std::optional<std::string> x86_64_level_derived(const FlagSet& host_flags) {
+  auto archs = supported_archs(host_flags);
   for (std::string_view level : {"x86_64_v4", "x86_64_v3", "x86_64_v2", "x86_64"})
-    if (subset(*arch_flags(level), host_flags)) return std::string(level);
+    if (std::find(archs.begin(), archs.end(), level) != archs.end()) return std::string(level);
   return std::nullopt;
 }
 

@@ -8,7 +8,9 @@
 namespace pilot::platform {
 namespace {
 
-bool digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+bool digit(char c) {
+  return std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
 
 // Matches `(gcc|clang|icc|LLVM) version (\d+)\.(\d+)` at `pos`.
 bool match_at(std::string_view s, std::size_t pos, std::string& comp, std::string& major,
@@ -64,6 +66,5 @@ std::string compiler_id(const std::string& cc, std::chrono::milliseconds timeout
     return "unknown";  // exists but cannot be started (not executable, ...)
   }
 }
-
 
 }  // namespace pilot::platform

@@ -27,7 +27,8 @@ OsRelease parse_os_release(std::string_view content) {
   auto id = get("ID", "linux");
   r.name = id.substr(0, id.find('-'));
   auto compatible = r.name + get("ID_LIKE", "");
-  if (compatible.find("rhel") != std::string::npos || compatible.find("suse") != std::string::npos) {
+  if (compatible.find("rhel") != std::string::npos ||
+      compatible.find("suse") != std::string::npos) {
     auto v = get("VERSION_ID", "");
     r.version = v.substr(0, v.find('.'));
   } else {

@@ -48,6 +48,20 @@ std::vector<std::string> runnable_tags(const std::string& platform,
   return out;
 }
 
+// `cc -v` is the slowest step by far: unless the cache knows the answer, it runs in a thread
+// while the files are read.
+std::future<std::string> start_compiler_id(const ProbeOptions& o) {
+  if (!o.compiler_cache)
+    return std::async(std::launch::async, [cc = o.cc] { return compiler_id(cc); });
+  if (auto id = remembered_compiler_id(o.cc, *o.compiler_cache)) {
+    std::promise<std::string> known;  // no thread needed
+    known.set_value(*id);
+    return known.get_future();
+  }
+  return std::async(std::launch::async,
+                    [cc = o.cc, dir = *o.compiler_cache] { return cached_compiler_id(cc, dir); });
+}
+
 HostIds ids_with_compiler(const ProbeOptions& o, std::future<std::string>& compiler) {
   HostIds h;
   h.machine = o.machine ? *o.machine : host_machine();
@@ -66,13 +80,12 @@ HostIds ids_with_compiler(const ProbeOptions& o, std::future<std::string>& compi
 }  // namespace
 
 HostIds probe_host_ids(const ProbeOptions& o) {
-  // `cc -v` is the slowest step by far: it runs while the files are read.
-  auto compiler = std::async(std::launch::async, [cc = o.cc] { return compiler_id(cc); });
+  auto compiler = start_compiler_id(o);
   return ids_with_compiler(o, compiler);
 }
 
 PlatformInfo probe(const ProbeOptions& o) {
-  auto compiler = std::async(std::launch::async, [cc = o.cc] { return compiler_id(cc); });
+  auto compiler = start_compiler_id(o);
   PlatformInfo info;
   // Work not needing the compiler id first, so it overlaps with `cc -v`.
   auto list = load_platforms_list(o.root, o.platforms_list);
@@ -83,7 +96,9 @@ PlatformInfo probe(const ProbeOptions& o) {
   info.cpus.batch = batch_cpus(o.slurm_cpus_on_node, o.condor_machine_ad);
   info.memory.total_bytes = mem_total(o.root);
   info.memory.cgroup_limit_bytes = cgroup_memory_limit(o.root);
-  info.disk = disk_space(o.workdir);
+  std::error_code ec;
+  auto workdir = std::filesystem::weakly_canonical(o.workdir, ec);
+  info.disk = disk_space(ec ? o.workdir : workdir);
   info.gpus = nvidia_gpus(o.root);
   info.cvmfs = cvmfs_repositories(o.root);
 
@@ -189,12 +204,9 @@ nlohmann::ordered_json to_json(const PlatformInfo& info) {
   }
   j["x86_64_level"] = opt(info.x86_64_level);
   j["x86_64_level_derived"] = opt(info.x86_64_level_derived);
-  j["cpus"] = {{"logical", info.cpus.logical},
-               {"physical", opt(info.cpus.physical)},
-               {"affinity", opt(info.cpus.affinity)},
-               {"cgroup_quota", opt(info.cpus.cgroup_quota)},
-               {"batch", opt(info.cpus.batch)},
-               {"usable", opt(info.cpus.usable)}};
+  j["cpus"] = {{"logical", info.cpus.logical},        {"physical", opt(info.cpus.physical)},
+               {"affinity", opt(info.cpus.affinity)}, {"cgroup_quota", opt(info.cpus.cgroup_quota)},
+               {"batch", opt(info.cpus.batch)},       {"usable", opt(info.cpus.usable)}};
   j["memory"] = {{"total_bytes", opt(info.memory.total_bytes)},
                  {"cgroup_limit_bytes", opt(info.memory.cgroup_limit_bytes)},
                  {"usable_bytes", opt(info.memory.usable_bytes)}};
@@ -208,7 +220,8 @@ nlohmann::ordered_json to_json(const PlatformInfo& info) {
   for (const auto& g : info.gpus)
     gpus.push_back({{"vendor", "nvidia"},
                     {"pci_address", g.pci_address},
-                    {"model", g.model.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(g.model)},
+                    {"model", g.model.empty() ? nlohmann::ordered_json(nullptr)
+                                              : nlohmann::ordered_json(g.model)},
                     {"driver_loaded", g.driver}});
   j["cvmfs"] = info.cvmfs;
   j["glibc"] = opt(info.glibc);

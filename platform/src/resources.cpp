@@ -1,11 +1,12 @@
 #include "platform/resources.hpp"
 
 #include <dirent.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -41,7 +42,7 @@ std::optional<T> to_number(std::string_view s) {
 }
 
 struct CgroupPaths {
-  std::string v2;                        // path of the "0::" line
+  std::string v2;                                       // path of the "0::" line
   std::vector<std::pair<std::string, std::string>> v1;  // controllers, path
 };
 
@@ -95,6 +96,73 @@ std::optional<fs::path> v1_mount(const fs::path& root, std::initializer_list<con
   std::error_code ec;
   for (const char* n : names)
     if (fs::is_directory(root / "sys/fs/cgroup" / n, ec)) return root / "sys/fs/cgroup" / n;
+  return std::nullopt;
+}
+
+bool pread_all(int fd, void* buf, std::size_t size, off_t offset) {
+  auto* p = static_cast<char*>(buf);
+  while (size > 0) {
+    ssize_t n = ::pread(fd, p, size, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<std::size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
+bool version_text(std::string_view v) {
+  auto dot = v.find('.');
+  return dot != std::string_view::npos && dot > 0 && dot + 1 < v.size() &&
+         std::all_of(v.begin(), v.end(), [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
+}
+
+// The "... release version 2.36." banner of a libc. Only .rodata is read when the file is a
+// well-formed ELF64 (150 kB instead of 2 MB); otherwise the whole file, up to 64 MB.
+std::optional<std::string> banner_version(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return std::nullopt;
+  auto file_size = static_cast<std::uint64_t>(st.st_size);
+  std::uint64_t offset = 0, size = std::min<std::uint64_t>(file_size, 64 << 20);
+  Elf64_Ehdr eh{};
+  if (pread_all(fd, &eh, sizeof eh, 0) && std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+      eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_shentsize == sizeof(Elf64_Shdr) &&
+      eh.e_shnum > 0 && eh.e_shnum < 4096 && eh.e_shstrndx < eh.e_shnum &&
+      eh.e_shoff + std::uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr) <= file_size) {
+    std::vector<Elf64_Shdr> sh(eh.e_shnum);
+    const auto& names = sh[eh.e_shstrndx];
+    if (pread_all(fd, sh.data(), sh.size() * sizeof(Elf64_Shdr), static_cast<off_t>(eh.e_shoff)) &&
+        names.sh_size < (1 << 20) && names.sh_offset + names.sh_size <= file_size) {
+      std::string strtab(names.sh_size, '\0');
+      if (pread_all(fd, strtab.data(), strtab.size(), static_cast<off_t>(names.sh_offset))) {
+        for (const auto& h : sh) {
+          if (h.sh_name >= strtab.size() ||
+              std::string_view(strtab.c_str() + h.sh_name) != ".rodata")
+            continue;
+          if (h.sh_offset + h.sh_size <= file_size) {
+            offset = h.sh_offset;
+            size = h.sh_size;
+          }
+          break;
+        }
+      }
+    }
+  }
+  std::string data(size, '\0');
+  if (!pread_all(fd, data.data(), data.size(), static_cast<off_t>(offset))) return std::nullopt;
+  constexpr std::string_view kBanner = "release version ";
+  std::string_view view(data);
+  for (auto pos = view.find(kBanner); pos != std::string_view::npos;
+       pos = view.find(kBanner, pos + 1)) {
+    auto b = pos + kBanner.size();
+    auto e = b;
+    while (e < view.size() && e - b < 16 && (view[e] == '.' || (view[e] >= '0' && view[e] <= '9')))
+      ++e;
+    auto v = view.substr(b, e - b);
+    while (!v.empty() && v.back() == '.') v.remove_suffix(1);
+    if (version_text(v)) return std::string(v);
+  }
   return std::nullopt;
 }
 
@@ -300,50 +368,25 @@ std::vector<std::string> cvmfs_repositories(const fs::path& root) {
 
 std::optional<std::string> glibc_version(const fs::path& root, std::string_view machine) {
   std::string multiarch = std::string(machine) + "-linux-gnu";
-  const std::vector<fs::path> candidates = {
-      root / "lib64/libc.so.6",          root / "usr/lib64/libc.so.6",
-      root / "lib" / multiarch / "libc.so.6", root / "usr/lib" / multiarch / "libc.so.6",
-      root / "lib/libc.so.6",            root / "usr/lib/libc.so.6"};
-  auto valid = [](std::string_view v) {
-    auto dot = v.find('.');
-    return dot != std::string_view::npos && dot > 0 && dot + 1 < v.size() &&
-           std::all_of(v.begin(), v.end(), [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
-  };
+  const std::vector<fs::path> candidates = {root / "lib64/libc.so.6",
+                                            root / "usr/lib64/libc.so.6",
+                                            root / "lib" / multiarch / "libc.so.6",
+                                            root / "usr/lib" / multiarch / "libc.so.6",
+                                            root / "lib/libc.so.6",
+                                            root / "usr/lib/libc.so.6"};
   for (const auto& path : candidates) {
+    // Before glibc 2.34 libc.so.6 links to libc-<version>.so. Only the link's name is used: an
+    // absolute link would lead out of a test root.
     std::error_code ec;
-    auto real = fs::canonical(path, ec);
-    if (ec) continue;
-    // Before glibc 2.34 libc.so.6 links to libc-<version>.so.
-    auto name = real.filename().string();
+    auto target = fs::read_symlink(path, ec);
+    auto name = ec ? std::string() : target.filename().string();
     if (name.starts_with("libc-") && name.ends_with(".so")) {
       auto v = name.substr(5, name.size() - 8);
-      if (valid(v)) return v;
+      if (version_text(v)) return v;
     }
-    UniqueFd fd(::open(real.c_str(), O_RDONLY | O_CLOEXEC));
-    struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        st.st_size > (256 << 20))
-      continue;
-    auto size = static_cast<std::size_t>(st.st_size);
-    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
-    if (map == MAP_FAILED) continue;
-    std::string_view data(static_cast<const char*>(map), size);
-    std::optional<std::string> found;
-    constexpr std::string_view kBanner = "release version ";
-    for (auto pos = data.find(kBanner); pos != std::string_view::npos;
-         pos = data.find(kBanner, pos + 1)) {
-      auto b = pos + kBanner.size();
-      auto e = b;
-      while (e < data.size() && e - b < 16 && (data[e] == '.' || (data[e] >= '0' && data[e] <= '9')))
-        ++e;
-      auto v = data.substr(b, e - b);
-      while (!v.empty() && v.back() == '.') v.remove_suffix(1);
-      if (valid(v)) {
-        found = std::string(v);
-        break;
-      }
-    }
-    ::munmap(map, size);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;
+    auto found = banner_version(fd.get());
     if (found) return found;
   }
   return std::nullopt;

@@ -34,8 +34,10 @@ std::string requires_platform(std::string_view binary_tag) {
   if ((comp.starts_with("gcc") || comp.starts_with("clang")) && arch.starts_with("x86_64")) {
     // gcc 3.4 to 6.2 used two digits (gcc49, gcc62); later ones one or two (gcc7, gcc13), so
     // those get a 0 appended before comparing with 60 (gcc >= 6: SSE4.2 baseline).
-    auto b = std::find_if(comp.begin(), comp.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-    auto e = std::find_if(b, comp.end(), [](char c) { return !std::isdigit(static_cast<unsigned char>(c)); });
+    auto b = std::find_if(comp.begin(), comp.end(),
+                          [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    auto e = std::find_if(b, comp.end(),
+                          [](char c) { return !std::isdigit(static_cast<unsigned char>(c)); });
     if (b != e) {
       std::string number(b, e);
       if (number[0] < '3' || number[0] > '6') number += '0';
@@ -69,12 +71,8 @@ bool can_run(std::string_view current, std::string_view required) {
     if (*s == "unknown") return false;
   if (!check_compatibility(cur.os, req.os, os_compatibility())) return false;
   if (cur.arch == req.arch) return true;
-  const auto* have = arch_flags(cur.arch);
-  const auto* need = arch_flags(req.arch);
   // An arch outside ARCH_DEFS has no flags and needs the flag "unknown": only equal names match.
-  if (!need) return false;
-  if (!have) return need->empty();
-  return std::includes(have->begin(), have->end(), need->begin(), need->end());
+  return arch_includes(cur.arch, req.arch);
 }
 
 namespace {

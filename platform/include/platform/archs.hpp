@@ -24,6 +24,9 @@ std::span<const ArchDef> arch_defs();
 // The flag set of an ARCH_DEFS name, or nullptr if the name is not in the table.
 const FlagSet* arch_flags(std::string_view name);
 
+// Whether ARCH_DEFS[have] contains every flag of ARCH_DEFS[need]; false if either is not a name.
+bool arch_includes(std::string_view have, std::string_view need);
+
 // Names whose flag set is a subset of `host_flags` (what a host with these flags runs).
 std::vector<std::string> supported_archs(const FlagSet& host_flags);
 // Names whose flag set contains all of `target_flags` (hosts that run code needing these flags).

@@ -21,7 +21,7 @@ std::vector<ContainerImage> lhcb_container_images(const std::filesystem::path& r
                                                   std::string_view machine);
 
 struct RuntimeImages {
-  std::string runtime;                // "apptainer" or "singularity"
+  std::string runtime;                 // "apptainer" or "singularity"
   std::vector<ContainerImage> usable;  // images where the check succeeded
 };
 

@@ -14,10 +14,10 @@ struct CpuInfo {
   // its first ':', plus `machine`. Empty when there is no such line: then nothing matches.
   FlagSet flags;
   bool has_flags_line = false;
-  std::string model = "unknown";   // first "model name" line
-  std::string vendor;              // first "vendor_id" line (x86), "" elsewhere
-  int logical = 0;                 // "processor" entries
-  std::optional<int> physical;     // distinct (physical id, core id) pairs, when present
+  std::string model = "unknown";  // first "model name" line
+  std::string vendor;             // first "vendor_id" line (x86), "" elsewhere
+  int logical = 0;                // "processor" entries
+  std::optional<int> physical;    // distinct (physical id, core id) pairs, when present
 };
 
 // Never throws: garbage gives empty flags and "unknown" model.

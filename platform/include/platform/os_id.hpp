@@ -23,9 +23,9 @@ OsRelease parse_system_release(std::string_view content);  // /etc/redhat-releas
 OsRelease parse_lsb_release(std::string_view content);
 
 struct OsId {
-  std::string raw;          // os_id before normalisation, e.g. "almalinux9"
-  std::string source;       // "force_host_os", "/etc/os-release", ..., or "none"
-  std::optional<OsRelease> parsed;  // name and version, unless forced or unknown
+  std::string raw;                    // os_id before normalisation, e.g. "almalinux9"
+  std::string source;                 // "force_host_os", "/etc/os-release", ..., or "none"
+  std::optional<OsRelease> parsed;    // name and version, unless forced or unknown
   std::vector<std::string> warnings;  // files that exist but could not be read
 };
 

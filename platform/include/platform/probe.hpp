@@ -20,14 +20,15 @@ namespace pilot::platform {
 inline constexpr const char* kLbPlatformUtilsVersion = "4.5.1";
 
 struct ProbeOptions {
-  std::filesystem::path root = "/";      // the node's file system (tests: a fixture tree)
-  std::optional<std::string> machine;    // overrides uname -m
-  std::string cc = "cc";                 // $CC
+  std::filesystem::path root = "/";    // the node's file system (tests: a fixture tree)
+  std::optional<std::string> machine;  // overrides uname -m
+  std::string cc = "cc";               // $CC
+  std::optional<std::filesystem::path> compiler_cache;  // see cached_compiler_id(); none: no cache
   std::optional<std::string> force_host_os;
   std::optional<std::filesystem::path> platforms_list;  // explicit list file
-  bool allow_containers = false;         // dirac_platform "<arch>-any" with a usable runtime
-  bool containers = true;                // run the container runtime check at all
-  std::filesystem::path workdir = ".";   // whose free disk is reported
+  bool allow_containers = false;        // dirac_platform "<arch>-any" with a usable runtime
+  bool containers = true;               // run the container runtime check at all
+  std::filesystem::path workdir = ".";  // whose free disk is reported
   std::optional<std::string> slurm_cpus_on_node;  // batch allocation, see batch_cpus()
   std::optional<std::string> condor_machine_ad;
 };
@@ -46,7 +47,9 @@ struct HostIds {
   std::string host_os() const { return arch + "-" + os_id; }
   std::string host_os_minimum() const { return arch_minimum + "-" + os_id; }
   std::string host_binary_tag() const { return host_os() + "-" + compiler_id + "-opt"; }
-  std::string host_binary_tag_minimum() const { return host_os_minimum() + "-" + compiler_id + "-opt"; }
+  std::string host_binary_tag_minimum() const {
+    return host_os_minimum() + "-" + compiler_id + "-opt";
+  }
   std::vector<std::string> warnings;
 };
 HostIds probe_host_ids(const ProbeOptions& options);

@@ -38,7 +38,8 @@ struct CpuCounts {
   std::optional<int> affinity;
   std::optional<double> cgroup_quota;
   std::optional<int> batch;
-  std::optional<int> usable;  // the smallest of the known limits (a fractional quota rounds down, at least 1)
+  std::optional<int>
+      usable;  // the smallest of the known limits (a fractional quota rounds down, at least 1)
 };
 void settle_usable(CpuCounts& cpus);
 
@@ -50,7 +51,7 @@ struct MemoryInfo {
 
 struct DiskInfo {
   std::string path;
-  std::uint64_t free_bytes = 0;   // available to unprivileged users
+  std::uint64_t free_bytes = 0;  // available to unprivileged users
   std::uint64_t total_bytes = 0;
 };
 // statvfs of `dir`; nullopt if it cannot be queried.
@@ -71,6 +72,7 @@ std::vector<std::string> cvmfs_repositories(const std::filesystem::path& root);
 
 // The node's glibc version ("2.36"): from the name of libc-<ver>.so that libc.so.6 links to, or
 // the "release version" banner inside libc.so.6, in the usual library directories under root.
-std::optional<std::string> glibc_version(const std::filesystem::path& root, std::string_view machine);
+std::optional<std::string> glibc_version(const std::filesystem::path& root,
+                                         std::string_view machine);
 
 }  // namespace pilot::platform
