@@ -126,7 +126,6 @@ void print_human(const jw::JobRecord& r) {
 int run_exec(Cli& cli, const ExecOptions& o) {
   auto logger = cli.logger("exec");
   if (o.mc.recover) return recover_exec(o.workdir, o.grace, o.json, logger);
-  if (o.command.empty()) throw Error("no command to run (pilot exec [options] -- CMD ARGS...)");
   auto spec = make_spec(o);
   McExec mc(o.mc, spec, logger);
   double poll_s = spec.watchdog.poll_s, grace_s = spec.grace_s;
@@ -228,7 +227,10 @@ void add_exec_command(Cli& cli) {
   sub->add_flag("--json", o->json, "Print the final job record as one JSON object");
   add_mc_options(sub, o->mc);
   sub->add_option("command", o->command, "The payload and its arguments, after --");
-  sub->callback([&cli, o] { cli.run = [&cli, o] { return run_exec(cli, *o); }; });
+  sub->callback([&cli, o] {
+    if (!o->mc.recover && o->command.empty()) throw CLI::RequiredError("the payload to run (pilot exec [options] -- CMD ARGS...)");
+    cli.run = [&cli, o] { return run_exec(cli, *o); };
+  });
 }
 
 }  // namespace pilot::cli

@@ -3,6 +3,10 @@
 #include <iostream>
 
 #include "core/error.hpp"
+#include "mjf/batch.hpp"
+#include "mjf/observe.hpp"
+
+extern char** environ;
 
 namespace pilot::cli {
 namespace jw = pilot::jobwrapper;
@@ -15,12 +19,28 @@ void add_mc_options(CLI::App* sub, McExecOptions& o) {
   sub->add_option("--cpu-power", o.cpu_power, "HS06 per processor for sizing")->check(CLI::PositiveNumber);
   sub->add_option("--time-left", o.time_left, "Seconds the slot has left: sizes the job and stops it gracefully in time")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--watch-period", o.watch_period, "Interruptible MC: seconds between re-checks of MJF shutdown times and batch limits")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--summary-file", o.summary_file, "The payload's Gaudi XML summary (default: summary*.xml)");
   sub->add_flag("--recover", o.recover, "Finish and report the job a lost pilot left in --workdir, then exit");
 }
 
 McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
     : stop_signal_(spec.stop_signal), summary_file_(o.summary_file), logger_(std::move(logger)) {
+  // Without MC options the watchdog's limits apply as they are (a wall limit kills); only MC
+  // payloads are stopped gracefully ahead of a deadline.
+  if (!o.enabled()) return;
+  watch_period_ = o.watch_period;
+  // The slot as MJF and the batch system describe it: its end (announced shutdowns included)
+  // stops the payload in time, and it sizes the job when no time is given.
+  mjf::ObserveSettings os;
+  os.env = mjf::environment_of(environ);
+  os.sources = mjf::sources_from_environment(os.env, logger_);
+  mjf::Config mc;
+  if (o.cpu_power > 0) mc.cpu_power_hs06 = o.cpu_power;
+  mc.started_at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  watcher_ = std::make_unique<mjf::Watcher>(os, mc, logger_.child("mjf"));
+  budget_ = watcher_->budget();
   auto now = std::chrono::system_clock::now();
   if (o.time_left > 0)
     deadline_ = mc::Deadline{now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -30,20 +50,28 @@ McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
     deadline_ = mc::Deadline{now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                                        std::chrono::duration<double>(spec.watchdog.wall_limit_s)),
                              "wall_limit"};
-  if (!o.enabled()) return;
   mc::McOptions mo;
   mo.summary_file = o.summary_file;
   if (o.events > 0) {
     mo.events = o.events;
   } else {
-    if (o.time_left <= 0 && spec.watchdog.wall_limit_s <= 0)
-      throw Error("--cpue needs the time left (--time-left or --wall-limit) to size the job");
-    if (o.cpu_power <= 0) throw Error("--cpue needs the CPU power per processor (--cpu-power)");
     mc::SizingInputs in;
-    in.cpu_time_left_s = o.time_left > 0 ? o.time_left : spec.watchdog.wall_limit_s;
-    in.cpu_time_left_source = o.time_left > 0 ? "--time-left" : "--wall-limit";
-    in.cpu_power_hs06 = o.cpu_power;
-    in.cpu_power_source = "--cpu-power";
+    if (o.time_left > 0) {
+      in.cpu_time_left_s = o.time_left;
+      in.cpu_time_left_source = "--time-left";
+    } else if (spec.watchdog.wall_limit_s > 0) {
+      in.cpu_time_left_s = spec.watchdog.wall_limit_s;
+      in.cpu_time_left_source = "--wall-limit";
+    } else if (budget_->wall_seconds_left) {
+      in.cpu_time_left_s = static_cast<double>(*budget_->wall_seconds_left);
+      in.cpu_time_left_source = std::string(budget_->limited_by ? mjf::limit_name(*budget_->limited_by) : "budget");
+    } else {
+      throw Error("--cpue needs the time left: --time-left, --wall-limit, MJF or a batch system that knows it");
+    }
+    if (!budget_->cpu_power_hs06)
+      throw Error("--cpue needs the CPU power per processor: --cpu-power or MJF hs06");
+    in.cpu_power_hs06 = *budget_->cpu_power_hs06;
+    in.cpu_power_source = o.cpu_power > 0 ? "--cpu-power" : budget_->cpu_power_source;
     in.cpue = o.cpue;
     if (o.max_events > 0) in.max_events = o.max_events;
     mo.sizing = in;
@@ -56,16 +84,37 @@ void McExec::record_start(jw::Supervisor& sup) {
   mc::record_mc(sup.record(), *job_);
 }
 
+std::optional<mc::Deadline> McExec::current_deadline() {
+  auto d = deadline_;
+  std::lock_guard lock(budget_mutex_);
+  if (budget_ && !budget_->deadlines.empty()) {
+    const auto& e = budget_->deadlines.front();
+    mc::Deadline slot{std::chrono::system_clock::time_point(std::chrono::seconds(e.epoch)), std::string(mjf::limit_name(e.source))};
+    if (!d || slot.at < d->at) d = slot;
+  }
+  return d;
+}
+
 void McExec::install(jw::Hooks& hooks, jw::Supervisor*& sup, double poll_s, double grace_s) {
+  if (watcher_) {
+    watcher_thread_ = std::make_unique<mjf::WatcherThread>(
+        *watcher_, std::chrono::milliseconds(static_cast<long>(watch_period_ * 1000)),
+        [this](const std::vector<mjf::Change>&, const mjf::ResourceBudget& b) {
+          std::lock_guard lock(budget_mutex_);
+          budget_ = b;
+        });
+  }
   auto prev_poll = hooks.on_poll;
   hooks.on_poll = [this, prev_poll, poll_s, grace_s](jw::Supervisor& s, const jw::TreeUsage& u) {
     if (job_) mc::mirror_checkpoint(s, *job_, logger_);
-    if (deadline_ && mc::deadline_reached(*deadline_, grace_s, poll_s))
-      s.request_stop(deadline_->source + " approaching: stopping at an event boundary");
+    auto d = current_deadline();
+    if (d && mc::deadline_reached(*d, grace_s, poll_s))
+      s.request_stop(d->source + " approaching: stopping at an event boundary");
     if (prev_poll) prev_poll(s, u);
   };
   auto prev_finished = hooks.on_finished;
   hooks.on_finished = [this, prev_finished, &sup](const jw::JobRecord& rec) {
+    watcher_thread_.reset();
     if (job_ && sup) {
       mc::mirror_checkpoint(*sup, *job_, logger_);
       auto r = mc::collect_mc(rec, stop_signal_, summary_file_);

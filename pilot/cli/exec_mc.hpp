@@ -4,10 +4,12 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "core/log.hpp"
+#include "mjf/watcher.hpp"
 #include "jobwrapper/supervisor.hpp"
 #include "mc/interruptible.hpp"
 
@@ -19,6 +21,7 @@ struct McExecOptions {
   std::int64_t max_events = 0; // --max-events
   double cpu_power = 0;        // --cpu-power (HS06 per processor)
   double time_left = 0;        // --time-left (s): the slot's remaining time
+  double watch_period = 10;    // --watch-period (s): MJF/batch re-checks
   std::string summary_file;    // --summary-file
   bool recover = false;        // --recover
   bool enabled() const { return events > 0 || cpue > 0; }
@@ -40,8 +43,15 @@ class McExec {
   void add_to_output(nlohmann::ordered_json& out, const jobwrapper::JobRecord& rec) const;
 
  private:
+  std::optional<mc::Deadline> current_deadline();
+
   std::optional<mc::McJob> job_;
-  std::optional<mc::Deadline> deadline_;
+  std::optional<mc::Deadline> deadline_;  // fixed: --time-left or --wall-limit
+  std::unique_ptr<mjf::Watcher> watcher_;  // MJF and the batch system: the slot's own end
+  std::unique_ptr<mjf::WatcherThread> watcher_thread_;
+  std::mutex budget_mutex_;
+  std::optional<mjf::ResourceBudget> budget_;
+  double watch_period_ = 10;
   int stop_signal_ = 0;
   std::string summary_file_;
   log::Logger logger_;

@@ -176,3 +176,53 @@ TEST_CASE("MC: a pilot SIGKILLed mid-job is recovered by the next one with the e
   auto again = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--recover"});
   CHECK(again.exit_code == 1);  // nothing left to recover
 }
+
+TEST_CASE("MC: an MJF shutdown announced mid-run stops the payload gracefully in time") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  auto mf = dir.path() / "machinefeatures", jf = dir.path() / "jobfeatures";
+  std::filesystem::create_directories(mf);
+  std::filesystem::create_directories(jf);
+  pilot::write_file_atomic(mf / "hs06", "100\n");
+  pilot::write_file_atomic(mf / "total_cpu", "10\n");
+  PilotProcess p({"exec", "--workdir", job.string(), "--events", "1000000", "--poll", "0.1", "--grace", "1",
+                  "--watch-period", "0.2", "--json", "--", TOYMC_BIN, "--cpu-ms-per-event", "5"},
+                 dir.path(), {{"MACHINEFEATURES", mf.string()}, {"JOBFEATURES", jf.string()}});
+  REQUIRE(wait_until([&] { return checkpointed(job) >= 5; }));
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  pilot::write_file_atomic(jf / "shutdowntime_job", std::to_string(now + 3) + "\n");
+  auto rc = p.wait(std::chrono::seconds(20));
+  auto stopped = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  INFO(p.err());
+  REQUIRE(rc);
+  CHECK(*rc == 128 + SIGINT);
+  CHECK(stopped <= now + 3);  // before the announced shutdown
+  auto j = last_json_line(p.out());
+  CHECK(j["interrupted"] == true);
+  CHECK_THAT(j["reason_detail"].get<std::string>(), Catch::Contains("shutdowntime_job"));
+  CHECK(j["events"].get<std::int64_t>() == lines_in(job / "toymc.out"));
+}
+
+TEST_CASE("MC: the number of events is sized from MJF values") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  auto jf = dir.path() / "jobfeatures";
+  std::filesystem::create_directories(jf);
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  pilot::write_file_atomic(jf / "allocated_cpu", "2\n");
+  pilot::write_file_atomic(jf / "hs06_job", "20\n");  // 10 HS06 per processor
+  pilot::write_file_atomic(jf / "jobstart_secs", std::to_string(now) + "\n");
+  pilot::write_file_atomic(jf / "wall_limit_secs", "100\n");
+  auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--cpue", "20", "--json", "--", TOYMC_BIN,
+                                   "--cpu-ms-per-event", "1"},
+                                  {{"JOBFEATURES", jf.string()}, {"MACHINEFEATURES", ""}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto j = last_json_line(r.out);
+  // floor(floor(~99 x 10) / 20) = 49 or 50 fit; x 0.8 = 39 or 40
+  CHECK(j["events_requested"].get<std::int64_t>() >= 39);
+  CHECK(j["events_requested"].get<std::int64_t>() <= 40);
+  auto rec = json::parse(pilot::read_file(job / "job.json").value());
+  CHECK(rec["extra"]["mc"]["sizing"]["cpu_power_source"] == "mjf_job");
+  CHECK(rec["extra"]["mc"]["sizing"]["cpu_time_left_source"] == "wall_limit");
+}
