@@ -99,8 +99,22 @@ void collect_results(const fs::path& job_dir, const FinishedJob& job,
   std::set<std::string> stored;
   status["logs"] = nlohmann::json::array();
   for (const auto& name : logs) {
-    if (stored.count(name) || !regular_file(workdir / name)) continue;
+    if (stored.count(name)) continue;
     auto file = fs::path("logs") / (fs::path(name).filename().string() + ".zst");
+    if (!regular_file(workdir / name) && regular_file(workdir / (name + ".zst"))) {
+      // The job wrapper already capped and compressed this stream: keep its file as it is.
+      try {
+        fs::create_directories(job_dir / "logs");
+        copy_regular_file(workdir / (name + ".zst"), job_dir / file);
+        status["logs"].push_back({{"name", name}, {"file", file.string()},
+                                  {"stored_bytes", fs::file_size(job_dir / file, ec)}, {"compressed_by", "jobwrapper"}});
+        stored.insert(name);
+      } catch (const std::exception& e) {
+        problem(std::string("log ") + name + " not kept: " + e.what());
+      }
+      continue;
+    }
+    if (!regular_file(workdir / name)) continue;
     try {
       fs::create_directories(job_dir / "logs");
       auto copy = compress_tail(workdir / name, job_dir / file, limits.max_log_bytes);
@@ -122,6 +136,7 @@ void collect_results(const fs::path& job_dir, const FinishedJob& job,
       problem("OutputSandbox entry '" + pattern + "' is not a path inside the job directory");
       continue;
     }
+    if (stored.count(pattern)) continue;  // a log kept above
     auto files = expand(workdir, pattern);
     if (files.empty()) problem("OutputSandbox entry '" + pattern + "' matches no file");
     for (const auto& rel : files) {
