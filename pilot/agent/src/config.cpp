@@ -117,7 +117,6 @@ const std::vector<Key>& keys() {
       PILOT_KEY("host_cert", host_cert),
       PILOT_KEY("host_key", host_key),
       PILOT_KEY("min_proxy_lifetime_s", min_proxy_lifetime_s),
-      PILOT_KEY("ship_logs", ship_logs),
       PILOT_KEY("pilot_uuid", pilot_uuid),
   };
   return table;

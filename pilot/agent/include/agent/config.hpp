@@ -69,8 +69,6 @@ struct Config {
   std::filesystem::path host_key;
   double min_proxy_lifetime_s = 3600;
 
-  // Logging.
-  bool ship_logs = false;  // to PilotLogging
   std::string pilot_uuid;  // PILOT_UUID for clouds; else derived from the batch environment
 
   bool uses_dirac() const { return !services.matcher.empty(); }
