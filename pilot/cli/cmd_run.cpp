@@ -6,6 +6,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/config.hpp"
+#include "agent/log_shipper.hpp"
 #include "agent/startup.hpp"
 #include "cli.hpp"
 #include "core/error.hpp"
@@ -58,12 +59,27 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
   for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  // The pilot's log goes to PilotLogging too when configured: buffered from the first line.
+  std::unique_ptr<agent::LogShipper> shipper;
+  if (!config.services.pilot_logging.empty()) {
+    shipper = std::make_unique<agent::LogShipper>();
+    log.set_tee([s = shipper.get()](const std::string& line) { s->add(line); });
+  }
+  struct Untee {
+    const log::Logger& log;
+    ~Untee() { log.set_tee(nullptr); }
+  } untee{log};
+
   agent::Startup st;
   try {
     st = agent::start_up(config, log);
   } catch (const agent::StepFailed& e) {
     std::cerr << "pilot run: " << e.what() << '\n';
     return 3;
+  }
+  if (shipper) {
+    std::string uuid = config.pilot_uuid.empty() ? st.setup.base_request.pilot_reference : config.pilot_uuid;
+    shipper->start({config.services.pilot_logging, agent::rpc_options(st.setup.config), {}}, uuid, config.vo);
   }
   if (o.container != "none") {
     auto want = jobwrapper::parse_runtime(o.container);
@@ -88,7 +104,9 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
                              {"stop_reason", j["stop_reason"].get<std::string>()}});
   if (o.json) std::cout << j.dump() << '\n';
   else std::cout << j.dump(2) << '\n';
-  return summary.stop == agent::StopReason::version_mismatch || summary.stop == agent::StopReason::host_failures ? 1 : 0;
+  int rc = summary.stop == agent::StopReason::version_mismatch || summary.stop == agent::StopReason::host_failures ? 1 : 0;
+  if (shipper) shipper->finish(rc);
+  return rc;
 }
 
 }  // namespace

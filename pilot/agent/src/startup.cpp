@@ -75,6 +75,15 @@ std::string hostname() {
 
 }  // namespace
 
+dirac::RpcOptions rpc_options(const Config& config) {
+  dirac::RpcOptions o;
+  o.credentials = config.host_cert.empty() ? dirac::Credentials{config.proxy, {}, config.cert_dir, false}
+                                           : dirac::Credentials{config.host_cert, config.host_key, config.cert_dir, true};
+  o.setup = config.setup;
+  o.vo = config.vo;
+  return o;
+}
+
 Startup start_up(Config config, log::Logger log) {
   Startup st;
   auto env = mjf::environment_of(environ);
@@ -211,10 +220,7 @@ Startup start_up(Config config, log::Logger log) {
       dc.matcher_urls = config.services.matcher;
       dc.job_state_urls = config.services.job_state_update;
       dc.pilot_logging_urls = config.services.pilot_logging;
-      dc.rpc.credentials = dirac::Credentials{config.proxy, {}, config.cert_dir, false};
-      if (!config.host_cert.empty()) dc.rpc.credentials = dirac::Credentials{config.host_cert, config.host_key, config.cert_dir, true};
-      dc.rpc.setup = config.setup;
-      dc.rpc.vo = config.vo;
+      dc.rpc = rpc_options(config);
       dc.state_dir = st.setup.workdir / ".pilot-state";
       fs::create_directories(dc.state_dir);
       dc.release_version = config.release_version;

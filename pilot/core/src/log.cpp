@@ -33,6 +33,7 @@ class Sink {
   Format format;
   Level level;
   spdlog::logger logger;
+  std::function<void(const std::string&)> tee;
 };
 
 namespace {
@@ -140,6 +141,11 @@ void Logger::log(Level level, std::string_view msg, const Fields& fields) const 
   std::string line = render(sink_->format, level, component_, msg, fields);
   sink_->logger.log(static_cast<spdlog::level::level_enum>(static_cast<int>(level)),
                     spdlog::string_view_t(line.data(), line.size()));
+  if (sink_->tee) sink_->tee(line);
+}
+
+void Logger::set_tee(std::function<void(const std::string&)> tee) const {
+  if (sink_) sink_->tee = std::move(tee);
 }
 
 void Logger::flush() const {

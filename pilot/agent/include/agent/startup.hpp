@@ -10,6 +10,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/config.hpp"
+#include "dirac/rpc.hpp"
 #include "mjf/watcher.hpp"
 
 namespace pilot::agent {
@@ -25,6 +26,9 @@ struct Startup {
   std::unique_ptr<mjf::Watcher> watcher;  // setup.watcher points here
   std::vector<std::pair<std::string, double>> phases;
 };
+
+// How the pilot calls DIRAC services with the credentials the start-up found.
+dirac::RpcOptions rpc_options(const Config& config);
 
 // The demo jobs embedded in the binary (pilot/jobs/demo/*.jdl): name, JDL.
 std::vector<std::pair<std::string, std::string>> demo_jobs();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <initializer_list>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -79,6 +80,9 @@ class Logger {
   void warn(std::string_view msg, const Fields& fields = {}) const { log(Level::warn, msg, fields); }
   void error(std::string_view msg, const Fields& fields = {}) const { log(Level::error, msg, fields); }
   void flush() const;
+  // Every line written through this logger's sink (any component) is also passed to `tee`, e.g.
+  // to ship the pilot's log to a server. Set it before other threads log; it must not log itself.
+  void set_tee(std::function<void(const std::string& line)> tee) const;
 
  private:
   std::shared_ptr<Sink> sink_;
