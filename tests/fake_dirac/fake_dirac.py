@@ -9,7 +9,8 @@ misbehaves on demand. It binds 127.0.0.1 only, picks free ports and writes them 
 
 Behaviour is set by flags and by the JSON --control file, re-read at every request:
   {"diset": "normal|hang|drop|garbage|error", "https": "normal|hang|drop|500|garbage",
-   "match": "normal|nomatch|mismatch|error", "kill": [job ids], "down": false}
+   "match": "normal|nomatch|mismatch|error", "kill": [job ids], "down": false,
+   "jdl": {"<job id>": "JDL handed out for that job instead of the default echo job"}}
 hang: accept and never answer; drop: close mid-frame / without a reply; garbage: undecodable
 reply; error: S_ERROR before the handler; 500: HTML error page; down: refuse every call (close).
 """
@@ -266,7 +267,8 @@ class State:
             for jid, job in sorted(self.jobs.items()):
                 if job["Status"] == "Waiting" and desc["CPUTime"] >= 3600:
                     job["Status"], job["MinorStatus"] = "Matched", "Assigned"
-                    return S_OK({"JDL": JDL % jid, "JobID": jid, "DN": USER_DN, "Group": "testvo_user",
+                    jdl = c.get("jdl", {}).get(str(jid)) or JDL % jid
+                    return S_OK({"JDL": jdl, "JobID": jid, "DN": USER_DN, "Group": "testvo_user",
                                  "PilotInfoReportedFlag": True})
         return S_ERROR("No match found ( 1510 : )", 1510)
 

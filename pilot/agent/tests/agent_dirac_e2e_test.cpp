@@ -1,0 +1,287 @@
+// `pilot run` end to end against tests/fake_dirac/fake_dirac.py: real TLS, real DISET and HTTPS,
+// real payloads and signals. Every scenario asserts what the server received.
+#include <catch2/catch.hpp>
+#include <signal.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/fs.hpp"
+#include "fake_server.hpp"
+#include "mc/checkpoint.hpp"
+#include "pilot_process.hpp"
+#include "run_pilot.hpp"
+
+using nlohmann::json;
+using pilot::dirac::test::FakeDirac;
+using pilot::test::PilotProcess;
+using pilot::test::run_pilot;
+using pilot::test::wait_until;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Pilot {
+  pilot::TempDir dir{"agent-dirac-e2e"};
+  fs::path work() const { return dir.path() / "work"; }
+
+  std::vector<std::string> args(const FakeDirac& server, std::vector<std::string> extra = {}) const {
+    auto pki = pilot::dirac::test::pki();
+    std::vector<std::string> a{"run", "--workdir", work().string(), "--json",
+                               "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
+                               "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
+                               "--set", "setup=Test-Setup", "--set", "vo=testvo",
+                               "--set", "proxy=" + (pki / "proxy.pem").string(),
+                               "--set", "cert_dir=" + (pki / "certificates").string(),
+                               "--set", "site=DIRAC.Test.ch", "--set", "polling_s=0.1",
+                               "--set", "stop_after_failed_matches=1", "--set", "cpu_power_hs06=10",
+                               "--set", "wall_limit_s=100000", "--set", "min_free_disk_mb=10",
+                               "--set", "heartbeat_s=0.5", "--set", "min_proxy_lifetime_s=600",
+                               "--set", "drain_file=" + (dir.path() / "drain").string(),
+                               "--watch-period", "0.5"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+};
+
+std::string toymc_jdl(int id, const std::string& args, const std::string& extra = "") {
+  return "[ Executable = \"" + std::string(TOYMC_BIN) + "\"; Arguments = \"" + args +
+         "\"; JobType = \"MCSimulation\"; CPUTime = 600; JobID = " + std::to_string(id) + "; " + extra + " ]";
+}
+
+json summary_of(const std::string& out) {
+  auto end = out.find_last_not_of('\n');
+  auto start = out.rfind('\n', end);
+  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1));
+}
+
+std::int64_t lines_in(const fs::path& f) {
+  std::ifstream in(f);
+  std::string l;
+  std::int64_t n = 0;
+  while (std::getline(in, l)) ++n;
+  return n;
+}
+
+// "Status/MinorStatus" of every status the server received for `job`, in the order it applies them.
+std::vector<std::string> statuses(const FakeDirac& s, int job) {
+  std::vector<std::string> out;
+  for (const auto& r : s.records()) {
+    if (!r.contains("args") || !r["args"].is_array() || r["args"].empty() || r["args"][0] != job) continue;
+    auto m = r.value("method", "");
+    if (m == "setJobStatusBulk") {
+      std::map<std::string, json> by_time;  // the server sorts the timestamps too
+      for (auto& [ts, st] : r["args"][1].items()) by_time[ts] = st;
+      for (auto& [ts, st] : by_time)
+        out.push_back(st.value("Status", "") + "/" + st.value("MinorStatus", ""));
+    } else if (m == "setJobStatus") {
+      out.push_back(r["args"][1].get<std::string>() + "/" + r["args"][2].get<std::string>());
+    }
+  }
+  return out;
+}
+
+// Every parameter the server received for `job` (last value wins).
+std::map<std::string, std::string> parameters(const FakeDirac& s, int job) {
+  std::map<std::string, std::string> out;
+  for (const auto& r : s.calls("setJobParameters"))
+    if (r["args"][0] == job)
+      for (const auto& p : r["args"][1]) out[p[0].get<std::string>()] = p[1].is_string() ? p[1].get<std::string>() : p[1].dump();
+  for (const auto& r : s.calls("setJobParameter"))
+    if (r["args"][0] == job) out[r["args"][1].get<std::string>()] = r["args"][2].get<std::string>();
+  return out;
+}
+
+// The status a job ends with: the last one the server received that is not merely informational.
+std::string final_status(const FakeDirac& s, int job) {
+  auto all = statuses(s, job);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    auto st = it->substr(0, it->find('/'));
+    if (!st.empty()) return st;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("agent dirac: several jobs in sequence, each with the full status flow and its parameters") {
+  FakeDirac server({"--jobs", "3"});
+  json jdls;
+  for (int id = 1; id <= 3; ++id) jdls[std::to_string(id)] = toymc_jdl(id, "--events 5 --cpu-ms-per-event 1");
+  server.control({{"jdl", jdls}});
+  Pilot p;
+  auto r = run_pilot(p.args(server, {"--set", "processors=1"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto s = summary_of(r.out);
+  CHECK(s["jobs_started"] == 3);
+  CHECK(s["jobs_succeeded"] == 3);
+  CHECK(s["stop_reason"] == "too many consecutive failed matches");
+  auto requests = server.calls("requestJob");
+  CHECK(requests.size() == 4);  // three matches and the failed one that ends the pilot
+  for (int id = 1; id <= 3; ++id) {
+    INFO("job " << id);
+    std::vector<std::string> want{"Running/Job Initialization", "Running/Application",
+                                  "Completing/Application Finished Successfully", "Done/Execution Complete"};
+    auto got = statuses(server, id);
+    std::vector<std::string> flow;
+    for (const auto& st : got)
+      if (st != "/" && (flow.empty() || flow.back() != st)) flow.push_back(st);
+    CHECK(flow == want);
+    auto params = parameters(server, id);
+    CHECK(params.count("TotalCPUTime(s)") == 1);
+    CHECK(params.count("WallClockTime(s)") == 1);
+  }
+}
+
+TEST_CASE("agent dirac: a 6-processor pilot runs four 1-processor jobs and one 2-processor job at once") {
+  FakeDirac server({"--jobs", "5"});
+  Pilot p;
+  auto meet = p.dir.path() / "meet";
+  fs::create_directories(meet);
+  // Each job announces itself and waits until all five are running: only concurrency passes.
+  std::string script = "touch " + meet.string() + "/$$; i=0; while [ $(ls " + meet.string() +
+                       " | wc -l) -lt 5 ]; do i=$((i+1)); [ $i -gt 300 ] && exit 7; sleep 0.1; done; echo met";
+  json jdls;
+  for (int id = 1; id <= 5; ++id)
+    jdls[std::to_string(id)] = "[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script +
+                               "'\"; CPUTime = 60; JobID = " + std::to_string(id) + "; " +
+                               (id == 3 ? "NumberOfProcessors = 2; " : "") + "]";
+  server.control({{"jdl", jdls}});
+  auto r = run_pilot(p.args(server, {"--set", "processors=6"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto s = summary_of(r.out);
+  CHECK(s["jobs_succeeded"] == 5);
+  CHECK(std::distance(fs::directory_iterator(meet), fs::directory_iterator()) == 5);
+  for (int id = 1; id <= 5; ++id) CHECK(final_status(server, id) == "Done");
+
+  // What the pilot offered: its processors, the strategy tags, the free processors as they shrank.
+  std::set<std::string> tags;
+  std::set<std::int64_t> processors;
+  bool whole_node = false;
+  for (const auto& c : server.calls("requestJob")) {
+    const auto& d = c["args"][0];
+    REQUIRE(d.contains("NumberOfProcessors"));
+    processors.insert(d["NumberOfProcessors"].get<std::int64_t>());
+    whole_node = whole_node || d.value("WholeNode", false);
+    if (d.contains("RequiredTag"))
+      for (const auto& t : d["RequiredTag"]) tags.insert(t.get<std::string>());
+  }
+  CHECK(processors.count(6) == 1);
+  CHECK(whole_node);
+  CHECK(tags.count("WholeNode") == 1);
+  // The first offer is the whole node, then exactly the free processors as they shrink.
+  CHECK(tags.count("5Processors") == 1);
+  CHECK(tags.count("4Processors") == 1);
+  CHECK(tags.count("MultiProcessor") == 1);
+  CHECK(tags.count("2Processors") == 1);
+}
+
+TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, reported Failed") {
+  FakeDirac server({"--jobs", "1"});
+  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sleep\"; Arguments = \"60\"; CPUTime = 600; JobID = 1; ]"}}}});
+  Pilot p;
+  PilotProcess pilot(p.args(server, {"--set", "processors=1"}), p.dir.path());
+  REQUIRE(wait_until([&] { return !server.calls("sendHeartBeat").empty(); }));
+  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sleep\"; Arguments = \"60\"; CPUTime = 600; JobID = 1; ]"}}},
+                  {"kill", json::array({1})}});
+  auto rc = pilot.wait(std::chrono::seconds(40));
+  INFO(pilot.err());
+  REQUIRE(rc);
+  CHECK(summary_of(pilot.out())["jobs_failed"] == 1);
+  CHECK(final_status(server, 1) == "Failed");
+  bool killed_reply = false;
+  for (const auto& h : server.calls("sendHeartBeat")) killed_reply = killed_reply || h["reply"]["Value"].contains("Kill");
+  CHECK(killed_reply);
+  auto wall = parameters(server, 1)["WallClockTime(s)"];
+  REQUIRE_FALSE(wall.empty());
+  CHECK(std::stod(wall) < 50);  // stopped, not run to its end
+}
+
+TEST_CASE("agent dirac: a reclaim signal interrupts three running MC jobs and reports every event") {
+  FakeDirac server({"--jobs", "3"});
+  json jdls;
+  for (int id = 1; id <= 3; ++id)
+    jdls[std::to_string(id)] = toymc_jdl(id, "--cpu-ms-per-event 5", "CPUe = 1; MaxNumberOfEvents = 100000;");
+  server.control({{"jdl", jdls}});
+  Pilot p;
+  PilotProcess pilot(p.args(server, {"--set", "processors=3", "--set", "grace_s=10"}), p.dir.path());
+  auto checkpoints = [&] {
+    int n = 0;
+    for (int id = 1; id <= 3; ++id) {
+      try {
+        auto cp = pilot::mc::read_checkpoint(p.work() / ("job_" + std::to_string(id)) / "pilot-checkpoint.txt");
+        n += cp && cp->events >= 3;
+      } catch (...) {
+      }
+    }
+    return n;
+  };
+  REQUIRE(wait_until([&] { return checkpoints() == 3; }, std::chrono::seconds(60)));
+  pilot.signal(SIGUSR1);
+  auto rc = pilot.wait(std::chrono::seconds(30));
+  INFO(pilot.err());
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  auto s = summary_of(pilot.out());
+  CHECK(s["jobs_interrupted"] == 3);
+  CHECK(s["stop_reason"] == "stopped by a signal");
+  std::int64_t total = 0;
+  for (int id = 1; id <= 3; ++id) {
+    INFO("job " << id);
+    CHECK(final_status(server, id) == "Done");
+    auto params = parameters(server, id);
+    REQUIRE(params.count("NumberOfEvents") == 1);
+    auto events = std::stoll(params["NumberOfEvents"]);
+    CHECK(events >= 3);
+    CHECK(params["Interrupted"] == "True");
+    CHECK(events == lines_in(p.work() / ("job_" + std::to_string(id)) / "toymc.out"));
+    total += events;
+  }
+  CHECK(s["events"] == total);
+}
+
+TEST_CASE("agent dirac: a drain file stops the pilot before it asks for a job") {
+  FakeDirac server({"--jobs", "1"});
+  Pilot p;
+  pilot::write_file_atomic(p.dir.path() / "drain", "");
+  auto r = run_pilot(p.args(server));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto s = summary_of(r.out);
+  CHECK(s["jobs_started"] == 0);
+  CHECK(s["stop_reason"] == "drain file present");
+  CHECK(server.calls("requestJob").empty());
+}
+
+TEST_CASE("agent dirac: a proxy about to expire") {
+  // make-test-pki.sh's proxy is valid for one day.
+  constexpr double kProxyLife = 86400.0;
+  SECTION("below the minimum lifetime the pilot refuses at start-up, naming the step") {
+    FakeDirac server({"--jobs", "1"});
+    Pilot p;
+    auto r = run_pilot(p.args(server, {"--set", "min_proxy_lifetime_s=" + std::to_string(kProxyLife + 86400)}));
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find("credentials") != std::string::npos);
+    CHECK(server.calls("requestJob").empty());
+  }
+  SECTION("enough to start but short of the slot: the offered CPUTime is cut to the proxy's lifetime") {
+    FakeDirac server({"--jobs", "0"});
+    Pilot p;
+    double min_life = kProxyLife - 3600;
+    auto r = run_pilot(p.args(server, {"--set", "processors=1", "--set", "wall_limit_s=100000000",
+                                       "--set", "min_proxy_lifetime_s=" + std::to_string(min_life)}));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto requests = server.calls("requestJob");
+    REQUIRE(requests.size() == 1);
+    auto cpu = requests[0]["args"][0]["CPUTime"].get<double>();
+    // seconds left (at most the proxy's life) less half the minimum, x 10 HS06 x 1 processor
+    CHECK(cpu <= (kProxyLife - min_life / 2) * 10);
+    CHECK(cpu > (kProxyLife - 3600 - min_life / 2) * 10);
+    CHECK(cpu < 100000000.0 * 10);
+  }
+}
