@@ -31,6 +31,7 @@ McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
   // payloads are stopped gracefully ahead of a deadline.
   if (!o.enabled()) return;
   watch_period_ = o.watch_period;
+  cpu_limit_s_ = spec.watchdog.cpu_limit_s;
   // The slot as MJF and the batch system describe it: its end (announced shutdowns included)
   // stops the payload in time, and it sizes the job when no time is given.
   mjf::ObserveSettings os;
@@ -110,6 +111,8 @@ void McExec::install(jw::Hooks& hooks, jw::Supervisor*& sup, double poll_s, doub
     auto d = current_deadline();
     if (d && mc::deadline_reached(*d, grace_s, poll_s))
       s.request_stop(d->source + " approaching: stopping at an event boundary");
+    else if (auto why = mc::cpu_limit_stop(cpu_rate_, u.cpu_s(), cpu_limit_s_, grace_s, poll_s))
+      s.request_stop(*why);
     if (prev_poll) prev_poll(s, u);
   };
   auto prev_finished = hooks.on_finished;

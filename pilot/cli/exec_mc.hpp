@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "mjf/watcher.hpp"
 #include "jobwrapper/supervisor.hpp"
+#include "mc/cpu_limit.hpp"
 #include "mc/interruptible.hpp"
 
 namespace pilot::cli {
@@ -35,7 +36,7 @@ class McExec {
   // Sizes and prepares `spec` (throws "No time left to produce events" before anything starts).
   McExec(const McExecOptions& o, jobwrapper::JobSpec& spec, log::Logger logger);
   bool active() const { return job_.has_value(); }
-  // Wraps the supervisor hooks: checkpoint mirroring and the deadline on each poll, the result
+  // Wraps the supervisor hooks: checkpoint mirroring, the deadline and the CPU limit on each poll, the result
   // when the job finishes. `sup` is set once the supervisor exists.
   void install(jobwrapper::Hooks& hooks, jobwrapper::Supervisor*& sup, double poll_s, double grace_s);
   void record_start(jobwrapper::Supervisor& sup);
@@ -47,6 +48,8 @@ class McExec {
 
   std::optional<mc::McJob> job_;
   std::optional<mc::Deadline> deadline_;  // fixed: --time-left or --wall-limit
+  double cpu_limit_s_ = 0;                // --cpu-limit: stop before the watchdog kills
+  mc::CpuRate cpu_rate_;
   std::unique_ptr<mjf::Watcher> watcher_;  // MJF and the batch system: the slot's own end
   std::unique_ptr<mjf::WatcherThread> watcher_thread_;
   std::mutex budget_mutex_;

@@ -7,7 +7,10 @@
 //
 //   toymc [--events N] [--cpu-ms-per-event MS] [--output FILE] [--summary FILE]
 //         [--checkpoint FILE] [--checkpoint-every K] [--stop-signals INT,USR1,XCPU]
-//         [--ignore-stop] [--finalise-ms MS] [--fail-after N]
+//         [--ignore-stop] [--finalise-ms MS] [--fail-after N] [--stop-stamp FILE]
+//
+// --stop-stamp FILE: write the CLOCK_REALTIME (ns since the epoch) at which the first stop
+// signal arrived, for the interrupt-latency benchmark (ci/bench-interrupt).
 //
 // N defaults to $PILOT_NUMBER_OF_EVENTS and the checkpoint file to $PILOT_CHECKPOINT_FILE.
 
@@ -15,6 +18,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -28,9 +32,14 @@
 namespace {
 
 volatile sig_atomic_t g_stop_signal = 0;  // written by the signal handler only
+timespec g_stop_at{};                      // idem; read after the loop, once the signal is set
 
 void on_stop(int sig) {
-  if (g_stop_signal == 0) g_stop_signal = sig;
+  if (g_stop_signal != 0) return;
+  // clock_gettime is async-signal-safe; the file is written outside the handler.
+  clock_gettime(CLOCK_REALTIME, &g_stop_at);
+  std::atomic_signal_fence(std::memory_order_release);
+  g_stop_signal = sig;
 }
 
 [[noreturn]] void die(const std::string& msg) {
@@ -96,7 +105,7 @@ int signal_number(const std::string& name) {
 int main(int argc, char** argv) {
   std::int64_t events = -1;
   double cpu_ms_per_event = 10;
-  std::string output = "toymc.out", summary = "summary.xml", checkpoint;
+  std::string output = "toymc.out", summary = "summary.xml", checkpoint, stop_stamp;
   std::int64_t checkpoint_every = 1, fail_after = -1;
   std::vector<int> stop_signals{SIGINT, SIGUSR1, SIGXCPU};
   bool ignore_stop = false;
@@ -118,6 +127,7 @@ int main(int argc, char** argv) {
     else if (a == "--checkpoint-every") checkpoint_every = std::max<std::int64_t>(1, std::atoll(value().c_str()));
     else if (a == "--fail-after") fail_after = std::atoll(value().c_str());
     else if (a == "--ignore-stop") ignore_stop = true;
+    else if (a == "--stop-stamp") stop_stamp = value();
     else if (a == "--finalise-ms") finalise_ms = std::atoi(value().c_str());
     else if (a == "--stop-signals") {
       stop_signals.clear();
@@ -164,6 +174,9 @@ int main(int argc, char** argv) {
       std::abort();
     }
   }
+  std::atomic_signal_fence(std::memory_order_acquire);
+  if (g_stop_signal != 0 && !stop_stamp.empty())
+    write_file_atomic(stop_stamp, std::to_string(static_cast<long long>(g_stop_at.tv_sec) * 1000000000LL + g_stop_at.tv_nsec) + "\n");
   // Finalisation: what Gaudi does after the last event, also when stopped early.
   checkpoint_now();
   ::close(out);

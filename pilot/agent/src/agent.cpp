@@ -14,6 +14,7 @@
 #include "dirac/services.hpp"
 #include "jobs/job_description.hpp"
 #include "jobwrapper/supervisor.hpp"
+#include "mc/cpu_limit.hpp"
 #include "mc/interruptible.hpp"
 
 namespace pilot::agent {
@@ -41,6 +42,7 @@ struct RunningJob {
   int processors = 1;
   std::unique_ptr<jw::Supervisor> supervisor;
   std::optional<mc::McJob> mc;
+  mc::CpuRate cpu_rate;  // MC jobs with a CPU limit: stopped gracefully before the watchdog kills
   Clock::time_point started = Clock::now();
 };
 
@@ -348,8 +350,11 @@ class Agent {
     jw::Hooks hooks;
     RunningJob* raw = job.get();
     auto jlog = log_.child("job");
-    hooks.on_poll = [this, raw, jlog](jw::Supervisor& sup, const jw::TreeUsage&) {
-      if (raw->mc) mc::mirror_checkpoint(sup, *raw->mc, jlog);
+    hooks.on_poll = [raw, jlog, cpu_limit = spec.watchdog.cpu_limit_s, grace = spec.grace_s,
+                     period = spec.watchdog.poll_s](jw::Supervisor& sup, const jw::TreeUsage& u) {
+      if (!raw->mc) return;
+      mc::mirror_checkpoint(sup, *raw->mc, jlog);
+      if (auto why = mc::cpu_limit_stop(raw->cpu_rate, u.cpu_s(), cpu_limit, grace, period)) sup.request_stop(*why);
     };
     hooks.on_heartbeat = [this, id = m.id](const jw::Heartbeat& h) {
       auto data = jw::to_json(h);

@@ -152,6 +152,26 @@ TEST_CASE("agent: a reclaim signal interrupts three running MC jobs gracefully a
   CHECK(s["events"] == total);
 }
 
+TEST_CASE("agent: an MC job's CPUTime limit stops it gracefully before the watchdog kills it") {
+  Queue q;
+  // CPUTime 25 HS06 s at 10 HS06: a CPU limit of 25 / 10 x 1.2 = 3 s; the job is sized far beyond.
+  auto id = q.submit("[ Executable = \"" + std::string(TOYMC_BIN) +
+                     "\"; JobType = \"MCSimulation\"; CPUTime = 25; CPUe = 1; MaxNumberOfEvents = 1000000; ]");
+  auto r = run_pilot(q.args({"--set", "processors=1", "--set", "grace_s=1"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto st = q.show(id);
+  CHECK(st["status"] == "Done");
+  CHECK(param(st, "Interrupted") == "True");
+  auto events = std::stoll(param(st, "NumberOfEvents"));
+  CHECK(events > 0);
+  CHECK(events == lines_in(q.work() / ("job_" + id) / "toymc.out"));
+  auto rec = json::parse(pilot::read_file(q.work() / ("job_" + id) / "job.json").value());
+  CHECK(rec["reason"] == "stop_requested");
+  CHECK_THAT(rec["reason_detail"].get<std::string>(), Catch::Contains("CPU limit approaching"));
+  CHECK(rec["cpu_seconds"].get<double>() < 3.0);
+}
+
 TEST_CASE("agent: a drain file stops the pilot before it takes a job") {
   Queue q;
   auto id = q.submit(toymc_jdl("--events 1"));

@@ -226,3 +226,24 @@ TEST_CASE("MC: the number of events is sized from MJF values") {
   CHECK(rec["extra"]["mc"]["sizing"]["cpu_power_source"] == "mjf_job");
   CHECK(rec["extra"]["mc"]["sizing"]["cpu_time_left_source"] == "wall_limit");
 }
+
+TEST_CASE("MC: a CPU limit stops the payload gracefully before the watchdog kills it") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--events", "1000000", "--cpu-limit", "3",
+                                   "--grace", "1", "--poll", "0.1", "--json", "--", TOYMC_BIN});
+  INFO(r.err);
+  auto j = last_json_line(r.out);
+  CHECK(r.exit_code == 128 + SIGINT);  // the payload's own exit after the stop signal, not a kill
+  CHECK(j["interrupted"] == true);
+  CHECK(j["events_source"] == "summary");
+  CHECK(j["reason"] == "stop_requested");
+  CHECK_THAT(j["reason_detail"].get<std::string>(), Catch::Contains("CPU limit approaching"));
+  auto events = j["events"].get<std::int64_t>();
+  CHECK(events > 0);
+  CHECK(events == lines_in(job / "toymc.out"));
+  CHECK(j["cpu_seconds"].get<double>() < 3.0);
+  auto rec = json::parse(pilot::read_file(job / "job.json").value());
+  CHECK(rec["extra"]["mc"]["result"]["success"] == true);
+  for (const auto& c : rec["checks"]) CHECK(c["reason"] != "cpu_time");  // the watchdog never fired
+}
