@@ -1,7 +1,8 @@
 #!/bin/sh
 # `pilot userdata` output is a valid #cloud-config (cloud-init schema), and cloud-init really
 # runs it offline: the boot stages run inside bubblewrap with a NoCloud seed, the files are
-# written, and the VM's pilot is fetched, verified and started.
+# written, and the VM's pilot is fetched, verified, started and runs the job waiting in the
+# local queue its configuration names.
 set -eu
 pilot=$1
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,6 +15,7 @@ echo '{"queue_dir": "/var/lib/pilot/queue", "site": "Cloud.Test.org"}' > "$tmp/p
 "$pilot" userdata --config "$tmp/pilot.json" --binary-url /tmp/seed/pilot --sha256 "$sum" \
   --total-cpu 2 --hs06 20 --grace 30 -o "$tmp/seed/user-data"
 cloud-init schema --config-file "$tmp/seed/user-data"
+echo "[ Executable = \"/bin/sh\"; Arguments = \"-c 'echo job from the VM queue'\"; CPUTime = 10; ]" > "$tmp/seed/job.jdl"
 printf 'instance-id: pilot-test\nlocal-hostname: pilot-test-vm\n' > "$tmp/seed/meta-data"
 
 # A writable copy of /etc, an empty /var, /run and /usr/local: the VM's disk.
@@ -32,9 +34,12 @@ CFG
 bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /run --tmpfs /tmp --bind "$tmp/etc" /etc \
   --tmpfs /var --tmpfs /usr/local --ro-bind "$tmp/seed" /tmp/seed --bind "$tmp" /tmp/out \
   --unshare-pid --unshare-net --unshare-uts --unshare-ipc --die-with-parent \
-  sh -c 'cloud-init init --local && cloud-init init && cloud-init modules --mode config &&
+  sh -c 'id=$(/tmp/seed/pilot queue submit --queue /var/lib/pilot/queue /tmp/seed/job.jdl) &&
+         cloud-init init --local && cloud-init init && cloud-init modules --mode config &&
          cloud-init modules --mode final; cloud-init status --long > /tmp/out/status;
          for i in $(seq 1 50); do grep -q "starting" /var/log/pilot-slot.log 2>/dev/null && break; sleep 0.1; done
+         for i in $(seq 1 100); do /tmp/seed/pilot queue show --queue /var/lib/pilot/queue "$id" > /tmp/out/job.json 2>&1;
+           grep -q "\"status\": *\"Done\"" /tmp/out/job.json && break; sleep 0.2; done
          sleep 1; cp /var/log/pilot-slot.log /tmp/out/slot.log; ls /etc/pilot /usr/local/libexec/pilot > /tmp/out/files;
          cat /etc/pilot/machinefeatures/hs06 > /tmp/out/hs06' > "$tmp/cloud-init.log" 2>&1 || { cat "$tmp/cloud-init.log"; exit 1; }
 fail() { echo "FAIL: $*"; echo "--- status"; cat "$tmp/status"; echo "--- slot log"; cat "$tmp/slot.log"; exit 1; }
@@ -45,4 +50,6 @@ grep -q 'pilot-bootstrap.sh' "$tmp/files" || fail "the bootstrap script was not 
 grep -q "verified /tmp/seed/pilot (sha256 $sum)" "$tmp/slot.log" || fail "the binary was not verified"
 grep -q "starting /var/lib/pilot/pilot\..*/pilot run --config /etc/pilot/pilot.json" "$tmp/slot.log" ||
   fail "the pilot was not started"
-echo "cloud-init ran the user-data offline: files written, binary verified, pilot started"
+python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["status"] != "Done")' "$tmp/job.json" ||
+  { cat "$tmp/job.json"; fail "the job in the VM's queue did not end Done"; }
+echo "cloud-init ran the user-data offline: files written, binary verified, pilot started, queued job Done"
