@@ -12,6 +12,7 @@
 #include "fake_server.hpp"
 #include "mc/checkpoint.hpp"
 #include "pilot_process.hpp"
+#include "output_files.hpp"
 #include "run_pilot.hpp"
 
 using nlohmann::json;
@@ -49,20 +50,6 @@ struct Pilot {
 std::string toymc_jdl(int id, const std::string& args, const std::string& extra = "") {
   return "[ Executable = \"" + std::string(TOYMC_BIN) + "\"; Arguments = \"" + args +
          "\"; JobType = \"MCSimulation\"; CPUTime = 600; JobID = " + std::to_string(id) + "; " + extra + " ]";
-}
-
-json summary_of(const std::string& out) {
-  auto end = out.find_last_not_of('\n');
-  auto start = out.rfind('\n', end);
-  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1));
-}
-
-std::int64_t lines_in(const fs::path& f) {
-  std::ifstream in(f);
-  std::string l;
-  std::int64_t n = 0;
-  while (std::getline(in, l)) ++n;
-  return n;
 }
 
 // "Status/MinorStatus" of every status the server received for `job`, in the order it applies them.
@@ -115,7 +102,7 @@ TEST_CASE("agent dirac: several jobs in sequence, each with the full status flow
   auto r = run_pilot(p.args(server, {"--set", "processors=1"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto s = summary_of(r.out);
+  auto s = pilot::test::last_json_line(r.out);
   CHECK(s["jobs_started"] == 3);
   CHECK(s["jobs_succeeded"] == 3);
   CHECK(s["stop_reason"] == "too many consecutive failed matches");
@@ -153,7 +140,7 @@ TEST_CASE("agent dirac: a 6-processor pilot runs four 1-processor jobs and one 2
   auto r = run_pilot(p.args(server, {"--set", "processors=6"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto s = summary_of(r.out);
+  auto s = pilot::test::last_json_line(r.out);
   CHECK(s["jobs_succeeded"] == 5);
   CHECK(std::distance(fs::directory_iterator(meet), fs::directory_iterator()) == 5);
   for (int id = 1; id <= 5; ++id) CHECK(final_status(server, id) == "Done");
@@ -191,7 +178,7 @@ TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, repo
   auto rc = pilot.wait(std::chrono::seconds(40));
   INFO(pilot.err());
   REQUIRE(rc);
-  CHECK(summary_of(pilot.out())["jobs_failed"] == 1);
+  CHECK(pilot::test::last_json_line(pilot.out())["jobs_failed"] == 1);
   CHECK(final_status(server, 1) == "Failed");
   bool killed_reply = false;
   for (const auto& h : server.calls("sendHeartBeat")) killed_reply = killed_reply || h["reply"]["Value"].contains("Kill");
@@ -226,7 +213,7 @@ TEST_CASE("agent dirac: a reclaim signal interrupts three running MC jobs and re
   INFO(pilot.err());
   REQUIRE(rc);
   CHECK(*rc == 0);
-  auto s = summary_of(pilot.out());
+  auto s = pilot::test::last_json_line(pilot.out());
   CHECK(s["jobs_interrupted"] == 3);
   CHECK(s["stop_reason"] == "stopped by a signal");
   std::int64_t total = 0;
@@ -238,7 +225,7 @@ TEST_CASE("agent dirac: a reclaim signal interrupts three running MC jobs and re
     auto events = std::stoll(params["NumberOfEvents"]);
     CHECK(events >= 3);
     CHECK(params["Interrupted"] == "True");
-    CHECK(events == lines_in(p.work() / ("job_" + std::to_string(id)) / "toymc.out"));
+    CHECK(events == pilot::test::count_lines(p.work() / ("job_" + std::to_string(id)) / "toymc.out"));
     total += events;
   }
   CHECK(s["events"] == total);
@@ -251,7 +238,7 @@ TEST_CASE("agent dirac: a drain file stops the pilot before it asks for a job") 
   auto r = run_pilot(p.args(server));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto s = summary_of(r.out);
+  auto s = pilot::test::last_json_line(r.out);
   CHECK(s["jobs_started"] == 0);
   CHECK(s["stop_reason"] == "drain file present");
   CHECK(server.calls("requestJob").empty());

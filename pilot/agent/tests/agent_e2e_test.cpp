@@ -8,6 +8,7 @@
 #include "core/fs.hpp"
 #include "mc/checkpoint.hpp"
 #include "pilot_process.hpp"
+#include "output_files.hpp"
 #include "run_pilot.hpp"
 
 using nlohmann::json;
@@ -50,20 +51,6 @@ std::string toymc_jdl(const std::string& args, const std::string& extra = "") {
          "\"; JobType = \"MCSimulation\"; CPUTime = 600; " + extra + " ]";
 }
 
-json summary_of(const std::string& out) {
-  auto end = out.find_last_not_of('\n');
-  auto start = out.rfind('\n', end);
-  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1));
-}
-
-std::int64_t lines_in(const fs::path& f) {
-  std::ifstream in(f);
-  std::string l;
-  std::int64_t n = 0;
-  while (std::getline(in, l)) ++n;
-  return n;
-}
-
 std::string param(const json& status, const std::string& name) {
   return status["parameters"].value(name, std::string());
 }
@@ -77,7 +64,7 @@ TEST_CASE("agent: several jobs in sequence, each reported Done with its paramete
   auto r = run_pilot(q.args({"--set", "processors=1"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto s = summary_of(r.out);
+  auto s = pilot::test::last_json_line(r.out);
   CHECK(s["jobs_started"] == 3);
   CHECK(s["jobs_succeeded"] == 3);
   CHECK(s["stop_reason"] == "too many consecutive failed matches");
@@ -105,7 +92,7 @@ TEST_CASE("agent: a 6-processor pilot runs four 1-processor jobs and one 2-proce
   auto r = run_pilot(q.args({"--set", "processors=6"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto s = summary_of(r.out);
+  auto s = pilot::test::last_json_line(r.out);
   CHECK(s["jobs_succeeded"] == 5);
   for (const auto& id : ids) CHECK(q.show(id)["status"] == "Done");
   auto two = q.show(ids.back());
@@ -136,7 +123,7 @@ TEST_CASE("agent: a reclaim signal interrupts three running MC jobs gracefully a
   INFO(p.err());
   REQUIRE(rc);
   CHECK(*rc == 0);
-  auto s = summary_of(p.out());
+  auto s = pilot::test::last_json_line(p.out());
   CHECK(s["jobs_interrupted"] == 3);
   CHECK(s["stop_reason"] == "stopped by a signal");
   std::int64_t total = 0;
@@ -146,7 +133,7 @@ TEST_CASE("agent: a reclaim signal interrupts three running MC jobs gracefully a
     auto events = std::stoll(param(st, "NumberOfEvents"));
     CHECK(events >= 3);
     CHECK(param(st, "Interrupted") == "True");
-    CHECK(events == lines_in(q.work() / ("job_" + id) / "toymc.out"));
+    CHECK(events == pilot::test::count_lines(q.work() / ("job_" + id) / "toymc.out"));
     total += events;
   }
   CHECK(s["events"] == total);
@@ -165,7 +152,7 @@ TEST_CASE("agent: an MC job's CPUTime limit stops it gracefully before the watch
   CHECK(param(st, "Interrupted") == "True");
   auto events = std::stoll(param(st, "NumberOfEvents"));
   CHECK(events > 0);
-  CHECK(events == lines_in(q.work() / ("job_" + id) / "toymc.out"));
+  CHECK(events == pilot::test::count_lines(q.work() / ("job_" + id) / "toymc.out"));
   auto rec = json::parse(pilot::read_file(q.work() / ("job_" + id) / "job.json").value());
   CHECK(rec["reason"] == "stop_requested");
   CHECK_THAT(rec["reason_detail"].get<std::string>(), Catch::Contains("CPU limit approaching"));
@@ -179,7 +166,7 @@ TEST_CASE("agent: a drain file stops the pilot before it takes a job") {
   pilot::write_file_atomic(q.work() / "drain", "");
   auto r = run_pilot(q.args({"--set", "drain_file=" + (q.work() / "drain").string()}));
   REQUIRE(r.exit_code == 0);
-  auto s = summary_of(r.out);
+  auto s = pilot::test::last_json_line(r.out);
   CHECK(s["jobs_started"] == 0);
   CHECK(s["stop_reason"] == "drain file present");
   CHECK(q.show(id)["status"] != "Done");
@@ -197,5 +184,5 @@ TEST_CASE("agent: a Kill command from the job source stops the payload at its ne
   REQUIRE(rc);
   auto st = q.show(id);
   CHECK(st["status"] == "Failed");
-  CHECK(summary_of(p.out())["jobs_failed"] == 1);
+  CHECK(pilot::test::last_json_line(p.out())["jobs_failed"] == 1);
 }

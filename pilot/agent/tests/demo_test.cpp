@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
+#include "output_files.hpp"
 #include "run_pilot.hpp"
 
 using nlohmann::json;
@@ -13,9 +14,7 @@ TEST_CASE("the main job: pilot run on the embedded default runs every demo job a
   auto r = pilot::test::run_pilot({"run", "--workdir", dir.path().string(), "--json"}, {}, std::chrono::seconds(120));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto end = r.out.find_last_not_of('\n');
-  auto start = r.out.rfind('\n', end);
-  auto summary = json::parse(r.out.substr(start == std::string::npos ? 0 : start + 1, end + 1));
+  auto summary = pilot::test::last_json_line(r.out);
   CHECK(summary["jobs_started"] == 4);
   CHECK(summary["jobs_succeeded"] == 3);
   CHECK(summary["jobs_failed"] == 1);

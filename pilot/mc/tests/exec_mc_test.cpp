@@ -8,6 +8,7 @@
 #include "core/fs.hpp"
 #include "mc/checkpoint.hpp"
 #include "pilot_process.hpp"
+#include "output_files.hpp"
 #include "run_pilot.hpp"
 
 using nlohmann::json;
@@ -15,29 +16,6 @@ using pilot::test::PilotProcess;
 using pilot::test::wait_until;
 
 namespace {
-
-std::int64_t lines_in(const std::filesystem::path& f) {
-  std::ifstream in(f);
-  std::string l;
-  std::int64_t n = 0;
-  while (std::getline(in, l)) ++n;
-  return n;
-}
-
-std::int64_t checkpointed(const std::filesystem::path& job) {
-  try {
-    auto cp = pilot::mc::read_checkpoint(job / "pilot-checkpoint.txt");
-    return cp ? cp->events : 0;
-  } catch (...) {
-    return 0;
-  }
-}
-
-json last_json_line(const std::string& out) {
-  auto end = out.find_last_not_of('\n');
-  auto start = out.rfind('\n', end);
-  return json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1));
-}
 
 }  // namespace
 
@@ -48,12 +26,12 @@ TEST_CASE("MC: a full run reports every event from the finalised summary") {
                                    TOYMC_BIN, "--cpu-ms-per-event", "1"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto j = last_json_line(r.out);
+  auto j = pilot::test::last_json_line(r.out);
   CHECK(j["events"] == 25);
   CHECK(j["events_source"] == "summary");
   CHECK(j["interrupted"] == false);
   CHECK(j["outputs"] == json::array({"toymc.out"}));
-  CHECK(lines_in(job / "toymc.out") == 25);
+  CHECK(pilot::test::count_lines(job / "toymc.out") == 25);
 }
 
 TEST_CASE("MC: the number of events reaches the payload through the @{NumberOfEvents} placeholder") {
@@ -62,7 +40,7 @@ TEST_CASE("MC: the number of events reaches the payload through the @{NumberOfEv
   auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--events", "7", "--json", "--",
                                    TOYMC_BIN, "--events", "@{NumberOfEvents}", "--cpu-ms-per-event", "1"});
   REQUIRE(r.exit_code == 0);
-  CHECK(last_json_line(r.out)["events"] == 7);
+  CHECK(pilot::test::last_json_line(r.out)["events"] == 7);
 }
 
 TEST_CASE("MC: SIGUSR1 to the pilot stops the payload at an event boundary; the count is exact") {
@@ -71,19 +49,19 @@ TEST_CASE("MC: SIGUSR1 to the pilot stops the payload at an event boundary; the 
   PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.1",
                   "--stop-signal", "USR1", "--json", "--", TOYMC_BIN, "--cpu-ms-per-event", "5"},
                  dir.path());
-  REQUIRE(wait_until([&] { return checkpointed(job) >= 5; }));
+  REQUIRE(wait_until([&] { return pilot::test::checkpointed_events(job) >= 5; }));
   p.signal(SIGUSR1);
   auto rc = p.wait();
   INFO(p.err());
   REQUIRE(rc);
   CHECK(*rc == 128 + SIGUSR1);
-  auto j = last_json_line(p.out());
+  auto j = pilot::test::last_json_line(p.out());
   CHECK(j["interrupted"] == true);
   CHECK(j["events_source"] == "summary");
   auto events = j["events"].get<std::int64_t>();
   CHECK(events >= 5);
   CHECK(events < 100000);
-  CHECK(events == lines_in(job / "toymc.out"));  // every event made is counted, none invented
+  CHECK(events == pilot::test::count_lines(job / "toymc.out"));  // every event made is counted, none invented
   CHECK(j["outcome"] == "stopped");
   auto rec = json::parse(pilot::read_file(job / "job.json").value());
   CHECK(rec["extra"]["mc"]["result"]["success"] == true);
@@ -96,17 +74,17 @@ TEST_CASE("MC: a payload that ignores the stop signal is escalated; its last che
   PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.1", "--grace", "0.5",
                   "--term-grace", "0.5", "--json", "--", TOYMC_BIN, "--cpu-ms-per-event", "2", "--ignore-stop"},
                  dir.path());
-  REQUIRE(wait_until([&] { return checkpointed(job) >= 3; }));
+  REQUIRE(wait_until([&] { return pilot::test::checkpointed_events(job) >= 3; }));
   p.signal(SIGTERM);
   auto rc = p.wait();
   REQUIRE(rc);
   CHECK(*rc == 128 + SIGTERM);  // the payload died of the escalation's SIGTERM
-  auto j = last_json_line(p.out());
+  auto j = pilot::test::last_json_line(p.out());
   CHECK(j["events_source"] == "checkpoint");
   CHECK(j["interrupted"] == false);
   auto events = j["events"].get<std::int64_t>();
   CHECK(events >= 3);
-  CHECK(lines_in(job / "toymc.out") >= events);
+  CHECK(pilot::test::count_lines(job / "toymc.out") >= events);
   auto rec = json::parse(pilot::read_file(job / "job.json").value());
   CHECK(rec["extra"]["mc"]["result"]["success"] == false);
   CHECK_THAT(rec["extra"]["mc"]["result"]["detail"].get<std::string>(), Catch::Contains("without finalising"));
@@ -120,10 +98,10 @@ TEST_CASE("MC: the time left stops the payload gracefully before the deadline") 
                                    "--time-left", "2", "--grace", "1", "--json", "--", TOYMC_BIN,
                                    "--cpu-ms-per-event", "5"});
   auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto j = last_json_line(r.out);
+  auto j = pilot::test::last_json_line(r.out);
   CHECK(r.exit_code == 128 + SIGINT);
   CHECK(j["interrupted"] == true);
-  CHECK(j["events"].get<std::int64_t>() == lines_in(job / "toymc.out"));
+  CHECK(j["events"].get<std::int64_t>() == pilot::test::count_lines(job / "toymc.out"));
   CHECK(took < 2.0);  // stopped before the slot's end, not at it
   CHECK_THAT(j["reason_detail"].get<std::string>(), Catch::Contains("time_left approaching"));
 }
@@ -135,7 +113,7 @@ TEST_CASE("MC: the number of events is sized from time left, power and CPUe, not
   auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--cpue", "20", "--cpu-power", "10",
                                    "--time-left", "60", "--json", "--", TOYMC_BIN, "--cpu-ms-per-event", "1"});
   REQUIRE(r.exit_code == 0);
-  auto j = last_json_line(r.out);
+  auto j = pilot::test::last_json_line(r.out);
   CHECK(j["events_requested"] == 24);
   CHECK(j["events"] == 24);
   auto rec = json::parse(pilot::read_file(job / "job.json").value());
@@ -158,7 +136,7 @@ TEST_CASE("MC: a pilot SIGKILLed mid-job is recovered by the next one with the e
                    dir.path());
     REQUIRE(wait_until([&] {
       auto rec = pilot::read_file(job / "job.json");
-      return rec && json::parse(*rec)["extra"]["mc"].contains("checkpoint") && checkpointed(job) >= 5;
+      return rec && json::parse(*rec)["extra"]["mc"].contains("checkpoint") && pilot::test::checkpointed_events(job) >= 5;
     }));
     p.signal(SIGKILL);
     REQUIRE(p.wait());
@@ -167,11 +145,11 @@ TEST_CASE("MC: a pilot SIGKILLed mid-job is recovered by the next one with the e
   auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--recover", "--grace", "5", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto j = last_json_line(r.out);
+  auto j = pilot::test::last_json_line(r.out);
   CHECK(j["outcome"] == "lost");
   auto events = j["events"].get<std::int64_t>();
   CHECK(events >= 5);
-  CHECK(events == lines_in(job / "toymc.out"));
+  CHECK(events == pilot::test::count_lines(job / "toymc.out"));
   CHECK(j["events_source"] == "summary");  // the orphan got the stop signal and finalised
   auto again = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--recover"});
   CHECK(again.exit_code == 1);  // nothing left to recover
@@ -188,7 +166,7 @@ TEST_CASE("MC: an MJF shutdown announced mid-run stops the payload gracefully in
   PilotProcess p({"exec", "--workdir", job.string(), "--events", "1000000", "--poll", "0.1", "--grace", "1",
                   "--watch-period", "0.2", "--json", "--", TOYMC_BIN, "--cpu-ms-per-event", "5"},
                  dir.path(), {{"MACHINEFEATURES", mf.string()}, {"JOBFEATURES", jf.string()}});
-  REQUIRE(wait_until([&] { return checkpointed(job) >= 5; }));
+  REQUIRE(wait_until([&] { return pilot::test::checkpointed_events(job) >= 5; }));
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   pilot::write_file_atomic(jf / "shutdowntime_job", std::to_string(now + 3) + "\n");
   auto rc = p.wait(std::chrono::seconds(20));
@@ -197,10 +175,10 @@ TEST_CASE("MC: an MJF shutdown announced mid-run stops the payload gracefully in
   REQUIRE(rc);
   CHECK(*rc == 128 + SIGINT);
   CHECK(stopped <= now + 3);  // before the announced shutdown
-  auto j = last_json_line(p.out());
+  auto j = pilot::test::last_json_line(p.out());
   CHECK(j["interrupted"] == true);
   CHECK_THAT(j["reason_detail"].get<std::string>(), Catch::Contains("shutdowntime_job"));
-  CHECK(j["events"].get<std::int64_t>() == lines_in(job / "toymc.out"));
+  CHECK(j["events"].get<std::int64_t>() == pilot::test::count_lines(job / "toymc.out"));
 }
 
 TEST_CASE("MC: the number of events is sized from MJF values") {
@@ -218,7 +196,7 @@ TEST_CASE("MC: the number of events is sized from MJF values") {
                                   {{"JOBFEATURES", jf.string()}, {"MACHINEFEATURES", ""}});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto j = last_json_line(r.out);
+  auto j = pilot::test::last_json_line(r.out);
   // floor(floor(~99 x 10) / 20) = 49 or 50 fit; x 0.8 = 39 or 40
   CHECK(j["events_requested"].get<std::int64_t>() >= 39);
   CHECK(j["events_requested"].get<std::int64_t>() <= 40);
@@ -233,7 +211,7 @@ TEST_CASE("MC: a CPU limit stops the payload gracefully before the watchdog kill
   auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--events", "1000000", "--cpu-limit", "3",
                                    "--grace", "1", "--poll", "0.1", "--json", "--", TOYMC_BIN});
   INFO(r.err);
-  auto j = last_json_line(r.out);
+  auto j = pilot::test::last_json_line(r.out);
   CHECK(r.exit_code == 128 + SIGINT);  // the payload's own exit after the stop signal, not a kill
   CHECK(j["interrupted"] == true);
   CHECK(j["events_source"] == "summary");
@@ -241,7 +219,7 @@ TEST_CASE("MC: a CPU limit stops the payload gracefully before the watchdog kill
   CHECK_THAT(j["reason_detail"].get<std::string>(), Catch::Contains("CPU limit approaching"));
   auto events = j["events"].get<std::int64_t>();
   CHECK(events > 0);
-  CHECK(events == lines_in(job / "toymc.out"));
+  CHECK(events == pilot::test::count_lines(job / "toymc.out"));
   CHECK(j["cpu_seconds"].get<double>() < 3.0);
   auto rec = json::parse(pilot::read_file(job / "job.json").value());
   CHECK(rec["extra"]["mc"]["result"]["success"] == true);

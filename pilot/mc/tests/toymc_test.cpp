@@ -14,6 +14,7 @@
 #include "core/fs.hpp"
 #include "mc/checkpoint.hpp"
 #include "mc/xml_summary.hpp"
+#include "output_files.hpp"
 
 extern char** environ;
 
@@ -46,14 +47,6 @@ int wait_toy(Toy& t) {
   return t.status;
 }
 
-std::int64_t lines_in(const std::filesystem::path& f) {
-  std::ifstream in(f);
-  std::string l;
-  std::int64_t n = 0;
-  while (std::getline(in, l)) ++n;
-  return n;
-}
-
 void wait_for_checkpoint(const std::filesystem::path& dir, std::int64_t at_least) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -72,7 +65,7 @@ TEST_CASE("toymc: a full run produces every event, a finalised summary and exit 
   int st = wait_toy(t);
   REQUIRE(WIFEXITED(st));
   CHECK(WEXITSTATUS(st) == 0);
-  CHECK(lines_in(dir.path() / "toymc.out") == 20);
+  CHECK(pilot::test::count_lines(dir.path() / "toymc.out") == 20);
   CHECK(pilot::mc::read_checkpoint(dir.path() / "checkpoint")->events == 20);
   auto s = pilot::mc::read_xml_summary(dir.path() / "summary.xml");
   REQUIRE(s);
@@ -96,7 +89,7 @@ TEST_CASE("toymc: a stop signal ends it at an event boundary with 128+signal, al
   CHECK(cp->events >= 3);
   CHECK(cp->events < 100000);
   CHECK(s->events() == cp->events);
-  CHECK(lines_in(dir.path() / "toymc.out") == cp->events);
+  CHECK(pilot::test::count_lines(dir.path() / "toymc.out") == cp->events);
 }
 
 TEST_CASE("toymc --ignore-stop survives the stop signal and dies unfinalised on SIGTERM") {
@@ -112,6 +105,6 @@ TEST_CASE("toymc --ignore-stop survives the stop signal and dies unfinalised on 
   auto cp = pilot::mc::read_checkpoint(dir.path() / "checkpoint");
   REQUIRE(cp);
   CHECK(cp->events >= 2);
-  CHECK(lines_in(dir.path() / "toymc.out") >= cp->events);  // the checkpoint never runs ahead of the output
+  CHECK(pilot::test::count_lines(dir.path() / "toymc.out") >= cp->events);  // the checkpoint never runs ahead of the output
   CHECK_FALSE(pilot::mc::read_xml_summary(dir.path() / "summary.xml")->finalised());
 }
