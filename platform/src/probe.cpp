@@ -48,17 +48,18 @@ std::vector<std::string> runnable_tags(const std::string& platform,
   return out;
 }
 
-// `cc -v` is the slowest step by far: unless the cache knows the answer, it runs in a thread
-// while the files are read.
+// `cc -v` is the slowest step by far; the cache usually knows the answer. It runs on the calling
+// thread (deferred to when the id is needed): forking from a second thread while this one
+// allocates can deadlock the child under sanitizers, and a pilot must never hang at start-up.
 std::future<std::string> start_compiler_id(const ProbeOptions& o) {
   if (!o.compiler_cache)
-    return std::async(std::launch::async, [cc = o.cc] { return compiler_id(cc); });
+    return std::async(std::launch::deferred, [cc = o.cc] { return compiler_id(cc); });
   if (auto id = remembered_compiler_id(o.cc, *o.compiler_cache)) {
     std::promise<std::string> known;  // no thread needed
     known.set_value(*id);
     return known.get_future();
   }
-  return std::async(std::launch::async,
+  return std::async(std::launch::deferred,
                     [cc = o.cc, dir = *o.compiler_cache] { return cached_compiler_id(cc, dir); });
 }
 
@@ -87,7 +88,6 @@ HostIds probe_host_ids(const ProbeOptions& o) {
 PlatformInfo probe(const ProbeOptions& o) {
   auto compiler = start_compiler_id(o);
   PlatformInfo info;
-  // Work not needing the compiler id first, so it overlaps with `cc -v`.
   auto list = load_platforms_list(o.root, o.platforms_list);
   info.platforms_list_source = list.source;
   info.warnings.insert(info.warnings.end(), list.warnings.begin(), list.warnings.end());
