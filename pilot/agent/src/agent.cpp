@@ -9,6 +9,7 @@
 #include "agent/job_plan.hpp"
 #include "agent/slots.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/process_v2.hpp"
 #include "core/signals.hpp"
 #include "dirac/services.hpp"
@@ -287,64 +288,111 @@ class Agent {
     });
   }
 
-  void fail_before_start(const jobs::MatchedJob& m, const std::string& minor, const std::string& detail) {
+  // A job that ends before its payload started: its final status goes with finish_job, after
+  // whatever the source still delivers for it.
+  void fail_before_start(const jobs::MatchedJob& m, const std::string& minor, const std::string& detail,
+                         std::optional<jobs::JobDescription> description = std::nullopt) {
     log_.error("job cannot run", {{"job_id", m.id}, {"reason", minor}, {"detail", detail}});
     ++summary_.jobs_failed;
     jobs::StatusUpdate u;
     u.status = "Failed";
     u.minor_status = minor;
     u.application_status = detail.substr(0, 255);
-    report(m.id, u);
-    auto dir = s_.workdir / ("job_" + m.id);
-    asio::post(worker_, [this, id = m.id, dir, detail] {
+    u.source = "JobAgent";
+    jobs::FinishedJob f{s_.workdir / ("job_" + m.id),
+                        nlohmann::json{{"state", "finished"}, {"outcome", "not_started"}, {"error", detail}},
+                        std::move(description), u};
+    asio::post(worker_, [this, id = m.id, f = std::move(f)] {
       try {
-        s_.source->finish_job(id, jobs::FinishedJob{dir, nlohmann::json{{"state", "finished"}, {"outcome", "not_started"}, {"error", detail}}});
+        s_.source->finish_job(id, f);
       } catch (const std::exception& e) {
         log_.warn("finishing a job that did not start failed", {{"job_id", id}, {"error", e.what()}});
       }
     });
   }
 
+  // A matched job: checked here, prepared by the source on the worker thread (downloads,
+  // credentials), then launched.
   void start_job(jobs::MatchedJob m) {
     log_.info("job matched", {{"job_id", m.id}});
     if (reclaiming_) return fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed");
     report(m.id, {"Running", "Job Initialization", "", {}, "JobAgent"});
-    auto job = std::make_unique<RunningJob>();
-    job->id = m.id;
+    jobs::JobDescription d;
     try {
-      job->description = jobs::parse_job_description(m.jdl, "job " + m.id);
+      d = jobs::parse_job_description(m.jdl, "job " + m.id);
     } catch (const std::exception& e) {
       return fail_before_start(m, "Job description invalid", e.what());
     }
-    const auto& d = job->description;
     if (!d.platforms.empty() && s_.platform_ok) {
       bool ok = false;
       for (const auto& p : d.platforms) ok = ok || p == "ANY" || s_.platform_ok(p);
-      if (!ok) return fail_before_start(m, "Job cannot run on this platform", "platform " + s_.base_request.platform);
+      if (!ok) return fail_before_start(m, "Job cannot run on this platform", "platform " + s_.base_request.platform, d);
     }
-    job->processors = processors_for_job(d.min_processors == d.max_processors ? std::optional<int>(d.min_processors) : std::nullopt,
-                                         d.min_processors, d.max_processors, d.whole_node(), slots_.free_processors(),
-                                         slots_.total_processors);
-    std::int64_t memory = d.max_ram_mb.value_or(0);
-    if (!slots_.fits(job->processors, slots_.total_memory_mb > 0 ? memory : 0))
+    int processors = processors_for_job(d.min_processors == d.max_processors ? std::optional<int>(d.min_processors) : std::nullopt,
+                                        d.min_processors, d.max_processors, d.whole_node(), slots_.free_processors(),
+                                        slots_.total_processors);
+    std::int64_t memory = slots_.total_memory_mb > 0 ? d.max_ram_mb.value_or(0) : 0;
+    if (!slots_.fits(processors, memory))
       return fail_before_start(m, "Not enough free processors or memory",
-                               std::to_string(job->processors) + " processors needed, " +
-                                   std::to_string(slots_.free_processors()) + " free");
+                               std::to_string(processors) + " processors needed, " +
+                                   std::to_string(slots_.free_processors()) + " free",
+                               d);
+    // Held while the job is prepared, so the next request offers only what is left.
+    slots_.take(m.id, processors, memory);
+    ++preparing_;
     auto jobdir = s_.workdir / ("job_" + m.id);
+    asio::post(worker_, [this, m = std::move(m), d = std::move(d), processors, jobdir]() mutable {
+      jobs::PreparedJob prepared;
+      std::string minor, error;
+      try {
+        std::filesystem::create_directories(jobdir);
+        // Kept with the job, so a pilot recovering it knows its outputs.
+        write_file_atomic(jobdir / "job.jdl", m.jdl);
+        prepared = s_.source->prepare_job(m, d, jobdir);
+      } catch (const jobs::JobPreparationError& e) {
+        minor = e.minor_status;
+        error = e.what();
+      } catch (const std::exception& e) {
+        minor = "Job preparation failed";
+        error = e.what();
+      }
+      asio::post(ctx_, [this, m = std::move(m), d = std::move(d), processors, jobdir, prepared = std::move(prepared),
+                        minor, error]() mutable {
+        --preparing_;
+        if (!error.empty() || reclaiming_) slots_.release(m.id);
+        if (!error.empty()) {
+          fail_before_start(m, minor, error, std::move(d));
+        } else if (reclaiming_) {
+          fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed", std::move(d));
+        } else {
+          launch_job(m, std::move(d), processors, jobdir, prepared);
+        }
+        if (stopping_) maybe_finish();
+      });
+    });
+  }
+
+  void launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int processors,
+                  const std::filesystem::path& jobdir, const jobs::PreparedJob& prepared) {
+    auto job = std::make_unique<RunningJob>();
+    job->id = m.id;
+    job->description = std::move(d);
+    job->processors = processors;
     auto budget = budget_view();
     jw::JobSpec spec;
     try {
-      spec = make_job_spec(d, m.id, s_.config, jobdir, job->processors, budget);
-      if (auto mo = mc_options(d, budget, job->processors)) job->mc = mc::prepare_mc(spec, *mo);
+      spec = make_job_spec(job->description, m.id, s_.config, jobdir, job->processors, budget);
+      for (const auto& [name, value] : prepared.environment) spec.env.set[name] = value;
+      if (auto mo = mc_options(job->description, budget, job->processors)) job->mc = mc::prepare_mc(spec, *mo);
       if (s_.container) {
         auto c = *s_.container;
         c.workdir = jobdir;
         spec.argv = jw::container_argv(c, spec.argv);
       }
     } catch (const std::exception& e) {
-      return fail_before_start(m, e.what(), e.what());
+      slots_.release(m.id);
+      return fail_before_start(m, e.what(), e.what(), std::move(job->description));
     }
-    slots_.take(m.id, job->processors, slots_.total_memory_mb > 0 ? memory : 0);
     ++summary_.jobs_started;
 
     jw::Hooks hooks;
@@ -359,6 +407,11 @@ class Agent {
     hooks.on_heartbeat = [this, id = m.id](const jw::Heartbeat& h) {
       auto data = jw::to_json(h);
       asio::post(worker_, [this, id, data] {
+        try {
+          s_.source->maintain_job(id);
+        } catch (const std::exception& e) {
+          log_.warn("keeping the job's credential valid failed", {{"job_id", id}, {"error", e.what()}});
+        }
         std::vector<jobs::Command> cmds;
         try {
           cmds = s_.source->heartbeat(id, data);
@@ -382,9 +435,10 @@ class Agent {
     } catch (const std::exception& e) {
       log_.error("cannot prepare the job directory", {{"job_id", m.id}, {"error", e.what()}});
       slots_.release(m.id);
+      auto description = std::move(jobs_[m.id]->description);
       jobs_.erase(m.id);
       --summary_.jobs_started;
-      return fail_before_start(m, "Job directory could not be prepared", e.what());
+      return fail_before_start(m, "Job directory could not be prepared", e.what(), std::move(description));
     }
     if (!sup->finished()) report(m.id, {"Running", "Application", "", {}, "JobWrapper"});
     if (reclaiming_) sup->request_stop("slot reclaimed");
@@ -422,12 +476,14 @@ class Agent {
     log_.info("job done", {{"job_id", id}, {"outcome", rec.outcome}, {"status", fr.statuses.back().status},
                            {"minor_status", fr.statuses.back().minor_status},
                            {"events", fr.events.value_or(-1)}});
+    auto last = fr.statuses.back();
+    fr.statuses.pop_back();
     for (auto& u : fr.statuses) report(id, u);
-    auto record = nlohmann::json(jw::to_json(rec));
-    asio::post(worker_, [this, id, params = fr.parameters, dir = std::filesystem::path(rec.workdir), record] {
+    jobs::FinishedJob f{rec.workdir, nlohmann::json(jw::to_json(rec)), job.description, last};
+    asio::post(worker_, [this, id, params = fr.parameters, f = std::move(f)] {
       try {
         s_.source->set_parameters(id, params);
-        s_.source->finish_job(id, jobs::FinishedJob{dir, record});
+        s_.source->finish_job(id, f);
       } catch (const std::exception& e) {
         log_.warn("final report failed", {{"job_id", id}, {"error", e.what()}});
       }
@@ -439,7 +495,7 @@ class Agent {
   }
 
   void maybe_finish() {
-    if (!stopping_ || requesting_ || !jobs_.empty() || finished_) return;
+    if (!stopping_ || requesting_ || preparing_ > 0 || !jobs_.empty() || finished_) return;
     finished_ = true;
     log_.info("all jobs reported: the agent ends", {{"reason", stop_reason_text(summary_.stop)}});
     boost::system::error_code ignored;
@@ -475,16 +531,29 @@ class Agent {
       }
       auto fr = final_report(*rec, r, budget_view().cpu_power_hs06.value_or(0));
       log_.warn("reporting a job recovered from a lost pilot", {{"job_id", rec->job_id}, {"events", fr.events.value_or(-1)}});
+      auto last = fr.statuses.back();
+      fr.statuses.pop_back();
       for (auto& u : fr.statuses) report(rec->job_id, u);
-      asio::post(worker_, [this, id = rec->job_id, params = fr.parameters, dir = it->path(), record = nlohmann::json(jw::to_json(*rec))] {
+      jobs::FinishedJob f{it->path(), nlohmann::json(jw::to_json(*rec)), recovered_description(it->path()), last};
+      asio::post(worker_, [this, id = rec->job_id, params = fr.parameters, f = std::move(f)] {
         try {
           s_.source->set_parameters(id, params);
-          s_.source->finish_job(id, jobs::FinishedJob{dir, record});
+          s_.source->finish_job(id, f);
         } catch (const std::exception& e) {
           log_.warn("reporting a recovered job failed", {{"job_id", id}, {"error", e.what()}});
         }
       });
     }
+  }
+
+  // The description saved with a lost pilot's job (job.jdl), when it is still readable.
+  std::optional<jobs::JobDescription> recovered_description(const std::filesystem::path& jobdir) {
+    try {
+      if (auto text = read_file(jobdir / "job.jdl")) return jobs::parse_job_description(*text, (jobdir / "job.jdl").string());
+    } catch (const std::exception& e) {
+      log_.warn("the recovered job's description cannot be read: its outputs are not delivered", {{"dir", jobdir.string()}, {"error", e.what()}});
+    }
+    return std::nullopt;
   }
 
   AgentSetup& s_;
@@ -501,6 +570,7 @@ class Agent {
   Clock::time_point start_ = Clock::now();
   Clock::time_point next_request_ = Clock::now();
   std::optional<Clock::time_point> lifetime_end_;
+  int preparing_ = 0;  // jobs the source is preparing on the worker thread
   bool requesting_ = false, stopping_ = false, reclaiming_ = false, finished_ = false;
   AgentSummary summary_;
 };

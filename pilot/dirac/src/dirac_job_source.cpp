@@ -119,8 +119,21 @@ std::vector<jobs::Command> DiracJobSource::heartbeat(const std::string& job_id, 
   return out;
 }
 
+jobs::PreparedJob DiracJobSource::prepare_job(const jobs::MatchedJob&, const jobs::JobDescription&,
+                                              const std::filesystem::path&) {
+  return {};
+}
+
+void DiracJobSource::maintain_job(const std::string&) {}
+
 void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJob& job) {
-  (void)job;
+  if (job.final_status) {
+    // Stamped now: the newest timestamp wins on the server, so it must follow the output
+    // statuses reported while delivering.
+    auto last = *job.final_status;
+    last.time = std::chrono::system_clock::now();
+    set_status(job_id, last);
+  }
   if (!flush())
     log_.warn("reports of a finished job are kept for later delivery",
               {{"job_id", job_id}, {"pending", buffer_.pending()}, {"file", buffer_.file().string()}});

@@ -134,6 +134,11 @@ std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request
   return std::nullopt;
 }
 
+PreparedJob LocalQueue::prepare_job(const MatchedJob&, const JobDescription&,
+                                   const std::filesystem::path&) {
+  return {};
+}
+
 void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& update) {
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
@@ -179,6 +184,7 @@ void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
   }
   detail::ResultLimits limits{options_.max_log_bytes, options_.max_output_bytes};
   detail::collect_results(dir, job, description ? &*description : nullptr, limits, status);
+  if (job.final_status) queue::apply_status(status, *job.final_status);
   status["finished"] = queue::utc_text(Clock::now());
   write_file_atomic(dir / "job.json", job.record.dump(2) + "\n");
   queue::write_status(dir, status);

@@ -40,6 +40,9 @@ class DiracJobSource : public jobs::JobSource {
   // Throws VersionMismatch (stop the pilot), ServiceError, RpcError, or pilot::Error when the
   // credential cannot cover any work.
   std::optional<jobs::MatchedJob> request_job(const jobs::ResourceRequest& request) override;
+  jobs::PreparedJob prepare_job(const jobs::MatchedJob& job, const jobs::JobDescription& description,
+                                const std::filesystem::path& jobdir) override;
+  void maintain_job(const std::string& job_id) override;
   void set_status(const std::string& job_id, const jobs::StatusUpdate& update) override;
   void set_parameters(const std::string& job_id,
                       const std::vector<std::pair<std::string, std::string>>& parameters) override;

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
+#include "jobs/job_description.hpp"
+
 namespace pilot::jobs {
 
 // What this pilot offers in one job request: the neutral form of DIRAC's resource description.
@@ -56,9 +59,30 @@ struct Command {
   nlohmann::json arguments;
 };
 
+// What a source prepared for a job before its payload starts.
+struct PreparedJob {
+  // Set in the payload's environment only, never in the pilot's (e.g. X509_USER_PROXY pointing
+  // at the owner's proxy).
+  std::vector<std::pair<std::string, std::string>> environment;
+};
+
+// The job cannot start: `minor_status` is what it fails with ("Input Sandbox Download Failed",
+// "Proxy Not Available", ...), what() the detail naming the input.
+struct JobPreparationError : Error {
+  JobPreparationError(std::string minor, const std::string& detail)
+      : Error(detail), minor_status(std::move(minor)) {}
+  std::string minor_status;
+};
+
 struct FinishedJob {
   std::filesystem::path workdir;  // the job directory (logs, job.json, outputs)
   nlohmann::json record;          // the job wrapper's final record
+  // The job's description when it was read (absent for a job whose JDL was invalid, or a job
+  // recovered without one): its OutputSandbox names the files to deliver.
+  std::optional<JobDescription> description{};
+  // The job's last status (Done / Failed ...), reported by the source once the outputs are
+  // delivered, so the server never shows a job done whose outputs are missing.
+  std::optional<StatusUpdate> final_status{};
 };
 
 class JobSource {
@@ -69,6 +93,15 @@ class JobSource {
   // A job this node may run, or nullopt when none matches now.
   virtual std::optional<MatchedJob> request_job(const ResourceRequest& request) = 0;
 
+  // Before the payload starts: puts the job's inputs into `jobdir` (it exists) and gets the
+  // credential the payload runs with, reporting its own statuses on the way ("Downloading
+  // InputSandbox"). Throws JobPreparationError when the job cannot start.
+  virtual PreparedJob prepare_job(const MatchedJob& job, const JobDescription& description,
+                                  const std::filesystem::path& jobdir) = 0;
+  // While the payload runs, before each heartbeat: keeps what the payload was given valid
+  // (renews the owner's proxy). Throws pilot::Error when it cannot; the agent logs it.
+  virtual void maintain_job(const std::string& job_id) = 0;
+
   virtual void set_status(const std::string& job_id, const StatusUpdate& update) = 0;
   virtual void set_parameters(
       const std::string& job_id,
@@ -76,7 +109,8 @@ class JobSource {
   // `dynamic_data` holds DIRAC's heartbeat keys (CPUConsumed, WallClockTime, MemoryUsed, ...).
   virtual std::vector<Command> heartbeat(const std::string& job_id,
                                          const nlohmann::json& dynamic_data) = 0;
-  // The job is over (whatever its outcome): deliver outstanding reports and its results.
+  // The job is over (whatever its outcome): deliver its outputs, then its final status, then
+  // outstanding reports. Outputs that cannot be delivered now are kept for a later pilot.
   virtual void finish_job(const std::string& job_id, const FinishedJob& job) = 0;
   // Deliver everything still buffered; returns false if something could not be sent yet.
   virtual bool flush() = 0;

@@ -60,6 +60,10 @@ class LocalQueue final : public JobSource {
   // match stay pending for other pilots; a pending job whose JDL is invalid is moved to done/ as
   // Failed instead of blocking the queue.
   std::optional<MatchedJob> request_job(const ResourceRequest& request) override;
+  // Local jobs need no download and run with the pilot's identity: nothing to prepare yet.
+  PreparedJob prepare_job(const MatchedJob& job, const JobDescription& description,
+                          const std::filesystem::path& jobdir) override;
+  void maintain_job(const std::string&) override {}
   void set_status(const std::string& job_id, const StatusUpdate& update) override;
   void set_parameters(const std::string& job_id,
                       const std::vector<std::pair<std::string, std::string>>& parameters) override;
@@ -68,7 +72,7 @@ class LocalQueue final : public JobSource {
                                  const nlohmann::json& dynamic_data) override;
   // Stores the record (job.json), event count, compressed logs (StdOutput, StdError,
   // XMLSummaryFile, *.log of the work directory) and the OutputSandbox files, then moves the job
-  // to done/. Files that cannot be collected are listed in `problems`, never fatal.
+  // to done/ with its final status. Files that cannot be collected are listed in `problems`, never fatal.
   void finish_job(const std::string& job_id, const FinishedJob& job) override;
   bool flush() override { return true; }  // every report is written when it is made
 
