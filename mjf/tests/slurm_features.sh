@@ -7,14 +7,12 @@
 set -euo pipefail
 pilot=$1
 cluster=$2
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/pilot-slurm-test.XXXXXX)
-chmod 755 "$tmp"
-dir=$tmp/cluster
-trap 'status=$?; [ $status -eq 0 ] || { echo "---- job output"; cat "$tmp"/out/job.out "$tmp"/out/features.err 2>/dev/null; } >&2; "$cluster" stop "$dir" || true; rm -rf "$tmp"; exit $status' EXIT
+# shellcheck source=/dev/null
+source "$(dirname "$cluster")/lib.sh"
+on_failure() { echo "---- job output"; cat "$tmp"/out/job.out "$tmp"/out/features.err 2>/dev/null; }
+slurm_test_start slurm-features
 
-eval "$("$cluster" start "$dir")"
 mkdir -p "$tmp/out"
 cat > "$tmp/job.sh" <<JOB
 #!/bin/sh

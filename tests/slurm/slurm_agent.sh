@@ -8,14 +8,12 @@ set -euo pipefail
 pilot=$1
 toymc=$2
 cluster=$3
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/pilot-slurm-agent.XXXXXX)
-chmod 755 "$tmp"
-dir=$tmp/cluster
-trap 'status=$?; [ $status -eq 0 ] || { echo "---- pilot output"; tail -n 40 "$tmp"/job.out; } >&2; "$cluster" stop "$dir" || true; rm -rf "$tmp"; exit $status' EXIT
+# shellcheck source=/dev/null
+source "$(dirname "$0")/lib.sh"
+on_failure() { echo "---- pilot output"; tail -n 40 "$tmp"/job.out; }
+slurm_test_start slurm-agent
 
-eval "$("$cluster" start "$dir")"
 q=$tmp/queue
 for i in 1 2; do
   echo "[ Executable = \"/bin/sh\"; Arguments = \"-c 'echo short job $i'\"; CPUTime = 10; ]" > "$tmp/short$i.jdl"
@@ -36,11 +34,7 @@ start=$(date +%s)
 job=$(sbatch --parsable --time=1 -o "$tmp/job.out" "$tmp/job.sh")
 job=${job%%;*}
 echo "submitted pilot as job $job"
-for _ in $(seq 1 400); do
-  state=$(scontrol show job -o "$job" | tr ' ' '\n' | sed -n 's/^JobState=//p')
-  case $state in COMPLETED|FAILED|TIMEOUT|CANCELLED|NODE_FAIL) break ;; esac
-  sleep 0.5
-done
+state=$(wait_job_end "$job" 200)
 echo "pilot job state $state after $(($(date +%s) - start)) s"
 [ "$state" = COMPLETED ] || fail "the pilot job ended $state, not COMPLETED before its time limit"
 "$pilot" queue list --queue "$q" --json > "$tmp/list.json"

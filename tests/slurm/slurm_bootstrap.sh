@@ -10,12 +10,11 @@ pilot=$1
 toymc=$2
 cluster=$3
 src=$(cd "$(dirname "$0")/../.." && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/pilot-slurm-bootstrap.XXXXXX)
-chmod 755 "$tmp"
-dir=$tmp/cluster
-trap 'status=$?; [ $status -eq 0 ] || { echo "---- job output"; tail -n 40 "$tmp"/job.out; } >&2; "$cluster" stop "$dir" || true; rm -rf "$tmp"; exit $status' EXIT
+# shellcheck source=/dev/null
+source "$(dirname "$0")/lib.sh"
+on_failure() { echo "---- job output"; tail -n 40 "$tmp"/job.out; }
+slurm_test_start slurm-bootstrap
 
 # A release-like directory: the binary and its checksum file, as ci/release ships them.
 rel=$tmp/release
@@ -23,7 +22,6 @@ mkdir -p "$rel" "$tmp/work"
 cp "$pilot" "$rel/pilot"
 (cd "$rel" && sha256sum pilot > pilot.sha256)
 
-eval "$("$cluster" start "$dir")"
 q=$tmp/queue
 ids=()
 for i in 1 2; do
@@ -42,12 +40,7 @@ job=$(sbatch --parsable --time=2 -o "$tmp/job.out" "$src/bootstrap/pilot-bootstr
   --set stop_after_failed_matches=1 --set min_cpu_work_left_hs06s=1 --set min_free_disk_mb=10)
 job=${job%%;*}
 echo "submitted the bootstrap script as job $job"
-state=
-for _ in $(seq 1 400); do
-  state=$(scontrol show job -o "$job" | tr ' ' '\n' | sed -n 's/^JobState=//p')
-  case $state in COMPLETED|FAILED|TIMEOUT|CANCELLED|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
-  sleep 0.5
-done
+state=$(wait_job_end "$job" 200)
 echo "job state $state after $(($(date +%s) - start)) s"
 [ "$state" = COMPLETED ] || fail "the bootstrap job ended $state, not COMPLETED"
 

@@ -9,14 +9,12 @@ set -euo pipefail
 pilot=$1
 toymc=$2
 cluster=$3
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/pilot-slurm-mc.XXXXXX)
-chmod 755 "$tmp"
-dir=$tmp/cluster
-trap 'status=$?; [ $status -eq 0 ] || { echo "---- job output"; cat "$tmp"/job.out "$tmp"/exec.json 2>/dev/null; } >&2; "$cluster" stop "$dir" || true; rm -rf "$tmp"; exit $status' EXIT
+# shellcheck source=/dev/null
+source "$(dirname "$0")/lib.sh"
+on_failure() { echo "---- job output"; cat "$tmp"/job.out "$tmp"/exec.json 2>/dev/null; }
+slurm_test_start slurm-mc
 
-eval "$("$cluster" start "$dir")"
 cat > "$tmp/job.sh" <<JOB
 #!/bin/sh
 exec "$pilot" exec --workdir "$tmp/mcjob" --events 100000000 --poll 0.2 --grace 20 --json -- \
@@ -27,11 +25,7 @@ start=$(date +%s)
 job=$(sbatch --parsable --time=1 --signal=B:USR1@30 -o "$tmp/job.out" "$tmp/job.sh")
 job=${job%%;*}
 echo "submitted job $job"
-for _ in $(seq 1 600); do
-  state=$(scontrol show job -o "$job" | tr ' ' '\n' | sed -n 's/^JobState=//p')
-  case $state in COMPLETED|FAILED|TIMEOUT|CANCELLED|NODE_FAIL) break ;; esac
-  sleep 0.5
-done
+state=$(wait_job_end "$job" 300)
 ended=$(date +%s)
 echo "job state $state after $((ended - start)) s"
 [ "$state" != TIMEOUT ] || fail "Slurm killed the job at its time limit: the stop was not graceful"
