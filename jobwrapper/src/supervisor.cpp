@@ -20,7 +20,7 @@
 #include "jobwrapper/environment.hpp"
 #include "jobwrapper/watchdog.hpp"
 #include "jobwrapper/workdir_probe.hpp"
-#include "jobwrapper/zstd_file.hpp"
+#include "core/zstd_file.hpp"
 #include "launch_setup.hpp"
 
 namespace pilot::jobwrapper {

@@ -6,7 +6,7 @@
 #include "core/run_command.hpp"
 #include "jobwrapper/job_record.hpp"
 #include "jobwrapper/procfs.hpp"
-#include "jobwrapper/zstd_file.hpp"
+#include "core/zstd_file.hpp"
 #include "run_pilot.hpp"
 
 namespace jw = pilot::jobwrapper;
@@ -46,7 +46,7 @@ TEST_CASE("pilot exec --json prints the record and exits with the payload's exit
   CHECK(j["signal"].is_null());
   CHECK(j["reason"].is_null());
   CHECK(j["workdir"] == (d.path() / "j").string());
-  CHECK(jw::read_zstd_file(d.path() / "j" / "std.out.zst") == "out\n");
+  CHECK(pilot::read_zstd_file(d.path() / "j" / "std.out.zst") == "out\n");
 }
 
 TEST_CASE("pilot exec exits 128+signal when the payload dies of a signal") {
@@ -103,13 +103,13 @@ TEST_CASE("the pilot's credentials reach the payload only when asked") {
                       "KEEP_ME", "--", "env"},
                      env);
   REQUIRE(r.exit_code == 0);
-  auto out = jw::read_zstd_file(d.path() / "a" / "std.out.zst");
+  auto out = pilot::read_zstd_file(d.path() / "a" / "std.out.zst");
   CHECK_THAT(out, !Catch::Contains("X509_USER_PROXY") && !Catch::Contains("BEARER_TOKEN"));
   CHECK_THAT(out, !Catch::Contains("KEEP_ME") && Catch::Contains("EXTRA=1\n") &&
                       Catch::Contains("PILOT_JOB_MARKER="));
   r = run_pilot({"exec", "--workdir", (d.path() / "b").string(), "--pass-credentials", "--", "env"},
                 env);
-  out = jw::read_zstd_file(d.path() / "b" / "std.out.zst");
+  out = pilot::read_zstd_file(d.path() / "b" / "std.out.zst");
   CHECK_THAT(out, Catch::Contains("X509_USER_PROXY=/tmp/x509up_test\n") &&
                       Catch::Contains("BEARER_TOKEN=secret\n"));
 }

@@ -14,7 +14,7 @@
 #include "jobwrapper/job_record.hpp"
 #include "jobwrapper/procfs.hpp"
 #include "jobwrapper/supervisor.hpp"
-#include "jobwrapper/zstd_file.hpp"
+#include "core/zstd_file.hpp"
 
 namespace jw = pilot::jobwrapper;
 
@@ -81,8 +81,8 @@ TEST_CASE("a payload that exits 0 succeeds, with output, accounting and a finish
   CHECK_FALSE(rec.reason);
   CHECK(rec.cpu_seconds > 0);
   CHECK(rec.wall_seconds > 0);
-  CHECK(jw::read_zstd_file(d.path() / "job" / "std.out.zst") == "hello\n");
-  CHECK(jw::read_zstd_file(d.path() / "job" / "std.err.zst") == "oops\n");
+  CHECK(pilot::read_zstd_file(d.path() / "job" / "std.out.zst") == "hello\n");
+  CHECK(pilot::read_zstd_file(d.path() / "job" / "std.err.zst") == "oops\n");
   auto saved = jw::load_job_record(d.path() / "job");
   REQUIRE(saved);
   CHECK(saved->state == "finished");
@@ -123,7 +123,7 @@ TEST_CASE("the payload runs in its job directory with stdin from /dev/null in it
   pilot::TempDir d("jwsup");
   auto rec = jw::run_job(sh(d, "pwd; cat; ps -o sid= -p $$; echo $$; echo $PILOT_JOB_MARKER"));
   REQUIRE(rec.outcome == "success");
-  auto out = jw::read_zstd_file(d.path() / "job" / "std.out.zst");
+  auto out = pilot::read_zstd_file(d.path() / "job" / "std.out.zst");
   std::vector<std::string> lines;
   for (std::size_t pos = 0; pos < out.size();) {
     auto eol = out.find('\n', pos);
@@ -251,7 +251,7 @@ TEST_CASE("a payload that stops on the stop signal ends the job gracefully, sign
   REQUIRE(rec.signals_sent.size() == 1);
   CHECK(rec.signals_sent[0].signal == "SIGINT");
   CHECK(rec.signals_sent[0].target == "group");
-  CHECK(jw::read_zstd_file(d.path() / "job" / "std.out.zst") == "stopping\n");
+  CHECK(pilot::read_zstd_file(d.path() / "job" / "std.out.zst") == "stopping\n");
 }
 
 TEST_CASE("a payload that ignores the stop signal and SIGTERM is escalated to SIGKILL") {
@@ -317,7 +317,7 @@ TEST_CASE("huge output: the cap is honoured, head and tail are kept") {
   CHECK(rec.outcome == "success");
   CHECK(rec.stdout_log.bytes > 20000000);
   CHECK(rec.stdout_log.dropped_bytes == rec.stdout_log.bytes - 200000);
-  auto kept = jw::read_zstd_file(d.path() / "job" / "std.out.zst");
+  auto kept = pilot::read_zstd_file(d.path() / "job" / "std.out.zst");
   CHECK(kept.size() < 200200);
   CHECK_THAT(kept, Catch::StartsWith("FIRST-LINE\n"));
   CHECK_THAT(kept, Catch::EndsWith("\nLAST-LINE\n"));

@@ -10,7 +10,7 @@
 #include "jobwrapper/procfs.hpp"
 #include "jobwrapper/watchdog.hpp"
 #include "jobwrapper/workdir_probe.hpp"
-#include "jobwrapper/zstd_file.hpp"
+#include "core/zstd_file.hpp"
 
 namespace jw = pilot::jobwrapper;
 
@@ -260,17 +260,17 @@ TEST_CASE("zstd compression round-trips and corrupt or truncated files are error
   std::string data;
   for (int i = 0; i < 200000; ++i) data += "line " + std::to_string(i) + "\n";
   pilot::write_file_atomic(d.path() / "std.out", data);
-  auto z = jw::compress_file_zstd(d.path() / "std.out");
+  auto z = pilot::compress_file_zstd(d.path() / "std.out");
   CHECK(z == d.path() / "std.out.zst");
   CHECK_FALSE(std::filesystem::exists(d.path() / "std.out"));
   CHECK(std::filesystem::file_size(z) < data.size() / 4);
-  CHECK(jw::read_zstd_file(z) == data);
+  CHECK(pilot::read_zstd_file(z) == data);
   auto bytes = *pilot::read_file(z);
   pilot::write_file_atomic(d.path() / "cut.zst", bytes.substr(0, bytes.size() / 2));
-  CHECK_THROWS_WITH(jw::read_zstd_file(d.path() / "cut.zst"), Catch::Contains("cut.zst"));
+  CHECK_THROWS_WITH(pilot::read_zstd_file(d.path() / "cut.zst"), Catch::Contains("cut.zst"));
   pilot::write_file_atomic(d.path() / "junk.zst", "not zstd at all");
-  CHECK_THROWS_WITH(jw::read_zstd_file(d.path() / "junk.zst"), Catch::Contains("junk.zst"));
-  CHECK_THROWS_WITH(jw::compress_file_zstd(d.path() / "missing"), Catch::Contains("missing"));
+  CHECK_THROWS_WITH(pilot::read_zstd_file(d.path() / "junk.zst"), Catch::Contains("junk.zst"));
+  CHECK_THROWS_WITH(pilot::compress_file_zstd(d.path() / "missing"), Catch::Contains("missing"));
 }
 
 TEST_CASE(

@@ -13,7 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
-#include "zstd_file.hpp"
+#include "core/zstd_file.hpp"
 
 namespace pilot::jobs::detail {
 namespace {

@@ -6,7 +6,7 @@
 #include "core/fs.hpp"
 #include "jobs/local_queue.hpp"
 #include "queue_store.hpp"
-#include "zstd_file.hpp"
+#include "core/zstd_file.hpp"
 
 namespace pilot::jobs {
 
@@ -64,7 +64,7 @@ bool write_job_log(const fs::path& root, const std::string& id, const std::strin
     fs::path file = log.value("file", "");
     if (file.empty() || file.is_absolute() || file.string().find("..") != std::string::npos)
       throw Error("job " + id + " names its log " + name + " with a bad path " + file.string());
-    detail::decompress_to(root / "done" / id / file, out);
+    pilot::decompress_to(root / "done" / id / file, out);
     return true;
   }
   return false;
