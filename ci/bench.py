@@ -499,9 +499,10 @@ class Bench:
     def reclaim_yield(self):
         ms = self.a.ms_per_event
         lo, hi = self.a.yield_delay
+        rng = random.Random(self.a.seed)  # its own: the same seed gives the same delays with --only
         delays, total = [], 0.0
         while total < self.a.yield_seconds:
-            delays.append(self.rng.uniform(lo, hi))
+            delays.append(rng.uniform(lo, hi))
             total += delays[-1]
         runs = {}
         for mode in ("signal", "sigkill"):
