@@ -3,7 +3,8 @@
 
 Speaks real TLS with the test PKI of make-test-pki.sh, DISET (DEncode or JSON frames, keep-alives)
 and DIRAC's HTTPS (Tornado) RPC, serves WorkloadManagement/Matcher, JobStateUpdate and
-PilotLogging with the replies of a real v8.0.55 server, records every call as one JSON line, and
+PilotLogging with the replies of a real v8.0.55 server, records every call as one JSON line (with
+"received", the wall-clock time the DISET request was complete, and "time", when it was recorded), and
 misbehaves on demand. It binds 127.0.0.1 only, picks free ports and writes them to --port-file as
 {"diset": N, "https": M}; it exits when its parent process ends.
 
@@ -404,6 +405,9 @@ class DisetHandler(socketserver.BaseRequestHandler):
                     continue
                 break
             raw, buf = self.read_frame(sock, buf)
+            # When the request was complete (ci/bench times the pilot's start-up to this moment);
+            # "time" is taken after the reply is computed.
+            entry["received"] = time.time()
             entry["raw_arguments"] = ("%d:" % len(raw)) + raw.decode("latin-1")
             arguments = self.decode(raw)[0]["Value"]
             entry["args"] = arguments

@@ -10,7 +10,8 @@
 //         [--ignore-stop] [--finalise-ms MS] [--fail-after N] [--stop-stamp FILE]
 //
 // --stop-stamp FILE: write the CLOCK_REALTIME (ns since the epoch) at which the first stop
-// signal arrived, for the interrupt-latency benchmark (ci/bench-interrupt).
+// signal arrived, for the interrupt-latency benchmark (ci/bench). Every checkpoint also carries
+// cpu_ms, the process CPU time when its events were safe on disk (ci/bench's reclaim yield).
 //
 // N defaults to $PILOT_NUMBER_OF_EVENTS and the checkpoint file to $PILOT_CHECKPOINT_FILE.
 
@@ -156,11 +157,18 @@ int main(int argc, char** argv) {
               cpu_ms_per_event);
   std::fflush(stdout);
 
-  std::int64_t done = 0;
+  std::int64_t done = 0, synced = -1;
+  double synced_cpu_ms = 0;  // CPU time spent when `synced` events were safe (ci/bench's yield)
   auto checkpoint_now = [&] {
     if (::fdatasync(out) != 0) die("cannot sync " + output + ": " + std::strerror(errno));
+    if (done != synced) {
+      synced = done;
+      synced_cpu_ms = cpu_ms();
+    }
+    char cpu[32];
+    std::snprintf(cpu, sizeof cpu, "%.3f", synced_cpu_ms);
     if (!checkpoint.empty())
-      write_file_atomic(checkpoint, "events=" + std::to_string(done) + "\noutput=" + output + "\n");
+      write_file_atomic(checkpoint, "events=" + std::to_string(done) + "\noutput=" + output + "\ncpu_ms=" + cpu + "\n");
   };
   while (done < events && g_stop_signal == 0) {
     double value = simulate_event(done, cpu_ms_per_event);

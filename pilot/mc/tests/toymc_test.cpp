@@ -66,7 +66,12 @@ TEST_CASE("toymc: a full run produces every event, a finalised summary and exit 
   REQUIRE(WIFEXITED(st));
   CHECK(WEXITSTATUS(st) == 0);
   CHECK(pilot::test::count_lines(dir.path() / "toymc.out") == 20);
-  CHECK(pilot::mc::read_checkpoint(dir.path() / "checkpoint")->events == 20);
+  auto cp = pilot::mc::read_checkpoint(dir.path() / "checkpoint");
+  REQUIRE(cp);
+  CHECK(cp->events == 20);
+  // The CPU time when those events were safe (ci/bench's reclaim yield): at least 20 x 1 ms.
+  REQUIRE(cp->extras.count("cpu_ms") == 1);
+  CHECK(std::stod(cp->extras.at("cpu_ms")) >= 20.0);
   auto s = pilot::mc::read_xml_summary(dir.path() / "summary.xml");
   REQUIRE(s);
   CHECK(s->finalised());
