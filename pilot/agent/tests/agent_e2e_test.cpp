@@ -134,6 +134,7 @@ TEST_CASE("agent: a reclaim signal interrupts three running MC jobs gracefully a
     CHECK(events >= 3);
     CHECK(param(st, "Interrupted") == "True");
     CHECK(events == pilot::test::count_lines(q.work() / ("job_" + id) / "toymc.out"));
+    CHECK(st["events"] == events);  // the queue's own record of the kept events
     total += events;
   }
   CHECK(s["events"] == total);

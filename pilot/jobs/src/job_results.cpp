@@ -79,8 +79,12 @@ void collect_results(const fs::path& job_dir, const FinishedJob& job,
                      const JobDescription* description, const ResultLimits& limits,
                      nlohmann::json& status) {
   auto problem = [&](std::string text) { status["problems"].push_back(std::move(text)); };
+  // The kept event count of an interruptible MC job, as the wrapper's record has it.
+  const auto events = nlohmann::json::json_pointer("/extra/mc/result/events");
   if (job.record.is_object() && job.record.contains("events"))
     status["events"] = job.record["events"];
+  else if (job.record.is_object() && job.record.contains(events))
+    status["events"] = job.record[events];
 
   std::error_code ec;
   const fs::path& workdir = job.workdir;
