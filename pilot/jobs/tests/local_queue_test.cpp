@@ -275,7 +275,8 @@ TEST_CASE("an invalid JDL dropped into pending/ is failed, not retried forever")
   auto s = status_of(tmp.path(), id);
   CHECK(s["state"] == "done");
   CHECK(s["status"] == "Failed");
-  CHECK(s["minor_status"] == "Invalid JDL");
+  CHECK(s["minor_status"] == "Job description invalid");
+  CHECK_THAT(s["application_status"].get<std::string>(), Catch::Contains("CPUTime"));
   CHECK_THAT(s["problems"][0].get<std::string>(), Catch::Contains("CPUTime"));
 }
 
