@@ -150,7 +150,7 @@ TEST_CASE("bad job descriptions from the DIRAC server are reported Failed with t
   CHECK(done);
 }
 
-TEST_CASE("bad job descriptions in the local queue are filed Failed with the reason; good jobs run") {
+TEST_CASE("bad job descriptions in the local queue are filed Failed with the reason, good jobs run") {
   pilot::TempDir dir("agent-refusals");
   auto queue = dir.path() / "queue";
   auto bad = bad_jobs();

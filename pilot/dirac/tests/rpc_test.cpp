@@ -176,7 +176,7 @@ TEST_CASE("Hang: the step times out and the next URL answers") {
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
 }
 
-TEST_CASE("HTTPS 500, 404, 501 and garbage are clear errors; 500 fails over") {
+TEST_CASE("HTTPS 500, 404, 501 and garbage are clear errors, and 500 fails over") {
   FakeDirac broken({"--https", "500"});
   FakeDirac good;
   auto e = rpc_error([&] { https_call(broken.https_url(), "setJobStatus", list({1, "Running", "x", "JobWrapper"}), options()); });

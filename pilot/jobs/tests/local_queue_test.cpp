@@ -208,7 +208,7 @@ TEST_CASE("a finished job whose work directory vanished is still filed, with the
              Catch::Contains("is missing: no logs or outputs collected"));
 }
 
-TEST_CASE("a job the node cannot run stays pending; the next matching one is taken") {
+TEST_CASE("a job the node cannot run stays pending, the next matching one is taken") {
   pilot::TempDir tmp("queue");
   auto root = tmp.path();
   auto arm = submit_job(
