@@ -31,8 +31,11 @@ std::string time_text(const ASN1_TIME* t) {
 
 int on_verify(int ok, X509_STORE_CTX* store) {
   if (ok) return ok;
-  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* sink = ssl ? static_cast<VerifyFailure*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), sink_index())) : nullptr;
+  auto* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* sink =
+      ssl ? static_cast<VerifyFailure*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), sink_index()))
+          : nullptr;
   if (sink && sink->error == 0) {
     sink->error = X509_STORE_CTX_get_error(store);
     sink->depth = X509_STORE_CTX_get_error_depth(store);
@@ -59,8 +62,10 @@ std::string describe_verify_failure(const VerifyFailure& f, long error) {
   out += code ? X509_verify_cert_error_string(code) : "unknown reason";
   if (!f.subject.empty()) {
     out += " (" + std::string(f.depth == 0 ? "server certificate " : "certificate ") + f.subject;
-    if (f.issuer != f.subject) out += " issued by " + f.issuer;
-    else out += ", self-signed";
+    if (f.issuer != f.subject)
+      out += " issued by " + f.issuer;
+    else
+      out += ", self-signed";
     out += ", valid from " + f.not_before + " to " + f.not_after + ")";
   }
   return out;
