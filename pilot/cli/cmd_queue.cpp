@@ -93,7 +93,7 @@ void add_queue_command(Cli& cli) {
         e.status["state"] = e.state;
         out.push_back(e.status);
       }
-      std::cout << out.dump(2) << '\n';
+      std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
       return 0;
     };
   });
@@ -111,7 +111,9 @@ void add_queue_command(Cli& cli) {
       }
       auto record = jobs::show_job(o->queue, o->id);
       if (!record) throw Error("no job " + o->id + " in " + o->queue);
-      std::cout << record->dump(2) << '\n';
+      // A JDL written into the queue behind `pilot queue submit` may hold bytes that are not
+      // UTF-8: shown as U+FFFD rather than failing the whole record.
+      std::cout << record->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
       return 0;
     };
   });

@@ -534,10 +534,15 @@ class ThreadingHTTPS(socketserver.ThreadingMixIn, http.server.HTTPServer):
 # ---------------------------------------------------------------- main
 
 
+def host_cert_files(args):
+    """The server certificate and key: the good one, or one a client must refuse (--host-cert)."""
+    prefix = "wrong_" if args.wrong_ca else "" if args.host_cert == "good" else args.host_cert + "_"
+    return os.path.join(args.pki, prefix + "hostcert.pem"), os.path.join(args.pki, prefix + "hostkey.pem")
+
+
 def tls_context(args, require_cert):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    prefix = "wrong_" if args.wrong_ca else ""
-    ctx.load_cert_chain(os.path.join(args.pki, prefix + "hostcert.pem"), os.path.join(args.pki, prefix + "hostkey.pem"))
+    ctx.load_cert_chain(*host_cert_files(args))
     ctx.load_verify_locations(capath=os.path.join(args.pki, "certificates"))
     ctx.verify_mode = ssl.CERT_REQUIRED if require_cert else ssl.CERT_OPTIONAL
     ctx.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
@@ -567,6 +572,8 @@ def main():
     p.add_argument("--json", action="store_true", help="DISET replies in JSON (DIRAC v9)")
     p.add_argument("--keepalive", action="store_true", help="send a keep-alive ping before the proposal answer")
     p.add_argument("--wrong-ca", action="store_true", help="serve a host certificate of the untrusted CA")
+    p.add_argument("--host-cert", default="good", choices=["good", "expired", "othername", "selfsigned", "wrong"],
+                   help="serve a host certificate a client must refuse (see make-test-pki.sh)")
     p.add_argument("--setup", default="Test-Setup")
     p.add_argument("--pilot-version", default="", help="Pilot/Version checked against ReleaseVersion")
     p.add_argument("--pilot-group", action="append", default=None, help="groups with GenericPilot")
@@ -576,8 +583,11 @@ def main():
     args.pilot_group = args.pilot_group or ["testvo_pilot"]
 
     parent = os.getppid()
-    threading.Thread(target=watch_parent, args=(parent,), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+    # Python runs the handler only in the main thread, which sleeps: a SIGTERM the kernel gives
+    # another thread would wait for that sleep to end. Threads inherit the blocked mask.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    threading.Thread(target=watch_parent, args=(parent,), daemon=True).start()
 
     state = State(args)
     diset = ThreadingTCP(("127.0.0.1", 0), DisetHandler)
@@ -590,6 +600,7 @@ def main():
     with open(tmp, "w") as f:
         json.dump({"diset": diset.server_address[1], "https": https.server_address[1]}, f)
     os.rename(tmp, args.port_file)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     while True:
         time.sleep(3600)
 

@@ -3,8 +3,11 @@
 #   ca/ca.pem, certificates/ (hashed CA directory, X509_CERT_DIR), hostcert.pem + hostkey.pem
 #   (CN=localhost, SAN localhost and 127.0.0.1), usercert.pem + userkey.pem, proxy.pem (RFC3820
 #   proxy + key + user certificate, DIRAC group extension 1.2.42.42 = testvo_pilot), user_proxy.pem
-#   (group testvo_user, no GenericPilot), expired_proxy.pem (validity in 2020), and a second,
-#   untrusted CA: wrong-certificates/, wrong_hostcert.pem + wrong_hostkey.pem, wrong_proxy.pem.
+#   (group testvo_user, no GenericPilot), expired_proxy.pem (validity in 2020), future_proxy.pem
+#   (validity in 2099), server certificates to refuse (each with its <name>_hostkey.pem):
+#   expired_hostcert.pem (2020), othername_hostcert.pem (CN and SAN elsewhere.example, 192.0.2.1),
+#   selfsigned_hostcert.pem (CN=localhost, signed by itself), and a second, untrusted CA:
+#   wrong-certificates/, wrong_hostcert.pem + wrong_hostkey.pem, wrong_proxy.pem.
 set -euo pipefail
 dir=${1:-pki}
 mkdir -p "$dir"
@@ -32,6 +35,11 @@ basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth, clientAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1
+[othername]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:elsewhere.example, IP:192.0.2.1
 [user]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -83,30 +91,48 @@ make_proxy() {  # out group-section serial
 make_proxy proxy.pem proxy_pilot 20001
 make_proxy user_proxy.pem proxy_user 20002
 
-# An expired proxy: `openssl x509 -req` cannot back-date, `openssl ca` can.
-mkdir -p expired.db
-: > expired.db/index.txt
-echo 3001 > expired.db/serial
-cat > expired.cnf <<'CNF'
+# Certificates with chosen validity dates: `openssl x509 -req` cannot back-date, `openssl ca`
+# can (-startdate/-enddate), so no faked clock is needed.
+cat > dated.cnf <<'CNF'
 [ca]
-default_ca = expired
-[expired]
-database = expired.db/index.txt
-serial = expired.db/serial
-new_certs_dir = expired.db
+default_ca = dated
+[dated]
+database = dated.db/index.txt
+serial = dated.db/serial
+new_certs_dir = dated.db
 default_md = sha256
 policy = anything
 unique_subject = no
 [anything]
 commonName = supplied
 CNF
-key expired.key
-openssl req -new -key expired.key -subj "$user_dn/CN=3001" -out expired.csr
-openssl ca -batch -config expired.cnf -cert usercert.pem -keyfile userkey.pem -in expired.csr \
-  -out expired.crt -startdate 20200101000000Z -enddate 20200102000000Z -preserveDN -notext \
-  -extfile ext.cnf -extensions proxy_pilot 2>/dev/null
-cat expired.crt expired.key usercert.pem > expired_proxy.pem
-rm -rf expired.key expired.csr expired.crt expired.db expired.cnf
+sign_dated() {  # out key subject issuer-cert issuer-key extensions serial start end
+  rm -rf dated.db && mkdir dated.db && : > dated.db/index.txt && echo "$7" > dated.db/serial
+  openssl req -new -key "$2" -subj "$3" -out "$1.csr"
+  openssl ca -batch -config dated.cnf -cert "$4" -keyfile "$5" -in "$1.csr" -out "$1" \
+    -startdate "$8" -enddate "$9" -preserveDN -notext -extfile ext.cnf -extensions "$6" 2>/dev/null
+  rm -rf "$1.csr" dated.db
+}
+make_dated_proxy() {  # out serial start end
+  key "$1.key"
+  sign_dated "$1.crt" "$1.key" "$user_dn/CN=$2" usercert.pem userkey.pem proxy_pilot "$2" "$3" "$4"
+  cat "$1.crt" "$1.key" usercert.pem > "$1"
+  rm -f "$1.crt" "$1.key"
+}
+make_dated_proxy expired_proxy.pem 3001 20200101000000Z 20200102000000Z
+make_dated_proxy future_proxy.pem 3002 20990101000000Z 20990102000000Z
+
+# Server certificates a client must refuse: expired, for another host name, self-signed.
+key expired_hostkey.pem
+sign_dated expired_hostcert.pem expired_hostkey.pem "/C=ch/O=DIRAC/CN=localhost" ca.pem ca.key host 3003 \
+  20200101000000Z 20200102000000Z
+key othername_hostkey.pem
+sign othername_hostcert.pem othername_hostkey.pem "/C=ch/O=DIRAC/CN=elsewhere.example" ca.pem ca.key othername 3004
+key selfsigned_hostkey.pem
+openssl req -x509 -new -key selfsigned_hostkey.pem -subj "/C=ch/O=DIRAC/CN=localhost" -days 30 -sha256 \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -addext "extendedKeyUsage=serverAuth" \
+  -out selfsigned_hostcert.pem
+rm -f dated.cnf
 
 # A CA nobody trusts, with a host and a proxy of its own.
 make_ca wrongca "/C=ch/O=Elsewhere/CN=Untrusted CA"

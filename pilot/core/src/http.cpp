@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "core/tls_verify.hpp"
 
 namespace pilot::http {
 namespace {
@@ -33,6 +34,13 @@ std::size_t on_data(char* ptr, std::size_t size, std::size_t n, void* user) {
   }
   s->body->append(ptr, len);
   return len;
+}
+
+// Runs on each TLS context libcurl makes for this request (OpenSSL backend): records why the
+// server's certificate was refused.
+CURLcode on_ssl_ctx(CURL*, void* ssl_ctx, void* sink) {
+  tls::record_verify_failure(static_cast<ssl_ctx_st*>(ssl_ctx), static_cast<tls::VerifyFailure*>(sink));
+  return CURLE_OK;
 }
 
 struct EasyDeleter {
@@ -90,6 +98,11 @@ Response perform(const Request& req, const TlsOptions& tls) {
   curl_easy_setopt(c, CURLOPT_CAPATH, tls.ca_dir.empty() ? nullptr : tls.ca_dir.c_str());
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, tls.verify_host ? 2L : 0L);
+  tls::VerifyFailure verify_failure;
+  if (tls.verify_peer) {
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &verify_failure);
+  }
   if (!tls.client_cert.empty()) {
     curl_easy_setopt(c, CURLOPT_SSLCERT, tls.client_cert.c_str());
     curl_easy_setopt(c, CURLOPT_SSLKEY,
@@ -100,6 +113,14 @@ Response perform(const Request& req, const TlsOptions& tls) {
   if (rc != CURLE_OK) {
     std::string why = sink.overflow ? "reply larger than " + std::to_string(req.max_body) + " bytes"
                                     : (errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+      // libcurl checks the host name itself, after OpenSSL accepted the chain: only its text
+      // names that reason.
+      why = verify_failure.error ? tls::describe_verify_failure(verify_failure) : "certificate verify failed: " + why;
+      std::string trusted = ca_file ? "CA file " + ca_file->string() : "";
+      if (!tls.ca_dir.empty()) trusted += (trusted.empty() ? "" : ", ") + ("CA directory " + tls.ca_dir.string());
+      why += " (" + (trusted.empty() ? std::string("no CA configured") : trusted) + ")";
+    }
     bool tls_failure = rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
                        rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
                        rc == CURLE_SSL_CLIENTCERT ||

@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/tls_verify.hpp"
 
 namespace pilot::dirac {
 namespace fs = std::filesystem;
@@ -147,6 +148,8 @@ CertificateInfo read_certificate_info(const fs::path& file) {
     if (!info.group) info.group = dirac_group(x);
     auto na = to_time(X509_get0_notAfter(x));
     if (na < info.not_after) info.not_after = na;
+    auto nb = to_time(X509_get0_notBefore(x));
+    if (nb > info.not_before) info.not_before = nb;
     if (!identity_found && !is_proxy(x)) {
       info.identity = name_text(X509_get_subject_name(x));
       identity_found = true;
@@ -163,10 +166,14 @@ LifetimeCheck check_lifetime(const CertificateInfo& info, std::chrono::system_cl
   LifetimeCheck r;
   r.left = duration_cast<seconds>(info.not_after - now);
   std::string who = (info.is_proxy ? "proxy " : "certificate ") + info.subject;
+  auto epoch = [](std::chrono::system_clock::time_point t) {
+    return tls::utc_text(std::chrono::duration_cast<seconds>(t.time_since_epoch()).count());
+  };
   if (now < info.not_before) {
-    r.message = who + " is not valid yet (clock skew?)";
+    r.message = who + " is not valid yet: valid from " + epoch(info.not_before) + ", now " + epoch(now) +
+                " (is the node's clock right?)";
   } else if (r.left.count() <= 0) {
-    r.message = who + " has expired";
+    r.message = who + " has expired: valid until " + epoch(info.not_after) + ", now " + epoch(now);
   } else if (r.left < needed) {
     r.message = who + " expires in " + std::to_string(r.left.count()) + " s, before the " +
                 std::to_string(needed.count()) + " s the work needs";

@@ -110,6 +110,7 @@ Reply diset_call(const std::string& url, std::string_view method, const List& ar
   ServiceUrl u = parse_service_url(url);
   if (u.scheme != "dips") throw Error("not a DISET URL: " + url);
   std::string where = url + " " + std::string(method);
+  check_own_credential(url, method, options.credentials);
   detail::TlsSocket sock(u, options, where);
   Channel ch(sock, options, where);
   Value proposal = s_ok(list({list({u.path, options.setup, options.vo}), list({"RPC", std::string(method)}),

@@ -4,6 +4,7 @@
 #include "core/http.hpp"
 #include "dirac/codec.hpp"
 #include "dirac/rpc.hpp"
+#include "tls_socket.hpp"
 
 namespace pilot::dirac {
 namespace {
@@ -26,12 +27,32 @@ std::string html_summary(const std::string& body) {
   return out.size() > 200 ? out.substr(0, 200) + "..." : out;
 }
 
+// libcurl reports a server that refuses our certificate after a TLS 1.3 handshake (the client's
+// side of the handshake is over before the server has judged it) as a broken connection
+// ("getpeername() failed", "Connection reset by peer"): it never reads the server's alert. One
+// more handshake with the DISET socket, which does read it, names the real reason; nullopt when
+// the server did not refuse us.
+std::optional<std::string> refusal_of_our_credentials(const ServiceUrl& u, const RpcOptions& options,
+                                                      const std::string& where) {
+  RpcOptions probe = options;
+  probe.timeout = std::min(options.timeout, std::chrono::milliseconds(2000));
+  try {
+    detail::TlsSocket sock(u, probe, where);
+    sock.read_some(detail::Clock::now() + probe.timeout, "TLS handshake");
+  } catch (const RpcError& e) {
+    if (e.kind == ErrorKind::auth) return std::string(e.what());
+  } catch (const Error&) {
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Reply https_call(const std::string& url, std::string_view method, const List& args, const RpcOptions& options) {
   ServiceUrl u = parse_service_url(url);
   if (u.scheme != "https") throw Error("not an HTTPS URL: " + url);
   std::string where = url + " " + std::string(method);
+  check_own_credential(url, method, options.credentials);
 
   std::vector<std::pair<std::string, std::string>> form{{"method", std::string(method)},
                                                         {"args", json_encode(Value(args))}};
@@ -60,7 +81,13 @@ Reply https_call(const std::string& url, std::string_view method, const List& ar
     resp = http::perform(req, tls);
   } catch (const http::TransportError& e) {
     ErrorKind kind = e.timeout ? ErrorKind::timeout : e.tls ? ErrorKind::auth : ErrorKind::transport;
-    throw RpcError(kind, where + ": " + e.what());
+    // A TLS alert from the server: it judged our certificate (unknown CA, expired, not a proxy).
+    std::string_view what = e.what();
+    bool refused = e.tls && what.find("alert") != std::string_view::npos;
+    if (!e.tls && !e.timeout && !options.credentials.cert.empty() && what.find("Failed to connect") == what.npos &&
+        what.find("Could not resolve") == what.npos)
+      if (auto why = refusal_of_our_credentials(u, options, where)) throw RpcError(ErrorKind::auth, *why);
+    throw RpcError(kind, where + ": " + (refused ? "the server refused our credentials: " : "") + e.what());
   }
   if (resp.status == 200) {
     Value v;

@@ -77,6 +77,19 @@ Reply parse_reply(const Value& v, std::string_view where) {
   return r;
 }
 
+void check_own_credential(const std::string& url, std::string_view method, const Credentials& c) {
+  if (c.cert.empty()) return;  // bearer token only
+  std::string where = url + " " + std::string(method) + ": not connecting: ";
+  CertificateInfo info;
+  try {
+    info = read_certificate_info(c.cert);
+  } catch (const Error& e) {
+    throw RpcError(ErrorKind::auth, where + e.what());
+  }
+  auto check = check_lifetime(info, std::chrono::system_clock::now(), std::chrono::seconds(0), std::chrono::seconds(0));
+  if (!check.usable) throw RpcError(ErrorKind::auth, where + c.cert.string() + ": " + check.message);
+}
+
 Reply call_once(const std::string& url, std::string_view method, const List& args, const RpcOptions& options) {
   if (url.starts_with("dips://")) return diset_call(url, method, args, options);
   if (url.starts_with("https://")) return https_call(url, method, args, options);

@@ -86,6 +86,7 @@ TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::stri
   if (SSL_CTX_load_verify_locations(ctx, nullptr, cred.ca_dir.c_str()) != 1)
     throw RpcError(ErrorKind::auth, where_ + ": cannot use the CA directory " + cred.ca_dir.string() + ": " + openssl_errors());
   X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_ALLOW_PROXY_CERTS);
+  tls::record_verify_failure(ctx, &verify_failure_);
   if (!cred.cert.empty()) {
     std::string key = (cred.key.empty() ? cred.cert : cred.key).string();
     // The whole chain: a proxy alone cannot be verified by the server.
@@ -124,9 +125,9 @@ TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::stri
     }
     long verify = SSL_get_verify_result(ssl);
     if (verify != X509_V_OK)
-      throw RpcError(ErrorKind::auth, where_ + ": server certificate not accepted: " +
-                                          X509_verify_cert_error_string(verify) + " (CA directory " +
-                                          cred.ca_dir.string() + ", host " + url.host + ")");
+      throw RpcError(ErrorKind::auth, where_ + ": TLS handshake: " + tls::describe_verify_failure(verify_failure_, verify) +
+                                          " (server " + url.host + ":" + std::to_string(url.port) + ", CA directory " +
+                                          cred.ca_dir.string() + ")");
     fail_io(rc, "TLS handshake");
   }
 }

@@ -95,7 +95,10 @@ class Parser {
       Token eq = lex_.next();
       if (!eq.is('='))
         lex_.fail(eq, "expected '=' after '" + std::string(name.raw) + "', found " + describe(eq));
-      JdlAttribute attr{std::string(name.raw), value(ctx, depth, name), name.line, name.column};
+      path_.push_back(name.raw);
+      JdlAttribute attr{std::string(name.raw), value_of_attribute(ctx, depth, name), name.line,
+                        name.column};
+      path_.pop_back();
       out.push_back(std::move(attr));
       Token sep = lex_.next();
       if (sep.is(';')) continue;
@@ -105,6 +108,20 @@ class Parser {
         lex_.fail(sep, "missing ']' to close the block opened at " + where(open));
       lex_.fail(sep, "expected ';' after the value of '" + std::string(name.raw) + "', found " +
                          describe(sep));
+    }
+  }
+
+  // A failure inside a value names the attribute it belongs to (the innermost, with its
+  // enclosing blocks), so an operator can find it in a JDL of thousands of lines.
+  JdlValue value_of_attribute(Context ctx, int depth, const Token& name) {
+    try {
+      return value(ctx, depth, name);
+    } catch (const Error& e) {
+      if (annotated_) throw;
+      annotated_ = true;
+      std::string path;
+      for (auto p : path_) path += (path.empty() ? "" : ".") + std::string(p.substr(0, 64));
+      throw Error(std::string(e.what()) + " (in attribute '" + path + "')");
     }
   }
 
@@ -256,6 +273,8 @@ class Parser {
   Lexer lex_;
   const JdlLimits& limits_;
   std::size_t elements_ = 0;
+  std::vector<std::string_view> path_;  // names of the attributes being parsed, outermost first
+  bool annotated_ = false;
 };
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include "core/error.hpp"
 #include "core/signals.hpp"
 #include "iequals.hpp"
+#include "jdl_lexer.hpp"
+#include "job_file_names.hpp"
 
 namespace pilot::jobs {
 namespace {
@@ -48,6 +50,30 @@ int processors_value(const Jdl& jdl, std::string_view name, std::string_view sou
   return static_cast<int>(*v);
 }
 
+[[noreturn]] void bad_name(std::string_view source, std::string_view what, std::string_view name,
+                           const std::string& problem) {
+  throw Error(std::string(source) + ": " + std::string(what) + " " + detail::quote_for_message(name) +
+              " " + problem + " (names must stay inside the job directory)");
+}
+
+void check_file_name(std::string_view attribute, const std::string& name, std::string_view source) {
+  if (auto p = detail::job_path_problem(name)) bad_name(source, attribute, name, *p);
+}
+
+// The names the pilot turns into files: StdOutput and StdError are created by the job wrapper
+// directly in the job directory, so they must be plain file names; sandbox entries are paths or
+// patterns below it.
+void check_file_names(const JobDescription& d, std::string_view source) {
+  for (auto [attribute, name] : {std::pair{"StdOutput", &d.std_output}, std::pair{"StdError", &d.std_error}}) {
+    check_file_name(attribute, *name, source);
+    if (name->find('/') != std::string::npos || *name == ".")
+      bad_name(source, attribute, *name, "is not a file name");
+  }
+  for (const auto& e : d.output_sandbox) check_file_name("OutputSandbox entry", e, source);
+  for (const auto& e : d.input_sandbox)
+    if (auto p = detail::input_sandbox_problem(e)) bad_name(source, "InputSandbox entry", e, *p);
+}
+
 }  // namespace
 
 bool JobDescription::whole_node() const {
@@ -69,9 +95,7 @@ JobDescription read_job_description(const Jdl& jdl, std::string_view source) {
     d.output_sandbox = jdl_string_list(jdl, "OutputSandbox").value_or(std::vector<std::string>{});
     if (auto s = jdl_string(jdl, "StdOutput"); s && !s->empty()) d.std_output = *s;
     if (auto s = jdl_string(jdl, "StdError"); s && !s->empty()) d.std_error = *s;
-    for (const auto* f : {&d.std_output, &d.std_error})
-      if (f->find('/') != std::string::npos || *f == "." || *f == "..")
-        fail("StdOutput/StdError must be a file name in the job directory, not " + *f);
+    check_file_names(d, source);
 
     d.cpu_time = jdl_integer(jdl, "CPUTime");
     if (d.cpu_time && *d.cpu_time < 0) fail("negative CPUTime " + std::to_string(*d.cpu_time));
@@ -107,6 +131,7 @@ JobDescription read_job_description(const Jdl& jdl, std::string_view source) {
     d.max_number_of_events = jdl_integer(jdl, "MaxNumberOfEvents");
     if (d.max_number_of_events && *d.max_number_of_events < 0) fail("negative MaxNumberOfEvents");
     d.xml_summary_file = jdl_string(jdl, "XMLSummaryFile").value_or("");
+    if (!d.xml_summary_file.empty()) check_file_name("XMLSummaryFile", d.xml_summary_file, source);
 
     if (const auto* a = jdl.find("StopSignal")) {
       if (a->value.kind == JdlValue::Kind::integer) {

@@ -44,7 +44,8 @@ void LocalQueue::reject_invalid(const std::string& id, const std::string& error)
     status = queue::new_status(id, "", "", Clock::now());
     status["problems"].push_back(e.what());
   }
-  queue::apply_status(status, {"Failed", "Invalid JDL", "", Clock::now(), "LocalQueue"});
+  // The same status the agent reports for a DIRAC job whose description it cannot read.
+  queue::apply_status(status, {"Failed", "Job description invalid", error.substr(0, 255), Clock::now(), "LocalQueue"});
   status["problems"].push_back(error);
   status["finished"] = queue::utc_text(Clock::now());
   queue::write_status(claimed, status);

@@ -60,7 +60,7 @@ TEST_CASE("the DIRAC job of the spec parses with its types") {
   CHECK(jdl.attributes[4].column == 3);
 }
 
-TEST_CASE("attribute lookups ignore case; names keep their spelling") {
+TEST_CASE("attribute lookups ignore case, names keep their spelling") {
   auto jdl = parse_jdl("[ CpuTime = 5; stdOUTPUT = \"o\" ]");
   REQUIRE(jdl.find("CPUTime") != nullptr);
   CHECK(jdl.find("CPUTime")->name == "CpuTime");
@@ -171,7 +171,7 @@ TEST_CASE("comments of the three kinds are skipped, also inside lists and expres
   CHECK(value(jdl, "C").text == "1 + /* c */ 2");
 }
 
-TEST_CASE("the outer brackets may be left out, and the last ';' too") {
+TEST_CASE("the outer brackets may be left out, and the last semicolon too") {
   auto jdl = parse_jdl("Executable = \"/bin/true\";\nCPUTime = 10;\n");
   CHECK(jdl.attributes.size() == 2);
   CHECK(parse_jdl("Executable = \"/bin/true\"").attributes.size() == 1);

@@ -106,7 +106,7 @@ TEST_CASE("impossible values are rejected naming the input and the attribute") {
   CHECK_THAT(err("[ Executable = \"x\"; ExecutionEnvironment = { \"NOEQUALS\" } ]"),
              Catch::Contains("ExecutionEnvironment item 'NOEQUALS' is not NAME=value"));
   CHECK_THAT(err("[ Executable = \"x\"; StdOutput = \"../escape\" ]"),
-             Catch::Contains("StdOutput/StdError must be a file name in the job directory"));
+             Catch::Contains("StdOutput '../escape' contains a '..' component"));
   CHECK_THAT(err("[ Executable = \"x\"; CPUe = 0 ]"), Catch::Contains("CPUe must be positive"));
   CHECK_THAT(err("[ Executable = \"x\" "), Catch::StartsWith("my.jdl:1:20: missing ']'"));
 }

@@ -208,7 +208,7 @@ TEST_CASE("a finished job whose work directory vanished is still filed, with the
              Catch::Contains("is missing: no logs or outputs collected"));
 }
 
-TEST_CASE("a job the node cannot run stays pending; the next matching one is taken") {
+TEST_CASE("a job the node cannot run stays pending, the next matching one is taken") {
   pilot::TempDir tmp("queue");
   auto root = tmp.path();
   auto arm = submit_job(
@@ -275,7 +275,8 @@ TEST_CASE("an invalid JDL dropped into pending/ is failed, not retried forever")
   auto s = status_of(tmp.path(), id);
   CHECK(s["state"] == "done");
   CHECK(s["status"] == "Failed");
-  CHECK(s["minor_status"] == "Invalid JDL");
+  CHECK(s["minor_status"] == "Job description invalid");
+  CHECK_THAT(s["application_status"].get<std::string>(), Catch::Contains("CPUTime"));
   CHECK_THAT(s["problems"][0].get<std::string>(), Catch::Contains("CPUTime"));
 }
 

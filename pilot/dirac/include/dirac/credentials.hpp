@@ -37,8 +37,8 @@ struct CertificateInfo {
   std::string issuer;
   bool is_proxy = false;          // first certificate is an RFC3820 (or legacy) proxy
   std::optional<std::string> group;  // DIRAC group, proxy extension 1.2.42.42
-  std::chrono::system_clock::time_point not_before;
-  std::chrono::system_clock::time_point not_after;  // earliest expiry over the whole chain
+  std::chrono::system_clock::time_point not_before;  // latest start of validity over the chain
+  std::chrono::system_clock::time_point not_after;   // earliest expiry over the whole chain
 };
 
 // Reads every certificate in the PEM file (a proxy file's chain). Throws pilot::Error naming the
@@ -51,7 +51,8 @@ struct LifetimeCheck {
   std::chrono::seconds left{0};
   std::string message;  // for the log: why it is refused or why the warning
 };
-// Checks a credential's remaining lifetime against the work about to start.
+// Checks a credential's remaining lifetime against the work about to start. The message of an
+// expired or not yet valid credential gives its validity dates and the current time.
 LifetimeCheck check_lifetime(const CertificateInfo& info, std::chrono::system_clock::time_point now,
                              std::chrono::seconds needed, std::chrono::seconds warn_within);
 
