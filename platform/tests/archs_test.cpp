@@ -43,7 +43,7 @@ TEST_CASE("cannonlake has no clwb, so it cannot run x86_64_v4 code") {
   CHECK(x86_64_level_derived(host) == "x86_64_v3");
 }
 
-TEST_CASE("architecture is the first supported name, minimum the last; no flags: the machine") {
+TEST_CASE("architecture is the first supported name, minimum the last, no flags: the machine") {
   auto haswell = with("haswell", {"fpu", "vme"});
   CHECK(architecture(haswell, "x86_64", false) == "haswell");  // never x86_64_v3
   CHECK(architecture(haswell, "x86_64", true) == "x86_64");

@@ -49,7 +49,7 @@ TEST_CASE("an absent, failing, hanging or non-executable compiler gives unknown"
   CHECK(compiler_id((dir.path() / "plain").string()) == "unknown");
 }
 
-TEST_CASE("the id of an unchanged ELF compiler is remembered; scripts are always run") {
+TEST_CASE("the id of an unchanged ELF compiler is remembered, scripts are always run") {
   pilot::TempDir cache;
   auto real = compiler_id("cc");
   REQUIRE(real != "unknown");  // the build machine has gcc

@@ -194,7 +194,7 @@ TEST_CASE("a tag with fewer than three fields is a clear error, exit 1") {
   }
 }
 
-TEST_CASE("can-run prints yes or no, exit 0 or 1; a malformed platform is exit 2") {
+TEST_CASE("can-run prints yes or no, exit 0 or 1, a malformed platform is exit 2") {
   auto yes = run_pilot({"platform", "can-run", "haswell-el9", "x86_64_v2-el9"});
   CHECK(yes.out == "yes\n");
   CHECK(yes.exit_code == 0);

@@ -15,7 +15,7 @@ TEST_CASE("the embedded list is the fixture's list, in order") {
   CHECK(std::vector<std::string>(embedded.begin(), embedded.end()) == keys);
 }
 
-TEST_CASE("a CouchDB view or an array of tags; names without '-' are dropped") {
+TEST_CASE("a CouchDB view or an array of tags, names without '-' are dropped") {
   CHECK(parse_platforms_list(
             R"({"rows":[{"key":"x86_64-el9-gcc13-opt","value":1},{"key":"slc4_ia32_gcc34"}]})",
             "t") == std::vector<std::string>{"x86_64-el9-gcc13-opt"});

@@ -17,7 +17,7 @@ TEST_CASE("cpu_limit_reached: stops once grace + period at the current rate woul
   CHECK(cpu_limit_reached(150, 1, 100, 10, 5));  // already past it
 }
 
-TEST_CASE("cpu_limit_reached: at least one core is assumed; no limit means never") {
+TEST_CASE("cpu_limit_reached: at least one core is assumed, no limit means never") {
   CHECK(cpu_limit_reached(85, 0, 100, 10, 5));
   CHECK(cpu_limit_reached(85, 0.2, 100, 10, 5));
   CHECK_FALSE(cpu_limit_reached(1e9, 8, 0, 10, 5));
@@ -34,7 +34,7 @@ TEST_CASE("CpuRate: the cores in use from the last two samples") {
   CHECK(r.update(14, t0 + 4s) == 0);              // CPU never goes back: no negative rate
 }
 
-TEST_CASE("cpu_limit_stop: the reason names the CPU limit; nothing without a limit") {
+TEST_CASE("cpu_limit_stop: the reason names the CPU limit, nothing without a limit") {
   CpuRate r;
   auto t0 = std::chrono::steady_clock::time_point{} + 100s;
   CHECK_FALSE(cpu_limit_stop(r, 50, 0, 1, 1, t0));

@@ -43,7 +43,7 @@ TEST_CASE("MC: the number of events reaches the payload through the @{NumberOfEv
   CHECK(pilot::test::last_json_line(r.out)["events"] == 7);
 }
 
-TEST_CASE("MC: SIGUSR1 to the pilot stops the payload at an event boundary; the count is exact") {
+TEST_CASE("MC: SIGUSR1 to the pilot stops the payload at an event boundary, the count is exact") {
   pilot::TempDir dir("mc-e2e");
   auto job = dir.path() / "job";
   PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.1",
@@ -68,7 +68,7 @@ TEST_CASE("MC: SIGUSR1 to the pilot stops the payload at an event boundary; the 
   CHECK(rec["extra"]["mc"]["result"]["detail"] == "interrupted after " + std::to_string(events) + " events");
 }
 
-TEST_CASE("MC: a payload that ignores the stop signal is escalated; its last checkpoint is reported") {
+TEST_CASE("MC: a payload that ignores the stop signal is escalated, its last checkpoint is reported") {
   pilot::TempDir dir("mc-e2e");
   auto job = dir.path() / "job";
   PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.1", "--grace", "0.5",
