@@ -31,6 +31,14 @@ endfunction()
 # compile definitions, so they run the same from ctest and by hand.
 function(pilot_tests name)
   cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  # ctest cuts a test name at ';' and Catch2 reads a leading '-' as an option: such a test would
+  # run nothing and still pass.
+  foreach(src ${T_SOURCES})
+    file(STRINGS ${src} bad REGEX "TEST_CASE\\(\"(-|[^\"]*;)")
+    if(bad)
+      message(FATAL_ERROR "${src}: a test name with ';' or a leading '-' would never run: ${bad}")
+    endif()
+  endforeach()
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_DEPS} Catch2::Catch2WithMain pilot_warnings)
   target_compile_definitions(${name} PRIVATE
