@@ -28,7 +28,7 @@ inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
 
 }  // namespace pilot::fuzz
 
-#define FUZZ_CHECK(cond, detail)                                                        \
-  do {                                                                                  \
+#define FUZZ_CHECK(cond, detail)                                                       \
+  do {                                                                                 \
     if (!(cond)) ::pilot::fuzz::invariant_broken(__FILE__, __LINE__, #cond, (detail)); \
   } while (0)

@@ -24,7 +24,8 @@ namespace {
 std::vector<fs::path> inputs_in(const fs::path& dir) {
   std::vector<fs::path> out;
   for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && !e.path().filename().string().starts_with(".")) out.push_back(e.path());
+    if (e.is_regular_file() && !e.path().filename().string().starts_with("."))
+      out.push_back(e.path());
   std::sort(out.begin(), out.end());
   return out;
 }

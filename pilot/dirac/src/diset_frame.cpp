@@ -28,12 +28,15 @@ std::optional<DisetFrame> DisetFrameReader::next() {
     // soon as the window is full, and a long buffer is never rescanned.
     std::string_view window = std::string_view(buf_).substr(0, kMaxLengthDigits + 2);
     auto colon = window.find(':');
-    if (colon == std::string_view::npos && window.size() < kMaxLengthDigits + 2) return std::nullopt;
+    if (colon == std::string_view::npos && window.size() < kMaxLengthDigits + 2)
+      return std::nullopt;
     std::size_t len = 0;
     bool ok = colon != std::string_view::npos && colon > 0 && colon <= kMaxLengthDigits;
     for (char c : window.substr(0, ok ? colon : 0)) ok = ok && c >= '0' && c <= '9';
     if (ok) std::from_chars(buf_.data(), buf_.data() + colon, len);
-    if (!ok) throw Error("malformed frame header '" + printable(std::string_view(buf_).substr(0, 20)) + "'");
+    if (!ok)
+      throw Error("malformed frame header '" + printable(std::string_view(buf_).substr(0, 20)) +
+                  "'");
     if (len > max_frame_)
       throw Error("frame of " + std::to_string(len) + " bytes exceeds the limit of " +
                   std::to_string(max_frame_));

@@ -60,7 +60,8 @@ TEST_CASE("DISET frames: malformed headers and oversized frames are refused") {
   CHECK(error_of("12345678901:x") == "malformed frame header '12345678901:x'");
   CHECK(error_of("1a:x") == "malformed frame header '1a:x'");
   CHECK(error_of("101:") == "frame of 101 bytes exceeds the limit of 100");
-  CHECK(error_of("9999999999:", 64 << 20) == "frame of 9999999999 bytes exceeds the limit of 67108864");
+  CHECK(error_of("9999999999:", 64 << 20) ==
+        "frame of 9999999999 bytes exceeds the limit of 67108864");
   // Fewer than 12 bytes without a ':' may still become a header: wait for more.
   CHECK(error_of("12345678901") == "no error");
 }
