@@ -48,6 +48,14 @@ std::optional<std::int64_t> non_negative(std::string_view s) {
   return v;
 }
 
+// One field of a duration (days, hours, minutes or seconds). Bounded so that adding up the
+// fields in seconds cannot overflow: a larger field is garbage, not a limit.
+std::optional<std::int64_t> duration_field(std::string_view s) {
+  auto v = non_negative(s);
+  if (v && *v > 1'000'000'000) return std::nullopt;
+  return v;
+}
+
 // Local broken-down time to epoch: the batch systems print local time.
 std::optional<std::int64_t> local_epoch(int year, int mon, int day, int hour, int min, int sec) {
   std::tm tm{};
@@ -71,7 +79,7 @@ std::optional<TimeLimit> parse_squeue_time_left(std::string_view text) {
   std::int64_t days = 0;
   bool after_days = false;
   if (auto dash = text.find('-'); dash != std::string_view::npos) {
-    auto d = non_negative(text.substr(0, dash));
+    auto d = duration_field(text.substr(0, dash));
     if (!d) return std::nullopt;
     days = *d;
     after_days = true;
@@ -80,7 +88,7 @@ std::optional<TimeLimit> parse_squeue_time_left(std::string_view text) {
   auto parts = split(text, ':');
   std::vector<std::int64_t> n;
   for (auto p : parts) {
-    auto v = non_negative(p);
+    auto v = duration_field(p);
     if (!v) return std::nullopt;
     n.push_back(*v);
   }
@@ -166,7 +174,7 @@ std::optional<std::int64_t> parse_clock_duration(std::string_view text) {
   static constexpr std::int64_t unit[] = {1, 60, 3600, 86400};
   std::int64_t total = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    auto v = non_negative(parts[parts.size() - 1 - i]);
+    auto v = duration_field(parts[parts.size() - 1 - i]);
     if (!v) return std::nullopt;
     total += *v * unit[i];
   }

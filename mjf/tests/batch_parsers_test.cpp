@@ -13,6 +13,10 @@ TEST_CASE("squeue %L: M:SS, H:MM:SS, D-HH:MM:SS, UNLIMITED - INVALID and garbage
   CHECK(parse_squeue_time_left("0:00")->seconds == 0);
   CHECK(parse_squeue_time_left("12:00:01")->seconds == 43201);
   CHECK(parse_squeue_time_left("2-03:04:05")->seconds == 2 * 86400 + 3 * 3600 + 4 * 60 + 5);
+  // Fields too large to add up in seconds are garbage (found by fuzzing: signed overflow).
+  CHECK_FALSE(parse_squeue_time_left("1000000000000000008"));
+  CHECK_FALSE(parse_squeue_time_left("99999999999999999-00:00:00"));
+  CHECK_FALSE(parse_clock_duration("9999999999999999:00:00:00"));
   CHECK(parse_squeue_time_left("1-00")->seconds == 86400);
   CHECK(parse_squeue_time_left("1-02:30")->seconds == 86400 + 2 * 3600 + 30 * 60);
   auto u = parse_squeue_time_left("UNLIMITED\n");

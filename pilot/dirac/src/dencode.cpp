@@ -1,6 +1,7 @@
 // DEncode: i<int>e, I<int>e, f<repr>e, b0/b1, n, s<len>:<bytes>, u (as s), l..e, t..e, d..e,
 // za/zd/zt + tuple. Layout checked against DIRAC v8's DEncode.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -142,8 +143,10 @@ class Decoder {
     std::int64_t i = 0;
     auto r = std::from_chars(s.data() + (s[0] == '+'), s.data() + s.size(), i);
     if (r.ec == std::errc::result_out_of_range) {
-      std::string t(s[0] == '+' ? s.substr(1) : s);
-      return BigInt{t};
+      // Python's int("-007") is -7: keep the canonical digits, which JSON can also carry.
+      bool negative = s[0] == '-';
+      digits = digits.substr(std::min(digits.find_first_not_of('0'), digits.size()));
+      return BigInt{(negative ? "-" : "") + std::string(digits)};
     }
     return i;
   }

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "dirac/codec.hpp"
+#include "dirac/diset_frame.hpp"
 #include "dirac/rpc.hpp"
 #include "tls_socket.hpp"
 
@@ -29,10 +30,9 @@ class Channel {
   Value receive(std::string_view step) {
     for (;;) {
       auto deadline = Clock::now() + options_.timeout;
-      bool keep_alive = false;
-      std::string payload = frame(deadline, step, keep_alive);
-      Value v = decode(payload, step);
-      if (!keep_alive) return v;
+      DisetFrame f = frame(deadline, step);
+      Value v = decode(f.payload, step);
+      if (!f.keep_alive) return v;
       // Keep-alive: answer pings, ignore pongs, then wait for the real message.
       Reply r = parse_reply(v, where_ + ": " + std::string(step) + " (keep-alive)");
       const Dict* ka = r.value.is<Dict>() ? &r.value.as_dict() : nullptr;
@@ -45,42 +45,21 @@ class Channel {
   }
 
  private:
-  std::string frame(Clock::time_point deadline, std::string_view step, bool& keep_alive) {
-    // Header: "dka" or up to 10 digits then ':'.
+  DisetFrame frame(Clock::time_point deadline, std::string_view step) {
     for (;;) {
-      if (buf_.starts_with("dka")) {
-        buf_.erase(0, 3);
-        keep_alive = true;
-        continue;
+      try {
+        if (auto f = reader_.next()) return std::move(*f);
+      } catch (const Error& e) {
+        throw RpcError(ErrorKind::protocol, where_ + ": " + std::string(step) + ": " + e.what());
       }
-      auto colon = buf_.find(':');
-      if (colon != std::string::npos || buf_.size() >= 12) {
-        std::string_view len_text(buf_.data(), colon == std::string::npos ? buf_.size() : colon);
-        std::size_t len = 0;
-        bool ok = colon != std::string::npos && colon > 0 && colon <= 10;
-        for (char c : len_text) ok = ok && c >= '0' && c <= '9';
-        if (ok) len = std::stoull(std::string(len_text));
-        if (!ok)
-          throw RpcError(ErrorKind::protocol, where_ + ": " + std::string(step) + ": malformed frame header '" +
-                                                  printable(buf_.substr(0, 20)) + "'");
-        if (len > options_.max_reply)
-          throw RpcError(ErrorKind::protocol, where_ + ": " + std::string(step) + ": frame of " + std::to_string(len) +
-                                                  " bytes exceeds the limit of " + std::to_string(options_.max_reply));
-        buf_.erase(0, colon + 1);
-        while (buf_.size() < len) {
-          try {
-            buf_ += sock_.read_some(deadline, step);
-          } catch (const RpcError& e) {
-            if (e.kind != ErrorKind::transport) throw;
-            throw RpcError(ErrorKind::protocol, std::string(e.what()) + " (after " + std::to_string(buf_.size()) +
-                                                    " of " + std::to_string(len) + " bytes of a frame)");
-          }
-        }
-        std::string payload = buf_.substr(0, len);
-        buf_.erase(0, len);
-        return payload;
+      try {
+        reader_.feed(sock_.read_some(deadline, step));
+      } catch (const RpcError& e) {
+        auto len = reader_.pending_length();
+        if (e.kind != ErrorKind::transport || !len) throw;
+        throw RpcError(ErrorKind::protocol, std::string(e.what()) + " (after " + std::to_string(reader_.buffered()) +
+                                                " of " + std::to_string(*len) + " bytes of a frame)");
       }
-      buf_ += sock_.read_some(deadline, step);
     }
   }
 
@@ -92,16 +71,10 @@ class Channel {
     }
   }
 
-  static std::string printable(std::string_view s) {
-    std::string out;
-    for (char c : s) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-    return out;
-  }
-
   detail::TlsSocket& sock_;
   const RpcOptions& options_;
   std::string where_;
-  std::string buf_;
+  DisetFrameReader reader_{options_.max_reply};
 };
 
 }  // namespace

@@ -104,7 +104,11 @@ json to_json(const Value& v) {
         else if constexpr (std::is_same_v<T, double>) return x;
         else if constexpr (std::is_same_v<T, BigInt>) {
           // nlohmann has no arbitrary-precision integers: beyond 64 bits this becomes a float.
-          return json::parse(x.digits);
+          try {
+            return json::parse(x.digits);
+          } catch (const json::exception&) {
+            throw Error("JSON: '" + x.digits.substr(0, 40) + "' is not an integer");
+          }
         } else if constexpr (std::is_same_v<T, Bytes>) return cls("b64", base64(x.data));
         else if constexpr (std::is_same_v<T, List> || std::is_same_v<T, Tuple>) {
           json a = json::array();

@@ -50,6 +50,10 @@ TEST_CASE("DEncode: scalars as DIRAC writes them") {
   CHECK(ddecode("b1") == Value(true));
   CHECK(ddecode("i99999999999999999999999e") == Value(BigInt{"99999999999999999999999"}));
   CHECK(dencode(ddecode("i99999999999999999999999e")) == "i99999999999999999999999e");
+  // Leading zeros are dropped as Python's int() does, so JSON can carry the value (fuzzing found
+  // json_encode throwing a non-pilot exception on "0099...").
+  CHECK(ddecode("I-0099999999999999999999e") == Value(BigInt{"-99999999999999999999"}));
+  CHECK(json_encode(ddecode("i+0018446744073709551615e")) == "18446744073709551615");
 }
 
 TEST_CASE("DEncode: floats are Python's repr") {

@@ -213,6 +213,9 @@ class Parser {
                              : describe(tok) + " does not close '" + std::string(open.back().raw) +
                                    "' opened at " + where(open.back()));
         open.pop_back();
+      } else if (tok.is('=') && tokens.empty()) {
+        // `A == "x"` is a typo for `A = "x"`, not the value `= "x"`.
+        lex_.fail(tok, "unexpected '=' at the start of a value");
       } else if (tok.is('=') && open.empty() && !part_of_operator(tok)) {
         lex_.fail(tok, "unexpected '=' in a value (missing ';' before this attribute?)");
       } else if (tok.is(';') && open.empty()) {

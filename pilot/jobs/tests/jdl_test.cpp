@@ -193,6 +193,7 @@ TEST_CASE("malformed input names the source, line and column") {
       {"[ A = 1 B = 2 ]", "job.jdl:1:9: expected an operator or ';' between '1' and 'B'"},
       {"[ A = x B = 2 ]", "job.jdl:1:9: expected an operator or ';'"},
       {"[ A = x + B = 2 ]", "job.jdl:1:13: unexpected '=' in a value (missing ';'"},
+      {"[ A == \"x\" ]", "job.jdl:1:6: unexpected '=' at the start of a value"},
       {"[ A = 1;", "job.jdl:1:9: missing ']' to close the block opened at 1:1"},
       {"[ A = (1 + 2; ]", "job.jdl:1:15: ']' does not close '(' opened at 1:7"},
       {"[ A = 1) ]", "job.jdl:1:8: unbalanced ')'"},

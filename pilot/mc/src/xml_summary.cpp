@@ -27,12 +27,17 @@ std::int64_t to_count(const std::string& text, std::string_view source, const st
 
 std::vector<SummaryFile> files(const pugi::xml_node& parent, std::string_view source) {
   std::vector<SummaryFile> out;
+  std::int64_t total = 0;
   for (auto f : parent.children("file")) {
     SummaryFile sf;
     sf.name = f.attribute("name").as_string();
     sf.guid = f.attribute("GUID").as_string();
     sf.status = f.attribute("status").as_string();
     sf.events = to_count(trimmed(f.child_value()), source, "file " + sf.name);
+    // events() adds the counts up: a sum beyond 64 bits is garbage, not a count.
+    if (__builtin_add_overflow(total, sf.events, &total))
+      throw Error(std::string(source) + ": the event counts of <" + parent.name() +
+                  "> add up to more than 2^63");
     out.push_back(std::move(sf));
   }
   return out;

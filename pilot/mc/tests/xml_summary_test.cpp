@@ -76,3 +76,10 @@ TEST_CASE("find_xml_summary prefers the named file, else the newest summary*.xml
   CHECK(pilot::mc::find_xml_summary(dir.path(), "missing.xml")->filename() == "summaryNew.xml");
   CHECK(pilot::mc::read_xml_summary(dir.path() / "named.xml")->events() == 500);
 }
+
+TEST_CASE("event counts adding up beyond 64 bits are refused") {
+  // Found by fuzzing: events() overflowed (signed overflow, a negative count in release builds).
+  CHECK_THROWS_WITH(parse_xml_summary(R"(<summary><output><file name="a" status="full">9223372036854775807</file>
+    <file name="b" status="full">1</file></output></summary>)", "s.xml"),
+                    "s.xml: the event counts of <output> add up to more than 2^63");
+}
