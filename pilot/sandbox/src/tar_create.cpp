@@ -26,7 +26,9 @@ class Bz2Writer {
   Bz2Writer(const Bz2Writer&) = delete;
   Bz2Writer& operator=(const Bz2Writer&) = delete;
 
-  void write(const char* data, std::size_t n) { pump(data, n, BZ_RUN); }
+  void write(const char* data, std::size_t n) {
+    if (n > 0) pump(data, n, BZ_RUN);  // bzip2 calls a step without progress a parameter error
+  }
   void finish() { pump(nullptr, 0, BZ_FINISH); }
 
  private:
