@@ -463,9 +463,9 @@ def sandbox_transfer(handler, sock, buf, entry, direction, c):
             if ref.split("|", 1)[-1] == path:
                 source = f
         if source is None or not os.path.exists(source):
+            state.record(dict(entry, event="no such sandbox", path=path))
             handler.send(sock, S_OK("Accepted"))
             handler.send(sock, S_ERROR("Sandbox does not exist"))
-            state.record(dict(entry, event="no such sandbox", path=path))
             return
         handler.send(sock, S_OK("Accepted"))
         data = open(source, "rb").read()
@@ -476,8 +476,8 @@ def sandbox_transfer(handler, sock, buf, entry, direction, c):
             handler.send(sock, S_OK([True, chunk]))
             ack, buf = handler.read_frame(sock, buf)
         handler.send(sock, S_OK([False, md5.hexdigest()]))
+        state.record(dict(entry, event="sandbox sent", path=path, size=len(data)))  # before the client can look
         handler.send(sock, S_OK())
-        state.record(dict(entry, event="sandbox sent", path=path, size=len(data)))
         return
     if direction == "FromClient":
         (name, assign), token, size = info
@@ -502,9 +502,9 @@ def sandbox_transfer(handler, sock, buf, entry, direction, c):
             f.write(data)
         h = md5.hexdigest()
         ref = "SB:SandboxSE|/SandBox/p/pilot.testvo_user/%s/%s/%s.tar.bz2" % (h[0:3], h[3:6], h)
-        handler.send(sock, S_OK(ref))
         state.record(dict(entry, event="sandbox stored", sandbox=ref, assigned=assign,
                           file=os.path.join(store, name), size=len(data)))
+        handler.send(sock, S_OK(ref))
         return
     handler.send(sock, S_ERROR("Service can't transfer files %s" % direction))
 
