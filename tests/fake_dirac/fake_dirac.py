@@ -11,15 +11,20 @@ misbehaves on demand. It binds 127.0.0.1 only, picks free ports and writes them 
 Behaviour is set by flags and by the JSON --control file, re-read at every request:
   {"diset": "normal|hang|drop|garbage|error", "https": "normal|hang|drop|500|garbage",
    "match": "normal|nomatch|mismatch|error", "kill": [job ids], "down": false,
-   "jdl": {"<job id>": "JDL handed out for that job instead of the default echo job"}}
+   "jdl": {"<job id>": "JDL handed out for that job instead of the default echo job"},
+   "sandboxes": {"SB:<SE>|<path>": "file served for that reference"}, "sandbox_store": "normal|down"}
 hang: accept and never answer; drop: close mid-frame / without a reply; garbage: undecodable
 reply; error: S_ERROR before the handler; 500: HTML error page; down: refuse every call (close).
+SandboxStore (DISET "FileTransfer" actions, see README "Sandboxes"): downloads serve the files of
+"sandboxes"; uploads are stored under <record>.sandboxes/ and recorded with their assignment;
+sandbox_store "down" closes transfer connections without an answer.
 """
 
 import argparse
 import base64
 import ctypes
 import datetime
+import hashlib
 import http.server
 import json
 import os
@@ -404,6 +409,8 @@ class DisetHandler(socketserver.BaseRequestHandler):
                     buf = sock.recv(65536)
                     continue
                 break
+            if proposal["Value"][1][0] == "FileTransfer":
+                return sandbox_transfer(self, sock, buf, entry, method, c)
             raw, buf = self.read_frame(sock, buf)
             # When the request was complete (ci/bench times the pilot's start-up to this moment);
             # "time" is taken after the reply is computed.
@@ -432,6 +439,78 @@ class DisetHandler(socketserver.BaseRequestHandler):
                 sock.close()
             except OSError:
                 pass
+
+
+# ---------------------------------------------------------------- SandboxStore transfers
+
+
+def transfer_bytes(v):
+    return v if isinstance(v, bytes) else v.encode(errors="surrogateescape")
+
+
+def sandbox_transfer(handler, sock, buf, entry, direction, c):
+    """One DISET file transfer as DIRAC's RequestHandler/FileHelper run it."""
+    state = handler.server.state
+    entry["transfer"] = direction
+    raw, buf = handler.read_frame(sock, buf)
+    entry["raw_file_info"] = ("%d:" % len(raw)) + raw.decode("latin-1")
+    info = handler.decode(raw)[0]["Value"]
+    entry["file_info"] = info
+    if c.get("sandbox_store") == "down":
+        state.record(dict(entry, event="sandbox store down"))
+        return
+    if direction == "ToClient":
+        file_id = info[0]
+        path = file_id.split("WorkloadManagement/SandboxStore", 1)[-1]
+        source = None
+        for ref, f in c.get("sandboxes", {}).items():
+            if ref.split("|", 1)[-1] == path:
+                source = f
+        if source is None or not os.path.exists(source):
+            state.record(dict(entry, event="no such sandbox", path=path))
+            handler.send(sock, S_OK("Accepted"))
+            handler.send(sock, S_ERROR("Sandbox does not exist"))
+            return
+        handler.send(sock, S_OK("Accepted"))
+        data = open(source, "rb").read()
+        md5 = hashlib.md5()
+        for off in range(0, len(data), 1048576):
+            chunk = data[off:off + 1048576]
+            md5.update(chunk)
+            handler.send(sock, S_OK([True, chunk]))
+            ack, buf = handler.read_frame(sock, buf)
+        handler.send(sock, S_OK([False, md5.hexdigest()]))
+        state.record(dict(entry, event="sandbox sent", path=path, size=len(data)))  # before the client can look
+        handler.send(sock, S_OK())
+        return
+    if direction == "FromClient":
+        (name, assign), token, size = info
+        handler.send(sock, S_OK("Accepted"))
+        data, md5 = b"", hashlib.md5()
+        while True:
+            raw, buf = handler.read_frame(sock, buf)
+            flag, payload = handler.decode(raw)[0]["Value"]
+            if not flag:
+                break
+            payload = transfer_bytes(payload)
+            md5.update(payload)
+            data += payload
+            handler.send(sock, S_OK())
+        if payload != md5.hexdigest() or name != md5.hexdigest() + ".tar.bz2" or size != len(data):
+            handler.send(sock, S_ERROR("Hashes don't match!"))
+            state.record(dict(entry, event="upload refused", name=name, size=len(data)))
+            return
+        store = state.args.record + ".sandboxes"
+        os.makedirs(store, exist_ok=True)
+        with open(os.path.join(store, name), "wb") as f:
+            f.write(data)
+        h = md5.hexdigest()
+        ref = "SB:SandboxSE|/SandBox/p/pilot.testvo_user/%s/%s/%s.tar.bz2" % (h[0:3], h[3:6], h)
+        state.record(dict(entry, event="sandbox stored", sandbox=ref, assigned=assign,
+                          file=os.path.join(store, name), size=len(data)))
+        handler.send(sock, S_OK(ref))
+        return
+    handler.send(sock, S_ERROR("Service can't transfer files %s" % direction))
 
 
 class ThreadingTCP(socketserver.ThreadingMixIn, socketserver.TCPServer):

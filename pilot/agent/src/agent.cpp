@@ -368,6 +368,7 @@ class Agent {
           launch_job(m, std::move(d), processors, jobdir, prepared);
         }
         if (stopping_) maybe_finish();
+        else if (!error.empty()) try_request();  // the released slot can take another job
       });
     });
   }

@@ -89,6 +89,7 @@ const std::vector<Key>& keys() {
       PILOT_KEY("services.matcher", services.matcher),
       PILOT_KEY("services.job_state_update", services.job_state_update),
       PILOT_KEY("services.pilot_logging", services.pilot_logging),
+      PILOT_KEY("services.sandbox_store", services.sandbox_store),
       PILOT_KEY("queue_dir", queue_dir),
       PILOT_KEY("tags", tags),
       PILOT_KEY("required_tags", required_tags),

@@ -220,6 +220,7 @@ Startup start_up(Config config, log::Logger log) {
       dc.matcher_urls = config.services.matcher;
       dc.job_state_urls = config.services.job_state_update;
       dc.pilot_logging_urls = config.services.pilot_logging;
+      dc.sandbox_store_urls = config.services.sandbox_store;
       dc.rpc = rpc_options(config);
       dc.state_dir = st.setup.workdir / ".pilot-state";
       fs::create_directories(dc.state_dir);

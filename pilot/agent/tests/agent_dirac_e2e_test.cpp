@@ -14,6 +14,8 @@
 #include "pilot_process.hpp"
 #include "output_files.hpp"
 #include "run_pilot.hpp"
+#include "core/run_command.hpp"
+#include "sandbox/tar.hpp"
 
 using nlohmann::json;
 using pilot::dirac::test::FakeDirac;
@@ -271,4 +273,95 @@ TEST_CASE("agent dirac: a proxy about to expire") {
     CHECK(cpu > (kProxyLife - 3600 - min_life / 2) * 10);
     CHECK(cpu < 100000000.0 * 10);
   }
+}
+
+namespace {
+
+// A tar archive made by Python's tarfile (as DIRAC packs sandboxes); `code` adds members to `tf`.
+fs::path python_tar(const fs::path& out, const std::string& mode, const std::string& code) {
+  std::string script = "import io, tarfile, sys\nwith tarfile.open(sys.argv[1], '" + mode + "') as tf:\n" + code;
+  auto r = pilot::run_command({"python3", "-c", script, out.string()});
+  REQUIRE(r);
+  INFO(r->err);
+  REQUIRE(r->ok());
+  return out;
+}
+
+std::string tar_member(const std::string& name, const std::string& data, int mode = 0644) {
+  return "    ti = tarfile.TarInfo('" + name + "'); ti.mode = " + std::to_string(mode) + "; d = " + data +
+         "; ti.size = len(d); tf.addfile(ti, io.BytesIO(d))\n";
+}
+
+const std::string kSbBz2 = "SB:SandboxSE|/SandBox/p/pilot.testvo_user/abc/def/abcdef.tar.bz2";
+const std::string kSbGz = "SB:SandboxSE|/SandBox/p/pilot.testvo_user/123/456/123456.tar.gz";
+
+}  // namespace
+
+TEST_CASE("agent dirac: input sandboxes (tar.bz2, tar.gz) reach the payload, its output sandbox reaches the store") {
+  FakeDirac server;
+  Pilot p;
+  fs::create_directories(p.dir.path() / "sb");
+  auto bz = python_tar(p.dir.path() / "sb/in.tar.bz2", "w:bz2",
+                       tar_member("run.sh", "b'cat input.txt dir/second.txt > result.txt\\necho payload ran\\n'", 0755) +
+                           tar_member("input.txt", "b'from the bz2 sandbox\\n'"));
+  auto gz = python_tar(p.dir.path() / "sb/in.tar.gz", "w:gz", tar_member("dir/second.txt", "b'from the gz sandbox\\n'"));
+  server.control({{"sandboxes", {{kSbBz2, bz.string()}, {kSbGz, gz.string()}}},
+                  {"jdl", {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"run.sh\"; CPUTime = 600; JobID = 1;"
+                                 " StdOutput = \"std.out\"; StdError = \"std.err\";"
+                                 " InputSandbox = { \"" + kSbBz2 + "\", \"" + kSbGz + "\" };"
+                                 " OutputSandbox = { \"std.out\", \"std.err\", \"result.txt\", \"*.root\" }; ]"}}}});
+  auto r = run_pilot(p.args(server, {"--set", "services.sandbox_store=[\"" +
+                                            server.diset_url("WorkloadManagement/SandboxStore") + "\"]"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(pilot::test::last_json_line(r.out)["jobs_succeeded"] == 1);
+
+  std::vector<nlohmann::json> stored;
+  for (const auto& rec : server.records())
+    if (rec.value("event", "") == "sandbox stored") stored.push_back(rec);
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0]["assigned"] == json{{"Job:1", "Output"}});
+  fs::path out = p.dir.path() / "output-sandbox";
+  fs::create_directories(out);
+  pilot::sandbox::extract_archive(stored[0]["file"].get<std::string>(), out);
+  CHECK(pilot::read_file(out / "result.txt") == "from the bz2 sandbox\nfrom the gz sandbox\n");
+  CHECK(fs::exists(out / "std.out.zst"));
+  CHECK(fs::exists(out / "job.json"));
+
+  std::vector<std::string> flow;
+  for (const auto& st : statuses(server, 1))
+    if (st != "/" && (flow.empty() || flow.back() != st)) flow.push_back(st);
+  auto at = [&](const std::string& s) { return std::find(flow.begin(), flow.end(), s) - flow.begin(); };
+  INFO(nlohmann::json(flow).dump());
+  CHECK(at("Running/Downloading InputSandbox") < at("Running/Application"));
+  CHECK(at("Completing/Uploading Output Sandbox") < at("Completing/Output Sandbox Uploaded"));
+  CHECK(flow.back() == "Done/Execution Complete");
+  CHECK(at("Completing/Output Sandbox Uploaded") + 1 == static_cast<long>(flow.size()) - 1);
+  CHECK(parameters(server, 1)["OutputSandboxMissingFiles"] == "*.root");
+}
+
+TEST_CASE("agent dirac: a malicious input sandbox is refused and the job reported Failed with the reason") {
+  FakeDirac server;
+  Pilot p;
+  fs::create_directories(p.dir.path() / "sb");
+  auto evil = python_tar(p.dir.path() / "sb/evil.tar.bz2", "w:bz2",
+                         "    ti = tarfile.TarInfo('esc'); ti.type = tarfile.SYMTYPE; ti.linkname = '../../..'; tf.addfile(ti)\n" +
+                             tar_member("esc/planted", "b'x'"));
+  server.control({{"sandboxes", {{kSbBz2, evil.string()}}},
+                  {"jdl", {{"1", "[ Executable = \"/bin/true\"; CPUTime = 600; JobID = 1; InputSandbox = \"" + kSbBz2 + "\"; ]"}}}});
+  auto r = run_pilot(p.args(server, {"--set", "services.sandbox_store=[\"" +
+                                            server.diset_url("WorkloadManagement/SandboxStore") + "\"]"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(final_status(server, 1) == "Failed");
+  auto flow = statuses(server, 1);
+  CHECK(std::find(flow.begin(), flow.end(), "Failed/Failed Downloading InputSandbox") != flow.end());
+  std::string app;
+  for (const auto& rec : server.calls("setJobStatusBulk"))
+    if (rec["args"][0] == 1)
+      for (auto& [ts, st] : rec["args"][1].items())
+        if (st.value("Status", "") == "Failed") app = st.value("ApplicationStatus", "");
+  CHECK_THAT(app, Catch::Contains("symbolic link target '../../..' leaves the directory"));
+  CHECK_FALSE(fs::exists(p.work().parent_path() / "planted"));
+  CHECK_FALSE(fs::exists(p.dir.path() / "planted"));
 }

@@ -187,3 +187,33 @@ TEST_CASE("agent: a Kill command from the job source stops the payload at its ne
   CHECK(st["status"] == "Failed");
   CHECK(pilot::test::last_json_line(p.out())["jobs_failed"] == 1);
 }
+
+TEST_CASE("agent: local queue InputSandbox files are copied in, OutputSandbox files filed in done/<id>/") {
+  Queue q;
+  fs::create_directories(q.dir.path() / "inputs");
+  pilot::write_file_atomic(q.dir.path() / "inputs/data.txt", "local input\n");
+  pilot::write_file_atomic(q.dir.path() / "run.sh", "cat data.txt > out.txt\n");
+  auto id = q.submit("[ Executable = \"/bin/sh\"; Arguments = \"run.sh\"; CPUTime = 600;"
+                     " InputSandbox = { \"run.sh\", \"inputs/data.txt\" }; OutputSandbox = { \"out.txt\" }; ]");
+  CHECK(pilot::read_file(q.queue() / "pending" / id / "input/data.txt") == "local input\n");
+  auto r = run_pilot(q.args({"--set", "processors=1"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(q.show(id)["status"] == "Done");
+  bool filed = false;
+  for (const auto& e : fs::recursive_directory_iterator(q.queue() / "done" / id))
+    if (e.path().filename() == "out.txt" && e.path().parent_path().filename() != "input")
+      filed = filed || pilot::read_file(e.path()) == "local input\n";
+  CHECK(filed);
+
+  // references and missing files are refused at submission, naming the entry
+  auto f = q.dir.path() / "bad.jdl";
+  pilot::write_file_atomic(f, "[ Executable = \"/bin/true\"; InputSandbox = { \"SB:SandboxSE|/SandBox/x.tar.bz2\" }; ]");
+  auto bad = run_pilot({"queue", "submit", "--queue", q.queue().string(), f.string()});
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Catch::Contains("SB:SandboxSE|/SandBox/x.tar.bz2") && Catch::Contains("plain files only"));
+  pilot::write_file_atomic(f, "[ Executable = \"/bin/true\"; InputSandbox = { \"nothere.txt\" }; ]");
+  auto missing = run_pilot({"queue", "submit", "--queue", q.queue().string(), f.string()});
+  CHECK(missing.exit_code != 0);
+  CHECK_THAT(missing.err, Catch::Contains("nothere.txt") && Catch::Contains("no such file"));
+}

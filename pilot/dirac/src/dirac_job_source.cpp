@@ -10,6 +10,7 @@ DiracJobSource::DiracJobSource(DiracConfig config, log::Logger log)
       log_(std::move(log)),
       matcher_{config_.matcher_urls, config_.rpc, log_},
       job_state_{config_.job_state_urls, config_.rpc, log_},
+      sandbox_store_{config_.sandbox_store_urls, config_.rpc, log_},
       buffer_(config_.state_dir / "dirac-reports.json") {
   if (config_.matcher_urls.empty()) throw Error("DIRAC job source: no Matcher URL configured");
   if (config_.job_state_urls.empty()) throw Error("DIRAC job source: no JobStateUpdate URL configured");
@@ -57,6 +58,7 @@ jobs::ResourceRequest DiracJobSource::fit_to_credential(const jobs::ResourceRequ
 }
 
 std::optional<jobs::MatchedJob> DiracJobSource::request_job(const jobs::ResourceRequest& request) {
+  retry_pending_outputs();
   flush();  // reports of earlier jobs first: the server's view should be current
   jobs::ResourceRequest fitted = fit_to_credential(request);
   if (!config_.release_version.empty() && !fitted.extra.contains("ReleaseVersion"))
@@ -119,15 +121,29 @@ std::vector<jobs::Command> DiracJobSource::heartbeat(const std::string& job_id, 
   return out;
 }
 
-jobs::PreparedJob DiracJobSource::prepare_job(const jobs::MatchedJob&, const jobs::JobDescription&,
-                                              const std::filesystem::path&) {
-  return {};
+jobs::PreparedJob DiracJobSource::prepare_job(const jobs::MatchedJob& job, const jobs::JobDescription& description,
+                                              const std::filesystem::path& jobdir) {
+  jobs::PreparedJob prepared;
+  // The credential step comes first (the owner's proxy may be needed by what follows).
+
+  if (!description.input_sandbox.empty()) {
+    jobs::StatusUpdate downloading;
+    downloading.status = "Running";
+    downloading.minor_status = "Downloading InputSandbox";
+    set_status(job.id, downloading);
+    fetch_input_sandbox(sandbox_store_, description.input_sandbox, jobdir, config_.sandbox);
+  }
+  return prepared;
 }
 
 void DiracJobSource::maintain_job(const std::string&) {}
 
 void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJob& job) {
-  if (job.final_status) {
+  // A kept output sandbox keeps the final status with it: the job must not show Done before its
+  // outputs are on the server.
+  bool ran = !job.record.is_object() || job.record.value("outcome", "") != "not_started";
+  bool kept = ran && job.description && !job.description->output_sandbox.empty() && !deliver_output_sandbox(job_id, job);
+  if (job.final_status && !kept) {
     // Stamped now: the newest timestamp wins on the server, so it must follow the output
     // statuses reported while delivering.
     auto last = *job.final_status;

@@ -135,8 +135,16 @@ std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request
   return std::nullopt;
 }
 
-PreparedJob LocalQueue::prepare_job(const MatchedJob&, const JobDescription&,
-                                   const std::filesystem::path&) {
+PreparedJob LocalQueue::prepare_job(const MatchedJob& job, const JobDescription& description,
+                                   const std::filesystem::path& jobdir) {
+  if (!description.input_sandbox.empty()) {
+    std::filesystem::path dir;
+    {
+      std::lock_guard lock(mutex_);
+      dir = running_dir(job.id);
+    }
+    queue::copy_input_files(description, dir, jobdir);
+  }
   return {};
 }
 

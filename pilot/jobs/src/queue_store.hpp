@@ -60,3 +60,16 @@ Liveness owner_liveness(const Owner& owner, const fs::path& proc_root, std::stri
 bool rename_if_present(const fs::path& from, const fs::path& to);
 
 }  // namespace pilot::jobs::queue
+
+namespace pilot::jobs::queue {
+
+// InputSandbox of a local job: plain files or directories, stored under <job dir>/input/.
+// Throws pilot::Error naming the entry for SB:/LFN: references and missing files.
+void store_input_files(const JobDescription& job, const std::filesystem::path& base,
+                       const std::filesystem::path& job_dir);
+// Copies <job dir>/input/* into `workdir`. Throws JobPreparationError("Failed Downloading
+// InputSandbox", ...) when an entry is an SB:/LFN: reference or was not stored.
+void copy_input_files(const JobDescription& job, const std::filesystem::path& job_dir,
+                      const std::filesystem::path& workdir);
+
+}  // namespace pilot::jobs::queue

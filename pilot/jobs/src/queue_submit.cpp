@@ -9,7 +9,7 @@
 namespace pilot::jobs {
 
 std::string submit_job(const std::filesystem::path& root, std::string_view jdl_text,
-                       std::string_view source) {
+                       std::string_view source, const std::filesystem::path& input_base) {
   auto job = parse_job_description(jdl_text, source);  // rejects it before anything is written
   queue::ensure_layout(root, true);
   for (int attempt = 0; attempt < 100; ++attempt) {
@@ -22,6 +22,7 @@ std::string submit_job(const std::filesystem::path& root, std::string_view jdl_t
     }
     try {
       write_file_atomic(staging / "job.jdl", jdl_text);
+      queue::store_input_files(job, input_base, staging);
       auto status = queue::new_status(id, job.job_name, job.executable, now);
       queue::apply_status(status, {"Waiting", "Job accepted", "", now, "pilot queue submit"});
       queue::write_status(staging, status);

@@ -19,6 +19,7 @@ struct ServiceUrls {
   std::vector<std::string> matcher;         // dips://host:9170/WorkloadManagement/Matcher
   std::vector<std::string> job_state_update;  // dips:// or https:// (Tornado)
   std::vector<std::string> pilot_logging;   // https://.../WorkloadManagement/TornadoPilotLogging
+  std::vector<std::string> sandbox_store;   // dips://host:9196/WorkloadManagement/SandboxStore
 };
 
 struct Config {

@@ -13,6 +13,7 @@
 
 #include "core/log.hpp"
 #include "dirac/report_buffer.hpp"
+#include "dirac/sandbox_store.hpp"
 #include "dirac/services.hpp"
 #include "jobs/job_source.hpp"
 
@@ -28,6 +29,12 @@ struct DiracConfig {
   std::string release_project;      // ReleaseProject (empty: not sent)
   std::chrono::seconds min_proxy_lifetime{1800};
   std::chrono::seconds proxy_warning{6 * 3600};
+  // dips://host:9196/WorkloadManagement/SandboxStore; empty: jobs with SB: inputs fail, output
+  // sandboxes are not uploaded (logged).
+  std::vector<std::string> sandbox_store_urls;
+  SandboxPolicy sandbox;
+  // Output sandboxes kept by an outage are retried at most this often (and by the next pilot).
+  std::chrono::seconds pending_output_retry{300};
 };
 
 class DiracJobSource : public jobs::JobSource {
@@ -51,16 +58,25 @@ class DiracJobSource : public jobs::JobSource {
   bool flush() override;
 
   std::size_t pending_reports() const { return buffer_.pending(); }
+  // Uploads the output sandboxes kept in state_dir by an outage, then reports their jobs' final
+  // statuses. Returns how many are still pending.
+  std::size_t retry_pending_outputs();
 
  private:
   std::int64_t job_number(const std::string& job_id) const;
   // The request's CPUTime capped to what the credential's lifetime covers.
   jobs::ResourceRequest fit_to_credential(const jobs::ResourceRequest& request) const;
 
+  // Packs and uploads the job's output sandbox; false when it is kept on disk for later.
+  bool deliver_output_sandbox(const std::string& job_id, const jobs::FinishedJob& job);
+  bool upload_pending(const PendingOutput& pending);
+
   DiracConfig config_;
   log::Logger log_;
   ServiceClient matcher_;
   ServiceClient job_state_;
+  ServiceClient sandbox_store_;
+  std::chrono::steady_clock::time_point next_output_retry_{};
   ReportBuffer buffer_;
   bool pilot_info_reported_ = false;
 };

@@ -93,9 +93,12 @@ class LocalQueue final : public JobSource {
 // --- operator functions (`pilot queue ...`) ---
 
 // Validates the JDL (syntax and attribute types), stores it and returns the new job id. Creates
-// the queue directory if needed.
+// the queue directory if needed. The JDL's InputSandbox files (or directories) are read relative
+// to `input_base` (empty: the current directory) and stored with the job under input/<base
+// name>, as DIRAC packs them; SB: and LFN: entries and missing files throw pilot::Error.
 std::string submit_job(const std::filesystem::path& root, std::string_view jdl_text,
-                       std::string_view source);
+                       std::string_view source,
+                       const std::filesystem::path& input_base = {});
 
 struct QueueEntry {
   std::string id;
