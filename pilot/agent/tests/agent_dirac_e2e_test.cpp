@@ -325,6 +325,8 @@ TEST_CASE("agent dirac: input sandboxes (tar.bz2, tar.gz) reach the payload, its
   fs::create_directories(out);
   pilot::sandbox::extract_archive(stored[0]["file"].get<std::string>(), out);
   CHECK(pilot::read_file(out / "result.txt") == "from the bz2 sandbox\nfrom the gz sandbox\n");
+  // std.out as the user asked for it (plain), and the pilot's compressed copy of the log.
+  CHECK(pilot::read_file(out / "std.out") == "payload ran\n");
   CHECK(fs::exists(out / "std.out.zst"));
   CHECK(fs::exists(out / "job.json"));
 

@@ -1,10 +1,13 @@
 #include <glob.h>
 
+#include <fstream>
+
 #include <algorithm>
 #include <thread>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/zstd_file.hpp"
 #include "dirac/sandbox_store.hpp"
 
 namespace pilot::dirac {
@@ -90,6 +93,14 @@ PackedOutput pack_output_sandbox(const fs::path& workdir, const jobs::JobDescrip
                                  const nlohmann::json& record, const fs::path& archive) {
   PackedOutput out;
   std::vector<sandbox::ArchiveMember> members;
+  std::vector<fs::path> plain_files;  // decompressed logs, removed once packed
+  struct RemovePlain {
+    std::vector<fs::path>& files;
+    ~RemovePlain() {
+      std::error_code ec;
+      for (const auto& f : files) fs::remove(f, ec);
+    }
+  } remove_plain{plain_files};
   auto add = [&](const std::string& rel) {
     if (std::find(out.files.begin(), out.files.end(), rel) != out.files.end()) return;
     out.files.push_back(rel);
@@ -101,10 +112,26 @@ PackedOutput pack_output_sandbox(const fs::path& workdir, const jobs::JobDescrip
       continue;
     }
     auto found = matches(workdir, entry);
-    // The wrapper keeps the payload's stdout/stderr compressed: "std.out" is then "std.out.zst".
-    if (found.empty()) found = matches(workdir, entry + ".zst");
+    if (found.empty()) {
+      // The wrapper keeps the payload's stdout/stderr compressed: the user asked for "std.out"
+      // and gets it plain, as DIRAC delivers it.
+      for (const auto& z : matches(workdir, entry + ".zst")) {
+        auto plain_name = z.substr(0, z.size() - 4);
+        if (std::find(out.files.begin(), out.files.end(), plain_name) != out.files.end()) continue;
+        fs::path plain = archive.parent_path() / (archive.filename().string() + "." + std::to_string(plain_files.size()) + ".plain");
+        std::ofstream f(plain, std::ios::binary | std::ios::trunc);
+        decompress_to(workdir / z, f);
+        f.close();
+        if (!f) throw Error("cannot write " + plain.string());
+        plain_files.push_back(plain);
+        out.files.push_back(plain_name);
+        members.push_back({plain, plain_name});
+        found.push_back(z);
+      }
+    } else {
+      for (const auto& f : found) add(f);
+    }
     if (found.empty()) out.unmatched.push_back(entry);
-    for (const auto& f : found) add(f);
   }
   for (const auto& log : {description.std_output, description.std_error}) {
     std::error_code ec;
