@@ -16,7 +16,7 @@ using nlohmann::json;
 using pilot::test::run_pilot;
 namespace fs = std::filesystem;
 
-TEST_CASE("agent faults: the disk fills during a job; it fails with the watchdog's reason and is reported") {
+TEST_CASE("agent faults: the disk fills during a job: it fails with the watchdog's reason and is reported") {
   pilot::TempDir dir("pilot-fault-disk");
   auto queue = dir.path() / "queue", work = dir.path() / "work", copy = dir.path() / "work-after";
   fs::create_directories(work);

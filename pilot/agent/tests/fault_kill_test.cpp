@@ -104,7 +104,7 @@ std::uint32_t seed() {
 
 }  // namespace
 
-TEST_CASE("agent faults: a pilot SIGKILLed at random points of an MC job's life; the restarted pilot reports the job") {
+TEST_CASE("agent faults: a pilot SIGKILLed at random points of an MC job's life: the restarted pilot reports the job") {
   auto s = seed();
   std::mt19937 rng(s);
   constexpr int kIterations = 20;
@@ -113,7 +113,7 @@ TEST_CASE("agent faults: a pilot SIGKILLed at random points of an MC job's life;
                      "PILOT_FAULT_SEED=" + std::to_string(s) + " iteration " + std::to_string(i));
 }
 
-TEST_CASE("agent faults: a pilot SIGKILLed during start-up or during its final report; the restarted pilot reports the job") {
+TEST_CASE("agent faults: a pilot SIGKILLed during start-up or during its final report: the restarted pilot reports the job") {
   auto s = seed();
   std::mt19937 rng(s);
   for (int i = 0; i < 3; ++i) {

@@ -19,7 +19,7 @@ using pilot::test::PilotProcess;
 using namespace std::chrono_literals;
 using namespace pilot::agent::test;
 
-TEST_CASE("agent faults: JobStateUpdate answers 500 for 90 s and the Matcher fails for 60 s; every job and status arrives") {
+TEST_CASE("agent faults: JobStateUpdate answers 500 for 90 s and the Matcher fails for 60 s: every job and status arrives") {
   constexpr int kJobs = 4;
   FakeDirac server({"--jobs", std::to_string(kJobs)});
   auto jdls = sleeping_jobs(kJobs, 5);

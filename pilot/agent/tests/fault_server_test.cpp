@@ -74,7 +74,7 @@ TEST_CASE("agent faults: Matcher and JobStateUpdate hang, reset mid-frame and fa
   check_every_job_reported(server, dir.path() / "work", kJobs);
 }
 
-TEST_CASE("agent faults: the pilot ends during a JobStateUpdate outage; it retries its last reports until the server is back") {
+TEST_CASE("agent faults: the pilot ends during a JobStateUpdate outage and retries its last reports until the server is back") {
   FakeDirac server({"--jobs", "1"});
   auto jdls = sleeping_jobs(1, 0.5);
   // Broken for the whole job and a few seconds beyond its end.
