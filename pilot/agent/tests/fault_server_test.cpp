@@ -14,6 +14,7 @@
 #include "fault_dirac_support.hpp"
 #include "output_files.hpp"
 #include "pilot_process.hpp"
+#include "run_pilot.hpp"
 
 using nlohmann::json;
 using pilot::dirac::test::FakeDirac;
@@ -87,4 +88,27 @@ TEST_CASE("agent faults: the pilot ends during a JobStateUpdate outage and retri
   CHECK(*rc == 0);
   CHECK(pilot.err().find("reports not delivered yet, retrying") != std::string::npos);
   check_every_job_reported(server, dir.path() / "work", 1);
+}
+
+TEST_CASE("agent faults: `pilot dirac call` against a server that resets mid-frame fails naming the URL, not by SIGPIPE") {
+  FakeDirac server({"--jobs", "1"});
+  auto pki = pilot::dirac::test::pki();
+  std::map<std::string, std::string> env{{"X509_USER_PROXY", (pki / "proxy.pem").string()},
+                                         {"X509_CERT_DIR", (pki / "certificates").string()}};
+  for (const char* mode : {"reset", "hang", "500"}) {
+    INFO(mode);
+    server.control({{"diset", mode}, {"https", mode}});
+    auto diset = pilot::test::run_pilot({"dirac", "call", server.diset_url(), "requestJob",
+                                         R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])", "--setup", "Test-Setup", "--timeout", "1"}, env);
+    CHECK(diset.exit_code == 1);  // was killed by SIGPIPE (141) on a reset
+    CHECK(diset.err.find(server.diset_url()) != std::string::npos);
+    auto https = pilot::test::run_pilot({"dirac", "call", server.https_url(), "setJobStatus",
+                                         R"([1, "Running", "", "JobWrapper"])", "--setup", "Test-Setup", "--timeout", "1"}, env);
+    CHECK(https.exit_code == 1);
+    CHECK(https.err.find(server.https_url()) != std::string::npos);
+  }
+  server.control(json::object());
+  CHECK(pilot::test::run_pilot({"dirac", "call", server.diset_url(), "requestJob",
+                                R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])", "--setup", "Test-Setup"}, env)
+            .exit_code == 0);
 }
