@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -31,6 +32,10 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kJobLogName = "pilot-job.log";
+// Space kept in the job directory for the wrapper's own last words: a payload that fills the disk
+// must not cost the final job record. Released (and the write retried) when a record write fails.
+constexpr const char* kReserveName = ".pilot-disk-reserve";
+constexpr off_t kReserveBytes = 1 << 20;
 constexpr double kFastPoll = 0.1;   // while stopping or collecting leftovers
 constexpr double kPipeDrain = 1.0;  // after the tree is gone, how long pipes may stay open
 
@@ -113,10 +118,38 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   void save() {
     try {
       save_job_record(spec.workdir, rec);
+      return;
     } catch (const std::exception& e) {
-      // The payload keeps running; the failure is in both logs and the next save retries.
-      note(log::Level::error, "cannot write the job record", {{"error", e.what()}});
+      if (!release_reserve()) {
+        // The payload keeps running; the failure is in both logs and the next save retries.
+        note(log::Level::error, "cannot write the job record", {{"file", (spec.workdir / kJobRecordName).string()}, {"error", e.what()}});
+        return;
+      }
+      note(log::Level::warn, "job directory full: the wrapper's disk reserve is released for its record",
+           {{"error", e.what()}, {"reserve_bytes", static_cast<std::int64_t>(kReserveBytes)}});
     }
+    try {
+      save_job_record(spec.workdir, rec);
+    } catch (const std::exception& e) {
+      note(log::Level::error, "cannot write the job record", {{"file", (spec.workdir / kJobRecordName).string()}, {"error", e.what()}});
+    }
+  }
+
+  void make_reserve() {
+    auto path = spec.workdir / kReserveName;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    int rc = fd.get() < 0 ? errno : ::posix_fallocate(fd.get(), 0, kReserveBytes);
+    if (rc != 0) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+      note(log::Level::warn, "cannot reserve disk space for the job record", {{"file", path.string()}, {"error", std::string(std::strerror(rc))}});
+    }
+  }
+
+  // True when there was a reserve to release.
+  bool release_reserve() {
+    std::error_code ec;
+    return std::filesystem::remove(spec.workdir / kReserveName, ec);
   }
 
   double wall() const {
@@ -147,6 +180,7 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     rec.stdout_log.path = spec.stdout_name;
     rec.stderr_log.path = spec.stderr_name;
     save_job_record(spec.workdir, rec);  // an unwritable job directory is the caller's error
+    make_reserve();
 
     out = std::make_unique<CappedOutput>(spec.workdir / spec.stdout_name, spec.log_cap_bytes,
                                          spec.peek_lines);
@@ -423,6 +457,7 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   std::set<std::string> wrapper_files() const {
     return {kJobRecordName,
             kJobLogName,
+            kReserveName,
             spec.stdout_name,
             spec.stderr_name,
             "." + spec.stdout_name + ".tail",
@@ -531,6 +566,7 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     rec.state = "finished";
     rec.finished_at = utc_now();
     save();
+    release_reserve();  // what comes after (the caller's own marks) is small
     note(rec.outcome == "success" ? log::Level::info : log::Level::warn, "job finished",
          {{"outcome", rec.outcome},
           {"reason", rec.reason ? std::string(reason_code(*rec.reason)) : std::string("none")},

@@ -9,12 +9,17 @@ misbehaves on demand. It binds 127.0.0.1 only, picks free ports and writes them 
 {"diset": N, "https": M}; it exits when its parent process ends.
 
 Behaviour is set by flags and by the JSON --control file, re-read at every request:
-  {"diset": "normal|hang|drop|garbage|error", "https": "normal|hang|drop|500|garbage",
+  {"diset": "normal|hang|drop|reset|garbage|error|500", "https": "normal|hang|drop|reset|500|garbage",
+   "diset_until": EPOCH, "https_until": EPOCH,
    "match": "normal|nomatch|mismatch|error", "kill": [job ids], "down": false,
    "jdl": {"<job id>": "JDL handed out for that job instead of the default echo job"},
    "sandboxes": {"SB:<SE>|<path>": "file served for that reference"}, "sandbox_store": "normal|down"}
-hang: accept and never answer; drop: close mid-frame / without a reply; garbage: undecodable
-reply; error: S_ERROR before the handler; 500: HTML error page; down: refuse every call (close).
+hang: accept and never answer; drop: close mid-frame / without a reply; reset: part of a reply
+frame, then a TCP reset (RST); garbage: undecodable reply; error (DISET; "500" is the same there):
+S_ERROR before the handler; 500: HTML error page; down: refuse every call (close).
+"<transport>_until": the fault of that transport ends at this time (seconds since the epoch), so
+a test can set "500 for two minutes, then normal" in one write. Faults act before the service
+handler runs: a job is never assigned, nor a status stored, by a call whose reply is lost.
 SandboxStore (DISET "FileTransfer" actions, see README "Sandboxes"): downloads serve the files of
 "sandboxes"; uploads are stored under <record>.sandboxes/ and recorded with their assignment;
 sandbox_store "down" closes transfer connections without an answer.
@@ -32,6 +37,7 @@ import signal
 import socket
 import socketserver
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -171,7 +177,7 @@ def S_OK(v=None):
 
 
 def S_ERROR(msg, errno=0):
-    return {"OK": False, "Message": msg, "Errno": errno}
+    return {"OK": False, "Errno": errno, "Message": msg}  # DIRAC's ReturnValues key order
 
 
 # ---------------------------------------------------------------- certificates
@@ -205,6 +211,50 @@ def peer_info(sslsock):
     return {"dn": subject, "identity": issuer if is_proxy else subject, "is_proxy": is_proxy, "group": group}
 
 
+# ---------------------------------------------------------------- faults
+
+
+def expire_faults(c, now):
+    """The control with each transport's fault lifted once its "<transport>_until" has passed."""
+    for transport in ("diset", "https"):
+        until = c.get(transport + "_until")
+        if isinstance(until, (int, float)) and now >= until:
+            c[transport] = "normal"
+    return c
+
+
+def reset_connection(sock, partial):
+    """Sends the first bytes of a reply, then aborts the TCP connection with a reset (RST)."""
+    try:
+        sock.sendall(partial)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    # Closing the raw descriptor (no TLS close_notify) with a zero linger sends the RST.
+    os.close(sock.detach()) if hasattr(sock, "detach") else sock.close()
+
+
+def diset_fault(state, c, entry, sock):
+    """Acts out the DISET fault after the proposal; True when the call ends here."""
+    mode = c["diset"]
+    if mode == "reset":
+        state.record(dict(entry, event="reset"))
+        reset_connection(sock, b"18:ds2:OKb1")
+        return True
+    return False
+
+
+def https_fault(state, c, entry, handler):
+    """Acts out the HTTPS fault before the handler; True when the call ends here."""
+    if c["https"] == "reset":
+        state.record(dict(entry, event="reset"))
+        handler.close_connection = True
+        reset_connection(handler.connection, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                              b"Content-Length: 64\r\n\r\n{\"OK\": tr")
+        return True
+    return False
+
+
 # ---------------------------------------------------------------- the services
 
 
@@ -225,7 +275,7 @@ class State:
                     c.update(json.load(f))
             except ValueError:
                 pass  # being rewritten; keep the defaults for this request
-        return c
+        return expire_faults(c, time.time())
 
     def record(self, entry):
         entry["time"] = time.time()
@@ -387,7 +437,9 @@ class DisetHandler(socketserver.BaseRequestHandler):
                 state.record(dict(entry, event="hanging"))
                 time.sleep(60)
                 return
-            if c["diset"] == "error":
+            if diset_fault(state, c, entry, sock):
+                return
+            if c["diset"] in ("error", "500"):
                 state.record(dict(entry, event="refused with an error"))
                 self.send(sock, S_ERROR("Server error while serving %s" % method, 0))
                 return
@@ -561,6 +613,8 @@ class HttpsHandler(http.server.BaseHTTPRequestHandler):
             state.record(dict(entry, event="hanging"))
             time.sleep(60)
             return
+        if https_fault(state, c, entry, self):
+            return
         if c["https"] == "drop":
             state.record(dict(entry, event="dropped"))
             self.close_connection = True
@@ -646,8 +700,8 @@ def main():
     p.add_argument("--port-file", required=True)
     p.add_argument("--record", required=True, help="JSON-lines file of the calls received")
     p.add_argument("--control", help="JSON file changing the behaviour at run time")
-    p.add_argument("--diset", default="normal", choices=["normal", "hang", "drop", "garbage", "error"])
-    p.add_argument("--https", default="normal", choices=["normal", "hang", "drop", "500", "garbage"])
+    p.add_argument("--diset", default="normal", choices=["normal", "hang", "drop", "reset", "garbage", "error", "500"])
+    p.add_argument("--https", default="normal", choices=["normal", "hang", "drop", "reset", "500", "garbage"])
     p.add_argument("--json", action="store_true", help="DISET replies in JSON (DIRAC v9)")
     p.add_argument("--keepalive", action="store_true", help="send a keep-alive ping before the proposal answer")
     p.add_argument("--wrong-ca", action="store_true", help="serve a host certificate of the untrusted CA")

@@ -1,6 +1,9 @@
 #include "agent/agent.hpp"
 
 #include <signal.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -77,13 +80,7 @@ class Agent {
     ctx_.run();
     watcher_thread_.reset();
     // Reports still queued (final statuses, finish_job) are delivered before the pilot ends.
-    asio::post(worker_, [this] {
-      try {
-        if (!s_.source->flush()) log_.warn("some reports could not be delivered; they are kept for the next pilot");
-      } catch (const std::exception& e) {
-        log_.warn("flushing reports failed", {{"error", e.what()}});
-      }
-    });
+    asio::post(worker_, [this] { deliver_reports(); });
     worker_.join();
     summary_.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     return summary_;
@@ -100,6 +97,30 @@ class Agent {
     l.fill = c.fill;
     l.processors = std::max(1, c.processors);
     return l;
+  }
+
+  // The last reports (final statuses of every job) outlive a server outage: retried with
+  // back-off for report_retry_s, then left on disk (the report buffer) for the next pilot.
+  void deliver_reports() {
+    auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(s_.config.report_retry_s));
+    double wait_s = 0.5;
+    for (;;) {
+      try {
+        if (s_.source->flush()) return;
+      } catch (const std::exception& e) {
+        log_.warn("flushing reports failed", {{"error", e.what()}});
+      }
+      auto wait = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait_s));
+      if (Clock::now() + wait > end) {
+        log_.warn("some reports could not be delivered; they are kept on disk for the next pilot",
+                  {{"retried_s", s_.config.report_retry_s}});
+        return;
+      }
+      log_.info("reports not delivered yet, retrying", {{"in_s", wait_s}});
+      std::this_thread::sleep_for(wait);
+      wait_s = std::min(wait_s * 2, 30.0);
+    }
   }
 
   // --- signals and budget ---
@@ -480,15 +501,7 @@ class Agent {
     auto last = fr.statuses.back();
     fr.statuses.pop_back();
     for (auto& u : fr.statuses) report(id, u);
-    jobs::FinishedJob f{rec.workdir, nlohmann::json(jw::to_json(rec)), job.description, last};
-    asio::post(worker_, [this, id, params = fr.parameters, f = std::move(f)] {
-      try {
-        s_.source->set_parameters(id, params);
-        s_.source->finish_job(id, f);
-      } catch (const std::exception& e) {
-        log_.warn("final report failed", {{"job_id", id}, {"error", e.what()}});
-      }
-    });
+    post_final_report(id, fr.parameters, jobs::FinishedJob{rec.workdir, nlohmann::json(jw::to_json(rec)), job.description, last});
     slots_.release(id);
     jobs_.erase(it);
     if (stopping_) return maybe_finish();
@@ -504,46 +517,93 @@ class Agent {
     request_timer_.cancel();
   }
 
-  // Jobs a lost pilot left unfinished in this work directory: finish and report them first.
+  // Jobs a lost pilot left in this work directory: finish the unfinished ones, then report every
+  // job not marked as reported (a pilot killed during its final report left it finished but
+  // unreported), then hand back what the source knows was lost before it left any trace here.
   void recover_lost_jobs() {
     std::error_code ec;
     for (auto it = std::filesystem::directory_iterator(s_.workdir, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
       if (!it->is_directory() || !it->path().filename().string().starts_with("job_")) continue;
-      std::optional<jw::JobRecord> rec;
       try {
-        rec = mc::recover_job(it->path(), grace_s(), "/proc", log_);
+        recover_job_dir(it->path());
       } catch (const std::exception& e) {
         log_.warn("cannot recover a job directory", {{"dir", it->path().string()}, {"error", e.what()}});
-        continue;
       }
-      if (!rec) continue;
-      ++summary_.jobs_recovered;
-      std::optional<mc::McResult> r;
-      if (rec->extra.contains("mc") && rec->extra["mc"].contains("result")) {
-        nlohmann::json j = rec->extra["mc"]["result"];
+    }
+    asio::post(worker_, [this] {
+      try {
+        s_.source->recover_orphans();
+      } catch (const std::exception& e) {
+        log_.warn("cannot recover the jobs of lost pilots", {{"source", s_.source->describe()}, {"error", e.what()}});
+      }
+    });
+  }
+
+  void recover_job_dir(const std::filesystem::path& dir) {
+    auto rec = jw::load_job_record(dir);
+    if (!rec || !rec->extra.contains("agent") || rec->extra["agent"].contains("reported")) return;
+    bool lost = rec->state != "finished";
+    if (lost && rec->pid <= 0 && s_.source->requeues_unstarted_jobs()) {
+      // Killed before its payload started: nothing ran, so the job runs again. The directory is
+      // kept aside for the record; recover_orphans() then gives the job back to the source.
+      auto aside = dir.parent_path() / ("lost_" + dir.filename().string() + "_" + std::to_string(::getpid()));
+      std::filesystem::rename(dir, aside);
+      log_.warn("a lost pilot's job never started: it goes back to the job source",
+                {{"job_id", rec->job_id}, {"dir", aside.string()}});
+      return;
+    }
+    if (lost) rec = mc::recover_job(dir, grace_s(), "/proc", log_);
+    if (!rec) return;
+    ++summary_.jobs_recovered;
+    std::optional<mc::McResult> r;
+    if (rec->extra.contains("mc")) {
+      if (rec->extra["mc"].contains("result")) {
+        const nlohmann::json& j = rec->extra["mc"]["result"];
         mc::McResult m;
-        if (!j["events"].is_null()) m.events = j["events"].get<std::int64_t>();
+        if (j.contains("events") && !j["events"].is_null()) m.events = j["events"].get<std::int64_t>();
         m.events_source = j.value("events_source", nlohmann::json()).is_null() ? "" : j["events_source"].get<std::string>();
-        m.interrupted = true;
-        m.success = m.events.has_value();
+        m.interrupted = j.value("interrupted", lost);
+        m.success = lost ? m.events.has_value() : j.value("success", m.events.has_value());
         m.detail = j.value("detail", std::string());
         r = m;
-        if (m.events) summary_.events += *m.events;
+      } else {
+        r = mc::recover_mc(dir);  // finished, but killed before the result was kept
       }
-      auto fr = final_report(*rec, r, budget_view().cpu_power_hs06.value_or(0));
-      log_.warn("reporting a job recovered from a lost pilot", {{"job_id", rec->job_id}, {"events", fr.events.value_or(-1)}});
-      auto last = fr.statuses.back();
-      fr.statuses.pop_back();
-      for (auto& u : fr.statuses) report(rec->job_id, u);
-      jobs::FinishedJob f{it->path(), nlohmann::json(jw::to_json(*rec)), recovered_description(it->path()), last};
-      asio::post(worker_, [this, id = rec->job_id, params = fr.parameters, f = std::move(f)] {
-        try {
-          s_.source->set_parameters(id, params);
-          s_.source->finish_job(id, f);
-        } catch (const std::exception& e) {
-          log_.warn("reporting a recovered job failed", {{"job_id", id}, {"error", e.what()}});
-        }
-      });
+      if (r && r->events) summary_.events += *r->events;
+    }
+    auto fr = final_report(*rec, r, budget_view().cpu_power_hs06.value_or(0));
+    log_.warn(lost ? "reporting a job recovered from a lost pilot" : "reporting a finished job its lost pilot did not report",
+              {{"job_id", rec->job_id}, {"events", fr.events.value_or(-1)}});
+    auto last = fr.statuses.back();
+    fr.statuses.pop_back();
+    for (auto& u : fr.statuses) report(rec->job_id, u);
+    post_final_report(rec->job_id, fr.parameters,
+                      jobs::FinishedJob{dir, nlohmann::json(jw::to_json(*rec)), recovered_description(dir), last});
+  }
+
+  // Parameters and results, then the mark that keeps a restarted pilot from reporting it again.
+  void post_final_report(const std::string& id, std::vector<std::pair<std::string, std::string>> params,
+                         jobs::FinishedJob f) {
+    asio::post(worker_, [this, id, params = std::move(params), f = std::move(f)] {
+      try {
+        s_.source->set_parameters(id, params);
+        s_.source->finish_job(id, f);
+      } catch (const std::exception& e) {
+        log_.warn("final report failed", {{"job_id", id}, {"error", e.what()}});
+      }
+      mark_reported(f.workdir);
+    });
+  }
+
+  void mark_reported(const std::filesystem::path& dir) {
+    try {
+      auto rec = jw::load_job_record(dir);
+      if (!rec) return;
+      rec->extra["agent"]["reported"] = jw::utc_now();
+      jw::save_job_record(dir, *rec);
+    } catch (const std::exception& e) {
+      log_.error("cannot mark a job as reported; a restarted pilot would report it again",
+                 {{"dir", dir.string()}, {"error", e.what()}});
     }
   }
 

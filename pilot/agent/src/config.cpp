@@ -119,6 +119,9 @@ const std::vector<Key>& keys() {
       PILOT_KEY("host_key", host_key),
       PILOT_KEY("min_proxy_lifetime_s", min_proxy_lifetime_s),
       PILOT_KEY("pilot_uuid", pilot_uuid),
+      PILOT_KEY("rpc_connect_timeout_s", rpc_connect_timeout_s),
+      PILOT_KEY("rpc_timeout_s", rpc_timeout_s),
+      PILOT_KEY("report_retry_s", report_retry_s),
   };
   return table;
 }

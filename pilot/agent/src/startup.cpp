@@ -81,6 +81,12 @@ dirac::RpcOptions rpc_options(const Config& config) {
                                            : dirac::Credentials{config.host_cert, config.host_key, config.cert_dir, true};
   o.setup = config.setup;
   o.vo = config.vo;
+  auto ms = [](double s, const char* key) {
+    if (s <= 0) throw Error(std::string("configuration option '") + key + "' must be above 0 seconds");
+    return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+  };
+  o.connect_timeout = ms(config.rpc_connect_timeout_s, "rpc_connect_timeout_s");
+  o.timeout = ms(config.rpc_timeout_s, "rpc_timeout_s");
   return o;
 }
 

@@ -114,6 +114,7 @@ TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::stri
     SSL_set1_host(ssl, url.host.c_str());
   }
   auto deadline = Clock::now() + options.timeout;
+  SigpipeGuard guard;  // the handshake writes too, and the server may have reset the connection
   for (;;) {
     ERR_clear_error();
     int rc = SSL_connect(ssl);
@@ -133,7 +134,9 @@ TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::stri
 }
 
 TlsSocket::~TlsSocket() {
-  if (ssl_) SSL_shutdown(ssl_.get());  // best effort close_notify; the socket is non-blocking
+  if (!ssl_) return;
+  SigpipeGuard guard;  // after a reset, the close_notify write raised SIGPIPE and killed the pilot
+  SSL_shutdown(ssl_.get());  // best effort close_notify; the socket is non-blocking
 }
 
 void TlsSocket::wait(int ssl_error, Clock::time_point deadline, std::string_view step) {
@@ -198,6 +201,7 @@ void TlsSocket::write_all(std::string_view data, Clock::time_point deadline, std
 }
 
 std::string TlsSocket::read_some(Clock::time_point deadline, std::string_view step) {
+  SigpipeGuard guard;  // TLS 1.3 reads may write (key updates, alerts)
   char buf[16384];
   for (;;) {
     ERR_clear_error();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <thread>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -146,6 +147,35 @@ PreparedJob LocalQueue::prepare_job(const MatchedJob& job, const JobDescription&
     queue::copy_input_files(description, dir, jobdir);
   }
   return {};
+}
+
+void LocalQueue::recover_orphans() {
+  auto ownerless = [&] {
+    std::set<std::string> ids;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(options_.root / "running", ec)) {
+      try {
+        if (queue::read_status(e.path()).value("owner", nlohmann::json()).is_null())
+          ids.insert(e.path().filename().string());
+      } catch (const Error&) {
+        // recover_jobs reports unreadable status files itself
+      }
+    }
+    return ids;
+  };
+  RecoverOptions o;
+  o.proc_root = options_.proc_root;
+  o.ownerless.emplace();
+  if (auto first = ownerless(); !first.empty()) {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    for (const auto& id : ownerless())
+      if (first.count(id)) o.ownerless->insert(id);
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& a : recover_jobs(options_.root, o))
+    if (a.verdict != "alive" && a.verdict != "unknown")
+      options_.logger.warn("job claimed by a lost pilot of this node, put back",
+                           {{"job_id", a.id}, {"owner", a.owner}, {"verdict", a.verdict}, {"reason", a.reason}});
 }
 
 void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& update) {

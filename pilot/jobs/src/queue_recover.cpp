@@ -64,6 +64,11 @@ std::vector<RecoverAction> recover_jobs(const fs::path& root, const RecoverOptio
       liveness = queue::owner_liveness(*owner, options.proc_root, &a.reason);
     } else {
       a.reason = "no owner recorded";
+      if (options.ownerless && !options.ownerless->count(id)) {
+        a.verdict = "unknown";
+        actions.push_back(a);
+        continue;
+      }
     }
     auto seen = last_report(dir);
     auto age = seen ? std::chrono::duration_cast<std::chrono::seconds>(now - *seen)

@@ -72,6 +72,13 @@ struct Config {
 
   std::string pilot_uuid;  // PILOT_UUID for clouds; else derived from the batch environment
 
+  // DIRAC calls: a server that hangs costs at most these per step (connect; handshake, each send,
+  // each receive). Reports still undelivered when the pilot ends are retried for
+  // report_retry_s (with back-off) before they are left on disk for the next pilot.
+  double rpc_connect_timeout_s = 10;
+  double rpc_timeout_s = 60;
+  double report_retry_s = 300;
+
   bool uses_dirac() const { return !services.matcher.empty(); }
 };
 

@@ -114,6 +114,12 @@ class JobSource {
   virtual void finish_job(const std::string& job_id, const FinishedJob& job) = 0;
   // Deliver everything still buffered; returns false if something could not be sent yet.
   virtual bool flush() = 0;
+  // At start-up, after the jobs found in the work directory are reported: jobs an earlier pilot
+  // of this node claimed but left no trace of (killed during the claim) go back to the source.
+  virtual void recover_orphans() {}
+  // Whether recover_orphans() gives back a job whose pilot was lost before its payload started
+  // (then it runs again; otherwise it is reported failed).
+  virtual bool requeues_unstarted_jobs() const { return false; }
 };
 
 }  // namespace pilot::jobs

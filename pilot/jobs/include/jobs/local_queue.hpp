@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,11 @@ class LocalQueue final : public JobSource {
   // to done/ with its final status. Files that cannot be collected are listed in `problems`, never fatal.
   void finish_job(const std::string& job_id, const FinishedJob& job) override;
   bool flush() override { return true; }  // every report is written when it is made
+  // Requeues (see recover_jobs) the running jobs whose recorded owner is a dead process of this
+  // host, and those still without an owner a few seconds after a first look (a pilot killed
+  // between the claim's rename and its status write; a live claim writes it at once).
+  void recover_orphans() override;
+  bool requeues_unstarted_jobs() const override { return true; }
 
  private:
   struct Candidate {
@@ -126,6 +132,9 @@ struct RecoverOptions {
   std::optional<std::chrono::seconds> older_than;
   bool dry_run = false;
   int max_reschedules = 3;  // DIRAC's MaxRescheduling: then the job fails instead
+  // When set, a job with no owner recorded is acted on only if listed here: one without an owner
+  // may be a claim under way (rename done, owner not yet written).
+  std::optional<std::set<std::string>> ownerless;
   std::filesystem::path proc_root = "/proc";
 };
 

@@ -1,0 +1,89 @@
+#include "fault_dirac_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include "core/fs.hpp"
+
+using nlohmann::json;
+using pilot::dirac::test::FakeDirac;
+namespace fs = std::filesystem;
+
+namespace pilot::agent::test {
+
+std::vector<std::string> faulty_server_pilot_args(const FakeDirac& server, const fs::path& dir) {
+  auto pki = pilot::dirac::test::pki();
+  return {"run", "--workdir", (dir / "work").string(), "--json",
+          "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
+          "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
+          "--set", "setup=Test-Setup", "--set", "vo=testvo",
+          "--set", "proxy=" + (pki / "proxy.pem").string(),
+          "--set", "cert_dir=" + (pki / "certificates").string(),
+          "--set", "site=DIRAC.Test.ch", "--set", "processors=1", "--set", "cpu_power_hs06=10",
+          "--set", "wall_limit_s=100000", "--set", "min_free_disk_mb=10", "--set", "min_proxy_lifetime_s=600",
+          "--set", "drain_file=" + (dir / "drain").string(),
+          // Short time-outs and polling keep the test fast; outages are ridden out, not counted.
+          "--set", "rpc_timeout_s=1", "--set", "rpc_connect_timeout_s=1", "--set", "polling_s=0.2",
+          "--set", "max_host_failures=1000", "--set", "stop_after_failed_matches=1",
+          "--set", "heartbeat_s=0.5", "--set", "report_retry_s=120", "--watch-period", "0.5"};
+}
+
+json sleeping_jobs(int n, double seconds) {
+  json jdls;
+  for (int id = 1; id <= n; ++id)
+    jdls[std::to_string(id)] = "[ Executable = \"/bin/sleep\"; Arguments = \"" + std::to_string(seconds) +
+                               "\"; CPUTime = 600; JobID = " + std::to_string(id) + "; ]";
+  return jdls;
+}
+
+// Every status change the server stored for `job`: "time Status/MinorStatus", ordered by time as
+// the server applies them. A change delivered twice (its reply was lost) counts once.
+std::vector<std::string> stored_statuses(const FakeDirac& s, int job) {
+  std::map<std::string, std::string> by_time;
+  for (const auto& r : s.calls("setJobStatusBulk")) {
+    if (r["args"][0] != job || !r.contains("reply") || !r["reply"].value("OK", false)) continue;
+    for (auto& [ts, st] : r["args"][1].items()) {
+      auto text = st.value("Status", "") + "/" + st.value("MinorStatus", "");
+      auto [it, fresh] = by_time.emplace(ts, text);
+      if (!fresh) CHECK(it->second == text);  // a redelivery, not a different change
+    }
+  }
+  std::vector<std::string> out;
+  for (auto& [ts, text] : by_time) out.push_back(text);
+  return out;
+}
+
+std::set<std::string> stored_parameters(const FakeDirac& s, int job) {
+  std::set<std::string> out;
+  for (const auto& r : s.calls("setJobParameters"))
+    if (r["args"][0] == job && r.contains("reply")) for (const auto& p : r["args"][1]) out.insert(p[0].get<std::string>());
+  return out;
+}
+
+// How many calls of each transport met each fault ("diset reset", "https 500", ...).
+std::map<std::string, int> faults_seen(const FakeDirac& s) {
+  std::map<std::string, int> out;
+  for (const auto& r : s.records())
+    if (r.contains("event")) ++out[r.value("transport", "") + " " + r["event"].get<std::string>()];
+  return out;
+}
+
+double epoch_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+
+void check_every_job_reported(const FakeDirac& server, const fs::path& work, int jobs) {
+  const std::vector<std::string> flow{"Running/Job Initialization", "Running/Application",
+                                      "Completing/Application Finished Successfully", "Done/Execution Complete"};
+  for (int id = 1; id <= jobs; ++id) {
+    INFO("job " << id);
+    CHECK(stored_statuses(server, id) == flow);
+    auto params = stored_parameters(server, id);
+    CHECK(params.count("TotalCPUTime(s)") == 1);
+    CHECK(params.count("WallClockTime(s)") == 1);
+  }
+  // Nothing is left waiting in the report buffer.
+  auto buffer = json::parse(pilot::read_file(work / "dirac-reports.json").value_or("{\"jobs\": []}"));
+  CHECK(buffer["jobs"].empty());
+}
+
+}  // namespace pilot::agent::test

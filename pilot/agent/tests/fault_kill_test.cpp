@@ -1,0 +1,123 @@
+// Fault injection: `pilot run` SIGKILLed at random points of an interruptible MC job's life
+// (start-up, claim, running, final report), then restarted on the same work directory and local
+// queue. The restarted pilot must always report the job, with at least the events checkpointed
+// before the kill and exactly the events the payload wrote. PILOT_FAULT_SEED replays a run.
+#include <catch2/catch.hpp>
+#include <signal.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "core/fs.hpp"
+#include "jobwrapper/job_record.hpp"
+#include "output_files.hpp"
+#include "pilot_process.hpp"
+#include "run_pilot.hpp"
+
+using nlohmann::json;
+using pilot::test::PilotProcess;
+using pilot::test::run_pilot;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct KillRun {
+  pilot::TempDir dir{"pilot-fault-kill"};
+  fs::path queue() const { return dir.path() / "queue"; }
+  fs::path work() const { return dir.path() / "work"; }
+
+  std::string submit() {
+    auto f = dir.path() / "job.jdl";
+    pilot::write_file_atomic(f, "[ Executable = \"" + std::string(TOYMC_BIN) +
+                                    "\"; Arguments = \"--cpu-ms-per-event 15\"; JobType = \"MCSimulation\";"
+                                    " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 50; ]");
+    auto r = run_pilot({"queue", "submit", "--queue", queue().string(), f.string()});
+    REQUIRE(r.exit_code == 0);
+    return r.out.substr(0, r.out.find('\n'));
+  }
+  std::vector<std::string> args() const {
+    return {"run", "--queue", queue().string(), "--workdir", work().string(), "--json",
+            "--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1", "--set", "cpu_power_hs06=10",
+            "--set", "wall_limit_s=100000", "--set", "min_free_disk_mb=10", "--set", "grace_s=5",
+            "--set", "heartbeat_s=0.5", "--set", "drain_file=" + (dir.path() / "drain").string(),
+            "--watch-period", "0.2"};
+  }
+  json show(const std::string& id) const {
+    auto r = run_pilot({"queue", "show", "--queue", queue().string(), id});
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out);
+  }
+};
+
+enum class KillAt { random_time, startup, final_report };
+
+// One life: start, SIGKILL at the chosen point, restart, check the job's report.
+void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) {
+  KillRun k;
+  auto id = k.submit();
+  auto job_dir = k.work() / ("job_" + id);
+  std::string when;
+  std::int64_t checkpointed = 0;
+  {
+    PilotProcess first(k.args(), k.dir.path());
+    if (at == KillAt::final_report) {
+      // The moment the wrapper has written its final record, before the report is filed.
+      pilot::test::wait_until([&] {
+        auto rec = pilot::jobwrapper::load_job_record(job_dir);
+        return rec && rec->state == "finished";
+      }, 30s);
+      when = "after the job finished";
+    } else {
+      int ms = std::uniform_int_distribution<int>(0, at == KillAt::startup ? 40 : 1600)(rng);
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      when = std::to_string(ms) + " ms after the start";
+    }
+    first.signal(SIGKILL);
+    REQUIRE(first.wait(10s));
+    checkpointed = pilot::test::checkpointed_events(job_dir);
+  }
+  INFO(context << ", killed " << when << ", " << checkpointed << " events checkpointed then");
+
+  PilotProcess second(k.args(), k.dir.path());
+  auto rc = second.wait(60s);
+  INFO(second.err());
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  auto st = k.show(id);
+  INFO(st.dump(1));
+  REQUIRE(st["state"] == "done");
+  CHECK(st["status"] == "Done");
+  auto events_text = st["parameters"].value("NumberOfEvents", std::string("-1"));
+  auto events = std::stoll(events_text);
+  CHECK(events >= checkpointed);
+  CHECK(events >= 1);
+  CHECK(events == pilot::test::count_lines(job_dir / "toymc.out"));
+}
+
+std::uint32_t seed() {
+  if (const char* s = std::getenv("PILOT_FAULT_SEED")) return static_cast<std::uint32_t>(std::strtoul(s, nullptr, 10));
+  return std::random_device{}();
+}
+
+}  // namespace
+
+TEST_CASE("agent faults: a pilot SIGKILLed at random points of an MC job's life: the restarted pilot reports the job") {
+  auto s = seed();
+  std::mt19937 rng(s);
+  constexpr int kIterations = 20;
+  for (int i = 0; i < kIterations; ++i)
+    kill_and_restart(KillAt::random_time, rng,
+                     "PILOT_FAULT_SEED=" + std::to_string(s) + " iteration " + std::to_string(i));
+}
+
+TEST_CASE("agent faults: a pilot SIGKILLed during start-up or during its final report: the restarted pilot reports the job") {
+  auto s = seed();
+  std::mt19937 rng(s);
+  for (int i = 0; i < 3; ++i) {
+    kill_and_restart(KillAt::startup, rng, "PILOT_FAULT_SEED=" + std::to_string(s) + " start-up " + std::to_string(i));
+    kill_and_restart(KillAt::final_report, rng, "final report " + std::to_string(i));
+  }
+}
