@@ -3,7 +3,9 @@
 #   ca/ca.pem, certificates/ (hashed CA directory, X509_CERT_DIR), hostcert.pem + hostkey.pem
 #   (CN=localhost, SAN localhost and 127.0.0.1), usercert.pem + userkey.pem, proxy.pem (RFC3820
 #   proxy + key + user certificate, DIRAC group extension 1.2.42.42 = testvo_pilot), user_proxy.pem
-#   (group testvo_user, no GenericPilot), expired_proxy.pem (validity in 2020), and a second,
+#   (group testvo_user, no GenericPilot), expired_proxy.pem (validity in 2020), the job owner's
+#   certificate ownercert.pem + ownerkey.pem (another DN than the pilot's) with the proxy the
+#   fake ProxyManager holds for it, owner_stored_proxy.pem (2048-bit RSA, group testvo_user), and a second,
 #   untrusted CA: wrong-certificates/, wrong_hostcert.pem + wrong_hostkey.pem, wrong_proxy.pem.
 set -euo pipefail
 dir=${1:-pki}
@@ -82,6 +84,16 @@ make_proxy() {  # out group-section serial
 }
 make_proxy proxy.pem proxy_pilot 20001
 make_proxy user_proxy.pem proxy_user 20002
+
+# The job owner and the proxy the ProxyManager stores for it: RSA, since getStoredProxyStrength
+# reports its bits and the pilot makes a key of that strength.
+owner_dn="/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner"
+key ownerkey.pem
+sign ownercert.pem ownerkey.pem "$owner_dn" ca.pem ca.key user 1003
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out owner_stored.key 2>/dev/null
+sign owner_stored.crt owner_stored.key "$owner_dn/CN=20003" ownercert.pem ownerkey.pem proxy_user 20003 30
+cat owner_stored.crt owner_stored.key ownercert.pem > owner_stored_proxy.pem
+rm -f owner_stored.crt owner_stored.key
 
 # An expired proxy: `openssl x509 -req` cannot back-date, `openssl ca` can.
 mkdir -p expired.db

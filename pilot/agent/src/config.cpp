@@ -89,6 +89,7 @@ const std::vector<Key>& keys() {
       PILOT_KEY("services.matcher", services.matcher),
       PILOT_KEY("services.job_state_update", services.job_state_update),
       PILOT_KEY("services.pilot_logging", services.pilot_logging),
+      PILOT_KEY("services.proxy_manager", services.proxy_manager),
       PILOT_KEY("queue_dir", queue_dir),
       PILOT_KEY("tags", tags),
       PILOT_KEY("required_tags", required_tags),
@@ -117,6 +118,11 @@ const std::vector<Key>& keys() {
       PILOT_KEY("host_cert", host_cert),
       PILOT_KEY("host_key", host_key),
       PILOT_KEY("min_proxy_lifetime_s", min_proxy_lifetime_s),
+      PILOT_KEY("payload_proxy_required", payload_proxy_required),
+      PILOT_KEY("payload_proxy_lifetime_s", payload_proxy_lifetime_s),
+      PILOT_KEY("payload_proxy_check_s", payload_proxy_check_s),
+      PILOT_KEY("payload_proxy_renew_before_s", payload_proxy_renew_before_s),
+      PILOT_KEY("payload_proxy_voms", payload_proxy_voms),
       PILOT_KEY("pilot_uuid", pilot_uuid),
   };
   return table;

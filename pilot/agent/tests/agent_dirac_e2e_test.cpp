@@ -33,6 +33,7 @@ struct Pilot {
     std::vector<std::string> a{"run", "--workdir", work().string(), "--json",
                                "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
                                "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
+                               "--set", "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
                                "--set", "setup=Test-Setup", "--set", "vo=testvo",
                                "--set", "proxy=" + (pki / "proxy.pem").string(),
                                "--set", "cert_dir=" + (pki / "certificates").string(),
