@@ -367,7 +367,9 @@ class Agent {
         } else {
           launch_job(m, std::move(d), processors, jobdir, prepared);
         }
-        if (stopping_) maybe_finish();
+        // A job that failed in preparation freed its slot: ask again (or end when stopping).
+        if (!error.empty() || reclaiming_) try_request();
+        else if (stopping_) maybe_finish();
       });
     });
   }
