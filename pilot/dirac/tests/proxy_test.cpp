@@ -45,7 +45,6 @@ ReqInfo parse_request(const std::string& pem) {
   info.bits = EVP_PKEY_get_bits(key);
   info.signature_ok = X509_REQ_verify(req, key) == 1;
   int pknid = 0;
-  X509_REQ_get_signature_nid(req);
   OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req), &info.md_nid, &pknid);
   X509_REQ_free(req);
   return info;
@@ -222,8 +221,8 @@ TEST_CASE("Payload proxy: the owner's limited RFC3820 proxy, 0600, only in the p
   CHECK(theirs.identity != mine.identity);
   auto text = pilot::read_file(file).value();
   CHECK(text.find(key_block(pilot::read_file(test::pki() / "proxy.pem").value())) == std::string::npos);
-  auto subject = openssl({"x509", "-in", file.string(), "-noout", "-ext", "proxyCertInfo"});
-  CHECK(subject.out.find("1.3.6.1.4.1.3536.1.1.1.9") != std::string::npos);  // limited
+  auto pci = openssl({"x509", "-in", file.string(), "-noout", "-ext", "proxyCertInfo"});
+  CHECK(pci.out.find("1.3.6.1.4.1.3536.1.1.1.9") != std::string::npos);  // limited
 
   // Byte-exact DISET arguments: getStoredProxyStrength(DN, group, None), getProxy(..., int).
   auto strength = server.calls("getStoredProxyStrength");
