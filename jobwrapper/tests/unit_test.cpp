@@ -71,6 +71,15 @@ TEST_CASE("procfs readers work on a fixture root and treat vanished processes as
   CHECK_FALSE(jw::parse_smaps_rollup_pss("Rss: 5 kB\n"));
 }
 
+TEST_CASE("the payload environment: an explicitly set X509_USER_PROXY (the owner's) replaces the pilot's") {
+  std::vector<std::string> parent{"PATH=/bin", "X509_USER_PROXY=/tmp/x509up_u0", "BEARER_TOKEN=abc"};
+  jw::EnvPolicy p;
+  p.set = {{"X509_USER_PROXY", "/work/.pilot-state/payload-proxies/x509up_job_7"}};
+  auto env = jw::build_environment(parent, p, "m");
+  CHECK(env == std::vector<std::string>{"PATH=/bin", "X509_USER_PROXY=/work/.pilot-state/payload-proxies/x509up_job_7",
+                                        "PILOT_JOB_MARKER=m"});
+}
+
 TEST_CASE(
     "the payload environment drops the pilot's credentials unless asked, and carries the marker") {
   std::vector<std::string> parent{"PATH=/bin",

@@ -13,7 +13,10 @@ Behaviour is set by flags and by the JSON --control file, re-read at every reque
    "diset_until": EPOCH, "https_until": EPOCH,
    "match": "normal|nomatch|mismatch|error", "kill": [job ids], "down": false,
    "jdl": {"<job id>": "JDL handed out for that job instead of the default echo job"},
-   "sandboxes": {"SB:<SE>|<path>": "file served for that reference"}, "sandbox_store": "normal|down"}
+   "sandboxes": {"SB:<SE>|<path>": "file served for that reference"}, "sandbox_store": "normal|down",
+   "owners": {"<job id>": {"DN": "...", "Group": "..."}}  (the Matcher's owner fields of a job,
+             replacing DN/Group; {} gives a job without owner),
+   "proxy": "normal|nodelegation|error", "proxy_max_lifetime": seconds}
 hang: accept and never answer; drop: close mid-frame / without a reply; reset: part of a reply
 frame, then a TCP reset (RST); garbage: undecodable reply; error (DISET; "500" is the same there):
 S_ERROR before the handler; 500: HTML error page; down: refuse every call (close).
@@ -23,6 +26,10 @@ handler runs: a job is never assigned, nor a status stored, by a call whose repl
 SandboxStore (DISET "FileTransfer" actions, see README "Sandboxes"): downloads serve the files of
 "sandboxes"; uploads are stored under <record>.sandboxes/ and recorded with their assignment;
 sandbox_store "down" closes transfer connections without an answer.
+Framework/ProxyManager signs the pilot's request with the owner's stored proxy (openssl ca): an
+RFC3820 proxy, limited policy for a "CN=limited proxy" request, lifetime min(requested,
+proxy_max_lifetime). nodelegation: the caller lacks (Limited|Full)Delegation; an owner other
+than OWNER_DN has no stored proxy.
 """
 
 import argparse
@@ -38,7 +45,9 @@ import socket
 import socketserver
 import ssl
 import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -58,6 +67,8 @@ JDL = """[
   OwnerGroup = "testvo_user";
 ]"""
 USER_DN = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot"
+OWNER_DN = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner"
+LIMITED_POLICY = "1.3.6.1.4.1.3536.1.1.1.9"
 
 # ---------------------------------------------------------------- DEncode
 
@@ -324,8 +335,10 @@ class State:
                 if job["Status"] == "Waiting" and desc["CPUTime"] >= 3600:
                     job["Status"], job["MinorStatus"] = "Matched", "Assigned"
                     jdl = c.get("jdl", {}).get(str(jid)) or JDL % jid
-                    return S_OK({"JDL": jdl, "JobID": jid, "DN": USER_DN, "Group": "testvo_user",
-                                 "PilotInfoReportedFlag": True})
+                    reply = {"JDL": jdl, "JobID": jid}
+                    reply.update(c.get("owners", {}).get(str(jid), {"DN": OWNER_DN, "Group": "testvo_user"}))
+                    reply["PilotInfoReportedFlag"] = True
+                    return S_OK(reply)
         return S_ERROR("No match found ( 1510 : )", 1510)
 
     def JobStateUpdate_setJobStatusBulk(self, setup, jid, statuses, force=False):
@@ -379,11 +392,106 @@ class State:
             return S_OK({"Kill": ""})
         return S_OK({})
 
+    # ------------------------------------------------------------ Framework/ProxyManager
+
+    def stored_proxy(self, dn, group):
+        """(certificate file, key file, chain PEM) of the owner's stored proxy, or None."""
+        if dn != OWNER_DN or group != "testvo_user":
+            return None
+        path = os.path.join(self.args.pki, "owner_stored_proxy.pem")
+        with open(path) as f:
+            pem = f.read()
+        return path, pem
+
+    def ProxyManager_getStoredProxyStrength(self, setup, dn, group, voms=None):
+        if self.stored_proxy(dn, group) is None:
+            return S_ERROR("%s@%s has no proxy registered" % (dn, group), 1108)
+        out = subprocess.run(["openssl", "pkey", "-in", self.stored_proxy(dn, group)[0], "-noout", "-text"],
+                             capture_output=True, text=True, check=True).stdout
+        return S_OK(int(out.split("(", 1)[1].split(" bit", 1)[0]))
+
+    def ProxyManager_getProxy(self, setup, dn, group, request_pem, lifetime):
+        return self.delegate(dn, group, request_pem, lifetime)
+
+    def ProxyManager_getVOMSProxy(self, setup, dn, group, request_pem, lifetime, voms):
+        return self.delegate(dn, group, request_pem, lifetime)
+
+    def delegate(self, dn, group, request_pem, lifetime):
+        c = self.control()
+        if c.get("proxy") == "nodelegation":
+            return S_ERROR("You can't get proxies!")
+        if c.get("proxy") == "error":
+            return S_ERROR("Internal error while getting the proxy", 0)
+        if not isinstance(request_pem, str) or not isinstance(lifetime, int) or isinstance(lifetime, bool):
+            return S_ERROR("Wrong type of arguments")
+        stored = self.stored_proxy(dn, group)
+        if stored is None:
+            return S_ERROR("%s@%s has no proxy registered" % (dn, group), 1108)
+        path, pem = stored
+        lifetime = min(lifetime, int(c.get("proxy_max_lifetime", lifetime)))
+        try:
+            chain = sign_proxy(path, pem, request_pem, lifetime, self.next_serial())
+        except RuntimeError as e:
+            return S_ERROR("Can't generate the proxy: %s" % e)
+        if chain is None:
+            return S_ERROR("Can't load request data")
+        return S_OK(chain)
+
+    def next_serial(self):
+        with self.lock:
+            self.serial = getattr(self, "serial", 30000) + 1
+            return self.serial
+
     def PilotLogging_sendMessage(self, setup, message, uuid, vo):
         return S_OK("Message logged successfully for pilot: %s" % uuid)
 
     def PilotLogging_finaliseLogs(self, setup, payload, uuid, vo):
         return S_OK("Log file finalised for pilot: %s" % uuid)
+
+
+def sign_proxy(stored_path, stored_pem, request_pem, lifetime, serial):
+    """The request signed by the stored proxy (certificate + key in stored_path) as an RFC3820
+    proxy valid for `lifetime` seconds, followed by the stored proxy's chain."""
+    certs = [b + "-----END CERTIFICATE-----\n" for b in stored_pem.split("-----END CERTIFICATE-----")[:-1]]
+    certs = [c[c.index("-----BEGIN CERTIFICATE-----"):] for c in certs]
+    with tempfile.TemporaryDirectory() as d:
+        j = lambda name: os.path.join(d, name)
+        with open(j("req.pem"), "w") as f:
+            f.write(request_pem)
+        req_subject = subprocess.run(["openssl", "req", "-in", j("req.pem"), "-noout", "-subject", "-nameopt", "compat"],
+                                     capture_output=True, text=True).stdout
+        if "CN=" not in req_subject:
+            return None
+        limited = "CN=limited proxy" in req_subject
+        with open(j("issuer.pem"), "w") as f:
+            f.write(certs[0])
+        issuer = subprocess.run(["openssl", "x509", "-in", j("issuer.pem"), "-noout", "-subject", "-nameopt", "compat"],
+                                capture_output=True, text=True, check=True).stdout.strip()[len("subject="):]
+        os.mkdir(j("db"))
+        open(j("db/index.txt"), "w").close()
+        with open(j("db/serial"), "w") as f:
+            digits = "%X" % serial
+            f.write(("0" * (len(digits) % 2)) + digits + "\n")  # openssl wants whole bytes
+        with open(j("ca.cnf"), "w") as f:
+            f.write("[ca]\ndefault_ca = p\n[p]\ndatabase = %s\nserial = %s\nnew_certs_dir = %s\n"
+                    "default_md = sha256\npolicy = any\nunique_subject = no\n[any]\ncommonName = supplied\n"
+                    % (j("db/index.txt"), j("db/serial"), j("db")))
+        with open(j("ext.cnf"), "w") as f:
+            f.write("[proxy]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\n"
+                    "proxyCertInfo = critical, language:%s\n" % (LIMITED_POLICY if limited else "id-ppl-inheritAll"))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        fmt = "%Y%m%d%H%M%SZ"
+        start = (now - datetime.timedelta(seconds=60)).strftime(fmt)
+        end = (now + datetime.timedelta(seconds=lifetime)).strftime(fmt)
+        r = subprocess.run(["openssl", "ca", "-batch", "-config", j("ca.cnf"), "-cert", j("issuer.pem"),
+                            "-keyfile", stored_path, "-in", j("req.pem"), "-out", j("new.pem"), "-notext",
+                            "-preserveDN", "-subj", issuer + "/CN=%d" % serial, "-startdate", start, "-enddate", end,
+                            "-extfile", j("ext.cnf"), "-extensions", "proxy"],
+                           capture_output=True, text=True, env=dict(os.environ, OPENSSL_CONF="/dev/null"))
+        if r.returncode != 0:
+            raise RuntimeError("openssl ca: " + r.stderr)
+        with open(j("new.pem")) as f:
+            return f.read() + "".join(certs)
 
 
 # ---------------------------------------------------------------- DISET
@@ -624,7 +732,7 @@ class HttpsHandler(http.server.BaseHTTPRequestHandler):
             state.record(dict(entry, event="500"))
             return self.html(500, "Internal Server Error")
         if not service.startswith(("WorkloadManagement/", "Framework/")) or service.split("/")[-1] not in (
-                "TornadoJobStateUpdate", "TornadoPilotLogging"):
+                "TornadoJobStateUpdate", "TornadoPilotLogging", "TornadoProxyManager"):
             state.record(dict(entry, event="404"))
             return self.html(404, "Not Found")
         refusal = state.authorize(service, form.get("method"), peer, entry.get("extra_credentials"), token_ok)

@@ -4,10 +4,12 @@
 #   (CN=localhost, SAN localhost and 127.0.0.1), usercert.pem + userkey.pem, proxy.pem (RFC3820
 #   proxy + key + user certificate, DIRAC group extension 1.2.42.42 = testvo_pilot), user_proxy.pem
 #   (group testvo_user, no GenericPilot), expired_proxy.pem (validity in 2020), future_proxy.pem
-#   (validity in 2099), server certificates to refuse (each with its <name>_hostkey.pem):
-#   expired_hostcert.pem (2020), othername_hostcert.pem (CN and SAN elsewhere.example, 192.0.2.1),
-#   selfsigned_hostcert.pem (CN=localhost, signed by itself), and a second, untrusted CA:
-#   wrong-certificates/, wrong_hostcert.pem + wrong_hostkey.pem, wrong_proxy.pem.
+#   (validity in 2099), the job owner's certificate ownercert.pem + ownerkey.pem (another DN than
+#   the pilot's) with the proxy the fake ProxyManager holds for it, owner_stored_proxy.pem
+#   (2048-bit RSA, group testvo_user), server certificates to refuse (each with its
+#   <name>_hostkey.pem): expired_hostcert.pem (2020), othername_hostcert.pem (CN and SAN
+#   elsewhere.example, 192.0.2.1), selfsigned_hostcert.pem (CN=localhost, signed by itself), and a
+#   second, untrusted CA: wrong-certificates/, wrong_hostcert.pem + wrong_hostkey.pem, wrong_proxy.pem.
 set -euo pipefail
 dir=${1:-pki}
 mkdir -p "$dir"
@@ -90,6 +92,16 @@ make_proxy() {  # out group-section serial
 }
 make_proxy proxy.pem proxy_pilot 20001
 make_proxy user_proxy.pem proxy_user 20002
+
+# The job owner and the proxy the ProxyManager stores for it: RSA, since getStoredProxyStrength
+# reports its bits and the pilot makes a key of that strength.
+owner_dn="/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner"
+key ownerkey.pem
+sign ownercert.pem ownerkey.pem "$owner_dn" ca.pem ca.key user 1003
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out owner_stored.key 2>/dev/null
+sign owner_stored.crt owner_stored.key "$owner_dn/CN=20003" ownercert.pem ownerkey.pem proxy_user 20003 30
+cat owner_stored.crt owner_stored.key ownercert.pem > owner_stored_proxy.pem
+rm -f owner_stored.crt owner_stored.key
 
 # Certificates with chosen validity dates: `openssl x509 -req` cannot back-date, `openssl ca`
 # can (-startdate/-enddate), so no faked clock is needed.

@@ -388,8 +388,9 @@ class Agent {
         } else {
           launch_job(m, std::move(d), processors, jobdir, prepared);
         }
-        if (stopping_) maybe_finish();
-        else if (!error.empty()) try_request();  // the released slot can take another job
+        // A slot freed by a failed preparation can take another job; when stopping, the end may
+        // have been waiting for this job.
+        if (!error.empty() || stopping_) try_request();
       });
     });
   }

@@ -11,6 +11,7 @@
 #include "core/fs.hpp"
 #include "dirac/credentials.hpp"
 #include "dirac/dirac_job_source.hpp"
+#include "dirac/proxy_manager.hpp"
 #include "jobs/local_queue.hpp"
 #include "mjf/batch.hpp"
 #include "platform/probe.hpp"
@@ -233,6 +234,13 @@ Startup start_up(Config config, log::Logger log) {
       dc.release_version = config.release_version;
       dc.release_project = config.release_project;
       dc.min_proxy_lifetime = std::chrono::seconds(static_cast<long>(config.min_proxy_lifetime_s));
+      dc.proxy_manager_urls = config.services.proxy_manager;
+      auto secs = [](double s) { return std::chrono::seconds(static_cast<long>(s)); };
+      dc.payload_proxy.required = config.payload_proxy_required;
+      dc.payload_proxy.request.lifetime = secs(config.payload_proxy_lifetime_s);
+      dc.payload_proxy.request.voms_attributes = config.payload_proxy_voms;
+      dirac::voms_attribute_for(config.payload_proxy_voms, "");  // a malformed entry stops the start-up
+      dc.payload_proxy.renewal = {secs(config.payload_proxy_check_s), secs(config.payload_proxy_renew_before_s)};
       st.setup.source = std::make_unique<dirac::DiracJobSource>(dc, log.child("dirac"));
     } else {
       fs::path q = config.queue_dir;

@@ -35,6 +35,7 @@ struct Pilot {
     std::vector<std::string> a{"run", "--workdir", work().string(), "--json",
                                "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
                                "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
+                               "--set", "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
                                "--set", "setup=Test-Setup", "--set", "vo=testvo",
                                "--set", "proxy=" + (pki / "proxy.pem").string(),
                                "--set", "cert_dir=" + (pki / "certificates").string(),
@@ -366,4 +367,49 @@ TEST_CASE("agent dirac: a malicious input sandbox is refused and the job reporte
   CHECK_THAT(app, Catch::Contains("symbolic link target '../../..' leaves the directory"));
   CHECK_FALSE(fs::exists(p.work().parent_path() / "planted"));
   CHECK_FALSE(fs::exists(p.dir.path() / "planted"));
+}
+
+TEST_CASE("agent dirac: the payload runs with its owner's proxy, never the pilot's") {
+  FakeDirac server({"--jobs", "1"});
+  auto pki = pilot::dirac::test::pki();
+  // The payload checks its credential itself: openssl verifies it, its mode, what its environment holds.
+  std::string script = "p=$X509_USER_PROXY; echo path=$p > check.txt; stat -c mode=%a $p >> check.txt; "
+                       "openssl verify -allow_proxy_certs -CAfile " + (pki / "ca.pem").string() +
+                       " -untrusted $p $p >> check.txt 2>&1; env | grep -e X509 -e BEARER >> check.txt; "
+                       "openssl x509 -in $p -noout -subject -nameopt compat >> check.txt";
+  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script +
+                                     "'\"; CPUTime = 600; JobID = 1; ]"}}}});
+  Pilot p;
+  auto r = run_pilot(p.args(server, {"--set", "processors=1"}),
+                     {{"X509_USER_PROXY", (pki / "proxy.pem").string()}, {"BEARER_TOKEN", "pilot-secret"}});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(final_status(server, 1) == "Done");
+  auto check = pilot::read_file(p.work() / "job_1" / "check.txt").value_or("");
+  INFO(check);
+  fs::path proxy = p.work() / ".pilot-state" / "payload-proxies" / "x509up_job_1";
+  CHECK(check.find("path=" + proxy.string() + "\n") != std::string::npos);
+  CHECK(check.find("mode=600\n") != std::string::npos);
+  CHECK(check.find(proxy.string() + ": OK") != std::string::npos);
+  CHECK(check.find("X509_USER_PROXY=" + proxy.string() + "\n") != std::string::npos);
+  CHECK(check.find((pki / "proxy.pem").string()) == std::string::npos);  // the pilot's own
+  CHECK(check.find("pilot-secret") == std::string::npos);
+  CHECK(check.find("subject=/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner/CN=") != std::string::npos);
+  CHECK_FALSE(fs::exists(proxy));  // removed when the job ended
+  CHECK(server.calls("getProxy").size() == 1);
+}
+
+TEST_CASE("agent dirac: a job whose owner has no stored proxy fails before it starts") {
+  FakeDirac server({"--jobs", "1"});
+  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"-c 'touch ran'\"; CPUTime = 600; JobID = 1; ]"}}},
+                  {"owners", {{"1", {{"DN", "/C=ch/O=DIRAC/OU=DIRAC CI/CN=nobody"}, {"Group", "testvo_user"}}}}}});
+  Pilot p;
+  auto r = run_pilot(p.args(server, {"--set", "processors=1"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(final_status(server, 1) == "Failed");
+  auto all = statuses(server, 1);
+  CHECK(std::find(all.begin(), all.end(), "Failed/Failed to setup proxy") != all.end());
+  CHECK_FALSE(fs::exists(p.work() / "job_1" / "ran"));
+  CHECK(r.err.find("has no proxy registered") != std::string::npos);
 }

@@ -25,6 +25,7 @@ std::vector<std::string> dirac_run(const FakeDirac& server, const fs::path& work
   std::vector<std::string> a{"run", "--workdir", work.string(), "--json",
                              "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
                              "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
+                             "--set", "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
                              "--set", "setup=Test-Setup", "--set", "vo=testvo",
                              "--set", "proxy=" + (pki() / proxy).string(),
                              "--set", "cert_dir=" + (pki() / "certificates").string(),

@@ -17,6 +17,10 @@ std::vector<std::string> faulty_server_pilot_args(const FakeDirac& server, const
   return {"run", "--workdir", (dir / "work").string(), "--json",
           "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
           "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
+          // The ProxyManager shares the faulting DISET port: a job matched just before a fault
+          // runs without its owner's proxy rather than failing, so only the reports are tested.
+          "--set", "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
+          "--set", "payload_proxy_required=false",
           "--set", "setup=Test-Setup", "--set", "vo=testvo",
           "--set", "proxy=" + (pki / "proxy.pem").string(),
           "--set", "cert_dir=" + (pki / "certificates").string(),

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/tls_verify.hpp"
+#include "x509_text.hpp"
 
 namespace pilot::dirac {
 namespace fs = std::filesystem;
@@ -43,35 +44,6 @@ struct X509Free {
 };
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 
-std::string name_text(const X509_NAME* name) {
-  // DIRAC's DN layout: "/C=ch/O=DIRAC/CN=x".
-  std::string out;
-  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
-    const X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
-    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
-    const char* sn = nid == NID_undef ? nullptr : OBJ_nid2sn(nid);
-    char oid[80];
-    if (!sn) {
-      OBJ_obj2txt(oid, sizeof oid, X509_NAME_ENTRY_get_object(e), 1);
-      sn = oid;
-    }
-    unsigned char* utf8 = nullptr;
-    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-    out += '/';
-    out += sn;
-    out += '=';
-    if (n > 0) out.append(reinterpret_cast<char*>(utf8), n);
-    OPENSSL_free(utf8);
-  }
-  return out;
-}
-
-std::chrono::system_clock::time_point to_time(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (!ASN1_TIME_to_tm(t, &tm)) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
-
 std::optional<std::string> dirac_group(X509* cert) {
   ASN1_OBJECT* oid = OBJ_txt2obj("1.2.42.42", 1);
   int idx = X509_get_ext_by_OBJ(cert, oid, -1);
@@ -91,7 +63,7 @@ std::optional<std::string> dirac_group(X509* cert) {
 bool is_proxy(X509* cert) {
   if (X509_get_ext_by_NID(cert, NID_proxyCertInfo, -1) >= 0) return true;
   // Legacy Globus proxies carry no extension; their subject ends in CN=proxy / CN=limited proxy.
-  std::string s = name_text(X509_get_subject_name(cert));
+  std::string s = dn_text(X509_get_subject_name(cert));
   return s.ends_with("/CN=proxy") || s.ends_with("/CN=limited proxy");
 }
 
@@ -136,22 +108,22 @@ CertificateInfo read_certificate_info(const fs::path& file) {
   if (chain.empty()) throw Error("certificate file " + file.string() + " holds no PEM certificate");
   CertificateInfo info;
   X509* first = chain.front().get();
-  info.subject = name_text(X509_get_subject_name(first));
-  info.issuer = name_text(X509_get_issuer_name(first));
+  info.subject = dn_text(X509_get_subject_name(first));
+  info.issuer = dn_text(X509_get_issuer_name(first));
   info.is_proxy = is_proxy(first);
-  info.not_before = to_time(X509_get0_notBefore(first));
-  info.not_after = to_time(X509_get0_notAfter(first));
+  info.not_before = asn1_time_point(X509_get0_notBefore(first));
+  info.not_after = asn1_time_point(X509_get0_notAfter(first));
   info.identity = info.subject;
   bool identity_found = false;
   for (const auto& c : chain) {
     X509* x = c.get();
     if (!info.group) info.group = dirac_group(x);
-    auto na = to_time(X509_get0_notAfter(x));
+    auto na = asn1_time_point(X509_get0_notAfter(x));
     if (na < info.not_after) info.not_after = na;
     auto nb = to_time(X509_get0_notBefore(x));
     if (nb > info.not_before) info.not_before = nb;
     if (!identity_found && !is_proxy(x)) {
-      info.identity = name_text(X509_get_subject_name(x));
+      info.identity = dn_text(X509_get_subject_name(x));
       identity_found = true;
     }
   }
@@ -212,6 +184,36 @@ std::optional<std::string> find_bearer_token(const EnvLookup& env, unsigned uid,
   if (auto x = env("XDG_RUNTIME_DIR"))
     if (auto t = from_file(under(root, fs::path(*x) / name), false)) return t;
   return from_file(under(root, fs::path("/tmp") / name), false);
+}
+
+std::string dn_text(const X509_NAME* name) {
+  std::string out;
+  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
+    const X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
+    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+    const char* sn = nid == NID_undef ? nullptr : OBJ_nid2sn(nid);
+    char oid[80];
+    if (!sn) {
+      OBJ_obj2txt(oid, sizeof oid, X509_NAME_ENTRY_get_object(e), 1);
+      sn = oid;
+    }
+    unsigned char* utf8 = nullptr;
+    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+    out += '/';
+    out += sn;
+    out += '=';
+    if (n > 0) out.append(reinterpret_cast<char*>(utf8), n);
+    OPENSSL_free(utf8);
+  }
+  return out;
+}
+
+bool is_proxy_certificate(X509* cert) { return is_proxy(cert); }
+
+std::chrono::system_clock::time_point asn1_time_point(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (!ASN1_TIME_to_tm(t, &tm)) return {};
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 }  // namespace pilot::dirac

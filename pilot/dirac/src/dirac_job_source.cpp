@@ -1,9 +1,25 @@
 #include "dirac/dirac_job_source.hpp"
 
 #include "dirac/codec.hpp"
+#include "dirac/proxy_manager.hpp"
 #include "dirac/resource_description.hpp"
 
 namespace pilot::dirac {
+namespace {
+
+ServiceClient proxy_manager_client(const DiracConfig& c, const log::Logger& log) {
+  auto urls = c.proxy_manager_urls;
+  if (urls.empty() && !c.matcher_urls.empty()) urls.push_back(default_proxy_manager_url(c.matcher_urls.front()));
+  return {urls, c.rpc, log};
+}
+
+PayloadProxyConfig payload_proxy_config(const DiracConfig& c) {
+  auto p = c.payload_proxy;
+  if (p.dir.empty()) p.dir = c.state_dir / "payload-proxies";
+  return p;
+}
+
+}  // namespace
 
 DiracJobSource::DiracJobSource(DiracConfig config, log::Logger log)
     : config_(std::move(config)),
@@ -11,7 +27,8 @@ DiracJobSource::DiracJobSource(DiracConfig config, log::Logger log)
       matcher_{config_.matcher_urls, config_.rpc, log_},
       job_state_{config_.job_state_urls, config_.rpc, log_},
       sandbox_store_{config_.sandbox_store_urls, config_.rpc, log_},
-      buffer_(config_.state_dir / "dirac-reports.json") {
+      buffer_(config_.state_dir / "dirac-reports.json"),
+      proxies_(proxy_manager_client(config_, log_), payload_proxy_config(config_), log_) {
   if (config_.matcher_urls.empty()) throw Error("DIRAC job source: no Matcher URL configured");
   if (config_.job_state_urls.empty()) throw Error("DIRAC job source: no JobStateUpdate URL configured");
   if (!buffer_.warning().empty()) log_.warn(buffer_.warning());
@@ -124,8 +141,9 @@ std::vector<jobs::Command> DiracJobSource::heartbeat(const std::string& job_id, 
 jobs::PreparedJob DiracJobSource::prepare_job(const jobs::MatchedJob& job, const jobs::JobDescription& description,
                                               const std::filesystem::path& jobdir) {
   jobs::PreparedJob prepared;
-  // The credential step comes first (the owner's proxy may be needed by what follows).
-
+  // The credential first: a job that cannot have its owner's proxy fails before anything else.
+  if (auto proxy = proxies_.prepare(job.id, job.attributes))
+    prepared.environment.emplace_back("X509_USER_PROXY", proxy->string());
   if (!description.input_sandbox.empty()) {
     jobs::StatusUpdate downloading;
     downloading.status = "Running";
@@ -136,7 +154,7 @@ jobs::PreparedJob DiracJobSource::prepare_job(const jobs::MatchedJob& job, const
   return prepared;
 }
 
-void DiracJobSource::maintain_job(const std::string&) {}
+void DiracJobSource::maintain_job(const std::string& job_id) { proxies_.maintain(job_id); }
 
 void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJob& job) {
   // A kept output sandbox keeps the final status with it: the job must not show Done before its
@@ -153,6 +171,7 @@ void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJ
   if (!flush())
     log_.warn("reports of a finished job are kept for later delivery",
               {{"job_id", job_id}, {"pending", buffer_.pending()}, {"file", buffer_.file().string()}});
+  proxies_.release(job_id);  // last: everything before may still act as the job's owner
 }
 
 bool DiracJobSource::flush() {

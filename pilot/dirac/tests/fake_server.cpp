@@ -52,6 +52,23 @@ Credentials host_credentials() {
   return c;
 }
 
+std::string sign_with_owner_proxy(const std::string& request_pem, int lifetime_s) {
+  TempDir dir("pilot-sign");
+  write_file_atomic(dir.path() / "req.pem", request_pem);
+  std::string script =
+      "import sys; sys.path.insert(0, sys.argv[1]); import fake_dirac as f\n"
+      "stored = sys.argv[2] + '/owner_stored_proxy.pem'\n"
+      "out = f.sign_proxy(stored, open(stored).read(), open(sys.argv[3]).read(), int(sys.argv[4]), 424242)\n"
+      "sys.stdout.write(out or '')\n";
+  CommandOptions opts;
+  opts.timeout = std::chrono::seconds(30);
+  auto r = run_command({"python3", "-c", script, source("tests/fake_dirac").string(), pki().string(),
+                        (dir.path() / "req.pem").string(), std::to_string(lifetime_s)},
+                       opts);
+  if (!r || !r->ok()) throw Error("signing with the owner's stored proxy failed: " + (r ? r->err : std::string("no python3")));
+  return r->out;
+}
+
 FakeDirac::FakeDirac(std::vector<std::string> flags) : dir_("pilot-fake-dirac") {
   std::vector<std::string> argv = {"python3", source("tests/fake_dirac/fake_dirac.py").string(),
                                    "--pki", pki().string(),

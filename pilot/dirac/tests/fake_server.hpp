@@ -20,6 +20,12 @@ const std::filesystem::path& pki();
 Credentials proxy_credentials(const std::string& proxy = "proxy.pem", const std::string& ca = "certificates");
 Credentials host_credentials();
 
+// What the fake ProxyManager returns for the owner (OWNER_DN): `request_pem` signed by the owner's
+// stored proxy for `lifetime_s` seconds, then the stored chain. Throws pilot::Error.
+std::string sign_with_owner_proxy(const std::string& request_pem, int lifetime_s);
+inline const std::string kOwnerDn = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner";
+inline const std::string kPilotDn = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot";
+
 class FakeDirac {
  public:
   explicit FakeDirac(std::vector<std::string> flags = {});

@@ -47,7 +47,7 @@ TEST_CASE("DISET: requestJob sends the spec's exact frames and gets the job") {
   REQUIRE(match);
   CHECK(match->job_id == 1);
   CHECK(match->jdl.find("Executable = \"/bin/echo\";") != std::string::npos);
-  CHECK(match->owner == "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot");
+  CHECK(match->owner == "/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner");
   CHECK(match->group == "testvo_user");
   CHECK(match->pilot_info_reported);
 

@@ -20,6 +20,8 @@ struct ServiceUrls {
   std::vector<std::string> job_state_update;  // dips:// or https:// (Tornado)
   std::vector<std::string> pilot_logging;   // https://.../WorkloadManagement/TornadoPilotLogging
   std::vector<std::string> sandbox_store;   // dips://host:9196/WorkloadManagement/SandboxStore
+  // dips://host:9152/Framework/ProxyManager; empty: beside the first Matcher (port 9152)
+  std::vector<std::string> proxy_manager;
 };
 
 struct Config {
@@ -69,6 +71,12 @@ struct Config {
   std::filesystem::path host_cert;
   std::filesystem::path host_key;
   double min_proxy_lifetime_s = 3600;
+  // The payload's proxy from the ProxyManager (DIRAC jobs with an owner).
+  bool payload_proxy_required = true;           // no proxy: the job fails before it starts
+  double payload_proxy_lifetime_s = 5 * 86400;  // requiredLifetime asked for
+  double payload_proxy_check_s = 3600;          // how often its lifetime is looked at
+  double payload_proxy_renew_before_s = 3 * 3600;  // renewed when less than this is left
+  std::vector<std::string> payload_proxy_voms;  // "group=VOMS attribute": getVOMSProxy for these
 
   std::string pilot_uuid;  // PILOT_UUID for clouds; else derived from the batch environment
 

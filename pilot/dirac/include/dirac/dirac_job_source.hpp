@@ -3,7 +3,8 @@
 // DISET) through the persistent report buffer, heartbeats with the server's commands. Before each
 // request it checks the credential: a proxy that expires before the offered work could end makes
 // it shorten the offer (CPUTime) to what the proxy covers, or refuse when less than
-// `min_proxy_lifetime` is left; it warns when less than `proxy_warning` is left.
+// `min_proxy_lifetime` is left; it warns when less than `proxy_warning` is left. A job with an
+// owner runs with the owner's proxy from the ProxyManager, never with the pilot's.
 
 #include <chrono>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "dirac/payload_proxy.hpp"
 #include "dirac/report_buffer.hpp"
 #include "dirac/sandbox_store.hpp"
 #include "dirac/services.hpp"
@@ -35,6 +37,10 @@ struct DiracConfig {
   SandboxPolicy sandbox;
   // Output sandboxes kept by an outage are retried at most this often (and by the next pilot).
   std::chrono::seconds pending_output_retry{300};
+  // The payload's credential (see payload_proxy.hpp): ProxyManager URLs (empty: beside the first
+  // Matcher, default_proxy_manager_url), the files' directory (empty: state_dir/payload-proxies).
+  std::vector<std::string> proxy_manager_urls;
+  PayloadProxyConfig payload_proxy;
 };
 
 class DiracJobSource : public jobs::JobSource {
@@ -78,6 +84,7 @@ class DiracJobSource : public jobs::JobSource {
   ServiceClient sandbox_store_;
   std::chrono::steady_clock::time_point next_output_retry_{};
   ReportBuffer buffer_;
+  PayloadProxyKeeper proxies_;
   bool pilot_info_reported_ = false;
 };
 

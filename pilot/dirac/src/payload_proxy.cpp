@@ -1,0 +1,112 @@
+#include "dirac/payload_proxy.hpp"
+
+#include <sys/stat.h>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "jobs/job_source.hpp"
+
+namespace pilot::dirac {
+namespace fs = std::filesystem;
+
+fs::path payload_proxy_path(const fs::path& dir, const std::string& job_id) {
+  if (job_id.empty() || job_id.find('/') != std::string::npos || job_id == "." || job_id == "..")
+    throw Error("payload proxy: job id '" + job_id + "' cannot name a file");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("payload proxy: cannot create " + dir.string() + ": " + ec.message());
+  if (::chmod(dir.c_str(), 0700) != 0) throw_errno("payload proxy: cannot make " + dir.string() + " private", errno);
+  return dir / ("x509up_job_" + job_id);
+}
+
+void write_payload_proxy(const fs::path& file, const std::string& contents) {
+  // write_file_atomic creates its temporary file with mkostemp: 0600 from the first byte.
+  write_file_atomic(file, contents, 0600);
+}
+
+bool renewal_due(PayloadProxyState& state, std::chrono::system_clock::time_point now,
+                 std::chrono::steady_clock::time_point steady_now, const ProxyRenewalPolicy& policy) {
+  if (steady_now - state.last_check < policy.check_every) return false;
+  state.last_check = steady_now;
+  return state.not_after - now < policy.renew_before;
+}
+
+}  // namespace pilot::dirac
+
+namespace pilot::dirac {
+
+PayloadProxyKeeper::PayloadProxyKeeper(ServiceClient proxy_manager, PayloadProxyConfig config, log::Logger log)
+    : pm_(std::move(proxy_manager)), config_(std::move(config)), log_(std::move(log)) {}
+
+void PayloadProxyKeeper::fetch(PayloadProxyState& state) {
+  DelegatedProxy p = delegate_payload_proxy(pm_, state.owner, state.group, config_.request, log_);
+  write_payload_proxy(state.file, p.file);
+  state.not_after = p.not_after;
+  state.expiry_reported = false;
+  log_.info("payload proxy written",
+            {{"file", state.file.string()}, {"subject", p.subject}, {"group", state.group}, {"limited", p.limited},
+             {"seconds_left", std::chrono::duration_cast<std::chrono::seconds>(
+                                  p.not_after - std::chrono::system_clock::now()).count()}});
+}
+
+std::optional<fs::path> PayloadProxyKeeper::prepare(const std::string& job_id, const nlohmann::json& attributes) {
+  auto text = [&](const char* key) {
+    auto it = attributes.find(key);
+    return it != attributes.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  PayloadProxyState state;
+  state.owner = text("DN");
+  if (state.owner.empty()) state.owner = text("Owner");
+  state.group = text("Group");
+  if (state.owner.empty() && state.group.empty()) return std::nullopt;  // runs with the pilot's identity
+  try {
+    if (state.owner.empty() || state.group.empty())
+      throw Error("the Matcher gave the job " + std::string(state.owner.empty() ? "no owner (DN/Owner)" : "no Group"));
+    state.file = payload_proxy_path(config_.dir, job_id);
+    fetch(state);
+  } catch (const std::exception& e) {
+    std::string reason = "cannot get the proxy of " + state.owner + " (group " + state.group + ") for job " +
+                         job_id + ": " + e.what();
+    if (config_.required) throw jobs::JobPreparationError("Failed to setup proxy", reason);
+    log_.warn("payload runs without its owner's proxy", {{"job_id", job_id}, {"error", reason}});
+    return std::nullopt;
+  }
+  state.last_check = std::chrono::steady_clock::now();
+  auto file = state.file;
+  std::lock_guard lock(mutex_);
+  jobs_[job_id] = std::move(state);
+  return file;
+}
+
+void PayloadProxyKeeper::maintain(const std::string& job_id) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  auto& state = it->second;
+  auto now = std::chrono::system_clock::now();
+  if (!renewal_due(state, now, std::chrono::steady_clock::now(), config_.renewal)) return;
+  try {
+    fetch(state);
+  } catch (const std::exception& e) {
+    state.last_check = {};  // try again at the next call
+    bool expired = state.not_after <= now;
+    log_.warn("payload proxy renewal failed, will retry",
+              {{"job_id", job_id}, {"file", state.file.string()}, {"expired", expired}, {"error", std::string(e.what())}});
+    if (expired && !state.expiry_reported) {
+      state.expiry_reported = true;
+      log_.error("the payload's proxy has expired", {{"job_id", job_id}, {"owner", state.owner}});
+    }
+  }
+}
+
+void PayloadProxyKeeper::release(const std::string& job_id) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  std::error_code ec;
+  fs::remove(it->second.file, ec);
+  if (ec) log_.warn("cannot remove the payload proxy", {{"file", it->second.file.string()}, {"error", ec.message()}});
+  jobs_.erase(it);
+}
+
+}  // namespace pilot::dirac
