@@ -322,6 +322,8 @@ TEST_CASE("agent dirac: input sandboxes (tar.bz2, tar.gz) reach the payload, its
     if (rec.value("event", "") == "sandbox stored") stored.push_back(rec);
   REQUIRE(stored.size() == 1);
   CHECK(stored[0]["assigned"] == json{{"Job:1", "Output"}});
+  // Uploaded as the job's owner (its proxy), as DIRAC's job wrapper does, not as the pilot.
+  CHECK_THAT(stored[0]["peer"]["dn"].get<std::string>(), Catch::StartsWith("/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner/"));
   fs::path out = p.dir.path() / "output-sandbox";
   fs::create_directories(out);
   pilot::sandbox::extract_archive(stored[0]["file"].get<std::string>(), out);

@@ -149,7 +149,7 @@ jobs::PreparedJob DiracJobSource::prepare_job(const jobs::MatchedJob& job, const
     downloading.status = "Running";
     downloading.minor_status = "Downloading InputSandbox";
     set_status(job.id, downloading);
-    fetch_input_sandbox(sandbox_store_, description.input_sandbox, jobdir, config_.sandbox);
+    fetch_input_sandbox(sandbox_store_for(job.id), description.input_sandbox, jobdir, config_.sandbox);
   }
   return prepared;
 }

@@ -99,6 +99,13 @@ void PayloadProxyKeeper::maintain(const std::string& job_id) {
   }
 }
 
+std::optional<std::filesystem::path> PayloadProxyKeeper::file(const std::string& job_id) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return std::nullopt;
+  return it->second.file;
+}
+
 void PayloadProxyKeeper::release(const std::string& job_id) {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(job_id);

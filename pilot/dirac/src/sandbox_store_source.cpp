@@ -36,12 +36,22 @@ bool DiracJobSource::deliver_output_sandbox(const std::string& job_id, const job
     std::filesystem::remove_all(pending.dir, ec);
     return true;
   }
-  return upload_pending(pending);
+  return upload_pending(pending, sandbox_store_for(job_id));
 }
 
-bool DiracJobSource::upload_pending(const PendingOutput& pending) {
+ServiceClient DiracJobSource::sandbox_store_for(const std::string& job_id) {
+  ServiceClient store = sandbox_store_;
+  if (auto proxy = proxies_.file(job_id)) {
+    store.options.credentials.cert = *proxy;
+    store.options.credentials.key.clear();
+    store.options.credentials.host = false;
+  }
+  return store;
+}
+
+bool DiracJobSource::upload_pending(const PendingOutput& pending, const ServiceClient& store) {
   std::string id = std::to_string(pending.job_id);
-  auto ref = upload_with_retries(sandbox_store_, pending.dir / "sandbox.tar.bz2", pending.job_id, config_.sandbox);
+  auto ref = upload_with_retries(store, pending.dir / "sandbox.tar.bz2", pending.job_id, config_.sandbox);
   if (!ref) {
     log_.warn("output sandbox kept for a later upload", {{"job_id", id}, {"dir", pending.dir.string()}});
     next_output_retry_ = std::chrono::steady_clock::now() + config_.pending_output_retry;
@@ -62,7 +72,8 @@ std::size_t DiracJobSource::retry_pending_outputs() {
   if (pending.empty() || std::chrono::steady_clock::now() < next_output_retry_) return pending.size();
   std::size_t left = 0;
   for (const auto& p : pending) {
-    if (sandbox_store_.urls.empty() || !upload_pending(p)) {
+    // The owner's proxy went with its pilot: a later pilot delivers as itself.
+    if (sandbox_store_.urls.empty() || !upload_pending(p, sandbox_store_)) {
       ++left;
       continue;
     }

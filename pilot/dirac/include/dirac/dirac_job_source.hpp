@@ -75,7 +75,10 @@ class DiracJobSource : public jobs::JobSource {
 
   // Packs and uploads the job's output sandbox; false when it is kept on disk for later.
   bool deliver_output_sandbox(const std::string& job_id, const jobs::FinishedJob& job);
-  bool upload_pending(const PendingOutput& pending);
+  bool upload_pending(const PendingOutput& pending, const ServiceClient& store);
+  // The SandboxStore as the job's owner when the job has the owner's proxy (as DIRAC's job
+  // wrapper calls it, so the store's ownership checks pass), else as the pilot.
+  ServiceClient sandbox_store_for(const std::string& job_id);
 
   DiracConfig config_;
   log::Logger log_;

@@ -63,6 +63,8 @@ class PayloadProxyKeeper {
   // Renews the job's proxy when due; a failure is logged and retried at the next call, an
   // expired proxy reported once. No-op for a job without one.
   void maintain(const std::string& job_id);
+  // The job's proxy file, while it has one.
+  std::optional<std::filesystem::path> file(const std::string& job_id);
   // Removes the job's proxy file.
   void release(const std::string& job_id);
 
