@@ -190,7 +190,7 @@ TEST_CASE("DIRAC job source: input sandboxes unpacked, LFNs and hostile archives
                     Catch::Contains("per-file limit"));
 }
 
-TEST_CASE("DIRAC job source: output sandbox uploaded before the final status; an outage keeps it for the next pilot",
+TEST_CASE("DIRAC job source: output sandbox uploaded before the final status, an outage keeps it for the next pilot",
           "[sandbox]") {
   FakeDirac server;
   pilot::TempDir tmp("sbs");
