@@ -120,7 +120,7 @@ CertificateInfo read_certificate_info(const fs::path& file) {
     if (!info.group) info.group = dirac_group(x);
     auto na = asn1_time_point(X509_get0_notAfter(x));
     if (na < info.not_after) info.not_after = na;
-    auto nb = to_time(X509_get0_notBefore(x));
+    auto nb = asn1_time_point(X509_get0_notBefore(x));
     if (nb > info.not_before) info.not_before = nb;
     if (!identity_found && !is_proxy(x)) {
       info.identity = dn_text(X509_get_subject_name(x));
