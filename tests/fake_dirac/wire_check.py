@@ -81,9 +81,13 @@ def main():
     pki = os.path.join(work, "pki")
     subprocess.run(["bash", os.path.join(HERE, "make-test-pki.sh"), pki], check=True, stdout=subprocess.DEVNULL)
     ports_file = os.path.join(work, "ports.json")
+    # The spec's capture submitted the job with the pilot's own identity: its owner fields.
+    control = os.path.join(work, "control.json")
+    with open(control, "w") as f:
+        json.dump({"owners": {"1": {"DN": "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot", "Group": "testvo_user"}}}, f)
     server = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_dirac.py"), "--pki", pki,
                                "--port-file", ports_file, "--record", os.path.join(work, "calls.jsonl"),
-                               "--jobs", "1"])
+                               "--control", control, "--jobs", "1"])
     try:
         for _ in range(300):
             if os.path.exists(ports_file):

@@ -119,13 +119,17 @@ PackedOutput pack_output_sandbox(const fs::path& workdir, const jobs::JobDescrip
         auto plain_name = z.substr(0, z.size() - 4);
         if (std::find(out.files.begin(), out.files.end(), plain_name) != out.files.end()) continue;
         fs::path plain = archive.parent_path() / (archive.filename().string() + "." + std::to_string(plain_files.size()) + ".plain");
-        std::ofstream f(plain, std::ios::binary | std::ios::trunc);
-        decompress_to(workdir / z, f);
-        f.close();
-        if (!f) throw Error("cannot write " + plain.string());
         plain_files.push_back(plain);
-        out.files.push_back(plain_name);
-        members.push_back({plain, plain_name});
+        try {
+          std::ofstream f(plain, std::ios::binary | std::ios::trunc);
+          decompress_to(workdir / z, f);
+          f.close();
+          if (!f) throw Error("cannot write " + plain.string());
+          out.files.push_back(plain_name);
+          members.push_back({plain, plain_name});
+        } catch (const Error&) {
+          add(z);  // a damaged log still goes as it is
+        }
         found.push_back(z);
       }
     } else {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "core/fs.hpp"
+#include "core/zstd_file.hpp"
 #include "core/run_command.hpp"
 #include "dirac/dirac_job_source.hpp"
 #include "dirac/sandbox_store.hpp"
@@ -199,7 +200,8 @@ TEST_CASE("DIRAC job source: output sandbox uploaded before the final status, an
   pilot::write_file_atomic(work / "result.txt", "42\n");
   pilot::write_file_atomic(work / "a.dat", "a");
   pilot::write_file_atomic(work / "b.dat", "b");
-  pilot::write_file_atomic(work / "std.out.zst", "zst-compressed-log");
+  pilot::write_file_atomic(work / "std.out", "the payload's log\n");
+  pilot::compress_file_zstd(work / "std.out");  // as the job wrapper leaves it
   auto d = describe("[ Executable = \"/bin/true\"; OutputSandbox = { \"std.out\", \"result.txt\", \"*.dat\", \"nothing.root\" }; ]");
   pilot::jobs::StatusUpdate done;
   done.status = "Done";
@@ -216,7 +218,8 @@ TEST_CASE("DIRAC job source: output sandbox uploaded before the final status, an
     CHECK(pilot::read_file(out / "result.txt") == "42\n");
     CHECK(pilot::read_file(out / "a.dat") == "a");
     CHECK(pilot::read_file(out / "b.dat") == "b");
-    CHECK(pilot::read_file(out / "std.out.zst") == "zst-compressed-log");
+    CHECK(pilot::read_file(out / "std.out") == "the payload's log\n");  // plain, as asked for
+    CHECK(pilot::read_zstd_file(out / "std.out.zst") == "the payload's log\n");
     CHECK(nlohmann::json::parse(pilot::read_file(out / "job.json").value())["exit_code"] == 0);
   };
 
