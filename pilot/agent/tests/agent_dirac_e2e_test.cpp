@@ -19,6 +19,8 @@
 
 using nlohmann::json;
 using pilot::dirac::test::FakeDirac;
+using pilot::dirac::test::python_tar;
+using pilot::dirac::test::tar_member;
 using pilot::test::PilotProcess;
 using pilot::test::run_pilot;
 using pilot::test::wait_until;
@@ -277,21 +279,6 @@ TEST_CASE("agent dirac: a proxy about to expire") {
 }
 
 namespace {
-
-// A tar archive made by Python's tarfile (as DIRAC packs sandboxes); `code` adds members to `tf`.
-fs::path python_tar(const fs::path& out, const std::string& mode, const std::string& code) {
-  std::string script = "import io, tarfile, sys\nwith tarfile.open(sys.argv[1], '" + mode + "') as tf:\n" + code;
-  auto r = pilot::run_command({"python3", "-c", script, out.string()});
-  REQUIRE(r);
-  INFO(r->err);
-  REQUIRE(r->ok());
-  return out;
-}
-
-std::string tar_member(const std::string& name, const std::string& data, int mode = 0644) {
-  return "    ti = tarfile.TarInfo('" + name + "'); ti.mode = " + std::to_string(mode) + "; d = " + data +
-         "; ti.size = len(d); tf.addfile(ti, io.BytesIO(d))\n";
-}
 
 const std::string kSbBz2 = "SB:SandboxSE|/SandBox/p/pilot.testvo_user/abc/def/abcdef.tar.bz2";
 const std::string kSbGz = "SB:SandboxSE|/SandBox/p/pilot.testvo_user/123/456/123456.tar.gz";

@@ -134,4 +134,16 @@ std::vector<nlohmann::json> FakeDirac::calls(const std::string& method) const {
   return out;
 }
 
+std::filesystem::path python_tar(const std::filesystem::path& out, const std::string& mode, const std::string& code) {
+  std::string script = "import io, tarfile, sys\nwith tarfile.open(sys.argv[1], '" + mode + "') as tf:\n" + code;
+  auto r = pilot::run_command({"python3", "-c", script, out.string()});
+  if (!r || !r->ok()) throw Error("python tarfile could not make " + out.string() + (r ? ": " + r->err : ""));
+  return out;
+}
+
+std::string tar_member(const std::string& name, const std::string& data, int mode) {
+  return "    ti = tarfile.TarInfo('" + name + "'); ti.mode = " + std::to_string(mode) + "; d = " + data +
+         "; ti.size = len(d); tf.addfile(ti, io.BytesIO(d))\n";
+}
+
 }  // namespace pilot::dirac::test

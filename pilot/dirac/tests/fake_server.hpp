@@ -23,6 +23,12 @@ Credentials host_credentials();
 // What the fake ProxyManager returns for the owner (OWNER_DN): `request_pem` signed by the owner's
 // stored proxy for `lifetime_s` seconds, then the stored chain. Throws pilot::Error.
 std::string sign_with_owner_proxy(const std::string& request_pem, int lifetime_s);
+
+// A tar archive made by Python's tarfile, as DIRAC packs sandboxes: `code` adds members to `tf`
+// (see tar_member). `mode` is tarfile's, e.g. "w:bz2".
+std::filesystem::path python_tar(const std::filesystem::path& out, const std::string& mode, const std::string& code);
+// The tarfile code adding a regular file `name` whose content is the Python bytes expression `data`.
+std::string tar_member(const std::string& name, const std::string& data, int mode = 0644);
 inline const std::string kOwnerDn = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner";
 inline const std::string kPilotDn = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot";
 

@@ -15,26 +15,14 @@
 
 using namespace pilot::dirac;
 using pilot::dirac::test::FakeDirac;
+using pilot::dirac::test::python_tar;
+using pilot::dirac::test::tar_member;
 namespace fs = std::filesystem;
 
 namespace {
 
 const char* kRef1 = "SB:SandboxSE|/SandBox/p/pilot.testvo_user/111/222/111222.tar.bz2";
 const char* kRef2 = "SB:SandboxSE|/SandBox/p/pilot.testvo_user/333/444/333444.tar.gz";
-
-// An archive made by Python's tarfile: `code` adds members to `tf`.
-fs::path make_archive(const fs::path& out, const std::string& mode, const std::string& code) {
-  std::string script = "import io, tarfile, sys\nwith tarfile.open(sys.argv[1], '" + mode + "') as tf:\n" + code;
-  auto r = pilot::run_command({"python3", "-c", script, out.string()});
-  REQUIRE(r);
-  INFO(r->err);
-  REQUIRE(r->ok());
-  return out;
-}
-
-std::string member(const std::string& name, const std::string& data) {
-  return "    ti = tarfile.TarInfo('" + name + "'); d = " + data + "; ti.size = len(d); tf.addfile(ti, io.BytesIO(d))\n";
-}
 
 DiracConfig config(const FakeDirac& s, const fs::path& state) {
   DiracConfig cfg;
@@ -82,7 +70,7 @@ std::vector<nlohmann::json> transfers(const FakeDirac& s, const std::string& eve
 TEST_CASE("SandboxStore: download of SB: references, byte-exact file id, errors named", "[sandbox]") {
   FakeDirac server;
   pilot::TempDir tmp("sbs");
-  auto sb = make_archive(tmp.path() / "in.tar.bz2", "w:bz2", member("input.txt", "b'hello sandbox'"));
+  auto sb = python_tar(tmp.path() / "in.tar.bz2", "w:bz2", tar_member("input.txt", "b'hello sandbox'"));
   server.control({{"sandboxes", {{kRef1, sb.string()}}}});
   auto got = download_sandbox(store(server), kRef1, tmp.path() / "dl", 1 << 20);
   CHECK(got == fs::file_size(sb));
@@ -126,8 +114,8 @@ TEST_CASE("SandboxStore: upload assigns the sandbox to the job as Output", "[san
 TEST_CASE("DIRAC job source: input sandboxes unpacked, LFNs and hostile archives refused", "[sandbox]") {
   FakeDirac server;
   pilot::TempDir tmp("sbs");
-  auto bz = make_archive(tmp.path() / "a.tar.bz2", "w:bz2", member("input.txt", "b'first'"));
-  auto gz = make_archive(tmp.path() / "b.tar.gz", "w:gz", member("dir/second.txt", "b'second'"));
+  auto bz = python_tar(tmp.path() / "a.tar.bz2", "w:bz2", tar_member("input.txt", "b'first'"));
+  auto gz = python_tar(tmp.path() / "b.tar.gz", "w:gz", tar_member("dir/second.txt", "b'second'"));
   server.control({{"sandboxes", {{kRef1, bz.string()}, {kRef2, gz.string()}}}});
   DiracJobSource src(config(server, tmp.path() / "state"), {});
   pilot::jobs::MatchedJob m;
@@ -163,15 +151,15 @@ TEST_CASE("DIRAC job source: input sandboxes unpacked, LFNs and hostile archives
     const char* reason;
   };
   std::vector<Hostile> hostile = {
-      {"abs", member(tmp.path().string() + "/escaped", "b'x'"), "absolute path"},
-      {"dotdot", member("../escaped", "b'x'"), "'..' component"},
+      {"abs", tar_member(tmp.path().string() + "/escaped", "b'x'"), "absolute path"},
+      {"dotdot", tar_member("../escaped", "b'x'"), "'..' component"},
       {"symlink", "    ti = tarfile.TarInfo('l'); ti.type = tarfile.SYMTYPE; ti.linkname = '../..'; tf.addfile(ti)\n" +
-                      member("l/escaped", "b'x'"), "leaves the directory"},
+                      tar_member("l/escaped", "b'x'"), "leaves the directory"},
       {"hardlink", "    ti = tarfile.TarInfo('h'); ti.type = tarfile.LNKTYPE; ti.linkname = '/etc/passwd'; tf.addfile(ti)\n",
        "hard link to the absolute path"},
   };
   for (const auto& h : hostile) {
-    auto a = make_archive(tmp.path() / (std::string(h.name) + ".tar.bz2"), "w:bz2", h.members);
+    auto a = python_tar(tmp.path() / (std::string(h.name) + ".tar.bz2"), "w:bz2", h.members);
     server.control({{"sandboxes", {{kRef1, a.string()}}}});
     refused(std::string("[ Executable = \"/bin/true\"; InputSandbox = { \"") + kRef1 + "\" }; ]",
             "Failed Downloading InputSandbox", h.reason);
@@ -182,7 +170,7 @@ TEST_CASE("DIRAC job source: input sandboxes unpacked, LFNs and hostile archives
   auto cfg = config(server, tmp.path() / "state2");
   cfg.sandbox.extract.max_file_size = 1000;
   DiracJobSource small(cfg, {});
-  auto big = make_archive(tmp.path() / "big.tar.bz2", "w:bz2", member("big", "b'0' * 5000"));
+  auto big = python_tar(tmp.path() / "big.tar.bz2", "w:bz2", tar_member("big", "b'0' * 5000"));
   server.control({{"sandboxes", {{kRef1, big.string()}}}});
   fs::remove_all(tmp.path() / "job3");
   fs::create_directories(tmp.path() / "job3");
