@@ -4,6 +4,8 @@
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/signals.hpp"
+#include "jobwrapper/job_spec.hpp"
+#include "jobwrapper/procfs.hpp"
 
 namespace pilot::jobwrapper {
 namespace {
@@ -202,6 +204,15 @@ std::optional<JobRecord> load_job_record(const std::filesystem::path& workdir) {
   } catch (const Error& e) {
     throw Error(path.string() + ": " + e.what());
   }
+}
+
+bool find_unrecorded_payload(JobRecord& r, const std::filesystem::path& proc_root) {
+  if (r.pid > 0 || r.marker.empty() || r.state == "finished") return false;
+  auto pid =
+      find_group_leader_with_environ(proc_root, std::string(kMarkerVariable) + "=" + r.marker);
+  if (!pid) return false;
+  r.pid = *pid;
+  return true;
 }
 
 int shell_status(const JobRecord& r) {

@@ -125,6 +125,15 @@ bool environ_contains(const std::filesystem::path& proc_root, pid_t pid, std::st
   return false;
 }
 
+std::optional<pid_t> find_group_leader_with_environ(const std::filesystem::path& proc_root,
+                                                    std::string_view entry) {
+  for (pid_t pid : list_pids(proc_root)) {
+    auto st = read_proc_stat(proc_root, pid);
+    if (st && !st->gone() && st->pgid == pid && environ_contains(proc_root, pid, entry)) return pid;
+  }
+  return std::nullopt;
+}
+
 std::optional<double> read_load_average(const std::filesystem::path& proc_root) {
   auto text = read_proc_file(proc_root / "loadavg", 4096);
   if (!text) return std::nullopt;

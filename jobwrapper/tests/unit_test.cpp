@@ -71,6 +71,23 @@ TEST_CASE("procfs readers work on a fixture root and treat vanished processes as
   CHECK_FALSE(jw::parse_smaps_rollup_pss("Rss: 5 kB\n"));
 }
 
+TEST_CASE("the payload's group leader is found by its marker, never a member or a zombie") {
+  pilot::TempDir root("jwproc");
+  auto proc = [&](int pid, int pgid, char state, const std::string& marker) {
+    write(root.path() / std::to_string(pid) / "stat",
+          std::to_string(pid) + " (sh) " + state + " 1 " + std::to_string(pgid) + " " +
+              std::to_string(pgid) + " 0 -1 0 0 0 0 0 10 5 0 0 20 0 1 0 900 4096 3\n");
+    write(root.path() / std::to_string(pid) / "environ",
+          std::string("A=1") + '\0' + "PILOT_JOB_MARKER=" + marker + '\0');
+  };
+  proc(40, 40, 'S', "other");  // another job's leader
+  proc(41, 50, 'S', "m1");     // a member of the job's group
+  proc(45, 45, 'Z', "m1");     // a leader already gone
+  CHECK_FALSE(jw::find_group_leader_with_environ(root.path(), "PILOT_JOB_MARKER=m1"));
+  proc(50, 50, 'S', "m1");
+  CHECK(jw::find_group_leader_with_environ(root.path(), "PILOT_JOB_MARKER=m1") == 50);
+}
+
 TEST_CASE("the payload environment: an explicitly set X509_USER_PROXY (the owner's) replaces the pilot's") {
   std::vector<std::string> parent{"PATH=/bin", "X509_USER_PROXY=/tmp/x509up_u0", "BEARER_TOKEN=abc"};
   jw::EnvPolicy p;

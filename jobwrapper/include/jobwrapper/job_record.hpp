@@ -82,6 +82,11 @@ void save_job_record(const std::filesystem::path& workdir, const JobRecord& r);
 // nullopt when the directory has no job.json; pilot::Error naming the file when it is garbage.
 std::optional<JobRecord> load_job_record(const std::filesystem::path& workdir);
 
+// A record of a started payload without its pid (the pilot died between starting the payload and
+// saving the record) gets the pid of the payload's group leader, found by the job's marker.
+// True when the record was changed; the caller saves it.
+bool find_unrecorded_payload(JobRecord& r, const std::filesystem::path& proc_root);
+
 // What a shell would report: the exit code, or 128 + the signal; 127 for a launch failure.
 int shell_status(const JobRecord& r);
 

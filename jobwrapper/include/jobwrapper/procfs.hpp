@@ -44,6 +44,12 @@ std::optional<std::uint64_t> read_pss_bytes(const std::filesystem::path& proc_ro
 // Whether /proc/<pid>/environ holds exactly `entry` ("KEY=VALUE"); false when unreadable.
 bool environ_contains(const std::filesystem::path& proc_root, pid_t pid, std::string_view entry);
 
+// The leader of the payload's process group (the wrapper starts the payload as one): a live
+// process that leads its group and whose environment holds `entry`. A pilot killed between
+// starting its payload and recording the pid leaves only this way to find it.
+std::optional<pid_t> find_group_leader_with_environ(const std::filesystem::path& proc_root,
+                                                    std::string_view entry);
+
 // The 1-minute load average from /proc/loadavg.
 std::optional<double> read_load_average(const std::filesystem::path& proc_root);
 

@@ -544,6 +544,13 @@ class Agent {
     auto rec = jw::load_job_record(dir);
     if (!rec || !rec->extra.contains("agent") || rec->extra["agent"].contains("reported")) return;
     bool lost = rec->state != "finished";
+    if (lost && jw::find_unrecorded_payload(*rec, "/proc")) {
+      // Killed after starting the payload but before recording it: the payload ran, so it is
+      // recovered like any started job, never run twice.
+      jw::save_job_record(dir, *rec);
+      log_.warn("the lost pilot's payload runs without a recorded pid: found by its marker",
+                {{"job_id", rec->job_id}, {"pid", rec->pid}});
+    }
     if (lost && rec->pid <= 0 && s_.source->requeues_unstarted_jobs()) {
       // Killed before its payload started: nothing ran, so the job runs again. The directory is
       // kept aside for the record; recover_orphans() then gives the job back to the source.

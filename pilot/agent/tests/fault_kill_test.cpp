@@ -52,7 +52,7 @@ struct KillRun {
   }
 };
 
-enum class KillAt { random_time, startup, final_report };
+enum class KillAt { random_time, startup, final_report, pid_unrecorded };
 
 // One life: start, SIGKILL at the chosen point, restart, check the job's report.
 void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) {
@@ -70,6 +70,9 @@ void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) 
         return rec && rec->state == "finished";
       }, 30s);
       when = "after the job finished";
+    } else if (at == KillAt::pid_unrecorded) {
+      REQUIRE(pilot::test::wait_until([&] { return pilot::test::checkpointed_events(job_dir) >= 2; }, 30s));
+      when = "while the payload ran, its pid then erased from job.json";
     } else {
       int ms = std::uniform_int_distribution<int>(0, at == KillAt::startup ? 40 : 1600)(rng);
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
@@ -78,6 +81,14 @@ void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) 
     first.signal(SIGKILL);
     REQUIRE(first.wait(10s));
     checkpointed = pilot::test::checkpointed_events(job_dir);
+    if (at == KillAt::pid_unrecorded) {
+      // What a pilot killed between starting its payload and saving the pid leaves behind.
+      auto rec = pilot::jobwrapper::load_job_record(job_dir);
+      REQUIRE(rec);
+      rec->pid = 0;
+      rec->state = "prepared";
+      pilot::jobwrapper::save_job_record(job_dir, *rec);
+    }
   }
   INFO(context << ", killed " << when << ", " << checkpointed << " events checkpointed then");
 
@@ -95,6 +106,11 @@ void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) 
   CHECK(events >= checkpointed);
   CHECK(events >= 1);
   CHECK(events == pilot::test::count_lines(job_dir / "toymc.out"));
+  if (at == KillAt::pid_unrecorded) {
+    // Found by its marker and recovered in place: not set aside and run a second time.
+    CHECK_THAT(second.err(), Catch::Contains("found by its marker"));
+    for (const auto& e : fs::directory_iterator(k.work())) CHECK_FALSE(e.path().filename().string().starts_with("lost_"));
+  }
 }
 
 std::uint32_t seed() {
@@ -113,11 +129,12 @@ TEST_CASE("agent faults: a pilot SIGKILLed at random points of an MC job's life:
                      "PILOT_FAULT_SEED=" + std::to_string(s) + " iteration " + std::to_string(i));
 }
 
-TEST_CASE("agent faults: a pilot SIGKILLed during start-up or during its final report: the restarted pilot reports the job") {
+TEST_CASE("agent faults: a pilot SIGKILLed during start-up, before recording its payload or during its final report: the restarted pilot reports the job") {
   auto s = seed();
   std::mt19937 rng(s);
   for (int i = 0; i < 3; ++i) {
     kill_and_restart(KillAt::startup, rng, "PILOT_FAULT_SEED=" + std::to_string(s) + " start-up " + std::to_string(i));
     kill_and_restart(KillAt::final_report, rng, "final report " + std::to_string(i));
   }
+  kill_and_restart(KillAt::pid_unrecorded, rng, "pid unrecorded");
 }

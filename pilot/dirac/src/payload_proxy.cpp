@@ -36,7 +36,24 @@ bool renewal_due(PayloadProxyState& state, std::chrono::system_clock::time_point
 namespace pilot::dirac {
 
 PayloadProxyKeeper::PayloadProxyKeeper(ServiceClient proxy_manager, PayloadProxyConfig config, log::Logger log)
-    : pm_(std::move(proxy_manager)), config_(std::move(config)), log_(std::move(log)) {}
+    : pm_(std::move(proxy_manager)), config_(std::move(config)), log_(std::move(log)) {
+  remove_stale_proxies();
+}
+
+void PayloadProxyKeeper::remove_stale_proxies() {
+  // A pilot that was SIGKILLed never released its jobs' proxies; nothing needs them any more (a
+  // recovered job's outputs go with this pilot's identity), and a credential must not linger.
+  std::error_code ec;
+  std::size_t removed = 0;
+  for (auto it = fs::directory_iterator(config_.dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (!name.starts_with("x509up_job_") && !name.starts_with(".x509up_job_")) continue;
+    std::error_code rm;
+    if (fs::remove(it->path(), rm)) ++removed;
+    else log_.warn("cannot remove a stale payload proxy", {{"file", it->path().string()}, {"error", rm.message()}});
+  }
+  if (removed) log_.warn("removed payload proxies left by an earlier pilot", {{"dir", config_.dir.string()}, {"files", removed}});
+}
 
 void PayloadProxyKeeper::fetch(PayloadProxyState& state) {
   DelegatedProxy p = delegate_payload_proxy(pm_, state.owner, state.group, config_.request, log_);

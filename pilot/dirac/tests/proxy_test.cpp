@@ -339,6 +339,20 @@ TEST_CASE("Payload proxy: a job that cannot have its owner's proxy fails before 
   }
 }
 
+TEST_CASE("Payload proxy: proxies a SIGKILLed pilot left behind are removed when the next one starts") {
+  FakeDirac server({"--jobs", "1"});
+  pilot::TempDir state;
+  auto dir = state.path() / "payload-proxies";
+  fs::create_directories(dir);
+  pilot::write_file_atomic(dir / "x509up_job_17", "a proxy\n");
+  pilot::write_file_atomic(dir / ".x509up_job_18.tmpAbC123", "half a proxy\n");
+  pilot::write_file_atomic(dir / "README", "an operator's note\n");
+  DiracJobSource source(config(server, state.path()), {});
+  CHECK_FALSE(fs::exists(dir / "x509up_job_17"));
+  CHECK_FALSE(fs::exists(dir / ".x509up_job_18.tmpAbC123"));
+  CHECK(fs::exists(dir / "README"));
+}
+
 TEST_CASE("Payload proxy: a group with a VOMS attribute asks getVOMSProxy, over HTTPS too") {
   FakeDirac server;
   pilot::TempDir state, jobdir;

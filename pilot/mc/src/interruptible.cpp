@@ -164,11 +164,14 @@ std::optional<jw::JobRecord> recover_job(const std::filesystem::path& workdir, d
                                          const std::filesystem::path& proc_root, const log::Logger& logger) {
   auto rec = jw::load_job_record(workdir);
   if (!rec || rec->state == "finished") return std::nullopt;
+  if (jw::find_unrecorded_payload(*rec, proc_root))
+    logger.warn("the lost pilot's payload runs without a recorded pid: found by its marker",
+                {{"job_id", rec->job_id}, {"pid", rec->pid}});
   int stop_signal = SIGINT;
   if (rec->extra.contains("mc")) stop_signal = rec->extra["mc"].value("stop_signal", SIGINT);
   logger.warn("found a job left by a lost pilot", {{"job_id", rec->job_id}, {"workdir", workdir.string()},
                                                    {"state", rec->state}, {"pid", rec->pid}});
-  if (rec->pid > 0) {
+  if (rec->pid > 1) {  // kill(-1) would reach every process
     jw::ProcessTree tree(proc_root, rec->pid, std::string(jw::kMarkerVariable) + "=" + rec->marker, nullptr);
     tree.refresh(false);
     if (!tree.empty()) {

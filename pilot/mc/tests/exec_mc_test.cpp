@@ -155,6 +155,34 @@ TEST_CASE("MC: a pilot SIGKILLed mid-job is recovered by the next one with the e
   CHECK(again.exit_code == 1);  // nothing left to recover
 }
 
+TEST_CASE("MC: a payload whose pid the killed pilot never recorded is found by its marker and recovered") {
+  pilot::TempDir dir("mc-e2e");
+  auto job = dir.path() / "job";
+  {
+    PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.05", "--json", "--",
+                    TOYMC_BIN, "--cpu-ms-per-event", "5"},
+                   dir.path());
+    REQUIRE(wait_until([&] { return pilot::test::checkpointed_events(job) >= 3; }));
+    p.signal(SIGKILL);
+    REQUIRE(p.wait());
+  }
+  // What a pilot killed between starting the payload and saving its pid leaves behind.
+  auto rec = json::parse(*pilot::read_file(job / "job.json"));
+  rec["pid"] = nullptr;
+  rec["state"] = "prepared";
+  pilot::write_file_atomic(job / "job.json", rec.dump());
+  auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--recover", "--grace", "5", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("found by its marker"));
+  auto j = pilot::test::last_json_line(r.out);
+  CHECK(j["pid"].get<int>() > 1);
+  auto events = j["events"].get<std::int64_t>();
+  CHECK(events >= 3);
+  CHECK(events == pilot::test::count_lines(job / "toymc.out"));
+  CHECK(j["events_source"] == "summary");  // the orphan was found, stopped and finalised
+}
+
 TEST_CASE("MC: an MJF shutdown announced mid-run stops the payload gracefully in time") {
   pilot::TempDir dir("mc-e2e");
   auto job = dir.path() / "job";

@@ -50,7 +50,8 @@ struct PayloadProxyConfig {
   ProxyRenewalPolicy renewal;
 };
 
-// The payload proxies of the running jobs. Thread-safe.
+// The payload proxies of the running jobs. Thread-safe. One pilot owns the directory: the
+// proxy files found there when it starts are an earlier pilot's leftovers and are removed.
 class PayloadProxyKeeper {
  public:
   PayloadProxyKeeper(ServiceClient proxy_manager, PayloadProxyConfig config, log::Logger log);
@@ -69,6 +70,7 @@ class PayloadProxyKeeper {
   void release(const std::string& job_id);
 
  private:
+  void remove_stale_proxies();
   void fetch(PayloadProxyState& state);
 
   ServiceClient pm_;
