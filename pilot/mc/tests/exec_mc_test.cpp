@@ -17,6 +17,20 @@ using pilot::test::wait_until;
 
 namespace {
 
+// `pilot exec` of a long toy MC job in `job`, SIGKILLed once the wrapper has recorded at least
+// `events` checkpointed events: the payload is left running as an orphan.
+void kill_pilot_mid_job(const std::filesystem::path& dir, const std::filesystem::path& job, std::int64_t events) {
+  PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.05", "--json", "--",
+                  TOYMC_BIN, "--cpu-ms-per-event", "5"},
+                 dir);
+  REQUIRE(wait_until([&] {
+    auto rec = pilot::read_file(job / "job.json");
+    return rec && json::parse(*rec)["extra"]["mc"].contains("checkpoint") && pilot::test::checkpointed_events(job) >= events;
+  }));
+  p.signal(SIGKILL);
+  REQUIRE(p.wait());
+}
+
 }  // namespace
 
 TEST_CASE("MC: a full run reports every event from the finalised summary") {
@@ -130,17 +144,7 @@ TEST_CASE("MC: the number of events is sized from time left, power and CPUe, not
 TEST_CASE("MC: a pilot SIGKILLed mid-job is recovered by the next one with the events made") {
   pilot::TempDir dir("mc-e2e");
   auto job = dir.path() / "job";
-  {
-    PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.05", "--json", "--",
-                    TOYMC_BIN, "--cpu-ms-per-event", "5"},
-                   dir.path());
-    REQUIRE(wait_until([&] {
-      auto rec = pilot::read_file(job / "job.json");
-      return rec && json::parse(*rec)["extra"]["mc"].contains("checkpoint") && pilot::test::checkpointed_events(job) >= 5;
-    }));
-    p.signal(SIGKILL);
-    REQUIRE(p.wait());
-  }
+  kill_pilot_mid_job(dir.path(), job, 5);
   // The payload outlived its pilot; the next pilot stops it gracefully and reports its events.
   auto r = pilot::test::run_pilot({"exec", "--workdir", job.string(), "--recover", "--grace", "5", "--json"});
   INFO(r.err);
@@ -158,14 +162,7 @@ TEST_CASE("MC: a pilot SIGKILLed mid-job is recovered by the next one with the e
 TEST_CASE("MC: a payload whose pid the killed pilot never recorded is found by its marker and recovered") {
   pilot::TempDir dir("mc-e2e");
   auto job = dir.path() / "job";
-  {
-    PilotProcess p({"exec", "--workdir", job.string(), "--events", "100000", "--poll", "0.05", "--json", "--",
-                    TOYMC_BIN, "--cpu-ms-per-event", "5"},
-                   dir.path());
-    REQUIRE(wait_until([&] { return pilot::test::checkpointed_events(job) >= 3; }));
-    p.signal(SIGKILL);
-    REQUIRE(p.wait());
-  }
+  kill_pilot_mid_job(dir.path(), job, 3);
   // What a pilot killed between starting the payload and saving its pid leaves behind.
   auto rec = json::parse(*pilot::read_file(job / "job.json"));
   rec["pid"] = nullptr;
