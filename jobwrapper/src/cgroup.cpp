@@ -144,6 +144,22 @@ JobCgroup::JobCgroup(const CgroupPlace& place, std::string_view name)
     throw_errno("cannot create job cgroup " + dir_.string(), errno);
 }
 
+std::optional<JobCgroup> JobCgroup::adopt(std::string_view tracking) {
+  CgroupVersion version;
+  if (tracking.starts_with("cgroup2 ")) {
+    version = CgroupVersion::v2;
+  } else if (tracking.starts_with("cgroup1 ")) {
+    version = CgroupVersion::v1;
+  } else {
+    return std::nullopt;
+  }
+  std::filesystem::path dir(tracking.substr(8));
+  if (!dir.is_absolute() || !dir.filename().string().starts_with("pilot-job-")) return std::nullopt;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return std::nullopt;
+  return JobCgroup(std::move(dir), version);
+}
+
 JobCgroup::JobCgroup(JobCgroup&& o) noexcept : dir_(std::move(o.dir_)), version_(o.version_) {
   o.dir_.clear();
 }

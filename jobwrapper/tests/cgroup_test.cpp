@@ -114,3 +114,25 @@ TEST_CASE("a job cgroup reads its members and counters, and is removed when the 
       jw::JobCgroup(jw::CgroupPlace{jw::CgroupVersion::v1, root.path() / "nope", "memory"}, "j"),
       Catch::Contains("nope"));
 }
+
+TEST_CASE(
+    "a lost pilot's job cgroup is adopted only when the record names an existing job cgroup") {
+  pilot::TempDir root("jwcg");
+  auto dir = root.path() / "pilot-job-1234-ab";
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_directories(root.path() / "system.slice");
+  CHECK_FALSE(jw::JobCgroup::adopt("proc"));
+  CHECK_FALSE(jw::JobCgroup::adopt(""));
+  CHECK_FALSE(jw::JobCgroup::adopt("cgroup2 " + (root.path() / "system.slice").string()));
+  CHECK_FALSE(jw::JobCgroup::adopt("cgroup2 relative/pilot-job-1234-ab"));
+  CHECK_FALSE(jw::JobCgroup::adopt("cgroup2 " + (root.path() / "pilot-job-gone").string()));
+  CHECK_FALSE(jw::JobCgroup::adopt("cgroup3 " + dir.string()));
+  {
+    auto cg = jw::JobCgroup::adopt("cgroup1 " + dir.string());
+    REQUIRE(cg);
+    CHECK(cg->version() == jw::CgroupVersion::v1);
+    CHECK(cg->describe() == "cgroup1 " + dir.string());
+  }
+  CHECK_FALSE(std::filesystem::exists(dir));  // empty, so removed with the adopted object
+  CHECK(std::filesystem::exists(root.path() / "system.slice"));
+}

@@ -15,6 +15,8 @@
 #include "jobwrapper/procfs.hpp"
 #include "jobwrapper/supervisor.hpp"
 #include "core/zstd_file.hpp"
+#include "pilot_process.hpp"
+#include "run_pilot.hpp"
 
 namespace jw = pilot::jobwrapper;
 
@@ -307,6 +309,46 @@ TEST_CASE(
   CHECK_THAT(rec.tracking, Catch::StartsWith("cgroup"));
   CHECK_FALSE(alive(read_pid(d.path() / "job" / "child.pid")));
   CHECK_FALSE(std::filesystem::exists(rec.tracking.substr(rec.tracking.find(' ') + 1)));
+}
+
+TEST_CASE("a lost pilot's job cgroup is emptied and removed by the pilot that recovers the job") {
+  if (!cgroup_available()) {
+    WARN("not tested here: no writable cgroup below this process's own (see /proc/self/cgroup)");
+    return;
+  }
+  pilot::TempDir d("jwsup");
+  auto wd = d.path() / "j";
+  // The payload's grandchild leaves its session and drops the marker: only the cgroup knows it.
+  pilot::write_file_atomic(d.path() / "payload.sh",
+                           "/bin/sh -c 'setsid env -i /bin/sh -c \"echo \\$\\$ > child.pid; exec "
+                           "sleep 300\" &'\nwhile [ ! -s child.pid ]; do sleep 0.05; done\n"
+                           "exec sleep 300\n");
+  {
+    pilot::test::PilotProcess p({"exec", "--workdir", wd.string(), "--tracking", "cgroup", "--poll",
+                                 "0.05", "--", "/bin/sh", (d.path() / "payload.sh").string()},
+                                d.path());
+    REQUIRE(pilot::test::wait_until([&] {
+      auto rec = jw::load_job_record(wd);
+      return rec && rec->state == "running" && pilot::read_file(wd / "child.pid");
+    }));
+    p.signal(SIGKILL);
+    REQUIRE(p.wait());
+  }
+  auto rec = jw::load_job_record(wd);
+  REQUIRE(rec);
+  REQUIRE_THAT(rec->tracking, Catch::StartsWith("cgroup"));
+  std::filesystem::path cgroup_dir = rec->tracking.substr(rec->tracking.find(' ') + 1);
+  REQUIRE(std::filesystem::is_directory(cgroup_dir));
+  pid_t child = read_pid(wd / "child.pid");
+  REQUIRE(rec->pid > 1);
+  CHECK(alive(child));
+  auto r = pilot::test::run_pilot({"exec", "--workdir", wd.string(), "--recover", "--grace", "1"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(alive(rec->pid));
+  CHECK_FALSE(alive(child));
+  CHECK_FALSE(std::filesystem::exists(cgroup_dir));
+  if (alive(child)) ::kill(child, SIGKILL);
 }
 
 TEST_CASE("huge output: the cap is honoured, head and tail are kept") {

@@ -51,6 +51,11 @@ class JobCgroup {
  public:
   // Creates `place.dir/name`; throws pilot::Error naming the directory when it cannot.
   JobCgroup(const CgroupPlace& place, std::string_view name);
+  // The job cgroup a lost pilot's record names in its `tracking` ("cgroup2 <dir>"), taken over
+  // so the recovering pilot sees its members and removes it once empty. nullopt for /proc
+  // tracking, a directory already gone, or one that is not a job cgroup (a damaged record must
+  // not make the pilot signal or remove anything else).
+  static std::optional<JobCgroup> adopt(std::string_view tracking);
   JobCgroup(JobCgroup&& o) noexcept;
   JobCgroup& operator=(JobCgroup&&) = delete;
   JobCgroup(const JobCgroup&) = delete;
@@ -77,6 +82,9 @@ class JobCgroup {
   bool remove();
 
  private:
+  JobCgroup(std::filesystem::path dir, CgroupVersion version)
+      : dir_(std::move(dir)), version_(version) {}
+
   std::filesystem::path dir_;
   CgroupVersion version_;
 };

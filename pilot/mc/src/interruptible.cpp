@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/signals.hpp"
+#include "jobwrapper/cgroup.hpp"
 #include "jobwrapper/process_tree.hpp"
 #include "mc/xml_summary.hpp"
 
@@ -171,8 +172,12 @@ std::optional<jw::JobRecord> recover_job(const std::filesystem::path& workdir, d
   if (rec->extra.contains("mc")) stop_signal = rec->extra["mc"].value("stop_signal", SIGINT);
   logger.warn("found a job left by a lost pilot", {{"job_id", rec->job_id}, {"workdir", workdir.string()},
                                                    {"state", rec->state}, {"pid", rec->pid}});
+  // The lost pilot's job cgroup, if it had one: its members are the payload's whole tree, and it
+  // is removed once they are gone.
+  auto cgroup = jw::JobCgroup::adopt(rec->tracking);
   if (rec->pid > 1) {  // kill(-1) would reach every process
-    jw::ProcessTree tree(proc_root, rec->pid, std::string(jw::kMarkerVariable) + "=" + rec->marker, nullptr);
+    jw::ProcessTree tree(proc_root, rec->pid, std::string(jw::kMarkerVariable) + "=" + rec->marker,
+                         cgroup ? &*cgroup : nullptr);
     tree.refresh(false);
     if (!tree.empty()) {
       // The payload outlived its pilot: stop it as its pilot would have, so it finalises.
