@@ -392,6 +392,30 @@ class State:
             return S_OK({"Kill": ""})
         return S_OK({})
 
+    # ------------------------------------------------------------ WorkloadManagement/JobManager
+
+    def JobManager_rescheduleJob(self, setup, jids):
+        # JobDB.rescheduleJob: the counter goes up until MaxRescheduling, then the job fails. The
+        # real server goes through Received and the optimizers; the job reaches Waiting here at once.
+        ids = jids if isinstance(jids, list) else [jids]
+        with self.lock:
+            for jid in ids:
+                if jid not in self.jobs:
+                    r = S_ERROR("Some jobs failed reschedule")
+                    r["InvalidJobIDs"] = [jid]
+                    return r
+            for jid in ids:
+                job = self.jobs[jid]
+                counter = job.get("RescheduleCounter", 0) + 1
+                if counter > self.args.max_rescheduling:
+                    job["Status"], job["MinorStatus"] = "Failed", "Maximum of reschedulings reached"
+                    return S_ERROR("Maximum number of reschedulings is reached: %d" % self.args.max_rescheduling)
+                job["RescheduleCounter"] = counter
+                job["Status"], job["MinorStatus"], job["ApplicationStatus"] = "Waiting", "Job Rescheduled", "Unknown"
+        r = S_OK(ids)
+        r["requireProxyUpload"] = False
+        return r
+
     # ------------------------------------------------------------ Framework/ProxyManager
 
     def stored_proxy(self, dn, group):
@@ -732,7 +756,7 @@ class HttpsHandler(http.server.BaseHTTPRequestHandler):
             state.record(dict(entry, event="500"))
             return self.html(500, "Internal Server Error")
         if not service.startswith(("WorkloadManagement/", "Framework/")) or service.split("/")[-1] not in (
-                "TornadoJobStateUpdate", "TornadoPilotLogging", "TornadoProxyManager"):
+                "TornadoJobStateUpdate", "TornadoPilotLogging", "TornadoProxyManager", "TornadoJobManager"):
             state.record(dict(entry, event="404"))
             return self.html(404, "Not Found")
         refusal = state.authorize(service, form.get("method"), peer, entry.get("extra_credentials"), token_ok)
@@ -820,6 +844,7 @@ def main():
     p.add_argument("--pilot-group", action="append", default=None, help="groups with GenericPilot")
     p.add_argument("--token", default="", help="bearer token accepted instead of a certificate")
     p.add_argument("--jobs", type=int, default=1, help="waiting jobs 1..N")
+    p.add_argument("--max-rescheduling", type=int, default=3, help="JobDB MaxRescheduling")
     args = p.parse_args()
     args.pilot_group = args.pilot_group or ["testvo_pilot"]
 

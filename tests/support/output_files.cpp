@@ -33,4 +33,13 @@ std::int64_t checkpointed_events(const std::filesystem::path& job_dir) {
   }
 }
 
+std::filesystem::path write_counting_script(const std::filesystem::path& dir, const std::string& name,
+                                            const std::string& last) {
+  auto count = (dir / name).string();
+  auto script = dir / (name + ".sh");
+  write_file_atomic(script, "n=$(cat " + count + " 2>/dev/null || echo 0)\nn=$((n+1)); echo $n > " + count +
+                                "\n" + last + "\n");
+  return script;
+}
+
 }  // namespace pilot::test

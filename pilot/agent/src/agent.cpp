@@ -31,7 +31,8 @@ nlohmann::json to_json(const AgentSummary& s) {
   for (const auto& [name, secs] : s.phases) phases[name] = secs;
   double efficiency = s.processor_seconds > 0 ? s.cpu_seconds / s.processor_seconds : 0;
   return {{"jobs_started", s.jobs_started},       {"jobs_succeeded", s.jobs_succeeded},
-          {"jobs_failed", s.jobs_failed},         {"jobs_interrupted", s.jobs_interrupted},
+          {"jobs_failed", s.jobs_failed},         {"jobs_rescheduled", s.jobs_rescheduled},
+          {"jobs_interrupted", s.jobs_interrupted},
           {"jobs_recovered", s.jobs_recovered},   {"events", s.events},
           {"cpu_seconds", s.cpu_seconds},         {"cpu_efficiency", efficiency},
           {"elapsed_seconds", s.elapsed_seconds}, {"stop_reason", stop_reason_text(s.stop)},
@@ -366,6 +367,7 @@ class Agent {
       jobs::PreparedJob prepared;
       std::string minor, error;
       try {
+        set_aside_earlier_attempt(jobdir);
         std::filesystem::create_directories(jobdir);
         // Kept with the job, so a pilot recovering it knows its outputs.
         write_file_atomic(jobdir / "job.jdl", m.jdl);
@@ -495,7 +497,7 @@ class Agent {
     summary_.processor_seconds += rec.wall_seconds * job.processors;
     if (fr.events) summary_.events += *fr.events;
     if (result && result->interrupted) ++summary_.jobs_interrupted;
-    (fr.success ? summary_.jobs_succeeded : summary_.jobs_failed) += 1;
+    (fr.success ? summary_.jobs_succeeded : fr.rescheduled ? summary_.jobs_rescheduled : summary_.jobs_failed) += 1;
     log_.info("job done", {{"job_id", id}, {"outcome", rec.outcome}, {"status", fr.statuses.back().status},
                            {"minor_status", fr.statuses.back().minor_status},
                            {"events", fr.events.value_or(-1)}});
@@ -516,6 +518,19 @@ class Agent {
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     request_timer_.cancel();
+  }
+
+  // A job matched again (rescheduled, then matched to this pilot) must not start among the files
+  // of its earlier attempt (checkpoints, logs, outputs): those are kept aside, already reported.
+  void set_aside_earlier_attempt(const std::filesystem::path& jobdir) {
+    if (!std::filesystem::exists(jobdir)) return;
+    for (int n = 1;; ++n) {
+      auto aside = jobdir.parent_path() / ("earlier_" + jobdir.filename().string() + "_" + std::to_string(n));
+      if (std::filesystem::exists(aside)) continue;
+      std::filesystem::rename(jobdir, aside);
+      log_.info("the job ran here before: its earlier attempt is kept aside", {{"dir", aside.string()}});
+      return;
+    }
   }
 
   // Jobs a lost pilot left in this work directory: finish the unfinished ones, then report every

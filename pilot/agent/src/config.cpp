@@ -91,6 +91,7 @@ const std::vector<Key>& keys() {
       PILOT_KEY("services.pilot_logging", services.pilot_logging),
       PILOT_KEY("services.sandbox_store", services.sandbox_store),
       PILOT_KEY("services.proxy_manager", services.proxy_manager),
+      PILOT_KEY("services.job_manager", services.job_manager),
       PILOT_KEY("queue_dir", queue_dir),
       PILOT_KEY("tags", tags),
       PILOT_KEY("required_tags", required_tags),

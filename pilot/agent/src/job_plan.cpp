@@ -114,6 +114,12 @@ FinalReport final_report(const jw::JobRecord& rec, const std::optional<mc::McRes
     std::string app = mc && mc->events ? mc->detail : "";
     add("Completing", "Application Finished Successfully", app);
     add("Done", "Execution Complete");
+  } else if (rec.exit_code == kRescheduleExitCode) {
+    // DIRAC's JobWrapper: the payload's errno EWMSRESC (1502), truncated to 8 bits.
+    add("Completing", "Application Finished With Errors", "Exit code 222");
+    add("Completing", "Going to reschedule job");
+    add("Rescheduled", "JobWrapper execution", "Failed JobWrapper execution");
+    r.rescheduled = true;
   } else {
     std::string app = rec.exit_code ? "Exit code " + std::to_string(*rec.exit_code)
                                     : rec.signal ? "Killed by " + std::to_string(*rec.signal) : "";

@@ -235,6 +235,7 @@ Startup start_up(Config config, log::Logger log) {
       dc.release_project = config.release_project;
       dc.min_proxy_lifetime = std::chrono::seconds(static_cast<long>(config.min_proxy_lifetime_s));
       dc.proxy_manager_urls = config.services.proxy_manager;
+      dc.job_manager_urls = config.services.job_manager;
       auto secs = [](double s) { return std::chrono::seconds(static_cast<long>(s)); };
       dc.payload_proxy.required = config.payload_proxy_required;
       dc.payload_proxy.request.lifetime = secs(config.payload_proxy_lifetime_s);

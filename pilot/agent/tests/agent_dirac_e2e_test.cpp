@@ -172,6 +172,57 @@ TEST_CASE("agent dirac: a 6-processor pilot runs four 1-processor jobs and one 2
   CHECK(tags.count("2Processors") == 1);
 }
 
+TEST_CASE("agent dirac: a payload exiting 222 is rescheduled through the JobManager until MaxRescheduling") {
+  FakeDirac server({"--jobs", "2", "--max-rescheduling", "1"});
+  Pilot p;
+  auto script = [&](const std::string& name, const std::string& last) {
+    return pilot::test::write_counting_script(p.dir.path(), name, last).string();
+  };
+  json jdls;
+  jdls["1"] = "[ Executable = \"/bin/sh\"; Arguments = \"" + script("once", "[ $n -ge 2 ] && exit 0; exit 222") +
+              "\"; CPUTime = 600; JobID = 1; ]";
+  jdls["2"] = "[ Executable = \"/bin/sh\"; Arguments = \"" + script("always", "exit 222") + "\"; CPUTime = 600; JobID = 2; ]";
+  server.control({{"jdl", jdls}});
+  auto r = run_pilot(p.args(server, {"--set", "processors=1", "--set",
+                                     "services.job_manager=[\"" + server.diset_url("WorkloadManagement/JobManager") + "\"]"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto s = pilot::test::last_json_line(r.out);
+  CHECK(s["jobs_succeeded"] == 1);
+  CHECK(s["jobs_rescheduled"] == 3);
+
+  auto flow = statuses(server, 1);
+  auto at = [&](const std::string& st) { return std::find(flow.begin(), flow.end(), st) - flow.begin(); };
+  CHECK(at("Completing/Going to reschedule job") < at("Rescheduled/JobWrapper execution"));
+  CHECK(at("Rescheduled/JobWrapper execution") < static_cast<long>(flow.size()));
+  CHECK(final_status(server, 1) == "Done");
+  CHECK(pilot::read_file(p.dir.path() / "once") == "2\n");
+
+  // One call per handed-back run, each after the job's Rescheduled status reached the server;
+  // the third is refused by MaxRescheduling and the server fails the job itself.
+  std::vector<json> calls;
+  bool rescheduled_reported = false;
+  for (const auto& rec : server.records()) {
+    auto m = rec.value("method", "");
+    if (m == "setJobStatusBulk" && rec["args"][0] == 1 && rec["args"][1].dump().find("\"Rescheduled\"") != std::string::npos)
+      rescheduled_reported = true;
+    if (m == "rescheduleJob") {
+      if (calls.empty()) CHECK(rescheduled_reported);
+      calls.push_back(rec);
+    }
+  }
+  REQUIRE(calls.size() == 3);
+  CHECK(calls[0]["service"] == "WorkloadManagement/JobManager");
+  CHECK(calls[0]["args"] == json::array({1}));
+  CHECK(calls[0]["reply"]["OK"] == true);
+  CHECK(calls[1]["args"] == json::array({2}));
+  CHECK(calls[1]["reply"]["OK"] == true);
+  CHECK(calls[2]["args"] == json::array({2}));
+  CHECK(calls[2]["reply"]["OK"] == false);
+  CHECK_THAT(calls[2]["reply"]["Message"].get<std::string>(), Catch::Contains("Maximum number of reschedulings is reached: 1"));
+  CHECK_THAT(r.err, Catch::Contains("reschedule refused by the server"));
+}
+
 TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, reported Failed") {
   FakeDirac server({"--jobs", "1"});
   server.control({{"jdl", {{"1", "[ Executable = \"/bin/sleep\"; Arguments = \"60\"; CPUTime = 600; JobID = 1; ]"}}}});

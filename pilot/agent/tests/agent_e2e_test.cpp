@@ -188,6 +188,42 @@ TEST_CASE("agent: a Kill command from the job source stops the payload at its ne
   CHECK(pilot::test::last_json_line(p.out())["jobs_failed"] == 1);
 }
 
+TEST_CASE("agent: a payload exiting 222 has its job rescheduled, run again, and failed after the third time") {
+  Queue q;
+  // Each script counts its runs in a file of its own; `once` asks for a reschedule on its first run only.
+  auto script = [&](const std::string& name, const std::string& last) {
+    auto f = pilot::test::write_counting_script(q.dir.path(), name, last);
+    return "[ Executable = \"/bin/sh\"; Arguments = \"" + f.string() + "\"; CPUTime = 600; ]";
+  };
+  auto once = q.submit(script("once", "[ $n -ge 2 ] && exit 0; exit 222"));
+  auto always = q.submit(script("always", "exit 222"));
+  auto r = run_pilot(q.args({"--set", "processors=1"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto s = pilot::test::last_json_line(r.out);
+  CHECK(s["jobs_started"] == 6);
+  CHECK(s["jobs_succeeded"] == 1);
+  CHECK(s["jobs_rescheduled"] == 5);  // the pilot hands back; the queue decides it has had enough
+
+  auto a = q.show(once);
+  CHECK(a["status"] == "Done");
+  CHECK(a["reschedules"] == 1);
+  std::vector<std::string> flow;
+  for (const auto& h : a["history"]) flow.push_back(h["status"].get<std::string>() + "/" + h["minor_status"].get<std::string>());
+  CHECK(std::find(flow.begin(), flow.end(), "Rescheduled/JobWrapper execution") != flow.end());
+  CHECK(std::find(flow.begin(), flow.end(), "Waiting/Rescheduled: JobWrapper execution") != flow.end());
+  CHECK(pilot::read_file(q.dir.path() / "once") == "2\n");
+
+  auto b = q.show(always);
+  CHECK(b["status"] == "Failed");
+  CHECK(b["minor_status"] == "Maximum of reschedulings reached");
+  CHECK(b["reschedules"] == 3);
+  CHECK(pilot::read_file(q.dir.path() / "always") == "4\n");
+  // Each run started in a clean job directory; the earlier attempts are kept aside.
+  CHECK(fs::is_directory(q.work() / ("earlier_job_" + once + "_1")));
+  CHECK(fs::is_directory(q.work() / ("earlier_job_" + always + "_3")));
+}
+
 TEST_CASE("agent: local queue InputSandbox files are copied in, OutputSandbox files filed in done/<id>/") {
   Queue q;
   fs::create_directories(q.dir.path() / "inputs");

@@ -80,6 +80,21 @@ TEST_CASE("final reports follow DIRAC's status flow") {
   CHECK(bad.statuses.back().status == "Failed");
   CHECK(bad.statuses.back().minor_status == "Application Finished With Errors");
   CHECK(bad.statuses[0].application_status == "Exit code 3");
+  CHECK_FALSE(bad.rescheduled);
+
+  // Exit code 222 (DIRAC's EWMSRESC & 255): the payload hands its job back.
+  rec.exit_code = pilot::agent::kRescheduleExitCode;
+  auto again = pilot::agent::final_report(rec, std::nullopt, 10);
+  REQUIRE(again.statuses.size() == 3);
+  CHECK(again.statuses[0].minor_status == "Application Finished With Errors");
+  CHECK(again.statuses[1].status == "Completing");
+  CHECK(again.statuses[1].minor_status == "Going to reschedule job");
+  CHECK(again.statuses[2].status == "Rescheduled");
+  CHECK(again.statuses[2].minor_status == "JobWrapper execution");
+  CHECK(again.statuses[2].application_status == "Failed JobWrapper execution");
+  CHECK(again.rescheduled);
+  CHECK_FALSE(again.success);
+  CHECK(has(again.parameters, "PayloadExitCode", "222"));
 
   rec.outcome = "killed";
   rec.exit_code.reset();

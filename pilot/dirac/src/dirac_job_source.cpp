@@ -13,6 +13,11 @@ ServiceClient proxy_manager_client(const DiracConfig& c, const log::Logger& log)
   return {urls, c.rpc, log};
 }
 
+std::vector<std::string> job_manager_urls(const DiracConfig& c) {
+  if (!c.job_manager_urls.empty() || c.matcher_urls.empty()) return c.job_manager_urls;
+  return {default_job_manager_url(c.matcher_urls.front())};
+}
+
 PayloadProxyConfig payload_proxy_config(const DiracConfig& c) {
   auto p = c.payload_proxy;
   if (p.dir.empty()) p.dir = c.state_dir / "payload-proxies";
@@ -27,6 +32,7 @@ DiracJobSource::DiracJobSource(DiracConfig config, log::Logger log)
       matcher_{config_.matcher_urls, config_.rpc, log_},
       job_state_{config_.job_state_urls, config_.rpc, log_},
       sandbox_store_{config_.sandbox_store_urls, config_.rpc, log_},
+      job_manager_{job_manager_urls(config_), config_.rpc, log_},
       buffer_(config_.state_dir / "dirac-reports.json"),
       proxies_(proxy_manager_client(config_, log_), payload_proxy_config(config_), log_) {
   if (config_.matcher_urls.empty()) throw Error("DIRAC job source: no Matcher URL configured");
@@ -160,7 +166,8 @@ void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJ
   // A kept output sandbox keeps the final status with it: the job must not show Done before its
   // outputs are on the server.
   bool ran = !job.record.is_object() || job.record.value("outcome", "") != "not_started";
-  bool kept = ran && job.description && !job.description->output_sandbox.empty() && !deliver_output_sandbox(job_id, job);
+  bool reschedule = job.final_status && job.final_status->status == "Rescheduled";
+  bool kept = ran && !reschedule && job.description && !job.description->output_sandbox.empty() && !deliver_output_sandbox(job_id, job);
   if (job.final_status && !kept) {
     // Stamped now: the newest timestamp wins on the server, so it must follow the output
     // statuses reported while delivering.
@@ -168,6 +175,7 @@ void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJ
     last.time = std::chrono::system_clock::now();
     set_status(job_id, last);
   }
+  if (reschedule) buffer_.add_reschedule(job_number(job_id));
   if (!flush())
     log_.warn("reports of a finished job are kept for later delivery",
               {{"job_id", job_id}, {"pending", buffer_.pending()}, {"file", buffer_.file().string()}});
@@ -176,7 +184,7 @@ void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJ
 
 bool DiracJobSource::flush() {
   if (!buffer_.pending()) return true;
-  auto r = buffer_.flush(job_state_);
+  auto r = buffer_.flush(job_state_, job_manager_);
   if (!r.complete)
     log_.warn("job reports not delivered yet, will retry", {{"pending", buffer_.pending()}, {"error", r.error}});
   return r.complete;

@@ -5,10 +5,7 @@
 namespace pilot::dirac {
 
 std::string default_proxy_manager_url(const std::string& matcher_url) {
-  ServiceUrl u = parse_service_url(matcher_url);
-  std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-  if (u.scheme == "dips") return "dips://" + host + ":9152/Framework/ProxyManager";
-  return "https://" + host + ":" + std::to_string(u.port) + "/Framework/TornadoProxyManager";
+  return sibling_service_url(matcher_url, 9152, "Framework/ProxyManager", "Framework/TornadoProxyManager");
 }
 
 namespace {

@@ -28,6 +28,7 @@ ReportBuffer::ReportBuffer(std::filesystem::path file) : file_(std::move(file)) 
         r.statuses.push_back(std::move(e));
       }
       for (const auto& p : job.at("parameters")) r.parameters.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
+      r.reschedule = job.value("reschedule", false);
       jobs_[job.at("job").get<std::int64_t>()] = std::move(r);
     }
   } catch (const std::exception& e) {
@@ -55,6 +56,7 @@ void ReportBuffer::save() const {
       job["statuses"].push_back(e);
     }
     for (const auto& [n, v] : r.parameters) job["parameters"].push_back({n, v});
+    if (r.reschedule) job["reschedule"] = true;
     j["jobs"].push_back(job);
   }
   std::filesystem::create_directories(file_.parent_path().empty() ? "." : file_.parent_path());
@@ -72,9 +74,14 @@ void ReportBuffer::add_parameters(std::int64_t job_id, const std::vector<std::pa
   save();
 }
 
+void ReportBuffer::add_reschedule(std::int64_t job_id) {
+  jobs_[job_id].reschedule = true;
+  save();
+}
+
 std::size_t ReportBuffer::pending() const {
   std::size_t n = 0;
-  for (const auto& [id, r] : jobs_) n += r.statuses.size() + r.parameters.size();
+  for (const auto& [id, r] : jobs_) n += r.statuses.size() + r.parameters.size() + (r.reschedule ? 1 : 0);
   return n;
 }
 
@@ -83,7 +90,7 @@ std::vector<StatusEntry> ReportBuffer::statuses(std::int64_t job_id) const {
   return it == jobs_.end() ? std::vector<StatusEntry>{} : it->second.statuses;
 }
 
-ReportBuffer::FlushResult ReportBuffer::flush(const ServiceClient& jsu) {
+ReportBuffer::FlushResult ReportBuffer::flush(const ServiceClient& jsu, const ServiceClient& job_manager) {
   FlushResult result;
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     auto& [id, r] = *it;
@@ -108,6 +115,19 @@ ReportBuffer::FlushResult ReportBuffer::flush(const ServiceClient& jsu) {
           jsu.log.error("job parameters refused by the server, dropped", {{"job_id", id}, {"error", std::string(e.what())}});
         }
         r.parameters.clear();
+      }
+      if (r.reschedule) {
+        save();  // what went before is delivered: a retry sends only the reschedule
+        try {
+          reschedule_job(job_manager, id);
+          ++result.delivered;
+          job_manager.log.info("job rescheduled", {{"job_id", id}});
+        } catch (const ServiceError& e) {
+          // "Maximum number of reschedulings is reached": the server has failed the job itself.
+          ++result.rejected;
+          job_manager.log.warn("reschedule refused by the server", {{"job_id", id}, {"error", std::string(e.what())}});
+        }
+        r.reschedule = false;
       }
       it = jobs_.erase(it);
       save();

@@ -56,6 +56,14 @@ ServiceUrl parse_service_url(std::string_view url) {
   return u;
 }
 
+std::string sibling_service_url(const std::string& url, int dips_port, std::string_view dips_path,
+                                std::string_view https_path) {
+  ServiceUrl u = parse_service_url(url);
+  std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+  if (u.scheme == "dips") return "dips://" + host + ":" + std::to_string(dips_port) + "/" + std::string(dips_path);
+  return "https://" + host + ":" + std::to_string(u.port) + "/" + std::string(https_path);
+}
+
 Reply parse_reply(const Value& v, std::string_view where) {
   auto bad = [&](const std::string& why) {
     return RpcError(ErrorKind::protocol, std::string(where) + ": not a DIRAC result (" + why + "): " +

@@ -95,6 +95,15 @@ std::vector<ServerCommand> send_heartbeat(const ServiceClient& c, std::int64_t j
   return out;
 }
 
+void reschedule_job(const ServiceClient& c, std::int64_t job_id) {
+  checked(c, "rescheduleJob", list({job_id}));
+}
+
+std::string default_job_manager_url(const std::string& matcher_url) {
+  return sibling_service_url(matcher_url, 9132, "WorkloadManagement/JobManager",
+                             "WorkloadManagement/TornadoJobManager");
+}
+
 void send_pilot_log(const ServiceClient& c, const std::string& message_json, const std::string& uuid,
                     const std::string& vo) {
   checked(c, "sendMessage", list({message_json, uuid, vo}));

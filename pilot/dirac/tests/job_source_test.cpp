@@ -76,6 +76,45 @@ TEST_CASE("Job source: version mismatch surfaces as VersionMismatch") {
   CHECK_THROWS_AS(source.request_job(offer()), VersionMismatch);
 }
 
+TEST_CASE("Job source: a rescheduled job is handed to the JobManager after its statuses, through an outage") {
+  FakeDirac server;
+  pilot::TempDir state, jobdir;
+  auto cfg = config(server, state.path());
+  {
+    // The JobManager does not answer (nothing listens there): everything else is delivered.
+    cfg.job_manager_urls = {"dips://127.0.0.1:1/WorkloadManagement/JobManager"};
+    DiracJobSource source(cfg, {});
+    REQUIRE(source.request_job(offer()));
+    pilot::jobs::FinishedJob done{jobdir.path(), nlohmann::json::object(), std::nullopt,
+                                  pilot::jobs::StatusUpdate{"Rescheduled", "JobWrapper execution",
+                                                            "Failed JobWrapper execution"}};
+    source.finish_job("1", done);
+    CHECK(server.calls("setJobStatusBulk").size() == 1);
+    CHECK(server.calls("rescheduleJob").empty());
+    CHECK(source.pending_reports() == 1);
+  }  // the pilot ends with the reschedule undelivered
+  cfg.job_manager_urls = {server.diset_url("WorkloadManagement/JobManager")};
+  DiracJobSource restarted(cfg, {});
+  CHECK(restarted.pending_reports() == 1);
+  CHECK(restarted.flush());
+  auto calls = server.calls("rescheduleJob");
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0]["args"] == nlohmann::json::array({1}));
+  CHECK(calls[0]["reply"]["OK"] == true);
+  CHECK(server.calls("setJobStatusBulk").size() == 1);  // statuses were not sent twice
+  // The job is Waiting again: the next request matches it.
+  auto again = restarted.request_job(offer());
+  REQUIRE(again);
+  CHECK(again->id == "1");
+}
+
+TEST_CASE("Job source: the JobManager sits beside the Matcher unless configured") {
+  CHECK(default_job_manager_url("dips://wms.example.org:9170/WorkloadManagement/Matcher") ==
+        "dips://wms.example.org:9132/WorkloadManagement/JobManager");
+  CHECK(default_job_manager_url("https://[::1]:8443/WorkloadManagement/TornadoMatcher") ==
+        "https://[::1]:8443/WorkloadManagement/TornadoJobManager");
+}
+
 TEST_CASE("Job source: status changes survive a server outage and a pilot restart") {
   FakeDirac server;
   pilot::TempDir state;

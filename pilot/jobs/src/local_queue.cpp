@@ -215,6 +215,22 @@ void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
+  bool rescheduled = job.final_status && job.final_status->status == "Rescheduled";
+  if (rescheduled) {
+    queue::apply_status(status, *job.final_status);
+    auto now = Clock::now();
+    std::string why = job.final_status->minor_status.empty() ? "Rescheduled" : job.final_status->minor_status;
+    if (queue::reschedule(status, why,
+                          "rescheduled " + std::to_string(status.value("reschedules", 0)) +
+                              " times; its payload asked again (" + why + ")",
+                          options_.max_reschedules, now, "LocalQueue")) {
+      queue::write_status(dir, status);
+      if (!queue::rename_if_present(dir, options_.root / "pending" / job_id))
+        throw Error("cannot requeue job " + job_id + ": it is gone from running/ or pending/ has it");
+      options_.logger.info("job rescheduled", {{"job_id", job_id}, {"reschedules", status.value("reschedules", 0)}});
+      return;
+    }
+  }
   std::optional<JobDescription> description;
   try {
     description = parse_job_description(read_file(dir / "job.jdl").value_or(""), "job " + job_id);
@@ -223,7 +239,7 @@ void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
   }
   detail::ResultLimits limits{options_.max_log_bytes, options_.max_output_bytes};
   detail::collect_results(dir, job, description ? &*description : nullptr, limits, status);
-  if (job.final_status) queue::apply_status(status, *job.final_status);
+  if (job.final_status && !rescheduled) queue::apply_status(status, *job.final_status);
   status["finished"] = queue::utc_text(Clock::now());
   write_file_atomic(dir / "job.json", job.record.dump(2) + "\n");
   queue::write_status(dir, status);

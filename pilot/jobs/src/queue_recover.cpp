@@ -95,22 +95,16 @@ std::vector<RecoverAction> recover_jobs(const fs::path& root, const RecoverOptio
                                                                           : "requeued");
     if (!options.dry_run) {
       std::string lost = "pilot " + (a.owner.empty() ? std::string("?") : a.owner) + " lost";
-      status["owner"] = nullptr;
-      status["processors"] = nullptr;
       if (killed) {
+        status["owner"] = nullptr;
+        status["processors"] = nullptr;
         queue::apply_status(status,
                             {"Killed", "Killed by operator", "", now, "pilot queue recover"});
         status["problems"].push_back(lost + ": " + a.reason);
         status["finished"] = queue::utc_text(now);
-      } else if (fail) {
-        queue::apply_status(
-            status, {"Failed", "Maximum of reschedulings reached", "", now, "pilot queue recover"});
-        status["problems"].push_back(lost + ": " + a.reason);
-        status["finished"] = queue::utc_text(now);
       } else {
-        status["reschedules"] = reschedules + 1;
-        queue::apply_status(status,
-                            {"Waiting", "Rescheduled: " + lost, "", now, "pilot queue recover"});
+        queue::reschedule(status, lost, lost + ": " + a.reason, options.max_reschedules, now,
+                          "pilot queue recover");
       }
       queue::write_status(dir, status);
       if (!queue::rename_if_present(dir, root / (fail ? "done" : "pending") / id)) {

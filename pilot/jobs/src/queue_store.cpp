@@ -159,6 +159,23 @@ void apply_status(nlohmann::json& status, const StatusUpdate& update) {
                                {"source", update.source}});
 }
 
+bool reschedule(nlohmann::json& status, const std::string& why, const std::string& problem,
+                int max_reschedules, std::chrono::system_clock::time_point now,
+                const std::string& source) {
+  status["owner"] = nullptr;
+  status["processors"] = nullptr;
+  int done = status.value("reschedules", 0);
+  if (done >= max_reschedules) {
+    apply_status(status, {"Failed", "Maximum of reschedulings reached", "", now, source});
+    status["problems"].push_back(problem);
+    status["finished"] = utc_text(now);
+    return false;
+  }
+  status["reschedules"] = done + 1;
+  apply_status(status, {"Waiting", "Rescheduled: " + why, "", now, source});
+  return true;
+}
+
 std::string host_name() {
   char host[256] = {};
   return ::gethostname(host, sizeof host - 1) == 0 ? host : "";

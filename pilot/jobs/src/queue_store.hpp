@@ -36,6 +36,13 @@ void write_status(const fs::path& job_dir, const nlohmann::json& status);
 
 // Appends a history entry and updates the current status fields (empty fields: unchanged).
 void apply_status(nlohmann::json& status, const StatusUpdate& update);
+// A job given back (its pilot was lost, or its payload asked for it): it goes back to pending/
+// as Waiting, "Rescheduled: <why>", or fails once it has been rescheduled `max_reschedules` times
+// (DIRAC's MaxRescheduling), with `problem` kept. The owner is cleared either way. True when the
+// job is to be requeued.
+bool reschedule(nlohmann::json& status, const std::string& why, const std::string& problem,
+                int max_reschedules, std::chrono::system_clock::time_point now,
+                const std::string& source);
 nlohmann::json new_status(const std::string& id, const std::string& job_name,
                           const std::string& executable, std::chrono::system_clock::time_point now);
 

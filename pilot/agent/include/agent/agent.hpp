@@ -44,6 +44,7 @@ struct AgentSummary {
   int jobs_started = 0;
   int jobs_succeeded = 0;
   int jobs_failed = 0;
+  int jobs_rescheduled = 0;  // handed back by their payload (exit code 222)
   int jobs_interrupted = 0;
   int jobs_recovered = 0;
   std::int64_t events = 0;

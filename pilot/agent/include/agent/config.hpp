@@ -22,6 +22,8 @@ struct ServiceUrls {
   std::vector<std::string> sandbox_store;   // dips://host:9196/WorkloadManagement/SandboxStore
   // dips://host:9152/Framework/ProxyManager; empty: beside the first Matcher (port 9152)
   std::vector<std::string> proxy_manager;
+  // dips://host:9132/WorkloadManagement/JobManager (rescheduling); empty: beside the first Matcher
+  std::vector<std::string> job_manager;
 };
 
 struct Config {

@@ -40,11 +40,16 @@ jobwrapper::JobSpec make_job_spec(const jobs::JobDescription& job, const std::st
 std::optional<mc::McOptions> mc_options(const jobs::JobDescription& job, const BudgetView& budget,
                                         int processors);
 
+// A payload exiting with this code asks for its job to be rescheduled (DIRAC's EWMSRESC & 255):
+// the last status is then "Rescheduled" and the job source gives the job back.
+inline constexpr int kRescheduleExitCode = 222;
+
 // What to report when a job has ended.
 struct FinalReport {
   std::vector<jobs::StatusUpdate> statuses;  // in order
   std::vector<std::pair<std::string, std::string>> parameters;
   bool success = false;
+  bool rescheduled = false;  // the payload asked for it: the job runs again elsewhere
   std::optional<std::int64_t> events;
 };
 FinalReport final_report(const jobwrapper::JobRecord& record, const std::optional<mc::McResult>& mc,

@@ -41,6 +41,8 @@ struct DiracConfig {
   // Matcher, default_proxy_manager_url), the files' directory (empty: state_dir/payload-proxies).
   std::vector<std::string> proxy_manager_urls;
   PayloadProxyConfig payload_proxy;
+  // JobManager URLs for rescheduling (empty: beside the first Matcher, default_job_manager_url).
+  std::vector<std::string> job_manager_urls;
 };
 
 class DiracJobSource : public jobs::JobSource {
@@ -60,6 +62,8 @@ class DiracJobSource : public jobs::JobSource {
   void set_parameters(const std::string& job_id,
                       const std::vector<std::pair<std::string, std::string>>& parameters) override;
   std::vector<jobs::Command> heartbeat(const std::string& job_id, const nlohmann::json& dynamic_data) override;
+  // A final status "Rescheduled" (the payload asked for it) is reported, then the job is handed
+  // to JobManager.rescheduleJob; its output sandbox is not delivered, as in DIRAC.
   void finish_job(const std::string& job_id, const jobs::FinishedJob& job) override;
   bool flush() override;
 
@@ -85,6 +89,7 @@ class DiracJobSource : public jobs::JobSource {
   ServiceClient matcher_;
   ServiceClient job_state_;
   ServiceClient sandbox_store_;
+  ServiceClient job_manager_;
   std::chrono::steady_clock::time_point next_output_retry_{};
   ReportBuffer buffer_;
   PayloadProxyKeeper proxies_;

@@ -1,6 +1,6 @@
 #pragma once
-// Job reports (status changes with their UTC time, job parameters) waiting to reach
-// JobStateUpdate. Every change is written to disk (atomically) before any attempt to send it, so
+// Job reports (status changes with their UTC time, job parameters, then a request to reschedule
+// the job) waiting to reach JobStateUpdate and JobManager. Every change is written to disk (atomically) before any attempt to send it, so
 // neither a server outage nor a pilot restart loses one; entries leave the buffer only once the
 // server has accepted them, or has refused them for good (an S_ERROR such as "No Matching Job",
 // which no retry can change).
@@ -24,8 +24,10 @@ class ReportBuffer {
 
   void add_status(std::int64_t job_id, StatusEntry entry);
   void add_parameters(std::int64_t job_id, const std::vector<std::pair<std::string, std::string>>& parameters);
+  // JobManager.rescheduleJob, sent after the job's statuses and parameters.
+  void add_reschedule(std::int64_t job_id);
 
-  std::size_t pending() const;  // status entries + parameters not yet delivered
+  std::size_t pending() const;  // status entries + parameters + reschedules not yet delivered
   std::vector<StatusEntry> statuses(std::int64_t job_id) const;
 
   struct FlushResult {
@@ -35,7 +37,7 @@ class ReportBuffer {
     std::string error;         // why something is still pending
   };
   // Sends everything pending, job by job; keeps what could not be delivered.
-  FlushResult flush(const ServiceClient& job_state_update);
+  FlushResult flush(const ServiceClient& job_state_update, const ServiceClient& job_manager);
 
   const std::string& warning() const { return warning_; }
   const std::filesystem::path& file() const { return file_; }
@@ -44,6 +46,7 @@ class ReportBuffer {
   struct JobReports {
     std::vector<StatusEntry> statuses;
     std::vector<std::pair<std::string, std::string>> parameters;
+    bool reschedule = false;
   };
   void save() const;
 

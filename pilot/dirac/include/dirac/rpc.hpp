@@ -89,4 +89,10 @@ struct ServiceUrl {
 };
 ServiceUrl parse_service_url(std::string_view url);
 
+// Another service on the server of `url`: for dips, `dips_port` and `dips_path` (each DISET
+// service has its own port); for https, `https_path` on the same host and port (one Tornado
+// server serves them all).
+std::string sibling_service_url(const std::string& url, int dips_port, std::string_view dips_path,
+                                std::string_view https_path);
+
 }  // namespace pilot::dirac

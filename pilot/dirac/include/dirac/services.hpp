@@ -74,6 +74,14 @@ struct ServerCommand {
 std::vector<ServerCommand> send_heartbeat(const ServiceClient& jsu, std::int64_t job_id,
                                           const Dict& dynamic_data, const Dict& static_data);
 
+// JobManager.rescheduleJob(jobID): the job goes back to the task queue (the payload asked for it
+// with exit code 222), or the server fails it once its MaxRescheduling is reached, answering
+// S_ERROR "Maximum number of reschedulings is reached: N" (thrown as ServiceError).
+void reschedule_job(const ServiceClient& job_manager, std::int64_t job_id);
+// The JobManager beside a Matcher: dips on DIRAC's port 9132, or TornadoJobManager on the same
+// HTTPS host and port.
+std::string default_job_manager_url(const std::string& matcher_url);
+
 // PilotLogging.sendMessage(message JSON text, pilotUUID, vo) and finaliseLogs(payload, pilotUUID, vo).
 void send_pilot_log(const ServiceClient& logging, const std::string& message_json,
                     const std::string& pilot_uuid, const std::string& vo);

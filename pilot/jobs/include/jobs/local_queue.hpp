@@ -48,6 +48,7 @@ struct LocalQueueOptions {
   std::filesystem::path proc_root = "/proc";  // where this process's start time is read
   std::size_t max_log_bytes = 64 << 20;       // per log file; longer logs keep their tail
   std::size_t max_output_bytes = 10 << 20;    // output sandbox per job (DIRAC's default limit)
+  int max_reschedules = 3;  // a job its payload hands back (exit 222) fails after that many
 };
 
 class LocalQueue final : public JobSource {
@@ -74,6 +75,8 @@ class LocalQueue final : public JobSource {
   // Stores the record (job.json), event count, compressed logs (StdOutput, StdError,
   // XMLSummaryFile, *.log of the work directory) and the OutputSandbox files, then moves the job
   // to done/ with its final status. Files that cannot be collected are listed in `problems`, never fatal.
+  // A final status "Rescheduled" puts the job back in pending/ (Waiting) instead, until it has
+  // been rescheduled max_reschedules times; then it is filed Failed.
   void finish_job(const std::string& job_id, const FinishedJob& job) override;
   bool flush() override { return true; }  // every report is written when it is made
   // Requeues (see recover_jobs) the running jobs whose recorded owner is a dead process of this
