@@ -559,25 +559,24 @@ class Agent {
     auto rec = jw::load_job_record(dir);
     if (!rec || !rec->extra.contains("agent") || rec->extra["agent"].contains("reported")) return;
     bool lost = rec->state != "finished";
-    if (lost && jw::find_unrecorded_payload(*rec, "/proc")) {
-      // Killed after starting the payload but before recording it: the payload ran, so it is
-      // recovered like any started job, never run twice.
+    bool unrecorded = lost && jw::find_unrecorded_payload(*rec, "/proc");
+    if (unrecorded) {
+      // Killed after starting the payload but before recording it: the payload is stopped and
+      // its events kept like any started job's.
       jw::save_job_record(dir, *rec);
       log_.warn("the lost pilot's payload runs without a recorded pid: found by its marker",
                 {{"job_id", rec->job_id}, {"pid", rec->pid}});
     }
-    if (lost && rec->pid <= 0 && s_.source->requeues_unstarted_jobs()) {
-      // Killed before its payload started: nothing ran, so the job runs again. The directory is
-      // kept aside for the record; recover_orphans() then gives the job back to the source.
-      auto aside = dir.parent_path() / ("lost_" + dir.filename().string() + "_" + std::to_string(::getpid()));
-      std::filesystem::rename(dir, aside);
-      log_.warn("a lost pilot's job never started: it goes back to the job source",
-                {{"job_id", rec->job_id}, {"dir", aside.string()}});
-      return;
+    if (lost && rec->pid <= 0) {
+      rec->state = "finished";
+      rec->outcome = "not_started";
+      rec->finished_at = jw::utc_now();
+      rec->error = "the pilot was lost before the payload started; recovered by pilot " + std::to_string(::getpid());
+      jw::save_job_record(dir, *rec);
+      return hand_back(dir, *rec, "Pilot lost before the payload started");
     }
     if (lost) rec = mc::recover_job(dir, grace_s(), "/proc", log_);
     if (!rec) return;
-    ++summary_.jobs_recovered;
     std::optional<mc::McResult> r;
     if (rec->extra.contains("mc")) {
       if (rec->extra["mc"].contains("result")) {
@@ -592,8 +591,12 @@ class Agent {
       } else {
         r = mc::recover_mc(dir);  // finished, but killed before the result was kept
       }
-      if (r && r->events) summary_.events += *r->events;
     }
+    // A payload caught as it started has made nothing worth reporting: it runs again instead.
+    if (unrecorded && !(r && r->events.value_or(0) > 0))
+      return hand_back(dir, *rec, "Pilot lost as the payload started");
+    ++summary_.jobs_recovered;
+    if (r && r->events) summary_.events += *r->events;
     auto fr = final_report(*rec, r, budget_view().cpu_power_hs06.value_or(0));
     log_.warn(lost ? "reporting a job recovered from a lost pilot" : "reporting a finished job its lost pilot did not report",
               {{"job_id", rec->job_id}, {"events", fr.events.value_or(-1)}});
@@ -602,6 +605,25 @@ class Agent {
     for (auto& u : fr.statuses) report(rec->job_id, u);
     post_final_report(rec->job_id, fr.parameters,
                       jobs::FinishedJob{dir, nlohmann::json(jw::to_json(*rec)), recovered_description(dir), last});
+  }
+
+  // A lost pilot's job that produced nothing runs again. A source that requeues such jobs itself
+  // (recover_orphans) gets nothing reported and the directory is kept aside for the record; DIRAC
+  // is told "Rescheduled" and JobManager.rescheduleJob, as its JobAgent does for a job it could
+  // not start.
+  void hand_back(const std::filesystem::path& dir, const jw::JobRecord& rec, const std::string& why) {
+    if (s_.source->requeues_unstarted_jobs()) {
+      auto aside = dir.parent_path() / ("lost_" + dir.filename().string() + "_" + std::to_string(::getpid()));
+      std::filesystem::rename(dir, aside);
+      log_.warn("a lost pilot's job goes back to the job source", {{"job_id", rec.job_id}, {"dir", aside.string()}, {"why", why}});
+      return;
+    }
+    ++summary_.jobs_recovered;
+    ++summary_.jobs_rescheduled;
+    log_.warn("a lost pilot's job is rescheduled", {{"job_id", rec.job_id}, {"why", why}});
+    post_final_report(rec.job_id, {},
+                      jobs::FinishedJob{dir, nlohmann::json(jw::to_json(rec)), recovered_description(dir),
+                                        jobs::StatusUpdate{"Rescheduled", "", why, std::chrono::system_clock::now(), "JobAgent"}});
   }
 
   // Parameters and results, then the mark that keeps a restarted pilot from reporting it again.

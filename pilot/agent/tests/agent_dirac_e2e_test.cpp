@@ -10,6 +10,7 @@
 
 #include "core/fs.hpp"
 #include "fake_server.hpp"
+#include "jobwrapper/job_record.hpp"
 #include "mc/checkpoint.hpp"
 #include "pilot_process.hpp"
 #include "output_files.hpp"
@@ -221,6 +222,60 @@ TEST_CASE("agent dirac: a payload exiting 222 is rescheduled through the JobMana
   CHECK(calls[2]["reply"]["OK"] == false);
   CHECK_THAT(calls[2]["reply"]["Message"].get<std::string>(), Catch::Contains("Maximum number of reschedulings is reached: 1"));
   CHECK_THAT(r.err, Catch::Contains("reschedule refused by the server"));
+}
+
+TEST_CASE("agent dirac: a job whose pilot was lost before its payload made anything is rescheduled and runs") {
+  for (bool payload_started : {false, true}) {
+    DYNAMIC_SECTION((payload_started ? "payload started, pid never recorded" : "payload never started")) {
+      FakeDirac server({"--jobs", "1"});
+      Pilot p;
+      // What a pilot killed after preparing job 1, before (or just after) starting its payload
+      // and before recording its pid, leaves behind.
+      auto dir = p.work() / "job_1";
+      fs::create_directories(dir);
+      pilot::write_file_atomic(dir / "job.jdl", "[ Executable = \"/bin/true\"; CPUTime = 600; JobID = 1; ]");
+      pilot::jobwrapper::JobRecord rec;
+      rec.job_id = "1";
+      rec.state = "prepared";
+      rec.marker = "lost-pilot-marker-" + std::to_string(::getpid());
+      rec.workdir = dir.string();
+      rec.extra["agent"] = {{"processors", 1}, {"job_source", "DIRAC " + server.diset_url()}};
+      pilot::jobwrapper::save_job_record(dir, rec);
+      pid_t orphan = 0;
+      if (payload_started) {
+        auto o = pilot::run_command({"/bin/sh", "-c", "setsid env PILOT_JOB_MARKER=" + rec.marker +
+                                                          " sleep 300 >/dev/null 2>&1 & echo $!"});
+        REQUIRE(o);
+        orphan = std::stoi(o->out);
+        REQUIRE(wait_until([&] {
+          auto env = pilot::read_file("/proc/" + std::to_string(orphan) + "/environ");
+          return env && env->find(rec.marker) != std::string::npos;
+        }));
+      }
+      // The orphan ignores SIGINT (a background job of sh): the grace before SIGKILL is short.
+      auto r = run_pilot(p.args(server, {"--set", "processors=1", "--set", "grace_s=1", "--set",
+                                         "services.job_manager=[\"" + server.diset_url("WorkloadManagement/JobManager") + "\"]"}));
+      INFO(r.err);
+      REQUIRE(r.exit_code == 0);
+      auto s = pilot::test::last_json_line(r.out);
+      CHECK(s["jobs_recovered"] == 1);
+      CHECK(s["jobs_rescheduled"] == 1);
+      CHECK(s["jobs_succeeded"] == 1);  // matched again once rescheduled, and run
+      auto flow = statuses(server, 1);
+      REQUIRE_FALSE(flow.empty());
+      CHECK(flow.front() == "Rescheduled/");
+      CHECK(final_status(server, 1) == "Done");
+      auto calls = server.calls("rescheduleJob");
+      REQUIRE(calls.size() == 1);
+      CHECK(calls[0]["reply"]["OK"] == true);
+      CHECK(fs::is_directory(p.work() / "earlier_job_1_1"));
+      if (payload_started) {
+        auto st = pilot::read_file("/proc/" + std::to_string(orphan) + "/stat");
+        CHECK((!st || st->find(") Z ") != std::string::npos));  // stopped by the recovering pilot
+        if (st && st->find(") Z ") == std::string::npos) ::kill(orphan, SIGKILL);
+      }
+    }
+  }
 }
 
 TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, reported Failed") {
