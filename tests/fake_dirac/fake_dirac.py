@@ -304,6 +304,10 @@ class State:
         if service.endswith("Matcher") and method == "requestJob":
             if peer is not None and peer["is_proxy"] and peer["group"] not in self.args.pilot_group:
                 return "Unauthorized query"
+        if service.endswith("JobManager") and method == "rescheduleJob":
+            # JobPolicy: GenericPilot may reschedule any job, the owner their own.
+            if peer is not None and peer["group"] not in self.args.pilot_group and peer["identity"] != OWNER_DN:
+                return "Unauthorized query"
         return None
 
     def handle(self, service, method, args, setup):
