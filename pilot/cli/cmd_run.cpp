@@ -99,7 +99,8 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
   summary.phases.insert(summary.phases.begin(), st.phases.begin(), st.phases.end());
   auto j = agent::to_json(summary);
   log.info("pilot summary", {{"jobs", summary.jobs_started}, {"succeeded", summary.jobs_succeeded},
-                             {"failed", summary.jobs_failed}, {"events", summary.events},
+                             {"failed", summary.jobs_failed}, {"rescheduled", summary.jobs_rescheduled},
+                             {"events", summary.events},
                              {"cpu_efficiency", j["cpu_efficiency"].get<double>()},
                              {"stop_reason", j["stop_reason"].get<std::string>()}});
   if (o.json) std::cout << j.dump() << '\n';
