@@ -39,6 +39,7 @@ struct Pilot {
                                "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
                                "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
                                "--set", "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
+                               "--set", "services.job_manager=[\"" + server.diset_url("WorkloadManagement/JobManager") + "\"]",
                                "--set", "setup=Test-Setup", "--set", "vo=testvo",
                                "--set", "proxy=" + (pki / "proxy.pem").string(),
                                "--set", "cert_dir=" + (pki / "certificates").string(),
@@ -184,8 +185,7 @@ TEST_CASE("agent dirac: a payload exiting 222 is rescheduled through the JobMana
               "\"; CPUTime = 600; JobID = 1; ]";
   jdls["2"] = "[ Executable = \"/bin/sh\"; Arguments = \"" + script("always", "exit 222") + "\"; CPUTime = 600; JobID = 2; ]";
   server.control({{"jdl", jdls}});
-  auto r = run_pilot(p.args(server, {"--set", "processors=1", "--set",
-                                     "services.job_manager=[\"" + server.diset_url("WorkloadManagement/JobManager") + "\"]"}));
+  auto r = run_pilot(p.args(server, {"--set", "processors=1"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto s = pilot::test::last_json_line(r.out);
@@ -253,8 +253,7 @@ TEST_CASE("agent dirac: a job whose pilot was lost before its payload made anyth
         }));
       }
       // The orphan ignores SIGINT (a background job of sh): the grace before SIGKILL is short.
-      auto r = run_pilot(p.args(server, {"--set", "processors=1", "--set", "grace_s=1", "--set",
-                                         "services.job_manager=[\"" + server.diset_url("WorkloadManagement/JobManager") + "\"]"}));
+      auto r = run_pilot(p.args(server, {"--set", "processors=1", "--set", "grace_s=1"}));
       INFO(r.err);
       REQUIRE(r.exit_code == 0);
       auto s = pilot::test::last_json_line(r.out);
