@@ -592,9 +592,11 @@ class Agent {
         r = mc::recover_mc(dir);  // finished, but killed before the result was kept
       }
     }
-    // A payload caught as it started has made nothing worth reporting: it runs again instead.
-    if (unrecorded && !(r && r->events.value_or(0) > 0))
-      return hand_back(dir, *rec, "Pilot lost as the payload started");
+    // A lost payload that made nothing worth reporting runs again instead: one caught as it
+    // started, or an MC payload stopped before its first event.
+    bool made_nothing = !(r && r->events.value_or(0) > 0);
+    if (lost && made_nothing && (unrecorded || rec->extra.contains("mc")))
+      return hand_back(dir, *rec, unrecorded ? "Pilot lost as the payload started" : "Pilot lost before the first event");
     ++summary_.jobs_recovered;
     if (r && r->events) summary_.events += *r->events;
     auto fr = final_report(*rec, r, budget_view().cpu_power_hs06.value_or(0));

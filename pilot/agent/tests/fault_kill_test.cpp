@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -29,10 +30,10 @@ struct KillRun {
   fs::path queue() const { return dir.path() / "queue"; }
   fs::path work() const { return dir.path() / "work"; }
 
-  std::string submit() {
+  std::string submit(const std::string& arguments = "--cpu-ms-per-event 15") {
     auto f = dir.path() / "job.jdl";
     pilot::write_file_atomic(f, "[ Executable = \"" + std::string(TOYMC_BIN) +
-                                    "\"; Arguments = \"--cpu-ms-per-event 15\"; JobType = \"MCSimulation\";"
+                                    "\"; Arguments = \"" + arguments + "\"; JobType = \"MCSimulation\";"
                                     " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 50; ]");
     auto r = run_pilot({"queue", "submit", "--queue", queue().string(), f.string()});
     REQUIRE(r.exit_code == 0);
@@ -137,4 +138,37 @@ TEST_CASE("agent faults: a pilot SIGKILLed during start-up, before recording its
     kill_and_restart(KillAt::final_report, rng, "final report " + std::to_string(i));
   }
   kill_and_restart(KillAt::pid_unrecorded, rng, "pid unrecorded");
+}
+
+TEST_CASE("agent faults: an MC job whose slot was killed before its first event runs again") {
+  KillRun k;
+  auto id = k.submit("--events 1 --cpu-ms-per-event 1500");
+  auto job_dir = k.work() / ("job_" + id);
+  {
+    PilotProcess first(k.args(), k.dir.path());
+    std::optional<pilot::jobwrapper::JobRecord> rec;
+    REQUIRE(pilot::test::wait_until([&] {
+      rec = pilot::jobwrapper::load_job_record(job_dir);
+      return rec && rec->state == "running";
+    }, 30s));
+    // The whole slot goes (a batch kill, the OOM killer): the pilot and its payload's group.
+    first.signal(SIGKILL);
+    REQUIRE(rec->pid > 1);
+    ::kill(-rec->pid, SIGKILL);
+    REQUIRE(first.wait(10s));
+  }
+  REQUIRE(pilot::test::checkpointed_events(job_dir) == 0);
+  PilotProcess second(k.args(), k.dir.path());
+  auto rc = second.wait(60s);
+  INFO(second.err());
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  // Nothing was made: the job goes back to the queue and runs again, rather than being reported
+  // Failed with no events.
+  CHECK_THAT(second.err(), Catch::Contains("goes back to the job source"));
+  auto st = k.show(id);
+  INFO(st.dump(1));
+  CHECK(st["status"] == "Done");
+  CHECK(st["reschedules"] == 1);
+  CHECK(st["parameters"].value("NumberOfEvents", std::string()) == "1");
 }
