@@ -559,24 +559,17 @@ class Agent {
     auto rec = jw::load_job_record(dir);
     if (!rec || !rec->extra.contains("agent") || rec->extra["agent"].contains("reported")) return;
     bool lost = rec->state != "finished";
-    bool unrecorded = lost && jw::find_unrecorded_payload(*rec, "/proc");
-    if (unrecorded) {
-      // Killed after starting the payload but before recording it: the payload is stopped and
-      // its events kept like any started job's.
-      jw::save_job_record(dir, *rec);
-      log_.warn("the lost pilot's payload runs without a recorded pid: found by its marker",
-                {{"job_id", rec->job_id}, {"pid", rec->pid}});
-    }
-    if (lost && rec->pid <= 0) {
-      rec->state = "finished";
+    // Without a recorded pid, recover_job looks for the payload by its marker: found, it was
+    // caught as it started; not found, it never started.
+    bool unrecorded = lost && rec->pid <= 0;
+    if (lost) rec = mc::recover_job(dir, grace_s(), "/proc", log_);
+    if (!rec) return;
+    if (unrecorded && rec->pid <= 0) {
       rec->outcome = "not_started";
-      rec->finished_at = jw::utc_now();
       rec->error = "the pilot was lost before the payload started; recovered by pilot " + std::to_string(::getpid());
       jw::save_job_record(dir, *rec);
       return hand_back(dir, *rec, "Pilot lost before the payload started");
     }
-    if (lost) rec = mc::recover_job(dir, grace_s(), "/proc", log_);
-    if (!rec) return;
     std::optional<mc::McResult> r;
     if (rec->extra.contains("mc")) {
       if (rec->extra["mc"].contains("result")) {

@@ -116,7 +116,7 @@ FinalReport final_report(const jw::JobRecord& rec, const std::optional<mc::McRes
     add("Done", "Execution Complete");
   } else if (rec.exit_code == kRescheduleExitCode) {
     // DIRAC's JobWrapper: the payload's errno EWMSRESC (1502), truncated to 8 bits.
-    add("Completing", "Application Finished With Errors", "Exit code 222");
+    add("Completing", "Application Finished With Errors", "Exit code " + std::to_string(kRescheduleExitCode));
     add("Completing", "Going to reschedule job");
     add("Rescheduled", "JobWrapper execution", "Failed JobWrapper execution");
     r.rescheduled = true;

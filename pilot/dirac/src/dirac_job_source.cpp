@@ -7,15 +7,11 @@
 namespace pilot::dirac {
 namespace {
 
-ServiceClient proxy_manager_client(const DiracConfig& c, const log::Logger& log) {
-  auto urls = c.proxy_manager_urls;
-  if (urls.empty() && !c.matcher_urls.empty()) urls.push_back(default_proxy_manager_url(c.matcher_urls.front()));
-  return {urls, c.rpc, log};
-}
-
-std::vector<std::string> job_manager_urls(const DiracConfig& c) {
-  if (!c.job_manager_urls.empty() || c.matcher_urls.empty()) return c.job_manager_urls;
-  return {default_job_manager_url(c.matcher_urls.front())};
+// The configured URLs of a service, or the default beside the first Matcher.
+ServiceClient client_or_beside_matcher(std::vector<std::string> urls, const DiracConfig& c,
+                                       std::string (*beside_matcher)(const std::string&), const log::Logger& log) {
+  if (urls.empty() && !c.matcher_urls.empty()) urls.push_back(beside_matcher(c.matcher_urls.front()));
+  return {std::move(urls), c.rpc, log};
 }
 
 PayloadProxyConfig payload_proxy_config(const DiracConfig& c) {
@@ -32,9 +28,10 @@ DiracJobSource::DiracJobSource(DiracConfig config, log::Logger log)
       matcher_{config_.matcher_urls, config_.rpc, log_},
       job_state_{config_.job_state_urls, config_.rpc, log_},
       sandbox_store_{config_.sandbox_store_urls, config_.rpc, log_},
-      job_manager_{job_manager_urls(config_), config_.rpc, log_},
+      job_manager_{client_or_beside_matcher(config_.job_manager_urls, config_, default_job_manager_url, log_)},
       buffer_(config_.state_dir / "dirac-reports.json"),
-      proxies_(proxy_manager_client(config_, log_), payload_proxy_config(config_), log_) {
+      proxies_(client_or_beside_matcher(config_.proxy_manager_urls, config_, default_proxy_manager_url, log_),
+               payload_proxy_config(config_), log_) {
   if (config_.matcher_urls.empty()) throw Error("DIRAC job source: no Matcher URL configured");
   if (config_.job_state_urls.empty()) throw Error("DIRAC job source: no JobStateUpdate URL configured");
   if (!buffer_.warning().empty()) log_.warn(buffer_.warning());
