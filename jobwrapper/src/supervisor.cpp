@@ -593,11 +593,11 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   Heartbeat heartbeat() const {
     Heartbeat h;
     h.cpu_consumed_s = cpu_s;
-    h.wall_clock_s = wall();
+    h.wall_clock_s = wall() * std::max(1, spec.processors);
     if (tree) {
       const auto& u = tree->usage();
-      h.memory_used_kb = (u.pss_bytes ? u.pss_bytes : u.rss_bytes) / 1024;
-      h.vsize_kb = u.vsize_bytes / 1024;
+      h.memory_used_mb = static_cast<double>(u.rss_bytes) / 1048576.0;
+      h.vsize_mb = static_cast<double>(u.vsize_bytes) / 1048576.0;
     }
     h.load_average = read_load_average(spec.proc_root);
     if (auto f = free_disk_bytes(spec.workdir))

@@ -393,6 +393,28 @@ TEST_CASE("job.json says running while the payload runs, and hooks and heartbeat
   CHECK(beats.front()["AvailableDiskSpace"].get<double>() > 0);
 }
 
+TEST_CASE("heartbeats measure as DIRAC's Watchdog: tree RSS and Vsize in MB, wall time x processors") {
+  pilot::TempDir d("jwsup");
+  // A child holding 64 MiB resident, so the tree's memory is that of the child, not of sh.
+  auto s = sh(d, "python3 -c 'import time; b = bytearray(64 << 20); time.sleep(1.2)' & wait");
+  s.heartbeat_s = 0.5;
+  s.processors = 4;
+  std::vector<jw::Heartbeat> beats;
+  jw::Hooks hooks;
+  hooks.on_heartbeat = [&](const jw::Heartbeat& h) { beats.push_back(h); };
+  auto rec = jw::run_job(s, hooks);
+  REQUIRE(rec.exit_code == 0);
+  REQUIRE(beats.size() >= 2);
+  const auto& last = beats.back();
+  CHECK(last.memory_used_mb > 64);    // MB, not kB
+  CHECK(last.memory_used_mb < 1024);
+  CHECK(last.vsize_mb >= last.memory_used_mb);
+  CHECK(last.vsize_mb < 64 * 1024);
+  // Taken at least 1 s into the job: 4 processors make at least 4 s of wall time.
+  CHECK(last.wall_clock_s >= 3.6);
+  CHECK(last.wall_clock_s <= rec.wall_seconds * 4 + 0.1);
+}
+
 TEST_CASE("destroying the supervisor with the job running kills the whole tree and records it") {
   pilot::TempDir d("jwsup");
   pid_t child = 0;

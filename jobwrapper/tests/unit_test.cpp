@@ -225,12 +225,12 @@ TEST_CASE("the stalled check compares CPU and wall time over its window only") {
   CHECK(f[0].reason == jw::Reason::stalled);
 }
 
-TEST_CASE("heartbeats carry DIRAC's keys") {
+TEST_CASE("heartbeats carry DIRAC's keys in the Watchdog's units") {
   jw::Heartbeat h;
-  h.cpu_consumed_s = 12.345;
+  h.cpu_consumed_s = 12.745;
   h.wall_clock_s = 60;
-  h.memory_used_kb = 2048;
-  h.vsize_kb = 4096;
+  h.memory_used_mb = 20.004;
+  h.vsize_mb = 40.5;
   h.load_average = 0.5;
   h.available_disk_mb = 1000;
   h.standard_output = "line\n";
@@ -238,7 +238,9 @@ TEST_CASE("heartbeats carry DIRAC's keys") {
   for (auto k : {"CPUConsumed", "WallClockTime", "MemoryUsed", "Vsize", "LoadAverage",
                  "AvailableDiskSpace", "StandardOutput"})
     CHECK(j.contains(k));
-  CHECK(j["CPUConsumed"] == Approx(12.35));
+  CHECK(j["CPUConsumed"] == Approx(12));  // whole seconds, as through DIRAC's h:m:s
+  CHECK(j["MemoryUsed"] == Approx(20.0));
+  CHECK(j["Vsize"] == Approx(40.5));
   CHECK(j["StandardOutput"] == "line\n");
 }
 

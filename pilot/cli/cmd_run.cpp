@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <cstdlib>
+
 #include <iostream>
 
 #include "agent/agent.hpp"
@@ -94,11 +96,13 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
     st.setup.container = c;
   }
   st.setup.watch_period = std::chrono::milliseconds(static_cast<long>(o.watch_period * 1000));
-  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  // The agent unblocks them once its handler is in place (a signal sent during start-up is then
+  // handled, not the default death).
   auto summary = agent::run_agent(st.setup);
   summary.phases.insert(summary.phases.begin(), st.phases.begin(), st.phases.end());
   auto j = agent::to_json(summary);
-  log.info("pilot summary", {{"jobs", summary.jobs_started}, {"succeeded", summary.jobs_succeeded},
+  log.info("pilot summary", {{"jobs", summary.jobs_matched + summary.jobs_recovered}, {"started", summary.jobs_started},
+                             {"succeeded", summary.jobs_succeeded},
                              {"failed", summary.jobs_failed}, {"rescheduled", summary.jobs_rescheduled},
                              {"events", summary.events},
                              {"cpu_efficiency", j["cpu_efficiency"].get<double>()},
@@ -106,6 +110,12 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
   if (o.json) std::cout << j.dump() << '\n';
   else std::cout << j.dump(2) << '\n';
   int rc = summary.stop == agent::StopReason::version_mismatch || summary.stop == agent::StopReason::host_failures ? 1 : 0;
+  if (summary.reports_abandoned) {
+    // A worker thread is still inside a call to the silent server and uses the job source:
+    // end here, the reports are on disk for the next pilot.
+    std::cout.flush();
+    std::_Exit(rc);
+  }
   if (shipper) shipper->finish(rc);
   return rc;
 }

@@ -48,6 +48,7 @@ struct JobSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH unless it holds a '/'
   std::filesystem::path workdir;  // created if missing; the payload's cwd
   std::string job_id;             // recorded only
+  int processors = 1;             // processors the job holds (DIRAC scales wall time by them)
   EnvPolicy env;
   WatchdogConfig watchdog;
 

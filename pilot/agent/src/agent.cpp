@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <thread>
 
 #include <boost/asio/post.hpp>
@@ -15,6 +17,7 @@
 #include "core/fs.hpp"
 #include "core/process_v2.hpp"
 #include "core/signals.hpp"
+#include "core/version.hpp"
 #include "dirac/services.hpp"
 #include "jobs/job_description.hpp"
 #include "jobwrapper/supervisor.hpp"
@@ -30,13 +33,15 @@ nlohmann::json to_json(const AgentSummary& s) {
   nlohmann::json phases = nlohmann::json::object();
   for (const auto& [name, secs] : s.phases) phases[name] = secs;
   double efficiency = s.processor_seconds > 0 ? s.cpu_seconds / s.processor_seconds : 0;
-  return {{"jobs_started", s.jobs_started},       {"jobs_succeeded", s.jobs_succeeded},
+  return {{"jobs_matched", s.jobs_matched},       {"jobs_started", s.jobs_started},
+          {"jobs_succeeded", s.jobs_succeeded},
           {"jobs_failed", s.jobs_failed},         {"jobs_rescheduled", s.jobs_rescheduled},
           {"jobs_interrupted", s.jobs_interrupted},
           {"jobs_recovered", s.jobs_recovered},   {"events", s.events},
           {"cpu_seconds", s.cpu_seconds},         {"cpu_efficiency", efficiency},
           {"elapsed_seconds", s.elapsed_seconds}, {"stop_reason", stop_reason_text(s.stop)},
-          {"stop_detail", s.stop_detail},         {"phases", phases}};
+          {"stop_detail", s.stop_detail},         {"reports_refused", s.reports_refused},
+          {"phases", phases}};
 }
 
 namespace {
@@ -50,6 +55,10 @@ struct RunningJob {
   mc::CpuRate cpu_rate;  // MC jobs with a CPU limit: stopped gracefully before the watchdog kills
   Clock::time_point started = Clock::now();
 };
+
+// The Source field of DIRAC's reports: its JobAgent reports as "JobAgent@<site>", the job
+// wrapper as "JobWrapper".
+constexpr const char* kWrapperSource = "JobWrapper";
 
 class Agent {
  public:
@@ -70,6 +79,9 @@ class Agent {
 
   AgentSummary run() {
     wait_signal();
+    // Blocked by `pilot run` until now, so a signal sent during start-up waits for the handler
+    // instead of killing the pilot; the worker thread keeps them blocked (created blocked).
+    stop_signals_mask(SIG_UNBLOCK);
     recover_lost_jobs();
     if (s_.watcher) {
       watcher_thread_ = std::make_unique<mjf::WatcherThread>(
@@ -81,8 +93,8 @@ class Agent {
     ctx_.run();
     watcher_thread_.reset();
     // Reports still queued (final statuses, finish_job) are delivered before the pilot ends.
-    asio::post(worker_, [this] { deliver_reports(); });
-    worker_.join();
+    finish_reporting();
+    summary_.reports_refused = s_.source->refused_reports();
     summary_.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     return summary_;
   }
@@ -100,6 +112,51 @@ class Agent {
     return l;
   }
 
+  static void stop_signals_mask(int how) {
+    sigset_t set = stop_signal_set();
+    pthread_sigmask(how, &set, nullptr);
+  }
+  static sigset_t stop_signal_set() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&set, sig);
+    return set;
+  }
+
+  // Runs what the worker still has (final reports, output uploads), then deliver_reports, while
+  // this thread waits for stop signals: one cuts the retries short, and when the worker is still
+  // held by a server that does not answer a moment later, the pilot leaves it. Nothing is lost:
+  // every report and output sandbox is on disk before it is sent, for the next pilot.
+  void finish_reporting() {
+    stop_signals_mask(SIG_BLOCK);
+    std::atomic<bool> done{false};
+    asio::post(*worker_, [this, &done] {
+      deliver_reports();
+      done = true;
+    });
+    const sigset_t set = stop_signal_set();
+    std::optional<Clock::time_point> leave_at;
+    while (!done) {
+      timespec step{0, 100'000'000};
+      int sig = sigtimedwait(&set, nullptr, &step);
+      if (sig > 0 && !leave_at) {
+        log_.warn("stop signal while reporting: undelivered reports stay on disk for the next pilot",
+                  {{"signal", signal_name(sig)}});
+        abandon_reports_ = true;
+        leave_at = Clock::now() + std::chrono::seconds(1);
+      }
+      if (leave_at && Clock::now() >= *leave_at && !done) {
+        log_.warn("the job source does not answer: the pilot ends without waiting for it");
+        // Its thread is blocked in a network call: it is left running, with everything it uses
+        // (run_agent keeps this agent, `pilot run` ends the process before the job source goes).
+        (void)worker_.release();
+        summary_.reports_abandoned = true;
+        return;
+      }
+    }
+    worker_->join();
+  }
+
   // The last reports (final statuses of every job) outlive a server outage: retried with
   // back-off for report_retry_s, then left on disk (the report buffer) for the next pilot.
   void deliver_reports() {
@@ -107,6 +164,7 @@ class Agent {
                                   std::chrono::duration<double>(s_.config.report_retry_s));
     double wait_s = 0.5;
     for (;;) {
+      if (abandon_reports_) return;
       try {
         if (s_.source->flush()) return;
       } catch (const std::exception& e) {
@@ -119,7 +177,8 @@ class Agent {
         return;
       }
       log_.info("reports not delivered yet, retrying", {{"in_s", wait_s}});
-      std::this_thread::sleep_for(wait);
+      for (auto until = Clock::now() + wait; Clock::now() < until; std::this_thread::sleep_for(std::chrono::milliseconds(50)))
+        if (abandon_reports_) return;
       wait_s = std::min(wait_s * 2, 30.0);
     }
   }
@@ -130,7 +189,8 @@ class Agent {
     signals_.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
       reclaim(StopReason::signal, "pilot received " + signal_name(sig));
-      wait_signal();
+      // Once the agent has ended, waiting again would keep the event loop alive for ever.
+      if (!finished_) wait_signal();
     });
   }
 
@@ -256,14 +316,18 @@ class Agent {
       requests.push_back(std::move(r));
     }
     requesting_ = true;
-    asio::post(worker_, [this, requests = std::move(requests)] {
+    asio::post(*worker_, [this, requests = std::move(requests)] {
       std::optional<jobs::MatchedJob> match;
       std::string error;
       bool version_mismatch = false;
       try {
         for (const auto& r : requests) {
+          auto asked = Clock::now();
           match = s_.source->request_job(r);
-          if (match) break;
+          if (match) {
+            match->match_seconds = std::chrono::duration<double>(Clock::now() - asked).count();
+            break;
+          }
         }
       } catch (const dirac::VersionMismatch& e) {
         error = e.what();
@@ -301,13 +365,37 @@ class Agent {
 
   void report(const std::string& id, jobs::StatusUpdate u) {
     u.time = std::chrono::system_clock::now();
-    asio::post(worker_, [this, id, u] {
+    asio::post(*worker_, [this, id, u] {
       try {
         s_.source->set_status(id, u);
       } catch (const std::exception& e) {
         log_.warn("status report failed", {{"job_id", id}, {"error", e.what()}});
       }
     });
+  }
+
+  void report_parameters(const std::string& id, std::vector<std::pair<std::string, std::string>> params) {
+    asio::post(*worker_, [this, id, params = std::move(params)] {
+      try {
+        s_.source->set_parameters(id, params);
+      } catch (const std::exception& e) {
+        log_.warn("parameter report failed", {{"job_id", id}, {"error", e.what()}});
+      }
+    });
+  }
+
+  std::string agent_source() const { return "JobAgent@" + s_.base_request.site; }
+
+  PilotFacts pilot_facts() const {
+    PilotFacts f;
+    f.pilot_reference = s_.base_request.pilot_reference;
+    f.grid_ce = s_.base_request.grid_ce;
+    f.ce_queue = s_.base_request.ce_queue;
+    f.batch_system = s_.batch_system;
+    f.cpu_normalization_factor = budget_view().cpu_power_hs06;
+    f.pilot_agent = "pilot " + version();
+    f.wrapper_pid = ::getpid();
+    return f;
   }
 
   // A job that ends before its payload started: its final status goes with finish_job, after
@@ -320,11 +408,11 @@ class Agent {
     u.status = "Failed";
     u.minor_status = minor;
     u.application_status = detail.substr(0, 255);
-    u.source = "JobAgent";
+    u.source = agent_source();
     jobs::FinishedJob f{s_.workdir / ("job_" + m.id),
                         nlohmann::json{{"state", "finished"}, {"outcome", "not_started"}, {"error", detail}},
                         std::move(description), u};
-    asio::post(worker_, [this, id = m.id, f = std::move(f)] {
+    asio::post(*worker_, [this, id = m.id, f = std::move(f)] {
       try {
         s_.source->finish_job(id, f);
       } catch (const std::exception& e) {
@@ -337,8 +425,11 @@ class Agent {
   // credentials), then launched.
   void start_job(jobs::MatchedJob m) {
     log_.info("job matched", {{"job_id", m.id}});
+    ++summary_.jobs_matched;
+    // DIRAC's JobAgent: the job is received (its status stays Matched) and described.
+    report(m.id, {"", "Job Received by Agent", "", {}, agent_source()});
+    report_parameters(m.id, job_received_parameters(pilot_facts(), m.match_seconds));
     if (reclaiming_) return fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed");
-    report(m.id, {"Running", "Job Initialization", "", {}, "JobAgent"});
     jobs::JobDescription d;
     try {
       d = jobs::parse_job_description(m.jdl, "job " + m.id);
@@ -361,9 +452,13 @@ class Agent {
                                d);
     // Held while the job is prepared, so the next request offers only what is left.
     slots_.take(m.id, processors, memory);
+    // Handed to the job wrapper, which reports itself before it fetches the inputs.
+    report(m.id, {"", "Submitting To CE", "", {}, agent_source()});
+    report(m.id, {"Running", "Job Initialization", "", {}, kWrapperSource});
+    report_parameters(m.id, initial_job_parameters(pilot_facts(), d));
     ++preparing_;
     auto jobdir = s_.workdir / ("job_" + m.id);
-    asio::post(worker_, [this, m = std::move(m), d = std::move(d), processors, jobdir]() mutable {
+    asio::post(*worker_, [this, m = std::move(m), d = std::move(d), processors, jobdir]() mutable {
       jobs::PreparedJob prepared;
       std::string minor, error;
       try {
@@ -431,7 +526,7 @@ class Agent {
     };
     hooks.on_heartbeat = [this, id = m.id](const jw::Heartbeat& h) {
       auto data = jw::to_json(h);
-      asio::post(worker_, [this, id, data] {
+      asio::post(*worker_, [this, id, data] {
         try {
           s_.source->maintain_job(id);
         } catch (const std::exception& e) {
@@ -465,7 +560,12 @@ class Agent {
       --summary_.jobs_started;
       return fail_before_start(m, "Job directory could not be prepared", e.what(), std::move(description));
     }
-    if (!sup->finished()) report(m.id, {"Running", "Application", "", {}, "JobWrapper"});
+    if (!sup->finished()) {
+      report(m.id, {"", "Application", "", {}, kWrapperSource});
+      auto params = node_parameters("/proc", [](const char* n) { return std::getenv(n); });
+      if (sup->record().pid > 0) params.insert(params.begin(), {"PayloadPID", std::to_string(sup->record().pid)});
+      report_parameters(m.id, std::move(params));
+    }
     if (reclaiming_) sup->request_stop("slot reclaimed");
     check_deadlines();
   }
@@ -475,7 +575,13 @@ class Agent {
     if (it == jobs_.end()) return;
     for (const auto& c : cmds) {
       log_.warn("command from the job source", {{"job_id", id}, {"command", c.name}});
-      if (c.name == "Kill") it->second->supervisor->request_stop("Kill command from the job source");
+      if (c.name != "Kill") continue;
+      // Recorded first, so the job ends as DIRAC's Watchdog ends a killed job, also when a
+      // later pilot recovers it.
+      auto& sup = *it->second->supervisor;
+      sup.record().extra["agent"]["kill_received"] = jw::utc_now();
+      sup.save_record();
+      sup.request_stop("Kill command from the job source");
     }
   }
 
@@ -492,12 +598,12 @@ class Agent {
       job.supervisor->save_record();
     }
     double power = budget_view().cpu_power_hs06.value_or(0);
-    auto fr = final_report(rec, result, power);
+    auto fr = final_report(rec, result, power, job.processors);
     summary_.cpu_seconds += rec.cpu_seconds;
     summary_.processor_seconds += rec.wall_seconds * job.processors;
     if (fr.events) summary_.events += *fr.events;
     if (result && result->interrupted) ++summary_.jobs_interrupted;
-    (fr.success ? summary_.jobs_succeeded : fr.rescheduled ? summary_.jobs_rescheduled : summary_.jobs_failed) += 1;
+    count_outcome(fr);
     log_.info("job done", {{"job_id", id}, {"outcome", rec.outcome}, {"status", fr.statuses.back().status},
                            {"minor_status", fr.statuses.back().minor_status},
                            {"events", fr.events.value_or(-1)}});
@@ -509,6 +615,10 @@ class Agent {
     jobs_.erase(it);
     if (stopping_) return maybe_finish();
     try_request();
+  }
+
+  void count_outcome(const FinalReport& fr) {
+    (fr.success ? summary_.jobs_succeeded : fr.rescheduled ? summary_.jobs_rescheduled : summary_.jobs_failed) += 1;
   }
 
   void maybe_finish() {
@@ -546,7 +656,7 @@ class Agent {
         log_.warn("cannot recover a job directory", {{"dir", it->path().string()}, {"error", e.what()}});
       }
     }
-    asio::post(worker_, [this] {
+    asio::post(*worker_, [this] {
       try {
         s_.source->recover_orphans();
       } catch (const std::exception& e) {
@@ -592,7 +702,9 @@ class Agent {
       return hand_back(dir, *rec, unrecorded ? "Pilot lost as the payload started" : "Pilot lost before the first event");
     ++summary_.jobs_recovered;
     if (r && r->events) summary_.events += *r->events;
-    auto fr = final_report(*rec, r, budget_view().cpu_power_hs06.value_or(0));
+    int processors = rec->extra.contains("agent") ? rec->extra["agent"].value("processors", 1) : 1;
+    auto fr = final_report(*rec, r, budget_view().cpu_power_hs06.value_or(0), processors);
+    count_outcome(fr);
     log_.warn(lost ? "reporting a job recovered from a lost pilot" : "reporting a finished job its lost pilot did not report",
               {{"job_id", rec->job_id}, {"events", fr.events.value_or(-1)}});
     auto last = fr.statuses.back();
@@ -618,13 +730,13 @@ class Agent {
     log_.warn("a lost pilot's job is rescheduled", {{"job_id", rec.job_id}, {"why", why}});
     post_final_report(rec.job_id, {},
                       jobs::FinishedJob{dir, nlohmann::json(jw::to_json(rec)), recovered_description(dir),
-                                        jobs::StatusUpdate{"Rescheduled", "", why, std::chrono::system_clock::now(), "JobAgent"}});
+                                        jobs::StatusUpdate{"Rescheduled", "", why, std::chrono::system_clock::now(), agent_source()}});
   }
 
   // Parameters and results, then the mark that keeps a restarted pilot from reporting it again.
   void post_final_report(const std::string& id, std::vector<std::pair<std::string, std::string>> params,
                          jobs::FinishedJob f) {
-    asio::post(worker_, [this, id, params = std::move(params), f = std::move(f)] {
+    asio::post(*worker_, [this, id, params = std::move(params), f = std::move(f)] {
       try {
         s_.source->set_parameters(id, params);
         s_.source->finish_job(id, f);
@@ -660,7 +772,10 @@ class Agent {
   AgentSetup& s_;
   log::Logger log_;
   asio::io_context ctx_;
-  asio::thread_pool worker_{1};
+  // Created while `pilot run` blocks the stop signals, so its thread never takes them. Held by
+  // pointer so that a pilot ending during a server's silence can leave the thread behind.
+  std::unique_ptr<asio::thread_pool> worker_ = std::make_unique<asio::thread_pool>(1);
+  std::atomic<bool> abandon_reports_{false};
   asio::signal_set signals_;
   asio::steady_timer request_timer_;
   Slots slots_;
@@ -679,8 +794,10 @@ class Agent {
 }  // namespace
 
 AgentSummary run_agent(AgentSetup& setup) {
-  Agent agent(setup);
-  return agent.run();
+  auto agent = std::make_unique<Agent>(setup);
+  auto summary = agent->run();
+  if (summary.reports_abandoned) (void)agent.release();  // its worker thread may still use it
+  return summary;
 }
 
 }  // namespace pilot::agent

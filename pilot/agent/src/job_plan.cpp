@@ -1,11 +1,17 @@
 #include "agent/job_plan.hpp"
 
+#include <pwd.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <limits>
 
 #include <cmath>
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
+#include "platform/cpuinfo.hpp"
 #include "core/signals.hpp"
 #include "jobwrapper/watchdog.hpp"
 
@@ -61,6 +67,11 @@ jw::JobSpec make_job_spec(const jobs::JobDescription& job, const std::string& jo
   s.env.set["DIRACSITE"] = config.site;
   s.env.set["OMP_NUM_THREADS"] = std::to_string(processors);
   s.env.set["DIRAC_PROCESSORS"] = std::to_string(processors);
+  // JobAgent adds DIRAC_JOB_PROCESSORS to the job's ExecutionEnvironment; JobWrapper sets
+  // DIRAC_WHOLENODE as Python prints a bool.
+  s.env.set["DIRAC_JOB_PROCESSORS"] = std::to_string(processors);
+  s.env.set["DIRAC_WHOLENODE"] = job.whole_node() ? "True" : "False";
+  s.processors = processors;
 
   s.stop_signal = job.stop_signal.value_or(parse_signal(config.stop_signal));
   s.grace_s = config.grace_s > 0 ? config.grace_s : budget.grace_s.value_or(30);
@@ -96,49 +107,117 @@ std::optional<mc::McOptions> mc_options(const jobs::JobDescription& job, const B
   return o;
 }
 
-FinalReport final_report(const jw::JobRecord& rec, const std::optional<mc::McResult>& mc, double power) {
-  FinalReport r;
-  auto add = [&](std::string status, std::string minor, std::string app = {}) {
-    jobs::StatusUpdate u;
-    u.status = std::move(status);
-    u.minor_status = std::move(minor);
-    u.application_status = std::move(app);
-    r.statuses.push_back(std::move(u));
-  };
-  bool app_ok = rec.outcome == "success" || (mc && mc->success);
+namespace {
+
+std::string fixed2(double v) {
+  std::ostringstream o;
+  o.precision(2);
+  o << std::fixed << v;
+  return o.str();
+}
+
+// DIRAC's status records: `status` empty where the JobWrapper reports only a minor status.
+void add_status(FinalReport& r, std::string status, std::string minor, std::string app = {}) {
+  jobs::StatusUpdate u;
+  u.status = std::move(status);
+  u.minor_status = std::move(minor);
+  u.application_status = std::move(app);
+  r.statuses.push_back(std::move(u));
+}
+
+// JobWrapper.execute and finalize: which statuses a job's end leaves, in order.
+void add_end_statuses(FinalReport& r, const jw::JobRecord& rec, const std::optional<mc::McResult>& mc) {
+  bool mc_ok = mc && mc->success;
   if (rec.outcome == "launch_failed") {
-    add("Failed", "Payload failed to start", rec.error);
-  } else if (rec.reason && *rec.reason != jw::Reason::stop_requested && !(mc && mc->success)) {
-    add("Failed", std::string(jw::reason_text(*rec.reason)));
-  } else if (app_ok) {
-    std::string app = mc && mc->events ? mc->detail : "";
-    add("Completing", "Application Finished Successfully", app);
-    add("Done", "Execution Complete");
+    add_status(r, "Failed", "Application not found");
+  } else if (kill_received(rec) && !mc_ok) {
+    // The Watchdog's kill: Failed with its reason, then finalize's Failed.
+    add_status(r, "Failed", "Received Kill signal");
+    add_status(r, "Failed", "");
+  } else if (rec.reason && *rec.reason != jw::Reason::stop_requested && !mc_ok) {
+    add_status(r, "Failed", std::string(jw::reason_text(*rec.reason)));
+    add_status(r, "Failed", "");
+  } else if (rec.outcome == "success" || mc_ok) {
+    add_status(r, "Completing", "Application Finished Successfully", mc && mc->events ? mc->detail : "");
+    add_status(r, "Done", "Execution Complete");
   } else if (rec.exit_code == kRescheduleExitCode) {
-    // DIRAC's JobWrapper: the payload's errno EWMSRESC (1502), truncated to 8 bits.
-    add("Completing", "Application Finished With Errors", "Exit code " + std::to_string(kRescheduleExitCode));
-    add("Completing", "Going to reschedule job");
-    add("Rescheduled", "JobWrapper execution", "Failed JobWrapper execution");
+    // The payload's errno EWMSRESC (1502), truncated to 8 bits; rescheduleFailedJob then reports
+    // the application status (with DIRAC's trailing space) and Rescheduled in one record.
+    add_status(r, "Completing", "Application Finished With Errors");
+    add_status(r, "", "Going to reschedule job");
+    add_status(r, "Rescheduled", "JobWrapper execution", "Failed JobWrapper execution ");
     r.rescheduled = true;
   } else {
-    std::string app = rec.exit_code ? "Exit code " + std::to_string(*rec.exit_code)
-                                    : rec.signal ? "Killed by " + std::to_string(*rec.signal) : "";
-    if (!rec.reason_detail.empty() && rec.reason) app = rec.reason_detail;
-    add("Completing", "Application Finished With Errors", app);
-    add("Failed", "Application Finished With Errors");
+    add_status(r, "Completing", "Application Finished With Errors");
+    add_status(r, "Failed", "");
   }
   r.success = r.statuses.back().status == "Done";
+}
 
-  auto fmt = [](double v) {
-    std::ostringstream o;
-    o.precision(2);
-    o << std::fixed << v;
-    return o.str();
-  };
-  r.parameters = {{"TotalCPUTime(s)", fmt(rec.cpu_seconds)},
-                  {"WallClockTime(s)", fmt(rec.wall_seconds)},
-                  {"MemoryUsed(MB)", fmt(static_cast<double>(std::max(rec.max_pss_bytes, rec.max_rss_bytes)) / 1048576.0)}};
-  if (power > 0) r.parameters.push_back({"NormCPUTime(s)", fmt(rec.cpu_seconds * power)});
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> job_received_parameters(const PilotFacts& f, double match_seconds) {
+  std::vector<std::pair<std::string, std::string>> p{{"MatcherServiceTime", fixed2(match_seconds)}};
+  if (!f.grid_ce.empty()) p.emplace_back("GridCE", f.grid_ce);
+  if (!f.ce_queue.empty()) p.emplace_back("CEQueue", f.ce_queue);
+  if (!f.batch_system.empty()) p.emplace_back("BatchSystem", f.batch_system);
+  return p;
+}
+
+std::vector<std::pair<std::string, std::string>> initial_job_parameters(const PilotFacts& f,
+                                                                         const jobs::JobDescription& job) {
+  std::vector<std::pair<std::string, std::string>> p{
+      {"Pilot_Reference", f.pilot_reference.empty() ? "Unknown" : f.pilot_reference},
+      {"JobType", job.job_type.empty() ? "unknown" : job.job_type}};
+  if (!job.job_group.empty()) p.emplace_back("JobGroup", job.job_group);
+  if (f.cpu_normalization_factor) p.emplace_back("CPUNormalizationFactor", fixed2(*f.cpu_normalization_factor));
+  p.emplace_back("PilotAgent", f.pilot_agent);
+  p.emplace_back("JobWrapperPID", std::to_string(f.wrapper_pid));
+  return p;
+}
+
+std::vector<std::pair<std::string, std::string>> node_parameters(const std::filesystem::path& proc_root,
+                                                                  const std::function<const char*(const char*)>& env) {
+  std::vector<std::pair<std::string, std::string>> p;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0) p.emplace_back("HostName", host);
+  if (auto meminfo = read_file(proc_root / "meminfo")) {
+    std::istringstream in(*meminfo);
+    for (std::string key; in >> key;) {
+      std::uint64_t kb = 0;
+      in >> kb;
+      if (key == "MemAvailable:") p.emplace_back("Memory(MB)", std::to_string(kb / 1024));
+      in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    }
+  }
+  if (const passwd* pw = ::getpwuid(::geteuid())) p.emplace_back("LocalAccount", pw->pw_name);
+  if (auto cpuinfo = read_file(proc_root / "cpuinfo")) p.emplace_back("ModelName", platform::parse_cpuinfo(*cpuinfo, "").model);
+  // The Watchdog's batch job id variables, the last one set winning as in its code.
+  std::string local_id;
+  for (const char* v : {"LSB_JOBID", "PBS_JOBID", "QSUB_REQNAME", "JOB_ID"})
+    if (const char* value = env(v)) local_id = value;
+  if (!local_id.empty()) p.emplace_back("LocalJobID", local_id);
+  return p;
+}
+
+bool kill_received(const jw::JobRecord& rec) {
+  auto it = rec.extra.find("agent");
+  return it != rec.extra.end() && it->is_object() && it->contains("kill_received");
+}
+
+FinalReport final_report(const jw::JobRecord& rec, const std::optional<mc::McResult>& mc, double power,
+                         int processors) {
+  FinalReport r;
+  add_end_statuses(r, rec, mc);
+  // JobWrapper.__sendFinalStdOut and the Watchdog's usage summary (wall time and its scaled
+  // value count every processor the job held).
+  double wall = rec.wall_seconds * std::max(1, processors);
+  r.parameters = {{"TotalCPUTime(s)", fixed2(rec.cpu_seconds)},
+                  {"NormCPUTime(s)", fixed2(rec.cpu_seconds * power)},
+                  {"WallClockTime(s)", fixed2(wall)},
+                  {"ScaledCPUTime(s)", fixed2(wall * power)},
+                  {"MemoryUsed(MB)", fixed2(static_cast<double>(std::max(rec.max_pss_bytes, rec.max_rss_bytes)) / 1048576.0)}};
+  if (rec.outcome == "launch_failed") r.parameters.push_back({"ApplicationError", rec.error.empty() ? "None reported" : rec.error});
   if (rec.exit_code) r.parameters.push_back({"PayloadExitCode", std::to_string(*rec.exit_code)});
   if (mc && mc->events) {
     r.events = mc->events;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <openssl/rand.h>
 
 #include "core/error.hpp"
@@ -34,6 +35,14 @@ std::vector<std::pair<std::string, std::string>> demo_jobs() {
 }
 
 namespace {
+
+// The batch system as DIRAC's pilot names it in /LocalSite/BatchSystemInfo/Type.
+std::string dirac_batch_system_name(const std::string& system) {
+  static const std::map<std::string, std::string> names{
+      {"slurm", "SLURM"}, {"htcondor", "HTCondor"}, {"pbs", "PBS"}, {"lsf", "LSF"}, {"sge", "SGE"}};
+  auto it = names.find(system);
+  return it == names.end() ? system : it->second;
+}
 
 template <typename F>
 auto step(Startup& st, const log::Logger& log, const std::string& name, F&& f) {
@@ -208,7 +217,10 @@ Startup start_up(Config config, log::Logger log) {
     if (!config.release_version.empty()) req.extra["ReleaseVersion"] = config.release_version;
     if (!config.release_project.empty()) req.extra["ReleaseProject"] = config.release_project;
     req.extra["VirtualOrganization"] = config.vo;
-    if (const auto& batch = st.watcher->observation().batch) req.extra["GridMiddleware"] = batch->system;
+    if (const auto& batch = st.watcher->observation().batch) {
+      req.extra["GridMiddleware"] = batch->system;
+      st.setup.batch_system = dirac_batch_system_name(batch->system);
+    }
     log.info("resource description", {{"site", req.site}, {"platform", req.platform}, {"processors", req.processors},
                                        {"max_ram_mb", req.max_ram_mb}, {"cpu_work_left_hs06s", req.cpu_work_left_hs06s}});
   });

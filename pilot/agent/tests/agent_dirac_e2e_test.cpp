@@ -59,19 +59,26 @@ std::string toymc_jdl(int id, const std::string& args, const std::string& extra 
          "\"; JobType = \"MCSimulation\"; CPUTime = 600; JobID = " + std::to_string(id) + "; " + extra + " ]";
 }
 
-// "Status/MinorStatus" of every status the server received for `job`, in the order it applies them.
+// "Status/MinorStatus" of every status the server received for `job`, in the order it applies
+// them; a field a report leaves out (DIRAC sends a minor status alone) keeps its last value, the
+// job being Matched when the pilot receives it.
 std::vector<std::string> statuses(const FakeDirac& s, int job) {
   std::vector<std::string> out;
+  std::string status = "Matched", minor;
+  auto add = [&](const std::string& st, const std::string& mi) {
+    if (!st.empty()) status = st;
+    if (!mi.empty()) minor = mi;
+    out.push_back(status + "/" + minor);
+  };
   for (const auto& r : s.records()) {
     if (!r.contains("args") || !r["args"].is_array() || r["args"].empty() || r["args"][0] != job) continue;
     auto m = r.value("method", "");
     if (m == "setJobStatusBulk") {
       std::map<std::string, json> by_time;  // the server sorts the timestamps too
       for (auto& [ts, st] : r["args"][1].items()) by_time[ts] = st;
-      for (auto& [ts, st] : by_time)
-        out.push_back(st.value("Status", "") + "/" + st.value("MinorStatus", ""));
+      for (auto& [ts, st] : by_time) add(st.value("Status", ""), st.value("MinorStatus", ""));
     } else if (m == "setJobStatus") {
-      out.push_back(r["args"][1].get<std::string>() + "/" + r["args"][2].get<std::string>());
+      add(r["args"][1].get<std::string>(), r["args"][2].get<std::string>());
     }
   }
   return out;
@@ -117,7 +124,8 @@ TEST_CASE("agent dirac: several jobs in sequence, each with the full status flow
   CHECK(requests.size() == 4);  // three matches and the failed one that ends the pilot
   for (int id = 1; id <= 3; ++id) {
     INFO("job " << id);
-    std::vector<std::string> want{"Running/Job Initialization", "Running/Application",
+    std::vector<std::string> want{"Matched/Job Received by Agent", "Matched/Submitting To CE",
+                                  "Running/Job Initialization", "Running/Application",
                                   "Completing/Application Finished Successfully", "Done/Execution Complete"};
     auto got = statuses(server, id);
     std::vector<std::string> flow;
@@ -288,14 +296,76 @@ TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, repo
   auto rc = pilot.wait(std::chrono::seconds(40));
   INFO(pilot.err());
   REQUIRE(rc);
-  CHECK(pilot::test::last_json_line(pilot.out())["jobs_failed"] == 1);
+  auto summary = pilot::test::last_json_line(pilot.out());
+  CHECK(summary["jobs_failed"] == 1);
+  CHECK(summary["jobs_matched"] == 1);
   CHECK(final_status(server, 1) == "Failed");
+  // As DIRAC's Watchdog and JobWrapper end a killed job: Failed with the kill as its reason,
+  // never Completing after it (the server refuses Killed -> Completing).
+  auto flow = statuses(server, 1);
+  auto kill_at = std::find(flow.begin(), flow.end(), "Failed/Received Kill signal");
+  REQUIRE(kill_at != flow.end());
+  for (auto it = kill_at; it != flow.end(); ++it) CHECK(it->starts_with("Failed/"));
+  CHECK(std::none_of(flow.begin(), flow.end(), [](const std::string& f) { return f.starts_with("Completing/"); }));
   bool killed_reply = false;
   for (const auto& h : server.calls("sendHeartBeat")) killed_reply = killed_reply || h["reply"]["Value"].contains("Kill");
   CHECK(killed_reply);
   auto wall = parameters(server, 1)["WallClockTime(s)"];
   REQUIRE_FALSE(wall.empty());
   CHECK(std::stod(wall) < 50);  // stopped, not run to its end
+}
+
+TEST_CASE("agent dirac: the parameters and environment DIRAC's JobAgent, JobWrapper and Watchdog give a job") {
+  FakeDirac server({"--jobs", "1"});
+  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"-c 'env > env.txt'\"; CPUTime = 600; "
+                                  "JobType = \"User\"; JobGroup = \"interop\"; NumberOfProcessors = 2; JobID = 1; ]"}}}});
+  Pilot p;
+  auto r = run_pilot(p.args(server, {"--set", "processors=2", "--set", "ce=ce.test.ch", "--set", "queue=long",
+                                     "--set", "pilot_uuid=pilot-ref-1"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto params = parameters(server, 1);
+  CHECK(params["Pilot_Reference"] == "pilot-ref-1");  // StalledJobAgent looks the pilot up by it
+  CHECK(params["JobType"] == "User");
+  CHECK(params["JobGroup"] == "interop");
+  CHECK(params["GridCE"] == "ce.test.ch");
+  CHECK(params["CEQueue"] == "long");
+  CHECK(params["CPUNormalizationFactor"] == "10.00");
+  CHECK(params["PilotAgent"].starts_with("pilot "));
+  CHECK(std::stol(params["JobWrapperPID"]) > 1);
+  CHECK(std::stol(params["PayloadPID"]) > 1);
+  CHECK(params.count("MatcherServiceTime") == 1);
+  CHECK(params.count("HostName") == 1);
+  CHECK(params.count("TotalCPUTime(s)") == 1);
+  CHECK(params.count("NormCPUTime(s)") == 1);
+  CHECK(params.count("ScaledCPUTime(s)") == 1);
+  auto env = pilot::read_file(p.work() / "job_1" / "env.txt").value_or("");
+  CHECK_THAT(env, Catch::Contains("DIRAC_JOB_PROCESSORS=2\n"));
+  CHECK_THAT(env, Catch::Contains("DIRAC_PROCESSORS=2\n"));
+  CHECK_THAT(env, Catch::Contains("DIRAC_WHOLENODE=False\n"));
+  CHECK_THAT(env, Catch::Contains("JOBID=1\n"));
+  auto s = pilot::test::last_json_line(r.out);
+  CHECK(s["jobs_matched"] == 1);
+  CHECK(s["jobs_succeeded"] == 1);
+}
+
+TEST_CASE("agent dirac: heartbeats carry DIRAC's Watchdog units (MB, wall time x processors)") {
+  FakeDirac server({"--jobs", "1"});
+  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sleep\"; Arguments = \"2\"; CPUTime = 600; "
+                                  "NumberOfProcessors = 2; JobID = 1; ]"}}}});
+  Pilot p;
+  auto r = run_pilot(p.args(server, {"--set", "processors=2"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto beats = server.calls("sendHeartBeat");
+  REQUIRE(beats.size() >= 2);
+  json last;
+  for (const auto& b : beats)
+    if (b["args"][1].contains("WallClockTime")) last = b["args"][1];
+  REQUIRE(last.is_object());
+  CHECK(last["MemoryUsed"].get<double>() < 100);  // a sleep's RSS in MB (it was kB before)
+  CHECK(last["Vsize"].get<double>() < 1000);
+  CHECK(last["WallClockTime"].get<double>() >= 2.0);  // >= 1 s of wall on 2 processors
 }
 
 TEST_CASE("agent dirac: a reclaim signal interrupts three running MC jobs and reports every event") {
@@ -458,7 +528,7 @@ TEST_CASE("agent dirac: a malicious input sandbox is refused and the job reporte
     if (rec["args"][0] == 1)
       for (auto& [ts, st] : rec["args"][1].items())
         if (st.value("Status", "") == "Failed") app = st.value("ApplicationStatus", "");
-  CHECK_THAT(app, Catch::Contains("symbolic link target '../../..' leaves the directory"));
+  CHECK_THAT(app, Catch::Contains("symbolic link target ../../.. leaves the directory"));  // no ' (JobReport)
   CHECK_FALSE(fs::exists(p.work().parent_path() / "planted"));
   CHECK_FALSE(fs::exists(p.dir.path() / "planted"));
 }

@@ -68,7 +68,7 @@ std::vector<BadJob> bad_jobs() {
        "string longer than the limit of 1048576 bytes (in attribute 'Arguments')"},
       {job("JobName = \"caf\\351\""), "string is not valid UTF-8 (in attribute 'JobName')"},
       {job(nested), "nesting deeper than the limit of 32"},
-      {job("InputSandbox = { \"/etc/shadow\" }"), "InputSandbox entry '/etc/shadow' is an absolute path"},
+      {job("InputSandbox = { \"data/..\" }"), "InputSandbox entry 'data/..' names no file"},
   };
 }
 
@@ -140,8 +140,11 @@ TEST_CASE("bad job descriptions from the DIRAC server are reported Failed with t
     for (const auto& st : statuses(server, id))
       if (st.value("Status", "") == "Failed" && st.value("MinorStatus", "") == "Job description invalid") {
         found = true;
+        // DIRAC's JobReport strips every ' from a status: so does the pilot.
+        auto reason = bad[i].reason.substr(0, 60);
+        std::erase(reason, '\'');
         CHECK_THAT(st.value("ApplicationStatus", ""), Catch::StartsWith("job " + std::to_string(id)) &&
-                                                          Catch::Contains(bad[i].reason.substr(0, 60)));
+                                                          Catch::Contains(reason));
       }
     CHECK(found);
   }

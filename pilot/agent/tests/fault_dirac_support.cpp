@@ -44,17 +44,23 @@ json sleeping_jobs(int n, double seconds) {
 // Every status change the server stored for `job`: "time Status/MinorStatus", ordered by time as
 // the server applies them. A change delivered twice (its reply was lost) counts once.
 std::vector<std::string> stored_statuses(const FakeDirac& s, int job) {
-  std::map<std::string, std::string> by_time;
+  std::map<std::string, std::pair<std::string, std::string>> by_time;
   for (const auto& r : s.calls("setJobStatusBulk")) {
     if (r["args"][0] != job || !r.contains("reply") || !r["reply"].value("OK", false)) continue;
     for (auto& [ts, st] : r["args"][1].items()) {
-      auto text = st.value("Status", "") + "/" + st.value("MinorStatus", "");
-      auto [it, fresh] = by_time.emplace(ts, text);
-      if (!fresh) CHECK(it->second == text);  // a redelivery, not a different change
+      std::pair<std::string, std::string> change{st.value("Status", ""), st.value("MinorStatus", "")};
+      auto [it, fresh] = by_time.emplace(ts, change);
+      if (!fresh) CHECK(it->second == change);  // a redelivery, not a different change
     }
   }
+  // A field a report leaves out keeps its last value; the pilot receives the job Matched.
   std::vector<std::string> out;
-  for (auto& [ts, text] : by_time) out.push_back(text);
+  std::string status = "Matched", minor;
+  for (auto& [ts, change] : by_time) {
+    if (!change.first.empty()) status = change.first;
+    if (!change.second.empty()) minor = change.second;
+    out.push_back(status + "/" + minor);
+  }
   return out;
 }
 
@@ -76,7 +82,8 @@ std::map<std::string, int> faults_seen(const FakeDirac& s) {
 double epoch_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 void check_every_job_reported(const FakeDirac& server, const fs::path& work, int jobs) {
-  const std::vector<std::string> flow{"Running/Job Initialization", "Running/Application",
+  const std::vector<std::string> flow{"Matched/Job Received by Agent", "Matched/Submitting To CE",
+                                      "Running/Job Initialization", "Running/Application",
                                       "Completing/Application Finished Successfully", "Done/Execution Complete"};
   for (int id = 1; id <= jobs; ++id) {
     INFO("job " << id);

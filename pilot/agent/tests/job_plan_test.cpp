@@ -62,7 +62,7 @@ TEST_CASE("final reports follow DIRAC's status flow") {
   rec.exit_code = 0;
   rec.cpu_seconds = 12.5;
   rec.wall_seconds = 20;
-  auto ok = pilot::agent::final_report(rec, std::nullopt, 10);
+  auto ok = pilot::agent::final_report(rec, std::nullopt, 10, 1);
   REQUIRE(ok.statuses.size() == 2);
   CHECK(ok.statuses[0].minor_status == "Application Finished Successfully");
   CHECK(ok.statuses[1].status == "Done");
@@ -76,22 +76,28 @@ TEST_CASE("final reports follow DIRAC's status flow") {
 
   rec.outcome = "failed";
   rec.exit_code = 3;
-  auto bad = pilot::agent::final_report(rec, std::nullopt, 10);
-  CHECK(bad.statuses.back().status == "Failed");
-  CHECK(bad.statuses.back().minor_status == "Application Finished With Errors");
-  CHECK(bad.statuses[0].application_status == "Exit code 3");
+  auto bad = pilot::agent::final_report(rec, std::nullopt, 10, 1);
+  // JobWrapper.execute reports Completing with errors, finalize a bare Failed; the application
+  // status is the payload's to set.
+  REQUIRE(bad.statuses.size() == 2);
+  CHECK(bad.statuses[0].status == "Completing");
+  CHECK(bad.statuses[0].minor_status == "Application Finished With Errors");
+  CHECK(bad.statuses[0].application_status.empty());
+  CHECK(bad.statuses[1].status == "Failed");
+  CHECK(bad.statuses[1].minor_status.empty());
+  CHECK(has(bad.parameters, "PayloadExitCode", "3"));
   CHECK_FALSE(bad.rescheduled);
 
   // Exit code 222 (DIRAC's EWMSRESC & 255): the payload hands its job back.
   rec.exit_code = pilot::agent::kRescheduleExitCode;
-  auto again = pilot::agent::final_report(rec, std::nullopt, 10);
+  auto again = pilot::agent::final_report(rec, std::nullopt, 10, 1);
   REQUIRE(again.statuses.size() == 3);
   CHECK(again.statuses[0].minor_status == "Application Finished With Errors");
-  CHECK(again.statuses[1].status == "Completing");
+  CHECK(again.statuses[1].status.empty());  // a minor status only, as DIRAC reports it
   CHECK(again.statuses[1].minor_status == "Going to reschedule job");
   CHECK(again.statuses[2].status == "Rescheduled");
   CHECK(again.statuses[2].minor_status == "JobWrapper execution");
-  CHECK(again.statuses[2].application_status == "Failed JobWrapper execution");
+  CHECK(again.statuses[2].application_status == "Failed JobWrapper execution ");
   CHECK(again.rescheduled);
   CHECK_FALSE(again.success);
   CHECK(has(again.parameters, "PayloadExitCode", "222"));
@@ -99,8 +105,31 @@ TEST_CASE("final reports follow DIRAC's status flow") {
   rec.outcome = "killed";
   rec.exit_code.reset();
   rec.reason = jw::Reason::stalled;
-  auto stalled = pilot::agent::final_report(rec, std::nullopt, 10);
-  CHECK(stalled.statuses.back().minor_status == "Watchdog identified this job as stalled");
+  auto stalled = pilot::agent::final_report(rec, std::nullopt, 10, 1);
+  REQUIRE(stalled.statuses.size() == 2);
+  CHECK(stalled.statuses[0].status == "Failed");
+  CHECK(stalled.statuses[0].minor_status == "Watchdog identified this job as stalled");
+  CHECK(stalled.statuses[1].status == "Failed");
+  CHECK(stalled.statuses[1].minor_status.empty());
+
+  // A Kill from the server, as DIRAC's Watchdog reports it.
+  rec.reason = jw::Reason::stop_requested;
+  rec.exit_code = 143;
+  rec.extra["agent"]["kill_received"] = "2026-12-02T10:00:00Z";
+  auto killed = pilot::agent::final_report(rec, std::nullopt, 10, 1);
+  REQUIRE(killed.statuses.size() == 2);
+  CHECK(killed.statuses[0].status == "Failed");
+  CHECK(killed.statuses[0].minor_status == "Received Kill signal");
+  CHECK(killed.statuses[1].minor_status.empty());
+  rec.extra.erase("agent");
+
+  // Wall time and its scaled value count every processor, as the Watchdog's summary does.
+  rec.exit_code = 0;
+  rec.outcome = "success";
+  rec.reason.reset();
+  auto four = pilot::agent::final_report(rec, std::nullopt, 10, 4);
+  CHECK(has(four.parameters, "WallClockTime(s)", "80.00"));
+  CHECK(has(four.parameters, "ScaledCPUTime(s)", "800.00"));
 
   rec.outcome = "stopped";
   rec.exit_code = 138;
@@ -111,7 +140,7 @@ TEST_CASE("final reports follow DIRAC's status flow") {
   mc.interrupted = true;
   mc.success = true;
   mc.detail = "interrupted after 120 events";
-  auto inter = pilot::agent::final_report(rec, mc, 10);
+  auto inter = pilot::agent::final_report(rec, mc, 10, 1);
   CHECK(inter.success);
   CHECK(inter.statuses[0].application_status == "interrupted after 120 events");
   CHECK(has(inter.parameters, "NumberOfEvents", "120"));

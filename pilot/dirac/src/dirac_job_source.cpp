@@ -14,6 +14,14 @@ ServiceClient client_or_beside_matcher(std::vector<std::string> urls, const Dira
   return {std::move(urls), c.rpc, log};
 }
 
+// DIRAC's JobReport strips every ' from the status fields it sends: v8's JobLoggingDB builds its
+// INSERT with '%s' unquoted, and a quote makes the server set the job's attributes but fail the
+// LoggingInfo record (MySQL 1064).
+std::string without_quotes(std::string s) {
+  std::erase(s, '\'');
+  return s;
+}
+
 PayloadProxyConfig payload_proxy_config(const DiracConfig& c) {
   auto p = c.payload_proxy;
   if (p.dir.empty()) p.dir = c.state_dir / "payload-proxies";
@@ -103,14 +111,25 @@ std::optional<jobs::MatchedJob> DiracJobSource::request_job(const jobs::Resource
   return job;
 }
 
+std::chrono::sys_time<std::chrono::milliseconds> next_status_time(
+    std::optional<std::chrono::sys_time<std::chrono::milliseconds>> last, std::chrono::system_clock::time_point now) {
+  auto t = std::chrono::floor<std::chrono::milliseconds>(now);
+  if (last && t <= *last) t = *last + std::chrono::milliseconds(1);
+  return t;
+}
+
 void DiracJobSource::set_status(const std::string& job_id, const jobs::StatusUpdate& update) {
+  auto id = job_number(job_id);
   StatusEntry e;
-  e.time = utc_datetime(update.time);
-  e.status = update.status;
-  e.minor_status = update.minor_status;
-  e.application_status = update.application_status;
-  e.source = update.source;
-  buffer_.add_status(job_number(job_id), std::move(e));
+  auto last = last_status_time_.find(id);
+  auto t = next_status_time(last == last_status_time_.end() ? std::nullopt : std::optional(last->second), update.time);
+  last_status_time_[id] = t;
+  e.time = utc_datetime(t);
+  e.status = without_quotes(update.status);
+  e.minor_status = without_quotes(update.minor_status);
+  e.application_status = without_quotes(update.application_status);
+  e.source = without_quotes(update.source);
+  buffer_.add_status(id, std::move(e));
   flush();
 }
 

@@ -7,7 +7,27 @@
 namespace pilot::dirac {
 namespace {
 using json = nlohmann::json;
+
+json status_json(const StatusEntry& s) {
+  json e{{"time", format_datetime(s.time, true)}, {"Source", s.source}};
+  if (!s.status.empty()) e["Status"] = s.status;
+  if (!s.minor_status.empty()) e["MinorStatus"] = s.minor_status;
+  if (!s.application_status.empty()) e["ApplicationStatus"] = s.application_status;
+  return e;
 }
+
+json statuses_json(const std::vector<StatusEntry>& statuses) {
+  json out = json::array();
+  for (const auto& s : statuses) out.push_back(status_json(s));
+  return out;
+}
+
+json parameters_json(const std::vector<std::pair<std::string, std::string>>& parameters) {
+  json out = json::array();
+  for (const auto& [n, v] : parameters) out.push_back({n, v});
+  return out;
+}
+}  // namespace
 
 ReportBuffer::ReportBuffer(std::filesystem::path file) : file_(std::move(file)) {
   auto text = read_file(file_);
@@ -31,6 +51,8 @@ ReportBuffer::ReportBuffer(std::filesystem::path file) : file_(std::move(file)) 
       r.reschedule = job.value("reschedule", false);
       jobs_[job.at("job").get<std::int64_t>()] = std::move(r);
     }
+    if (j.contains("refused"))
+      for (const auto& r : j.at("refused")) refused_.push_back(r);
   } catch (const std::exception& e) {
     jobs_.clear();
     auto aside = file_;
@@ -47,18 +69,11 @@ void ReportBuffer::save() const {
   j["version"] = 1;
   j["jobs"] = json::array();
   for (const auto& [id, r] : jobs_) {
-    json job{{"job", id}, {"statuses", json::array()}, {"parameters", json::array()}};
-    for (const auto& s : r.statuses) {
-      json e{{"time", format_datetime(s.time, true)}, {"Source", s.source}};
-      if (!s.status.empty()) e["Status"] = s.status;
-      if (!s.minor_status.empty()) e["MinorStatus"] = s.minor_status;
-      if (!s.application_status.empty()) e["ApplicationStatus"] = s.application_status;
-      job["statuses"].push_back(e);
-    }
-    for (const auto& [n, v] : r.parameters) job["parameters"].push_back({n, v});
+    json job{{"job", id}, {"statuses", statuses_json(r.statuses)}, {"parameters", parameters_json(r.parameters)}};
     if (r.reschedule) job["reschedule"] = true;
     j["jobs"].push_back(job);
   }
+  if (!refused_.empty()) j["refused"] = refused_;
   std::filesystem::create_directories(file_.parent_path().empty() ? "." : file_.parent_path());
   write_file_atomic(file_, j.dump(1, ' ', false, json::error_handler_t::replace) + "\n", 0600);
 }
@@ -77,6 +92,13 @@ void ReportBuffer::add_parameters(std::int64_t job_id, const std::vector<std::pa
 void ReportBuffer::add_reschedule(std::int64_t job_id) {
   jobs_[job_id].reschedule = true;
   save();
+}
+
+void ReportBuffer::keep_refused(std::int64_t job_id, const std::string& what, json entries, const std::string& error,
+                                const log::Logger& log) {
+  log.error("job " + what + " refused by the server; kept in the report file for the operator",
+            {{"job_id", job_id}, {"error", error}, {"file", file_.string()}});
+  refused_.push_back({{"job", job_id}, {what, std::move(entries)}, {"error", error}});
 }
 
 std::size_t ReportBuffer::pending() const {
@@ -101,7 +123,7 @@ ReportBuffer::FlushResult ReportBuffer::flush(const ServiceClient& jsu, const Se
           result.delivered += r.statuses.size();
         } catch (const ServiceError& e) {
           result.rejected += r.statuses.size();
-          jsu.log.error("job status refused by the server, dropped", {{"job_id", id}, {"error", std::string(e.what())}});
+          keep_refused(id, "statuses", statuses_json(r.statuses), e.what(), jsu.log);
         }
         r.statuses.clear();
         save();
@@ -112,7 +134,7 @@ ReportBuffer::FlushResult ReportBuffer::flush(const ServiceClient& jsu, const Se
           result.delivered += r.parameters.size();
         } catch (const ServiceError& e) {
           result.rejected += r.parameters.size();
-          jsu.log.error("job parameters refused by the server, dropped", {{"job_id", id}, {"error", std::string(e.what())}});
+          keep_refused(id, "parameters", parameters_json(r.parameters), e.what(), jsu.log);
         }
         r.parameters.clear();
       }

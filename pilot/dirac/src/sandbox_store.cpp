@@ -75,14 +75,20 @@ std::pair<bool, std::string> data_frame(const Reply& r, const std::string& where
   return {(*seq)[0].as_bool(), payload.as_string(where + " transfer payload")};
 }
 
-std::uint64_t download_once(const std::string& url, const std::string& reference, const SandboxReference& ref,
+// The file id of a download, in the two forms stores take. v8's SandboxStoreHandler removes its
+// own configured URL from the id and looks up what is left, so the bare path works whatever
+// host name the pilot reaches it by (a URL with another spelling of the host is refused); v9's
+// keeps what follows the service name, so it needs the URL form.
+std::string path_file_id(const SandboxReference& ref) { return ref.path; }
+std::string url_file_id(const std::string& url, const SandboxReference& ref) {
+  ServiceUrl u = parse_service_url(url);
+  return "dips://" + u.host + ":" + std::to_string(u.port) + "/" + u.path + ref.path;
+}
+
+std::uint64_t download_once(const std::string& url, const std::string& reference, const std::string& file_id,
                             const std::filesystem::path& dest, std::uint64_t max_bytes, const RpcOptions& options) {
   auto s = detail::open_diset_session(url, "FileTransfer", "ToClient", options);
   const std::string where = url + " download of " + reference;
-  // The store takes the file id as its own URL followed by the path (what DIRAC's DIP storage
-  // plugin sends) and keeps what follows the service name.
-  ServiceUrl u = parse_service_url(url);
-  std::string file_id = "dips://" + u.host + ":" + std::to_string(u.port) + "/" + u.path + ref.path;
   s->channel.send(s_ok(list({file_id, "CheckSum"})), "sending the file id");
   Reply accepted = parse_reply(s->channel.receive("waiting for the transfer's acceptance"), where);
   if (!accepted.ok) refused(where, accepted);
@@ -204,7 +210,13 @@ std::uint64_t download_sandbox(const ServiceClient& store, const std::string& re
                                const std::filesystem::path& dest_file, std::uint64_t max_bytes) {
   SandboxReference ref = parse_sandbox_reference(reference);
   return over_urls(store, "download of " + reference, [&](const std::string& url) {
-    return download_once(url, reference, ref, dest_file, max_bytes, store.options);
+    try {
+      return download_once(url, reference, path_file_id(ref), dest_file, max_bytes, store.options);
+    } catch (const ServiceError& e) {
+      store.log.info("the SandboxStore refused the sandbox by its path; asking by its URL",
+                     {{"url", url}, {"sandbox", reference}, {"error", e.what()}});
+      return download_once(url, reference, url_file_id(url, ref), dest_file, max_bytes, store.options);
+    }
   });
 }
 

@@ -4,6 +4,15 @@
 #include "dirac/dirac_job_source.hpp"
 
 namespace pilot::dirac {
+namespace {
+
+// DIRAC's JobWrapper uploads a failed job's output sandbox too, but reports the upload only for
+// a job that has not failed: its Failed status must not be overwritten by Completing.
+bool reports_upload(const PendingOutput& pending) {
+  return !pending.final_status || pending.final_status->status != "Failed";
+}
+
+}  // namespace
 
 bool DiracJobSource::deliver_output_sandbox(const std::string& job_id, const jobs::FinishedJob& job) {
   std::int64_t n = job_number(job_id);
@@ -12,11 +21,13 @@ bool DiracJobSource::deliver_output_sandbox(const std::string& job_id, const job
               {{"job_id", job_id}});
     return true;
   }
-  jobs::StatusUpdate uploading;
-  uploading.status = "Completing";
-  uploading.minor_status = "Uploading Output Sandbox";
-  set_status(job_id, uploading);
   PendingOutput pending{n, pending_output_dir(config_.state_dir, n), job.final_status};
+  if (reports_upload(pending)) {
+    jobs::StatusUpdate uploading;
+    uploading.status = "Completing";
+    uploading.minor_status = "Uploading Output Sandbox";
+    set_status(job_id, uploading);
+  }
   try {
     std::filesystem::create_directories(pending.dir);
     auto packed = pack_output_sandbox(job.workdir, *job.description, job.record, pending.dir / "sandbox.tar.bz2");
@@ -58,10 +69,12 @@ bool DiracJobSource::upload_pending(const PendingOutput& pending, const ServiceC
     return false;
   }
   log_.info("output sandbox uploaded", {{"job_id", id}, {"sandbox", *ref}});
-  jobs::StatusUpdate uploaded;
-  uploaded.status = "Completing";
-  uploaded.minor_status = "Output Sandbox Uploaded";
-  set_status(id, uploaded);
+  if (reports_upload(pending)) {
+    jobs::StatusUpdate uploaded;
+    uploaded.status = "Completing";
+    uploaded.minor_status = "Output Sandbox Uploaded";
+    set_status(id, uploaded);
+  }
   std::error_code ec;
   std::filesystem::remove_all(pending.dir, ec);
   return true;

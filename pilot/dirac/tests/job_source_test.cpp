@@ -3,6 +3,7 @@
 // credential's lifetime guarding the offer.
 
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "dirac/codec.hpp"
 #include "dirac/dirac_job_source.hpp"
@@ -141,15 +142,68 @@ TEST_CASE("Job source: status changes survive a server outage and a pilot restar
   REQUIRE(bulk.size() == 1);
   const auto& statuses = bulk[0]["args"][1];
   REQUIRE(statuses.size() == 2);
-  CHECK(statuses.contains(format_datetime(utc_datetime(t0), true)));
-  CHECK(statuses[format_datetime(utc_datetime(t0 + std::chrono::seconds(1)), true)]["MinorStatus"] == "Application");
+  auto ms = [](clock::time_point t) { return format_datetime(utc_datetime(std::chrono::floor<std::chrono::milliseconds>(t)), true); };
+  CHECK(statuses.contains(ms(t0)));  // sent to the millisecond, as the server keeps them
+  CHECK(statuses[ms(t0 + std::chrono::seconds(1))]["MinorStatus"] == "Application");
   CHECK(bulk[0]["args"][0] == 1);  // an int, not "1"
   auto params = server.calls("setJobParameters");
   REQUIRE(params.size() == 1);
   CHECK(params[0]["args"][1] == nlohmann::json::parse(R"([["LocalBatchID", "1234"]])"));
-  // Statuses the server refuses for good (unknown job) are dropped, not retried forever.
+  // Statuses the server refuses for good (unknown job) are not retried forever, but kept in the
+  // report file with the server's answer, and counted.
   restarted.set_status("77", {"Running", "x", "", clock::now(), "JobWrapper"});
   CHECK(restarted.pending_reports() == 0);
+  CHECK(restarted.refused_reports() == 1);
+  auto kept = nlohmann::json::parse(*pilot::read_file(state.path() / "dirac-reports.json"));
+  REQUIRE(kept["refused"].size() == 1);
+  CHECK(kept["refused"][0]["job"] == 77);
+  CHECK(kept["refused"][0]["statuses"][0]["MinorStatus"] == "x");
+  CHECK_THAT(kept["refused"][0]["error"].get<std::string>(), Catch::Contains("No Matching Job"));
+  DiracJobSource again(config(server, state.path()), {});
+  CHECK(again.refused_reports() == 1);  // kept across pilots
+}
+
+TEST_CASE("Job source: no ' reaches the server in a status, as DIRAC's JobReport strips them") {
+  FakeDirac server;
+  pilot::TempDir state;
+  DiracJobSource source(config(server, state.path()), {});
+  REQUIRE(source.request_job(offer()));
+  source.set_status("1", {"Completing", "Application Finished With Errors", "Can't open 'file'", {}, "Job_1"});
+  auto bulk = server.calls("setJobStatusBulk");
+  REQUIRE(bulk.size() == 1);
+  CHECK(bulk[0]["reply"]["OK"] == true);
+  auto entry = bulk[0]["args"][1].begin().value();
+  CHECK(entry["ApplicationStatus"] == "Cant open file");
+  CHECK(source.refused_reports() == 0);
+}
+
+TEST_CASE("Job source: statuses made in the same millisecond reach the server in distinct, increasing milliseconds") {
+  using namespace std::chrono;
+  auto t = sys_time<milliseconds>(milliseconds(1'764'669'600'123));
+  CHECK(next_status_time(std::nullopt, t + microseconds(700)) == t);
+  CHECK(next_status_time(t, t + microseconds(700)) == t + milliseconds(1));
+  CHECK(next_status_time(t + milliseconds(5), t) == t + milliseconds(6));  // clock stepped back
+  CHECK(next_status_time(t, t + milliseconds(3)) == t + milliseconds(3));
+
+  FakeDirac server;
+  pilot::TempDir state;
+  DiracJobSource source(config(server, state.path()), {});
+  REQUIRE(source.request_job(offer()));
+  server.control({{"down", true}});  // buffered, then sent in one bulk
+  auto now = system_clock::now();
+  for (const char* minor : {"Job Initialization", "Downloading InputSandbox", "Application"})
+    source.set_status("1", {"Running", minor, "", now, "JobWrapper"});
+  server.control(nlohmann::json::object());
+  REQUIRE(source.flush());
+  auto bulk = server.calls("setJobStatusBulk");
+  REQUIRE_FALSE(bulk.empty());
+  std::vector<std::string> times;
+  for (auto& [ts, st] : bulk.back()["args"][1].items()) times.push_back(ts);
+  REQUIRE(times.size() == 3);
+  std::set<std::string> ms;
+  for (const auto& ts : times) ms.insert(ts.substr(0, 23));  // "YYYY-mm-dd HH:MM:SS.mmm"
+  CHECK(ms.size() == 3);
+  CHECK(bulk.back()["args"][1][times[2]]["MinorStatus"] == "Application");
 }
 
 TEST_CASE("Job source: heartbeat returns the server's Kill command") {

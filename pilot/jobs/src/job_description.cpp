@@ -122,6 +122,7 @@ JobDescription read_job_description(const Jdl& jdl, std::string_view source) {
     for (auto& s : jdl_string_list(jdl, "BannedSite").value_or(std::vector<std::string>{}))
       d.banned_sites.push_back(s);
     d.job_type = jdl_string(jdl, "JobType").value_or("");
+    d.job_group = jdl_string(jdl, "JobGroup").value_or("");
     d.owner = jdl_string(jdl, "Owner").value_or("");
     d.owner_group = jdl_string(jdl, "OwnerGroup").value_or("");
     d.priority = jdl_integer(jdl, "Priority").value_or(1);

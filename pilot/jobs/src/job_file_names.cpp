@@ -3,6 +3,16 @@
 #include <algorithm>
 
 #include "iequals.hpp"
+#include "jobs/job_description.hpp"
+
+namespace pilot::jobs {
+
+std::string input_file_name(std::string_view entry) {
+  auto slash = entry.rfind('/');
+  return std::string(slash == std::string_view::npos ? entry : entry.substr(slash + 1));
+}
+
+}  // namespace pilot::jobs
 
 namespace pilot::jobs::detail {
 namespace {
@@ -58,7 +68,12 @@ std::optional<std::string> input_sandbox_problem(std::string_view entry) {
     auto p = common_problem(entry.substr(4));
     return p ? std::optional<std::string>("LFN " + *p) : std::nullopt;
   }
-  return job_path_problem(entry);
+  // A local file of the submitter (WMSClient keeps its name, absolute or relative, next to the
+  // SB: reference of the sandbox that carries it): only its last component names a file here.
+  if (has_control_character(entry)) return "contains a control character";
+  auto name = input_file_name(entry);
+  if (name.empty() || name == "." || name == "..") return "names no file (its last component is '" + name + "')";
+  return std::nullopt;
 }
 
 }  // namespace pilot::jobs::detail

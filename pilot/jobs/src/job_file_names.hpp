@@ -13,8 +13,9 @@ namespace pilot::jobs::detail {
 // a `..` component, a control character. nullopt when it is fine.
 std::optional<std::string> job_path_problem(std::string_view name);
 
-// The same for an InputSandbox entry, which may also be a sandbox store reference
-// `SB:<SE>|<path>` or a catalogue file `LFN:<path>` (absolute, but still without `..`).
+// The same for an InputSandbox entry: a sandbox store reference `SB:<SE>|<path>`, a catalogue
+// file `LFN:<path>` (absolute, but still without `..`), or the name a submitter gave a local
+// file, of which only the last component counts (input_file_name).
 std::optional<std::string> input_sandbox_problem(std::string_view entry);
 
 }  // namespace pilot::jobs::detail

@@ -13,9 +13,7 @@ bool is_reference(const std::string& entry) {
   return upper.starts_with("SB:") || upper.starts_with("LFN:");
 }
 
-std::string stored_name(const std::string& entry) {
-  return fs::path(entry).lexically_normal().filename().string();
-}
+std::string stored_name(const std::string& entry) { return input_file_name(entry); }
 
 }  // namespace
 

@@ -347,6 +347,18 @@ class Extractor {
 
 }  // namespace
 
+bool is_tar_archive(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return false;
+  try {
+    detail::DecompressingReader in(file);
+    char h[kBlock];
+    return in.read(h, kBlock) == kBlock && checksum_ok(h);
+  } catch (const Error&) {
+    return false;  // unreadable or corrupt compressed data: not an archive to unpack
+  }
+}
+
 ExtractResult extract_archive(const std::filesystem::path& archive, const std::filesystem::path& dest,
                               const ExtractLimits& limits) {
   Extractor x(archive, dest, limits);

@@ -36,17 +36,26 @@ struct AgentSetup {
   mjf::Watcher* watcher = nullptr;     // the slot's budget; null: no limits known
   std::optional<jobwrapper::ContainerSpec> container;  // run payloads in this container
   std::filesystem::path workdir;       // absolute; job directories are created below it
+  std::string batch_system;            // DIRAC's name of the batch system running the pilot; empty: none
   log::Logger log;
   std::chrono::milliseconds watch_period{30000};
 };
 
+// Every job this pilot handled is counted once: matched by it or recovered from a lost pilot,
+// and then in exactly one outcome (jobs_matched + jobs_recovered == succeeded + failed +
+// rescheduled). jobs_started counts the matched jobs whose payload started.
 struct AgentSummary {
+  int jobs_matched = 0;
   int jobs_started = 0;
   int jobs_succeeded = 0;
   int jobs_failed = 0;
-  int jobs_rescheduled = 0;  // handed back by their payload (exit code 222)
+  int jobs_rescheduled = 0;  // handed back: exit code 222, or lost before they made anything
   int jobs_interrupted = 0;
-  int jobs_recovered = 0;
+  int jobs_recovered = 0;  // finished or reported for a lost pilot of this work directory
+  std::size_t reports_refused = 0;  // reports the job source refused for good (kept on disk)
+  // A stop signal came while the job source did not answer: the pilot ends without waiting,
+  // its reports on disk; the caller must end the process before destroying the setup.
+  bool reports_abandoned = false;
   std::int64_t events = 0;
   double cpu_seconds = 0;
   double processor_seconds = 0;  // wall x processors of every job
@@ -57,7 +66,9 @@ struct AgentSummary {
 };
 nlohmann::json to_json(const AgentSummary& s);
 
-// Runs until a stop rule or a reclaim ends the loop and every job has been reported.
+// Runs until a stop rule or a reclaim ends the loop and every job has been reported. The stop
+// signals (TERM, INT, USR1, USR2) must be blocked in the calling thread: the agent unblocks them
+// once it handles them.
 AgentSummary run_agent(AgentSetup& setup);
 
 }  // namespace pilot::agent

@@ -3,6 +3,8 @@
 // over the job description, the configuration and the job wrapper's record, so the rules are
 // tested without running anything.
 
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -44,7 +46,10 @@ std::optional<mc::McOptions> mc_options(const jobs::JobDescription& job, const B
 // the last status is then "Rescheduled" and the job source gives the job back.
 inline constexpr int kRescheduleExitCode = 222;
 
-// What to report when a job has ended.
+// What to report when a job has ended, as DIRAC's JobWrapper reports it: the statuses in order
+// (an empty status where it reports only a minor status; a failed job ends with a second Failed
+// record without minor status, as JobWrapper.finalize sends it), the last one going with the
+// outputs.
 struct FinalReport {
   std::vector<jobs::StatusUpdate> statuses;  // in order
   std::vector<std::pair<std::string, std::string>> parameters;
@@ -53,6 +58,31 @@ struct FinalReport {
   std::optional<std::int64_t> events;
 };
 FinalReport final_report(const jobwrapper::JobRecord& record, const std::optional<mc::McResult>& mc,
-                         double cpu_power_hs06);
+                         double cpu_power_hs06, int processors);
+
+// What DIRAC's JobAgent and JobWrapper report about the pilot that runs a job.
+struct PilotFacts {
+  std::string pilot_reference;  // Pilot_Reference: StalledJobAgent checks this pilot is alive
+  std::string grid_ce, ce_queue;
+  std::string batch_system;  // BatchSystem as DIRAC names it ("SLURM", "HTCondor", ...); empty: none
+  std::optional<double> cpu_normalization_factor;  // HS06 per processor, when known
+  std::string pilot_agent;                         // PilotAgent: what runs the job ("pilot 0.1.0")
+  long wrapper_pid = 0;                            // JobWrapperPID: the supervising process
+};
+// JobAgent, after the match: MatcherServiceTime, GridCE, CEQueue, BatchSystem (those known).
+std::vector<std::pair<std::string, std::string>> job_received_parameters(const PilotFacts& facts, double match_seconds);
+// JobWrapper.__setInitialJobParameters: Pilot_Reference, JobType, JobGroup,
+// CPUNormalizationFactor, PilotAgent, JobWrapperPID.
+std::vector<std::pair<std::string, std::string>> initial_job_parameters(const PilotFacts& facts,
+                                                                         const jobs::JobDescription& job);
+// The Watchdog's NodeInformation: HostName, Memory(MB) (available), LocalAccount, ModelName,
+// LocalJobID (LSB/PBS/SGE variables), from `proc_root` and `env` (getenv's contract).
+std::vector<std::pair<std::string, std::string>> node_parameters(const std::filesystem::path& proc_root,
+                                                                  const std::function<const char*(const char*)>& env);
+
+// Whether the job source asked for the job to be killed (DIRAC's heartbeat reply {"Kill": ...}),
+// as the agent records it in the job record (extra.agent.kill_received), so a pilot recovering
+// the job reports it the same way.
+bool kill_received(const jobwrapper::JobRecord& record);
 
 }  // namespace pilot::agent

@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,12 @@ struct DiracConfig {
   std::vector<std::string> job_manager_urls;
 };
 
+// The time a job's next status is sent with: `now` to the millisecond, and always later than the
+// job's last one, since the server orders LoggingInfo by milliseconds (StatusTimeOrder) and two
+// reports in the same millisecond would tie.
+std::chrono::sys_time<std::chrono::milliseconds> next_status_time(
+    std::optional<std::chrono::sys_time<std::chrono::milliseconds>> last, std::chrono::system_clock::time_point now);
+
 class DiracJobSource : public jobs::JobSource {
  public:
   // Loads the report buffer left by an earlier pilot in `state_dir` (and tries to deliver it at
@@ -58,6 +66,8 @@ class DiracJobSource : public jobs::JobSource {
   jobs::PreparedJob prepare_job(const jobs::MatchedJob& job, const jobs::JobDescription& description,
                                 const std::filesystem::path& jobdir) override;
   void maintain_job(const std::string& job_id) override;
+  // Sends DIRAC's JobReport would: without any ' in the fields, each job's statuses strictly
+  // increasing in milliseconds.
   void set_status(const std::string& job_id, const jobs::StatusUpdate& update) override;
   void set_parameters(const std::string& job_id,
                       const std::vector<std::pair<std::string, std::string>>& parameters) override;
@@ -68,6 +78,7 @@ class DiracJobSource : public jobs::JobSource {
   bool flush() override;
 
   std::size_t pending_reports() const { return buffer_.pending(); }
+  std::size_t refused_reports() const override { return buffer_.refused(); }
   // Uploads the output sandboxes kept in state_dir by an outage, then reports their jobs' final
   // statuses. Returns how many are still pending.
   std::size_t retry_pending_outputs();
@@ -92,6 +103,7 @@ class DiracJobSource : public jobs::JobSource {
   ServiceClient job_manager_;
   std::chrono::steady_clock::time_point next_output_retry_{};
   ReportBuffer buffer_;
+  std::map<std::int64_t, std::chrono::sys_time<std::chrono::milliseconds>> last_status_time_;
   PayloadProxyKeeper proxies_;
   bool pilot_info_reported_ = false;
 };

@@ -2,12 +2,14 @@
 // Job reports (status changes with their UTC time, job parameters, then a request to reschedule
 // the job) waiting to reach JobStateUpdate and JobManager. Every change is written to disk (atomically) before any attempt to send it, so
 // neither a server outage nor a pilot restart loses one; entries leave the buffer only once the
-// server has accepted them, or has refused them for good (an S_ERROR such as "No Matching Job",
-// which no retry can change).
+// server has accepted them. What the server refuses for good (an S_ERROR such as "No Matching
+// Job", which no retry can change) is logged as an error and kept in the file's "refused" list
+// with the server's answer, for the operator: never dropped.
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,11 +30,12 @@ class ReportBuffer {
   void add_reschedule(std::int64_t job_id);
 
   std::size_t pending() const;  // status entries + parameters + reschedules not yet delivered
+  std::size_t refused() const { return refused_.size(); }  // reports the server refused, kept
   std::vector<StatusEntry> statuses(std::int64_t job_id) const;
 
   struct FlushResult {
     std::size_t delivered = 0;
-    std::size_t rejected = 0;  // refused by the server for good, logged and dropped
+    std::size_t rejected = 0;  // refused by the server for good: logged, kept in "refused"
     bool complete = false;     // nothing left
     std::string error;         // why something is still pending
   };
@@ -49,9 +52,13 @@ class ReportBuffer {
     bool reschedule = false;
   };
   void save() const;
+  // Keeps what the server refused with its answer and logs it as an error.
+  void keep_refused(std::int64_t job_id, const std::string& what, nlohmann::json entries,
+                    const std::string& error, const log::Logger& log);
 
   std::filesystem::path file_;
   std::map<std::int64_t, JobReports> jobs_;
+  std::vector<nlohmann::json> refused_;
   std::string warning_;
 };
 

@@ -54,7 +54,9 @@ struct SandboxPolicy {
   std::chrono::milliseconds upload_retry_delay{2000};
 };
 
-// Downloads every `SB:` entry of a job's InputSandbox and unpacks it into `jobdir`. Throws
+// Downloads every `SB:` entry of a job's InputSandbox and unpacks it into `jobdir`; then, as
+// DIRAC's JobWrapper, takes every other entry as the file of its last component inside the
+// unpacked sandboxes, unpacks it when it is a tar archive and only warns when it is missing. Throws
 // jobs::JobPreparationError: "Failed Downloading InputSandbox LFN(s)" for LFN entries (this
 // pilot has no data management), "Failed Downloading InputSandbox" for anything else (no store
 // configured, download or unpack failure), the detail naming the entry. Returns the number of

@@ -35,6 +35,7 @@ struct JobDescription {
   std::vector<std::string> sites;          // Site (one or a list); empty or "ANY": any
   std::vector<std::string> banned_sites;   // BannedSites / BannedSite
   std::string job_type;                    // JobType
+  std::string job_group;                   // JobGroup
   std::string owner;                       // Owner
   std::string owner_group;                 // OwnerGroup
   std::int64_t priority = 1;               // Priority
@@ -48,6 +49,12 @@ struct JobDescription {
   std::int64_t cpu_time_or_default() const { return cpu_time.value_or(kDefaultJobCpuTime); }
   bool whole_node() const;  // tagged "WholeNode"
 };
+
+// The file a plain InputSandbox entry (neither SB: nor LFN:) stands for in the job directory:
+// its last component, as DIRAC's JobWrapper takes os.path.basename(entry). DIRAC's WMSClient
+// lists the submitter's local names, absolute or relative, and ships the files in an SB: sandbox
+// under that name, so "/bin/echo" is the file "echo" of the unpacked sandbox.
+std::string input_file_name(std::string_view entry);
 
 // Reads and checks the attributes; throws pilot::Error naming the attribute (and `source`) when
 // one has the wrong type or an impossible value (no Executable, processors < 1, Min > Max, ...).

@@ -43,6 +43,7 @@ struct MatchedJob {
   std::string jdl;  // the job description as received
   nlohmann::json attributes =
       nlohmann::json::object();  // backend extras (e.g. DIRAC's JobID, owner, group)
+  double match_seconds = 0;      // how long the request that matched it took (MatcherServiceTime)
 };
 
 struct StatusUpdate {
@@ -114,6 +115,8 @@ class JobSource {
   virtual void finish_job(const std::string& job_id, const FinishedJob& job) = 0;
   // Deliver everything still buffered; returns false if something could not be sent yet.
   virtual bool flush() = 0;
+  // Reports the source refused for good (kept for the operator, logged as errors).
+  virtual std::size_t refused_reports() const { return 0; }
   // At start-up, after the jobs found in the work directory are reported: jobs an earlier pilot
   // of this node claimed but left no trace of (killed during the claim) go back to the source.
   virtual void recover_orphans() {}

@@ -33,6 +33,11 @@ enum class Compression { none, gzip, bzip2 };
 // The compression the first bytes of a file announce (none when neither magic matches).
 Compression detect_compression(const std::filesystem::path& archive);
 
+// Whether `file` is a regular file holding a tar archive (plain, gzip or bzip2), judged as
+// Python's tarfile.is_tarfile does: its first header block reads and its checksum is right.
+// Never throws: an unreadable file is not an archive.
+bool is_tar_archive(const std::filesystem::path& file);
+
 // Extracts `archive` into the existing directory `dest`. Refused: absolute names, `..`
 // components, names passing through a symbolic link, symbolic links whose target is absolute or
 // leaves `dest`, hard links to names outside `dest` or to missing files, devices and FIFOs,
