@@ -60,6 +60,9 @@ struct RunningJob {
 // wrapper as "JobWrapper".
 constexpr const char* kWrapperSource = "JobWrapper";
 
+// How long a signalled pilot still waits for reports in flight before it ends.
+constexpr auto kReportGraceAfterSignal = std::chrono::seconds(2);
+
 class Agent {
  public:
   explicit Agent(AgentSetup& s)
@@ -136,15 +139,18 @@ class Agent {
     });
     const sigset_t set = stop_signal_set();
     std::optional<Clock::time_point> leave_at;
+    // A pilot stopped by a signal tries what is queued once, not for report_retry_s: whoever
+    // sent it will not wait that long.
+    auto leave_soon = [&](const std::string& why) {
+      log_.warn("stopped by a signal: undelivered reports stay on disk for the next pilot", {{"signal", why}});
+      abandon_reports_ = true;
+      leave_at = Clock::now() + kReportGraceAfterSignal;
+    };
+    if (summary_.stop == StopReason::signal) leave_soon(summary_.stop_detail);
     while (!done) {
       timespec step{0, 100'000'000};
       int sig = sigtimedwait(&set, nullptr, &step);
-      if (sig > 0 && !leave_at) {
-        log_.warn("stop signal while reporting: undelivered reports stay on disk for the next pilot",
-                  {{"signal", signal_name(sig)}});
-        abandon_reports_ = true;
-        leave_at = Clock::now() + std::chrono::seconds(1);
-      }
+      if (sig > 0 && !leave_at) leave_soon(signal_name(sig));
       if (leave_at && Clock::now() >= *leave_at && !done) {
         log_.warn("the job source does not answer: the pilot ends without waiting for it");
         // Its thread is blocked in a network call: it is left running, with everything it uses

@@ -93,7 +93,7 @@ void check_every_job_reported(const FakeDirac& server, const fs::path& work, int
     CHECK(params.count("WallClockTime(s)") == 1);
   }
   // Nothing is left waiting in the report buffer.
-  auto buffer = json::parse(pilot::read_file(work / "dirac-reports.json").value_or("{\"jobs\": []}"));
+  auto buffer = json::parse(pilot::read_file(work / ".pilot-state" / "dirac-reports.json").value_or("{\"jobs\": []}"));
   CHECK(buffer["jobs"].empty());
 }
 
