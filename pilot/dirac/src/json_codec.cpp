@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "dirac/codec.hpp"
 
@@ -95,6 +97,14 @@ Value from(const json& j, std::size_t depth, const DecodeLimits& limits) {
 
 }  // namespace
 
+// A key as the encoder will print it: invalid UTF-8 replaced by U+FFFD (json_encode's rule)
+// before it takes its place in the object, whose keys are ordered, so that encoding a decoded
+// encoding gives the same text.
+static std::string utf8_key(std::string key) {
+  if (std::all_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return key;
+  return json::parse(json(key).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+}
+
 json to_json(const Value& v) {
   return std::visit(
       [&](const auto& x) -> json {
@@ -116,7 +126,7 @@ json to_json(const Value& v) {
           return a;
         } else if constexpr (std::is_same_v<T, Dict>) {
           json o = json::object();
-          for (const auto& [k, val] : x.items) o[key_text(k)] = to_json(val);
+          for (const auto& [k, val] : x.items) o[utf8_key(key_text(k))] = to_json(val);
           return o;
         } else if constexpr (std::is_same_v<T, DateTime>) return cls("dt", format_datetime(x, false));
         else if constexpr (std::is_same_v<T, Date>) return cls("date", format_date(x));
