@@ -30,10 +30,54 @@ Framework/ProxyManager signs the pilot's request with the owner's stored proxy (
 RFC3820 proxy, limited policy for a "CN=limited proxy" request, lifetime min(requested,
 proxy_max_lifetime). nodelegation: the caller lacks (Limited|Full)Delegation; an owner other
 than OWNER_DN has no stored proxy.
+
+JobStateUpdate follows DIRAC v8's JobStateUpdateHandler:
+- Job state machine (JobStatus.JobsStateMachine; JOB_TRANSITIONS below). setJobStatusBulk,
+  setJobStatus and setJobApplicationStatus (which goes through the bulk method, as in v8) walk
+  the entries in timestamp order; unless force is true, an entry whose Status is not allowed
+  from the job's current Status (Stalled counts as Running) keeps the current Status: the entry's
+  Status becomes the current one and its Source gets "(SM)" appended (so LoggingInfo stores
+  that), while its MinorStatus/ApplicationStatus still apply. Each refusal is recorded in the
+  call's record line as "refused": [{"time": <timestamp key>, "from": ..., "to": ...}] (only
+  present when something was refused). A Status that is no job state at all gives
+  S_ERROR("getNextState: '<status>' is not a valid state") and changes nothing (not forced).
+- History (LoggingInfo): one record per entry, {"Status","MinorStatus","ApplicationStatus"
+  ("idem" when absent), "Source" ("Unknown" when absent), "time" (the timestamp key),
+  "time_order" (ms since the epoch of that timestamp, read as UTC, 3 decimals; null when
+  unparsable)}.
+- A ' in the Status, MinorStatus, ApplicationStatus or Source of an entry: the job attributes
+  are still set, but that entry and those after it are not added to the history and the call
+  answers {"OK": false, "Errno": 1131, "Message": "MySQL Error ( 1131 : Execution failed.: ( 1064:
+  You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server
+  version for the right syntax to use near '<rest of the INSERT after the quote>' at line 1 ))"}
+  (JobLoggingDB.addLoggingRecord does not escape); the record line gets "sql_error": true.
+- Every JobStateUpdate call on a known job records "job_after": {"Status", "MinorStatus",
+  "ApplicationStatus", "history": [...]} in its record line.
+- sendHeartBeat sets Status "Running" unconditionally (JobDB.setHeartBeatData, no history
+  record), also for a Killed/Done job. A job listed in control "kill": the first heartbeat that
+  sees it first kills it (Status "Killed", MinorStatus "Marked for termination", history record
+  with Source "JobManager", as JobManager.killJob), then sets Running as above, then answers
+  {"Kill": ""} (every heartbeat of a listed job answers Kill). The record line gets
+  "killed": true on that first heartbeat.
+
+SandboxStore downloads: the store's own URL is dips://<--sandbox-store-host>:<diset port>/
+WorkloadManagement/SandboxStore. v8 (default): path = file id with the own URL removed
+(str.replace); a path that is no "sandboxes" reference's path (after "|") is answered
+S_ERROR("No sandbox matches the requirements") instead of S_OK("Accepted"), recorded as event
+"no such sandbox" with "path" (a known path whose file is missing: Accepted, then
+S_ERROR("Sandbox does not exist"), as before). --v9: path = the part after
+"WorkloadManagement/SandboxStore"; a file id without it gets S_ERROR("Server error while serving
+toClient: list index out of range") as the first reply (event "bad file id").
+
+--v9 (DIRAC v9 server): implies --json; the Matcher reply carries "Owner" (user name, "owner"
+for OWNER_DN, "pilot" for USER_DN; an "owners" control entry with "DN" is converted the same
+way, one with "Owner" is used as is) instead of "DN", "Group" kept; the Setup is not checked;
+the ProxyManager's getStoredProxyStrength/getProxy/getVOMSProxy take OWNER_DN or "owner".
 """
 
 import argparse
 import base64
+import calendar
 import ctypes
 import datetime
 import hashlib
@@ -69,6 +113,63 @@ JDL = """[
 USER_DN = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot"
 OWNER_DN = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner"
 LIMITED_POLICY = "1.3.6.1.4.1.3536.1.1.1.9"
+USER_NAMES = {OWNER_DN: "owner", USER_DN: "pilot"}
+
+# JobStatus.JobsStateMachine (DIRAC v8): the states each state may move to. Every restricted
+# state's default is itself (a refused transition keeps the status); Deleted has no map, so the
+# machine puts no restriction on it (None: any state).
+JOB_TRANSITIONS = {
+    "Deleted": None,
+    "Killed": ["Deleted"],
+    "Failed": ["Rescheduled", "Deleted"],
+    "Done": ["Deleted"],
+    "Completed": ["Done", "Failed"],
+    "Completing": ["Done", "Failed", "Completed", "Stalled", "Killed"],
+    "Stalled": ["Running", "Failed", "Killed"],
+    "Running": ["Stalled", "Done", "Failed", "Rescheduled", "Completing", "Killed", "Received"],
+    "Rescheduled": ["Waiting", "Received", "Deleted", "Failed"],
+    "Matched": ["Running", "Failed", "Rescheduled", "Killed"],
+    "Waiting": ["Matched", "Rescheduled", "Deleted"],
+    "Staging": ["Waiting", "Failed", "Killed"],
+    "Checking": ["Staging", "Waiting", "Rescheduled", "Failed", "Deleted"],
+    "Received": ["Checking", "Waiting", "Failed", "Deleted"],
+    "Submitting": ["Received", "Checking", "Deleted"],
+}
+SQL_1064 = ("You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server "
+            "version for the right syntax to use near '%s' at line 1")
+
+
+def next_state(current, candidate):
+    """The state JobsStateMachine(current).getNextState(candidate) gives, None for an unknown candidate."""
+    if candidate not in JOB_TRANSITIONS:
+        return None
+    allowed = JOB_TRANSITIONS.get(current)
+    if current not in JOB_TRANSITIONS:
+        return candidate  # the v8 machine would fail on an unknown current state; be lenient
+    if allowed is None or candidate in allowed:
+        return candidate
+    return current
+
+
+def time_order(ts):
+    """Milliseconds since the epoch (UTC) of a status timestamp, 3 decimals; None when unparsable."""
+    if isinstance(ts, datetime.datetime):
+        dt = ts
+    else:
+        dt = None
+        for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
+            try:
+                dt = datetime.datetime.strptime(str(ts).strip(), fmt)
+                break
+            except ValueError:
+                pass
+        if dt is None:
+            return None
+    return round((calendar.timegm(dt.utctimetuple()) + dt.microsecond / 1e6) * 1000.0, 3)
+
+
+def utc_now_string():
+    return str(datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None))
 
 # ---------------------------------------------------------------- DEncode
 
@@ -272,7 +373,10 @@ def https_fault(state, c, entry, handler):
 class State:
     def __init__(self, args):
         self.args = args
+        self.tls = threading.local()
+        self.tls.extra = {}
         self.lock = threading.Lock()
+        self.killed = set()  # jobs of control "kill" already killed by a heartbeat
         self.jobs = {}
         for jid in range(1, args.jobs + 1):
             self.jobs[jid] = {"Status": "Waiting", "MinorStatus": "Pilot Agent Submission",
@@ -310,15 +414,32 @@ class State:
                 return "Unauthorized query"
         return None
 
-    def handle(self, service, method, args, setup):
+    def handle(self, service, method, args, setup, entry=None):
+        """The handler's reply; record fields a handler adds (self.extra) go into `entry`."""
         name = service.split("/")[-1].replace("Tornado", "")
         fn = getattr(self, "%s_%s" % (name, method), None)
         if fn is None:
             return None
+        self.tls.extra = {}
         try:
-            return fn(setup, *args)
+            result = fn(setup, *args)
         except TypeError as e:
-            return S_ERROR("Wrong number of arguments: %s" % e)
+            result = S_ERROR("Wrong number of arguments: %s" % e)
+        extra = self.tls.extra
+        if name == "JobStateUpdate" and isinstance(args, (list, tuple)) and args:
+            with self.lock:
+                job = self.jobs.get(args[0]) if isinstance(args[0], int) else None
+                if job is not None:
+                    extra["job_after"] = json.loads(json.dumps(
+                        {k: job[k] for k in ("Status", "MinorStatus", "ApplicationStatus", "history")},
+                        default=str))
+        if entry is not None:
+            entry.update(extra)
+        return result
+
+    @property
+    def extra(self):
+        return self.tls.extra
 
     def Matcher_requestJob(self, setup, desc):
         c = self.control()
@@ -332,7 +453,7 @@ class State:
             return S_ERROR("Pilot version does not match the production version %s" % self.args.pilot_version, 1511)
         if c["match"] == "error":
             return S_ERROR("Error requesting job", 0)
-        if c["match"] == "nomatch" or setup != self.args.setup:
+        if c["match"] == "nomatch" or (setup != self.args.setup and not self.args.v9):
             return S_ERROR("No match found ( 1510 : )", 1510)
         with self.lock:
             for jid, job in sorted(self.jobs.items()):
@@ -340,44 +461,85 @@ class State:
                     job["Status"], job["MinorStatus"] = "Matched", "Assigned"
                     jdl = c.get("jdl", {}).get(str(jid)) or JDL % jid
                     reply = {"JDL": jdl, "JobID": jid}
-                    reply.update(c.get("owners", {}).get(str(jid), {"DN": OWNER_DN, "Group": "testvo_user"}))
+                    owner = dict(c.get("owners", {}).get(str(jid), {"DN": OWNER_DN, "Group": "testvo_user"}))
+                    if self.args.v9 and "DN" in owner:
+                        dn = owner.pop("DN")
+                        owner = dict({"Owner": USER_NAMES.get(dn, dn.rsplit("CN=", 1)[-1])}, **owner)
+                    reply.update(owner)
                     reply["PilotInfoReportedFlag"] = True
                     return S_OK(reply)
         return S_ERROR("No match found ( 1510 : )", 1510)
 
     def JobStateUpdate_setJobStatusBulk(self, setup, jid, statuses, force=False):
+        if not isinstance(statuses, dict):
+            return S_ERROR("Incorrect type for argument 2: expected dict")
         with self.lock:
-            job = self.jobs.get(jid)
-            if job is None:
-                return S_ERROR("No Matching Job", 0)
-            for ts in sorted(statuses):
-                entry = dict(statuses[ts], time=ts)
-                job["history"].append(entry)
-            # the newest timestamp wins
-            for ts in sorted(statuses):
-                for k in ("Status", "MinorStatus", "ApplicationStatus"):
-                    if statuses[ts].get(k):
-                        job[k] = statuses[ts][k]
+            return self.set_status_bulk(jid, statuses, force)
+
+    def set_status_bulk(self, jid, statuses, force):
+        """JobStateUpdateHandler._setJobStatusBulk (v8), called with the lock held."""
+        job = self.jobs.get(jid)
+        if job is None:
+            return S_ERROR("No Matching Job", 0)
+        if not statuses:
             return S_OK([["MinorStatus", "ApplicationStatus"], [job["MinorStatus"], job["ApplicationStatus"]]])
-
-    def JobStateUpdate_setJobStatus(self, setup, jid, status, minor, source):
-        with self.lock:
-            job = self.jobs.get(jid)
-            if job is None:
-                return S_ERROR("No Matching Job", 0)
-            if status:
-                job["Status"] = status
-            if minor:
-                job["MinorStatus"] = minor
-            return S_OK()
-
-    def JobStateUpdate_setJobApplicationStatus(self, setup, jid, app, source):
-        with self.lock:
-            job = self.jobs.get(jid)
-            if job is None:
-                return S_ERROR("No Matching Job", 0)
+        # empty fields are dropped, as the handler does
+        updates = [(ts, {k: v for k, v in (statuses[ts] or {}).items() if v}) for ts in sorted(statuses, key=str)]
+        current = "Running" if job["Status"] == "Stalled" else job["Status"]
+        refused = []
+        status, minor, app = None, "", ""
+        for ts, sdict in updates:
+            status = sdict.get("Status", current)
+            if not force and status != current:
+                new = next_state(current, status)
+                if new is None:
+                    return S_ERROR("getNextState: %r is not a valid state" % status)
+                if new != status:
+                    refused.append({"time": ts, "from": current, "to": status})
+                    status = sdict["Status"] = new
+                    sdict["Source"] = sdict.get("Source", "") + "(SM)"
+                current = new
+            minor = sdict.get("MinorStatus", minor)
+            app = sdict.get("ApplicationStatus", app)
+        # the job attributes (escaped by JobDB, so a quote is harmless there)
+        if status:
+            job["Status"] = status
+        if minor:
+            job["MinorStatus"] = minor
+        if app:
             job["ApplicationStatus"] = app
-            return S_OK()
+        if refused:
+            self.extra["refused"] = refused
+        # the LoggingInfo records (JobLoggingDB.addLoggingRecord does not escape)
+        for ts, sdict in updates:
+            rec = {"Status": sdict.get("Status", "idem"), "MinorStatus": sdict.get("MinorStatus", "idem"),
+                   "ApplicationStatus": sdict.get("ApplicationStatus", "idem"),
+                   "Source": sdict.get("Source", "Unknown"), "time": ts, "time_order": time_order(ts)}
+            error = sql_quote_error(jid, rec)
+            if error:
+                self.extra["sql_error"] = True
+                return error
+            job["history"].append(rec)
+        return S_OK([["MinorStatus", "ApplicationStatus"], [job["MinorStatus"], job["ApplicationStatus"]]])
+
+    def set_status(self, jid, status=None, minor=None, app=None, source=None, when=None, force=False):
+        """JobStateUpdateHandler.__setJobStatus: one entry through the bulk method."""
+        sdict = {k: v for k, v in (("Status", status), ("MinorStatus", minor), ("ApplicationStatus", app)) if v}
+        with self.lock:
+            if jid not in self.jobs:
+                return S_ERROR("No Matching Job", 0)
+            if not sdict:
+                return S_OK()
+            if source:
+                sdict["Source"] = source
+            result = self.set_status_bulk(jid, {str(when) if when else utc_now_string(): sdict}, force)
+        return result if not result["OK"] else S_OK()
+
+    def JobStateUpdate_setJobStatus(self, setup, jid, status="", minor="", source="Unknown", when=None, force=False):
+        return self.set_status(jid, status, minor, None, source, when, force)
+
+    def JobStateUpdate_setJobApplicationStatus(self, setup, jid, app, source="Unknown"):
+        return self.set_status(jid, None, None, app, source)
 
     def JobStateUpdate_setJobParameters(self, setup, jid, params):
         with self.lock:
@@ -392,7 +554,21 @@ class State:
         return self.JobStateUpdate_setJobParameters(setup, jid, [[name, value]]) and S_OK(1)
 
     def JobStateUpdate_sendHeartBeat(self, setup, jid, dynamic, static):
-        if jid in self.control()["kill"]:
+        kill = jid in self.control()["kill"]
+        with self.lock:
+            job = self.jobs.get(jid)
+            if job is not None:
+                if kill and jid not in self.killed:
+                    # JobManager.killJob ran before this heartbeat
+                    self.killed.add(jid)
+                    job["Status"], job["MinorStatus"] = "Killed", "Marked for termination"
+                    ts = utc_now_string()
+                    job["history"].append({"Status": "Killed", "MinorStatus": "Marked for termination",
+                                           "ApplicationStatus": "idem", "Source": "JobManager",
+                                           "time": ts, "time_order": time_order(ts)})
+                    self.extra["killed"] = True
+                job["Status"] = "Running"  # JobDB.setHeartBeatData, no LoggingInfo record
+        if kill:
             return S_OK({"Kill": ""})
         return S_OK({})
 
@@ -424,6 +600,8 @@ class State:
 
     def stored_proxy(self, dn, group):
         """(certificate file, key file, chain PEM) of the owner's stored proxy, or None."""
+        if self.args.v9 and dn == USER_NAMES[OWNER_DN]:
+            dn = OWNER_DN  # a v9 pilot without a Configuration Server sends the match's user name
         if dn != OWNER_DN or group != "testvo_user":
             return None
         path = os.path.join(self.args.pki, "owner_stored_proxy.pem")
@@ -475,6 +653,29 @@ class State:
 
     def PilotLogging_finaliseLogs(self, setup, payload, uuid, vo):
         return S_OK("Log file finalised for pilot: %s" % uuid)
+
+
+def sql_quote_error(jid, rec):
+    """The S_ERROR of the unescaped LoggingInfo INSERT when a field holds a quote, else None."""
+    fields = ("Status", "MinorStatus", "ApplicationStatus", "Source")
+    if not any("'" in str(rec[k]) for k in fields):
+        return None
+    stmt = "INSERT INTO LoggingInfo (JobId, Status, MinorStatus, ApplicationStatus, StatusTime, StatusTimeOrder, " \
+           "StatusSource) VALUES (%d,'" % jid
+    order = rec["time_order"] or 0.0
+    values = [("Status", rec["Status"]), ("MinorStatus", rec["MinorStatus"]),
+              ("ApplicationStatus", rec["ApplicationStatus"]), (None, str(rec["time"])), (None, None),
+              ("Source", rec["Source"])]
+    pos = None
+    for i, (k, v) in enumerate(values):
+        if v is None:  # StatusTimeOrder, unquoted
+            stmt = stmt[:-1] + "%.3f,'" % order
+            continue
+        if pos is None and k and "'" in str(v):
+            pos = len(stmt) + str(v).index("'") + 1
+        stmt += str(v) + ("','" if i < len(values) - 1 else "')")
+    near = stmt[pos:][:80]
+    return S_ERROR("MySQL Error ( 1131 : Execution failed.: ( 1064: %s ))" % (SQL_1064 % near), 1131)
 
 
 def sign_proxy(stored_path, stored_pem, request_pem, lifetime, serial):
@@ -614,7 +815,7 @@ class DisetHandler(socketserver.BaseRequestHandler):
                 state.record(dict(entry, event="garbage"))
                 sock.sendall(b"12:<html>oops</")
                 return
-            result = state.handle(service, method, arguments, setup)
+            result = state.handle(service, method, arguments, setup, entry)
             if result is None:
                 result = S_ERROR("Unknown method %s" % method, 1102)
             entry["reply"] = result
@@ -649,11 +850,25 @@ def sandbox_transfer(handler, sock, buf, entry, direction, c):
         return
     if direction == "ToClient":
         file_id = info[0]
-        path = file_id.split("WorkloadManagement/SandboxStore", 1)[-1]
-        source = None
+        if state.args.v9:
+            parts = str(file_id).split("WorkloadManagement/SandboxStore")
+            if len(parts) < 2:
+                state.record(dict(entry, event="bad file id"))
+                handler.send(sock, S_ERROR("Server error while serving toClient: list index out of range"))
+                return
+            path = parts[1]
+        else:
+            own = "dips://%s:%d/WorkloadManagement/SandboxStore" % (state.args.sandbox_store_host,
+                                                                      state.args.diset_port)
+            path = str(file_id).replace(own, "")
+        source, known = None, False
         for ref, f in c.get("sandboxes", {}).items():
             if ref.split("|", 1)[-1] == path:
-                source = f
+                source, known = f, True
+        if not known:
+            state.record(dict(entry, event="no such sandbox", path=path))
+            handler.send(sock, S_ERROR("No sandbox matches the requirements"))
+            return
         if source is None or not os.path.exists(source):
             state.record(dict(entry, event="no such sandbox", path=path))
             handler.send(sock, S_OK("Accepted"))
@@ -772,7 +987,7 @@ class HttpsHandler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             return self.html(400, "Bad Request")
         entry["args"] = args
-        result = state.handle(service, form.get("method"), args, form.get("clientSetup"))
+        result = state.handle(service, form.get("method"), args, form.get("clientSetup"), entry)
         if result is None:
             state.record(dict(entry, event="501"))
             return self.html(501, "Not Implemented")
@@ -849,7 +1064,12 @@ def main():
     p.add_argument("--token", default="", help="bearer token accepted instead of a certificate")
     p.add_argument("--jobs", type=int, default=1, help="waiting jobs 1..N")
     p.add_argument("--max-rescheduling", type=int, default=3, help="JobDB MaxRescheduling")
+    p.add_argument("--sandbox-store-host", default="localhost",
+                   help="host of the SandboxStore's own URL dips://HOST:<diset port>/WorkloadManagement/SandboxStore")
+    p.add_argument("--v9", action="store_true", help="behave as a DIRAC v9 server (implies --json)")
     args = p.parse_args()
+    if args.v9:
+        args.json = True
     args.pilot_group = args.pilot_group or ["testvo_pilot"]
 
     parent = os.getppid()
@@ -862,6 +1082,7 @@ def main():
     state = State(args)
     diset = ThreadingTCP(("127.0.0.1", 0), DisetHandler)
     diset.state, diset.ctx = state, tls_context(args, True)
+    args.diset_port = diset.server_address[1]
     https = ThreadingHTTPS(("127.0.0.1", 0), HttpsHandler)
     https.state, https.ctx = state, tls_context(args, False)
     for srv in (diset, https):

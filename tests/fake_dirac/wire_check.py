@@ -16,6 +16,9 @@ import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fake_dirac  # noqa: E402  (its DEncode, to build frames of the behaviour checks)
+
 failures = []
 
 
@@ -76,24 +79,148 @@ def https(pki, port, path, form, method="POST"):
     return int(head.split(b" ")[1]), payload
 
 
+def start_server(work, pki, name, control, *flags):
+    ports_file = os.path.join(work, name + ".ports.json")
+    record = os.path.join(work, name + ".calls.jsonl")
+    server = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_dirac.py"), "--pki", pki,
+                               "--port-file", ports_file, "--record", record, "--control", control] + list(flags))
+    for _ in range(300):
+        if os.path.exists(ports_file):
+            break
+        time.sleep(0.05)
+    return server, json.load(open(ports_file)), record
+
+
+def last_record(record, method):
+    time.sleep(0.05)
+    lines = [json.loads(x) for x in open(record) if x.strip()]
+    lines = [x for x in lines if x.get("method") == method]
+    return lines[-1] if lines else {}
+
+
+def proposal_frame(service, setup, action, method):
+    return frame(fake_dirac.dencode(fake_dirac.S_OK([[service, setup, "testvo"], [action, method], "", "v9.0.0"])))
+
+
+def download(pki, port, file_id):
+    """The first reply of a SandboxStore ToClient transfer, and the file when one came."""
+    with tls(pki, port) as s:
+        s.sendall(proposal_frame("WorkloadManagement/SandboxStore", "Test-Setup", "FileTransfer", "ToClient"))
+        read_frame(s)
+        s.sendall(frame(fake_dirac.dencode(fake_dirac.S_OK([file_id, ""]))))
+        first = fake_dirac.ddecode(read_frame(s).split(b":", 1)[1])
+        data = b""
+        if first["OK"]:
+            while True:
+                r = fake_dirac.ddecode(read_frame(s).split(b":", 1)[1])
+                if not r["OK"] or not r["Value"][0]:
+                    break
+                data += fake_dirac.transfer_bytes(r["Value"][1])
+                s.sendall(frame(fake_dirac.dencode(fake_dirac.S_OK())))
+        return first, data
+
+
+def behaviour_checks(work, pki, ports, record, control):
+    """JobStateUpdate state machine, quote flaw, heartbeat, kill, v8 sandbox file ids (job 1 is Matched)."""
+    path = "WorkloadManagement/TornadoJobStateUpdate"
+    call = lambda method, args: json.loads(https(pki, ports["https"], path, {
+        "method": method, "args": json.dumps(args), "clientVO": "testvo", "clientSetup": "Test-Setup"})[1])
+    r = call("setJobStatus", [1, "Killed", "Killed by test", "Test", None, True])
+    expect("forced setJobStatus Killed", r, {"OK": True, "Value": None})
+    r = call("setJobStatus", [1, "Completing", "Finishing", "JobWrapper"])
+    rec = last_record(record, "setJobStatus")
+    expect("Killed -> Completing not forced: Status kept", rec.get("job_after", {}).get("Status"), "Killed")
+    expect("Killed -> Completing not forced: MinorStatus applied", rec["job_after"]["MinorStatus"], "Finishing")
+    expect("refused transition recorded", [(x["from"], x["to"]) for x in rec.get("refused", [])],
+           [("Killed", "Completing")])
+    last = rec["job_after"]["history"][-1]
+    expect("refused entry in history", (last["Status"], last["Source"]), ("Killed", "JobWrapper(SM)"))
+    expect("time_order is ms", isinstance(last["time_order"], float) and last["time_order"] > 1e12, True)
+    before = len(rec["job_after"]["history"])
+
+    r = call("setJobStatusBulk", [1, {"2030-01-01 00:00:01": {"ApplicationStatus": "fine", "Source": "JobWrapper"},
+                                      "2030-01-01 00:00:02": {"MinorStatus": "it's here", "Source": "JobWrapper"},
+                                      "2030-01-01 00:00:03": {"MinorStatus": "after", "Source": "JobWrapper"}}])
+    expect("quote flaw: S_ERROR 1131", (r["OK"], r.get("Errno")), (False, 1131))
+    expect("quote flaw: message", r.get("Message", "").startswith(
+        "MySQL Error ( 1131 : Execution failed.: ( 1064: You have an error in your SQL syntax;"), True)
+    expect("quote flaw: near text", "near 's here','idem','2030-01-01 00:00:02'," in r.get("Message", ""), True)
+    rec = last_record(record, "setJobStatusBulk")
+    expect("quote flaw: attributes set", (rec["job_after"]["MinorStatus"], rec["job_after"]["ApplicationStatus"]),
+           ("after", "fine"))
+    expect("quote flaw: only the entry before the quote in history", len(rec["job_after"]["history"]), before + 1)
+    expect("time_order of a fixed stamp", rec["job_after"]["history"][-1]["time_order"], 1893456001000.0)
+
+    r = call("sendHeartBeat", [1, {}, {}])
+    rec = last_record(record, "sendHeartBeat")
+    expect("heartbeat reply", r, {"OK": True, "Value": {}})
+    expect("heartbeat sets Running (from Killed)", rec["job_after"]["Status"], "Running")
+    expect("heartbeat adds no history", len(rec["job_after"]["history"]), before + 1)
+
+    with open(control, "w") as f:
+        json.dump({"kill": [1]}, f)
+    r = call("sendHeartBeat", [1, {}, {}])
+    rec = last_record(record, "sendHeartBeat")
+    expect("kill: heartbeat reply", r, {"OK": True, "Value": {"Kill": ""}})
+    last = rec["job_after"]["history"][-1]
+    expect("kill: JobManager record", (last["Status"], last["MinorStatus"], last["Source"]),
+           ("Killed", "Marked for termination", "JobManager"))
+    expect("kill: then Running", (rec["job_after"]["Status"], rec.get("killed")), ("Running", True))
+    call("sendHeartBeat", [1, {}, {}])
+    rec = last_record(record, "sendHeartBeat")
+    expect("kill: only once", (len(rec["job_after"]["history"]), "killed" in rec), (before + 2, False))
+
+    sb = os.path.join(work, "sb.tar.bz2")
+    with open(sb, "wb") as f:
+        f.write(b"sandbox bytes")
+    sb_path = "/SandBox/p/pilot.testvo_user/abc/def/sb.tar.bz2"
+    with open(control, "w") as f:
+        json.dump({"sandboxes": {"SB:SandboxSE|" + sb_path: sb}}, f)
+    first, data = download(pki, ports["diset"], sb_path)
+    expect("v8 file id: bare path", (first, data), ({"OK": True, "Value": "Accepted"}, b"sandbox bytes"))
+    first, _ = download(pki, ports["diset"], "dips://127.0.0.1:%d/WorkloadManagement/SandboxStore%s"
+                        % (ports["diset"], sb_path))
+    expect("v8 file id: other host refused", first,
+           {"OK": False, "Errno": 0, "Message": "No sandbox matches the requirements"})
+    first, data = download(pki, ports["diset"], "dips://localhost:%d/WorkloadManagement/SandboxStore%s"
+                           % (ports["diset"], sb_path))
+    expect("v8 file id: own URL", (first, data), ({"OK": True, "Value": "Accepted"}, b"sandbox bytes"))
+
+
+def v9_checks(work, pki):
+    control = os.path.join(work, "control9.json")
+    with open(control, "w") as f:
+        json.dump({}, f)
+    server, ports, record = start_server(work, pki, "v9", control, "--v9")
+    try:
+        arguments = frame(fake_dirac.dencode(fake_dirac.S_OK([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])))
+        _, match = diset(pki, ports["diset"], proposal_frame("WorkloadManagement/Matcher", "", "RPC", "requestJob"),
+                         arguments)
+        reply = json.loads(match.split(b":", 1)[1])
+        value = reply.get("Value") or {}
+        expect("v9 match (any setup, JSON)", (reply["OK"], value.get("Owner"), value.get("Group"), "DN" in value),
+               (True, "owner", "testvo_user", False))
+        form = {"method": "getStoredProxyStrength", "args": json.dumps(["owner", "testvo_user", None]),
+                "clientVO": "testvo", "clientSetup": ""}
+        status, body = https(pki, ports["https"], "Framework/TornadoProxyManager", form)
+        r = json.loads(body)
+        expect("v9 ProxyManager takes the user name", (status, r["OK"], isinstance(r.get("Value"), int)),
+               (200, True, True))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait()
+
+
 def main():
     work = tempfile.mkdtemp(prefix="fake-dirac-wire-")
     pki = os.path.join(work, "pki")
     subprocess.run(["bash", os.path.join(HERE, "make-test-pki.sh"), pki], check=True, stdout=subprocess.DEVNULL)
-    ports_file = os.path.join(work, "ports.json")
     # The spec's capture submitted the job with the pilot's own identity: its owner fields.
     control = os.path.join(work, "control.json")
     with open(control, "w") as f:
         json.dump({"owners": {"1": {"DN": "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot", "Group": "testvo_user"}}}, f)
-    server = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_dirac.py"), "--pki", pki,
-                               "--port-file", ports_file, "--record", os.path.join(work, "calls.jsonl"),
-                               "--control", control, "--jobs", "1"])
+    server, ports, record = start_server(work, pki, "v8", control, "--jobs", "1")
     try:
-        for _ in range(300):
-            if os.path.exists(ports_file):
-                break
-            time.sleep(0.05)
-        ports = json.load(open(ports_file))
 
         # dirac-wire.md section 4: the exact frames of requestJob, version v9.0.0.
         proposal = (b"108:ds2:OKb1s5:Valuells26:WorkloadManagement/Matchers10:Test-Setups6:testvoels3:RPC"
@@ -125,6 +252,9 @@ def main():
         status, body = https(pki, ports["https"], path, form("noSuchMethod", []))
         expect("unknown method", status, 501)
         expect("501 body is HTML", body.startswith(b"<html>"), True)
+
+        behaviour_checks(work, pki, ports, record, control)
+        v9_checks(work, pki)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait()

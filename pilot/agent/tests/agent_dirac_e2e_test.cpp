@@ -307,6 +307,16 @@ TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, repo
   REQUIRE(kill_at != flow.end());
   for (auto it = kill_at; it != flow.end(); ++it) CHECK(it->starts_with("Failed/"));
   CHECK(std::none_of(flow.begin(), flow.end(), [](const std::string& f) { return f.starts_with("Completing/"); }));
+  // The server (which set the job Killed, then Running at the heartbeat) accepted every status.
+  json after;
+  for (const auto& rec : server.records())
+    if (rec.contains("args") && rec["args"].is_array() && !rec["args"].empty() && rec["args"][0] == 1) {
+      CHECK_FALSE(rec.contains("refused"));
+      CHECK_FALSE(rec.contains("sql_error"));
+      if (rec.contains("job_after")) after = rec["job_after"];
+    }
+  CHECK(after["Status"] == "Failed");
+  CHECK(after["MinorStatus"] == "Received Kill signal");
   bool killed_reply = false;
   for (const auto& h : server.calls("sendHeartBeat")) killed_reply = killed_reply || h["reply"]["Value"].contains("Kill");
   CHECK(killed_reply);

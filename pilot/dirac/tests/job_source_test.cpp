@@ -171,7 +171,8 @@ TEST_CASE("Job source: no ' reaches the server in a status, as DIRAC's JobReport
   source.set_status("1", {"Completing", "Application Finished With Errors", "Can't open 'file'", {}, "Job_1"});
   auto bulk = server.calls("setJobStatusBulk");
   REQUIRE(bulk.size() == 1);
-  CHECK(bulk[0]["reply"]["OK"] == true);
+  CHECK(bulk[0]["reply"]["OK"] == true);  // the fake, like v8, fails a ' with MySQL 1064
+  CHECK_FALSE(bulk[0].contains("sql_error"));
   auto entry = bulk[0]["args"][1].begin().value();
   CHECK(entry["ApplicationStatus"] == "Cant open file");
   CHECK(source.refused_reports() == 0);
