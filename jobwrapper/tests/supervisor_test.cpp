@@ -393,7 +393,8 @@ TEST_CASE("job.json says running while the payload runs, and hooks and heartbeat
   CHECK(beats.front()["AvailableDiskSpace"].get<double>() > 0);
 }
 
-TEST_CASE("heartbeats measure as DIRAC's Watchdog: tree RSS and Vsize in MB, wall time x processors") {
+TEST_CASE(
+    "heartbeats measure as DIRAC's Watchdog: tree RSS and Vsize in MB, wall time x processors") {
   pilot::TempDir d("jwsup");
   // A child holding 64 MiB resident, so the tree's memory is that of the child, not of sh.
   auto s = sh(d, "python3 -c 'import time; b = bytearray(64 << 20); time.sleep(1.2)' & wait");
@@ -406,7 +407,7 @@ TEST_CASE("heartbeats measure as DIRAC's Watchdog: tree RSS and Vsize in MB, wal
   REQUIRE(rec.exit_code == 0);
   REQUIRE(beats.size() >= 2);
   const auto& last = beats.back();
-  CHECK(last.memory_used_mb > 64);    // MB, not kB
+  CHECK(last.memory_used_mb > 64);  // MB, not kB
   CHECK(last.memory_used_mb < 1024);
   CHECK(last.vsize_mb >= last.memory_used_mb);
   CHECK(last.vsize_mb < 64 * 1024);

@@ -56,9 +56,7 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
   ::signal(SIGPIPE, SIG_IGN);
   // Signals are handled by the agent's event loop; blocked until it waits for them, so a reclaim
   // during start-up is not lost (it is delivered when the loop starts).
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
+  sigset_t set = agent::stop_signal_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   // The pilot's log goes to PilotLogging too when configured: buffered from the first line.
@@ -101,9 +99,11 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
   auto summary = agent::run_agent(st.setup);
   summary.phases.insert(summary.phases.begin(), st.phases.begin(), st.phases.end());
   auto j = agent::to_json(summary);
-  log.info("pilot summary", {{"jobs", summary.jobs_matched + summary.jobs_recovered}, {"started", summary.jobs_started},
+  log.info("pilot summary", {{"jobs", summary.jobs_matched + summary.jobs_recovered},
+                             {"started", summary.jobs_started},
                              {"succeeded", summary.jobs_succeeded},
-                             {"failed", summary.jobs_failed}, {"rescheduled", summary.jobs_rescheduled},
+                             {"failed", summary.jobs_failed},
+                             {"rescheduled", summary.jobs_rescheduled},
                              {"events", summary.events},
                              {"cpu_efficiency", j["cpu_efficiency"].get<double>()},
                              {"stop_reason", j["stop_reason"].get<std::string>()}});

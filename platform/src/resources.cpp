@@ -250,18 +250,30 @@ std::optional<std::uint64_t> cgroup_memory_limit(const fs::path& root) {
   return best;
 }
 
-std::optional<std::uint64_t> mem_total(const fs::path& root) {
+namespace {
+
+// A "<key>: <n> kB" line of root/proc/meminfo, in bytes.
+std::optional<std::uint64_t> meminfo_bytes(const fs::path& root, std::string_view key) {
   auto text = try_read(root / "proc/meminfo");
   if (!text) return std::nullopt;
   for (auto line : text::lines(*text)) {
-    if (!line.starts_with("MemTotal:")) continue;
-    auto f = text::split_ws(line.substr(9));
+    if (!line.starts_with(key) || line.size() <= key.size() || line[key.size()] != ':') continue;
+    auto f = text::split_ws(line.substr(key.size() + 1));
     if (f.empty()) return std::nullopt;
     auto kb = to_number<std::uint64_t>(f[0]);
     if (!kb || *kb > (std::uint64_t{1} << 53)) return std::nullopt;
     return *kb * 1024;
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> mem_total(const fs::path& root) {
+  return meminfo_bytes(root, "MemTotal");
+}
+std::optional<std::uint64_t> mem_available(const fs::path& root) {
+  return meminfo_bytes(root, "MemAvailable");
 }
 
 std::optional<int> batch_cpus(const std::optional<std::string>& slurm_cpus_on_node,

@@ -33,14 +33,20 @@ nlohmann::json to_json(const AgentSummary& s) {
   nlohmann::json phases = nlohmann::json::object();
   for (const auto& [name, secs] : s.phases) phases[name] = secs;
   double efficiency = s.processor_seconds > 0 ? s.cpu_seconds / s.processor_seconds : 0;
-  return {{"jobs_matched", s.jobs_matched},       {"jobs_started", s.jobs_started},
+  return {{"jobs_matched", s.jobs_matched},
+          {"jobs_started", s.jobs_started},
           {"jobs_succeeded", s.jobs_succeeded},
-          {"jobs_failed", s.jobs_failed},         {"jobs_rescheduled", s.jobs_rescheduled},
+          {"jobs_failed", s.jobs_failed},
+          {"jobs_rescheduled", s.jobs_rescheduled},
           {"jobs_interrupted", s.jobs_interrupted},
-          {"jobs_recovered", s.jobs_recovered},   {"events", s.events},
-          {"cpu_seconds", s.cpu_seconds},         {"cpu_efficiency", efficiency},
-          {"elapsed_seconds", s.elapsed_seconds}, {"stop_reason", stop_reason_text(s.stop)},
-          {"stop_detail", s.stop_detail},         {"reports_refused", s.reports_refused},
+          {"jobs_recovered", s.jobs_recovered},
+          {"events", s.events},
+          {"cpu_seconds", s.cpu_seconds},
+          {"cpu_efficiency", efficiency},
+          {"elapsed_seconds", s.elapsed_seconds},
+          {"stop_reason", stop_reason_text(s.stop)},
+          {"stop_detail", s.stop_detail},
+          {"reports_refused", s.reports_refused},
           {"phases", phases}};
 }
 
@@ -119,12 +125,6 @@ class Agent {
     sigset_t set = stop_signal_set();
     pthread_sigmask(how, &set, nullptr);
   }
-  static sigset_t stop_signal_set() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&set, sig);
-    return set;
-  }
 
   // Runs what the worker still has (final reports, output uploads), then deliver_reports, while
   // this thread waits for stop signals: one cuts the retries short, and when the worker is still
@@ -132,26 +132,26 @@ class Agent {
   // every report and output sandbox is on disk before it is sent, for the next pilot.
   void finish_reporting() {
     stop_signals_mask(SIG_BLOCK);
-    std::atomic<bool> done{false};
-    asio::post(*worker_, [this, &done] {
+    asio::post(*worker_, [this] {
       deliver_reports();
-      done = true;
+      reports_done_ = true;
     });
     const sigset_t set = stop_signal_set();
     std::optional<Clock::time_point> leave_at;
     // A pilot stopped by a signal tries what is queued once, not for report_retry_s: whoever
     // sent it will not wait that long.
     auto leave_soon = [&](const std::string& why) {
-      log_.warn("stopped by a signal: undelivered reports stay on disk for the next pilot", {{"signal", why}});
+      log_.warn("stopped by a signal: undelivered reports stay on disk for the next pilot",
+                {{"signal", why}});
       abandon_reports_ = true;
       leave_at = Clock::now() + kReportGraceAfterSignal;
     };
     if (summary_.stop == StopReason::signal) leave_soon(summary_.stop_detail);
-    while (!done) {
+    while (!reports_done_) {
       timespec step{0, 100'000'000};
       int sig = sigtimedwait(&set, nullptr, &step);
       if (sig > 0 && !leave_at) leave_soon(signal_name(sig));
-      if (leave_at && Clock::now() >= *leave_at && !done) {
+      if (leave_at && Clock::now() >= *leave_at && !reports_done_) {
         log_.warn("the job source does not answer: the pilot ends without waiting for it");
         // Its thread is blocked in a network call: it is left running, with everything it uses
         // (run_agent keeps this agent, `pilot run` ends the process before the job source goes).
@@ -183,7 +183,8 @@ class Agent {
         return;
       }
       log_.info("reports not delivered yet, retrying", {{"in_s", wait_s}});
-      for (auto until = Clock::now() + wait; Clock::now() < until; std::this_thread::sleep_for(std::chrono::milliseconds(50)))
+      for (auto until = Clock::now() + wait; Clock::now() < until;
+           std::this_thread::sleep_for(std::chrono::milliseconds(50)))
         if (abandon_reports_) return;
       wait_s = std::min(wait_s * 2, 30.0);
     }
@@ -380,7 +381,8 @@ class Agent {
     });
   }
 
-  void report_parameters(const std::string& id, std::vector<std::pair<std::string, std::string>> params) {
+  void report_parameters(const std::string& id,
+                         std::vector<std::pair<std::string, std::string>> params) {
     asio::post(*worker_, [this, id, params = std::move(params)] {
       try {
         s_.source->set_parameters(id, params);
@@ -435,7 +437,9 @@ class Agent {
     // DIRAC's JobAgent: the job is received (its status stays Matched) and described.
     report(m.id, {"", "Job Received by Agent", "", {}, agent_source()});
     report_parameters(m.id, job_received_parameters(pilot_facts(), m.match_seconds));
-    if (reclaiming_) return fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed");
+    if (reclaiming_)
+      return fail_before_start(m, "Pilot reclaimed before the job started",
+                               "the slot was reclaimed");
     jobs::JobDescription d;
     try {
       d = jobs::parse_job_description(m.jdl, "job " + m.id);
@@ -568,9 +572,7 @@ class Agent {
     }
     if (!sup->finished()) {
       report(m.id, {"", "Application", "", {}, kWrapperSource});
-      auto params = node_parameters("/proc", [](const char* n) { return std::getenv(n); });
-      if (sup->record().pid > 0) params.insert(params.begin(), {"PayloadPID", std::to_string(sup->record().pid)});
-      report_parameters(m.id, std::move(params));
+      report_parameters(m.id, job_start_parameters(sup->record().pid, node_parameters_, "/"));
     }
     if (reclaiming_) sup->request_stop("slot reclaimed");
     check_deadlines();
@@ -624,7 +626,9 @@ class Agent {
   }
 
   void count_outcome(const FinalReport& fr) {
-    (fr.success ? summary_.jobs_succeeded : fr.rescheduled ? summary_.jobs_rescheduled : summary_.jobs_failed) += 1;
+    (fr.success       ? summary_.jobs_succeeded
+     : fr.rescheduled ? summary_.jobs_rescheduled
+                      : summary_.jobs_failed) += 1;
   }
 
   void maybe_finish() {
@@ -734,9 +738,11 @@ class Agent {
     ++summary_.jobs_recovered;
     ++summary_.jobs_rescheduled;
     log_.warn("a lost pilot's job is rescheduled", {{"job_id", rec.job_id}, {"why", why}});
-    post_final_report(rec.job_id, {},
-                      jobs::FinishedJob{dir, nlohmann::json(jw::to_json(rec)), recovered_description(dir),
-                                        jobs::StatusUpdate{"Rescheduled", "", why, std::chrono::system_clock::now(), agent_source()}});
+    post_final_report(
+        rec.job_id, {},
+        jobs::FinishedJob{dir, nlohmann::json(jw::to_json(rec)), recovered_description(dir),
+                          jobs::StatusUpdate{"Rescheduled", "", why,
+                                             std::chrono::system_clock::now(), agent_source()}});
   }
 
   // Parameters and results, then the mark that keeps a restarted pilot from reporting it again.
@@ -782,6 +788,10 @@ class Agent {
   // pointer so that a pilot ending during a server's silence can leave the thread behind.
   std::unique_ptr<asio::thread_pool> worker_ = std::make_unique<asio::thread_pool>(1);
   std::atomic<bool> abandon_reports_{false};
+  std::atomic<bool> reports_done_{false};  // set by the worker, which may outlive run()
+  // Read once: they hold for the pilot's life.
+  const std::vector<std::pair<std::string, std::string>> node_parameters_ =
+      node_parameters(s_.host_name, "/", [](const char* n) { return std::getenv(n); });
   asio::signal_set signals_;
   asio::steady_timer request_timer_;
   Slots slots_;
@@ -798,6 +808,13 @@ class Agent {
 };
 
 }  // namespace
+
+sigset_t stop_signal_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) sigaddset(&set, sig);
+  return set;
+}
 
 AgentSummary run_agent(AgentSetup& setup) {
   auto agent = std::make_unique<Agent>(setup);

@@ -4,16 +4,15 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <limits>
-
 #include <cmath>
 #include <sstream>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
-#include "platform/cpuinfo.hpp"
 #include "core/signals.hpp"
 #include "jobwrapper/watchdog.hpp"
+#include "platform/cpuinfo.hpp"
+#include "platform/resources.hpp"
 
 namespace pilot::agent {
 namespace jw = pilot::jobwrapper;
@@ -126,7 +125,8 @@ void add_status(FinalReport& r, std::string status, std::string minor, std::stri
 }
 
 // JobWrapper.execute and finalize: which statuses a job's end leaves, in order.
-void add_end_statuses(FinalReport& r, const jw::JobRecord& rec, const std::optional<mc::McResult>& mc) {
+void add_end_statuses(FinalReport& r, const jw::JobRecord& rec,
+                      const std::optional<mc::McResult>& mc) {
   bool mc_ok = mc && mc->success;
   if (rec.outcome == "launch_failed") {
     add_status(r, "Failed", "Application not found");
@@ -138,7 +138,8 @@ void add_end_statuses(FinalReport& r, const jw::JobRecord& rec, const std::optio
     add_status(r, "Failed", std::string(jw::reason_text(*rec.reason)));
     add_status(r, "Failed", "");
   } else if (rec.outcome == "success" || mc_ok) {
-    add_status(r, "Completing", "Application Finished Successfully", mc && mc->events ? mc->detail : "");
+    add_status(r, "Completing", "Application Finished Successfully",
+               mc && mc->events ? mc->detail : "");
     add_status(r, "Done", "Execution Complete");
   } else if (rec.exit_code == kRescheduleExitCode) {
     // The payload's errno EWMSRESC (1502), truncated to 8 bits; rescheduleFailedJob then reports
@@ -156,7 +157,8 @@ void add_end_statuses(FinalReport& r, const jw::JobRecord& rec, const std::optio
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> job_received_parameters(const PilotFacts& f, double match_seconds) {
+std::vector<std::pair<std::string, std::string>> job_received_parameters(const PilotFacts& f,
+                                                                         double match_seconds) {
   std::vector<std::pair<std::string, std::string>> p{{"MatcherServiceTime", fixed2(match_seconds)}};
   if (!f.grid_ce.empty()) p.emplace_back("GridCE", f.grid_ce);
   if (!f.ce_queue.empty()) p.emplace_back("CEQueue", f.ce_queue);
@@ -164,34 +166,27 @@ std::vector<std::pair<std::string, std::string>> job_received_parameters(const P
   return p;
 }
 
-std::vector<std::pair<std::string, std::string>> initial_job_parameters(const PilotFacts& f,
-                                                                         const jobs::JobDescription& job) {
+std::vector<std::pair<std::string, std::string>> initial_job_parameters(
+    const PilotFacts& f, const jobs::JobDescription& job) {
   std::vector<std::pair<std::string, std::string>> p{
       {"Pilot_Reference", f.pilot_reference.empty() ? "Unknown" : f.pilot_reference},
       {"JobType", job.job_type.empty() ? "unknown" : job.job_type}};
   if (!job.job_group.empty()) p.emplace_back("JobGroup", job.job_group);
-  if (f.cpu_normalization_factor) p.emplace_back("CPUNormalizationFactor", fixed2(*f.cpu_normalization_factor));
+  if (f.cpu_normalization_factor)
+    p.emplace_back("CPUNormalizationFactor", fixed2(*f.cpu_normalization_factor));
   p.emplace_back("PilotAgent", f.pilot_agent);
   p.emplace_back("JobWrapperPID", std::to_string(f.wrapper_pid));
   return p;
 }
 
-std::vector<std::pair<std::string, std::string>> node_parameters(const std::filesystem::path& proc_root,
-                                                                  const std::function<const char*(const char*)>& env) {
+std::vector<std::pair<std::string, std::string>> node_parameters(
+    const std::string& host_name, const std::filesystem::path& root,
+    const std::function<const char*(const char*)>& env) {
   std::vector<std::pair<std::string, std::string>> p;
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) == 0) p.emplace_back("HostName", host);
-  if (auto meminfo = read_file(proc_root / "meminfo")) {
-    std::istringstream in(*meminfo);
-    for (std::string key; in >> key;) {
-      std::uint64_t kb = 0;
-      in >> kb;
-      if (key == "MemAvailable:") p.emplace_back("Memory(MB)", std::to_string(kb / 1024));
-      in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-    }
-  }
+  if (!host_name.empty()) p.emplace_back("HostName", host_name);
   if (const passwd* pw = ::getpwuid(::geteuid())) p.emplace_back("LocalAccount", pw->pw_name);
-  if (auto cpuinfo = read_file(proc_root / "cpuinfo")) p.emplace_back("ModelName", platform::parse_cpuinfo(*cpuinfo, "").model);
+  if (auto cpuinfo = read_file(root / "proc/cpuinfo"))
+    p.emplace_back("ModelName", platform::parse_cpuinfo(*cpuinfo, "").model);
   // The Watchdog's batch job id variables, the last one set winning as in its code.
   std::string local_id;
   for (const char* v : {"LSB_JOBID", "PBS_JOBID", "QSUB_REQNAME", "JOB_ID"})
@@ -200,24 +195,38 @@ std::vector<std::pair<std::string, std::string>> node_parameters(const std::file
   return p;
 }
 
+std::vector<std::pair<std::string, std::string>> job_start_parameters(
+    long payload_pid, const std::vector<std::pair<std::string, std::string>>& node,
+    const std::filesystem::path& root) {
+  std::vector<std::pair<std::string, std::string>> p;
+  if (payload_pid > 0) p.emplace_back("PayloadPID", std::to_string(payload_pid));
+  p.insert(p.end(), node.begin(), node.end());
+  if (auto available = platform::mem_available(root))
+    p.emplace_back("Memory(MB)", std::to_string(*available >> 20));
+  return p;
+}
+
 bool kill_received(const jw::JobRecord& rec) {
   auto it = rec.extra.find("agent");
   return it != rec.extra.end() && it->is_object() && it->contains("kill_received");
 }
 
-FinalReport final_report(const jw::JobRecord& rec, const std::optional<mc::McResult>& mc, double power,
-                         int processors) {
+FinalReport final_report(const jw::JobRecord& rec, const std::optional<mc::McResult>& mc,
+                         double power, int processors) {
   FinalReport r;
   add_end_statuses(r, rec, mc);
   // JobWrapper.__sendFinalStdOut and the Watchdog's usage summary (wall time and its scaled
   // value count every processor the job held).
   double wall = rec.wall_seconds * std::max(1, processors);
-  r.parameters = {{"TotalCPUTime(s)", fixed2(rec.cpu_seconds)},
-                  {"NormCPUTime(s)", fixed2(rec.cpu_seconds * power)},
-                  {"WallClockTime(s)", fixed2(wall)},
-                  {"ScaledCPUTime(s)", fixed2(wall * power)},
-                  {"MemoryUsed(MB)", fixed2(static_cast<double>(std::max(rec.max_pss_bytes, rec.max_rss_bytes)) / 1048576.0)}};
-  if (rec.outcome == "launch_failed") r.parameters.push_back({"ApplicationError", rec.error.empty() ? "None reported" : rec.error});
+  r.parameters = {
+      {"TotalCPUTime(s)", fixed2(rec.cpu_seconds)},
+      {"NormCPUTime(s)", fixed2(rec.cpu_seconds * power)},
+      {"WallClockTime(s)", fixed2(wall)},
+      {"ScaledCPUTime(s)", fixed2(wall * power)},
+      {"MemoryUsed(MB)",
+       fixed2(static_cast<double>(std::max(rec.max_pss_bytes, rec.max_rss_bytes)) / 1048576.0)}};
+  if (rec.outcome == "launch_failed")
+    r.parameters.push_back({"ApplicationError", rec.error.empty() ? "None reported" : rec.error});
   if (rec.exit_code) r.parameters.push_back({"PayloadExitCode", std::to_string(*rec.exit_code)});
   if (mc && mc->events) {
     r.events = mc->events;

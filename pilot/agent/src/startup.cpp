@@ -4,9 +4,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
 #include <chrono>
 #include <map>
-#include <openssl/rand.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -192,17 +192,21 @@ Startup start_up(Config config, log::Logger log) {
   auto budget = st.watcher->budget();
   auto& req = st.setup.base_request;
   step(st, log, "pilot reference", [&] {
-    std::string ce = config.ce.empty() ? hostname() : config.ce;
+    st.setup.host_name = hostname();
+    std::string ce = config.ce.empty() ? st.setup.host_name : config.ce;
     const auto& batch = st.watcher->observation().batch;
-    if (!config.pilot_uuid.empty()) req.pilot_reference = config.pilot_uuid;
-    else if (batch && !batch->job_id.empty()) req.pilot_reference = batch->system + "://" + ce + "/" + batch->job_id;
-    else req.pilot_reference = "pilot://" + ce + "/" + random_hex(16);
+    if (!config.pilot_uuid.empty())
+      req.pilot_reference = config.pilot_uuid;
+    else if (batch && !batch->job_id.empty())
+      req.pilot_reference = batch->system + "://" + ce + "/" + batch->job_id;
+    else
+      req.pilot_reference = "pilot://" + ce + "/" + random_hex(16);
     log.info("pilot reference", {{"reference", req.pilot_reference}});
   });
 
   step(st, log, "resource description", [&] {
     req.site = config.site;
-    req.grid_ce = config.ce.empty() ? hostname() : config.ce;
+    req.grid_ce = config.ce.empty() ? st.setup.host_name : config.ce;
     req.ce_queue = config.queue;
     req.platform = info.dirac_platform;
     req.tags = config.tags;

@@ -111,7 +111,8 @@ TEST_CASE("agent dirac: several jobs in sequence, each with the full status flow
   // DIRAC v8 (DEncode, DN, Setup) and v9 (JSON DISET, Owner, no Setup).
   auto mode = GENERATE(as<std::string>{}, "v8", "v9");
   INFO("server " << mode);
-  FakeDirac server(mode == "v9" ? std::vector<std::string>{"--jobs", "3", "--v9"} : std::vector<std::string>{"--jobs", "3"});
+  FakeDirac server(mode == "v9" ? std::vector<std::string>{"--jobs", "3", "--v9"}
+                                : std::vector<std::string>{"--jobs", "3"});
   json jdls;
   for (int id = 1; id <= 3; ++id) jdls[std::to_string(id)] = toymc_jdl(id, "--events 5 --cpu-ms-per-event 1");
   server.control({{"jdl", jdls}});
@@ -127,9 +128,12 @@ TEST_CASE("agent dirac: several jobs in sequence, each with the full status flow
   CHECK(requests.size() == 4);  // three matches and the failed one that ends the pilot
   for (int id = 1; id <= 3; ++id) {
     INFO("job " << id);
-    std::vector<std::string> want{"Matched/Job Received by Agent", "Matched/Submitting To CE",
-                                  "Running/Job Initialization", "Running/Application",
-                                  "Completing/Application Finished Successfully", "Done/Execution Complete"};
+    std::vector<std::string> want{"Matched/Job Received by Agent",
+                                  "Matched/Submitting To CE",
+                                  "Running/Job Initialization",
+                                  "Running/Application",
+                                  "Completing/Application Finished Successfully",
+                                  "Done/Execution Complete"};
     auto got = statuses(server, id);
     std::vector<std::string> flow;
     for (const auto& st : got)
@@ -309,11 +313,13 @@ TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, repo
   auto kill_at = std::find(flow.begin(), flow.end(), "Failed/Received Kill signal");
   REQUIRE(kill_at != flow.end());
   for (auto it = kill_at; it != flow.end(); ++it) CHECK(it->starts_with("Failed/"));
-  CHECK(std::none_of(flow.begin(), flow.end(), [](const std::string& f) { return f.starts_with("Completing/"); }));
+  CHECK(std::none_of(flow.begin(), flow.end(),
+                     [](const std::string& f) { return f.starts_with("Completing/"); }));
   // The server (which set the job Killed, then Running at the heartbeat) accepted every status.
   json after;
   for (const auto& rec : server.records())
-    if (rec.contains("args") && rec["args"].is_array() && !rec["args"].empty() && rec["args"][0] == 1) {
+    if (rec.contains("args") && rec["args"].is_array() && !rec["args"].empty() &&
+        rec["args"][0] == 1) {
       CHECK_FALSE(rec.contains("refused"));
       CHECK_FALSE(rec.contains("sql_error"));
       if (rec.contains("job_after")) after = rec["job_after"];
@@ -328,13 +334,18 @@ TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, repo
   CHECK(std::stod(wall) < 50);  // stopped, not run to its end
 }
 
-TEST_CASE("agent dirac: the parameters and environment DIRAC's JobAgent, JobWrapper and Watchdog give a job") {
+TEST_CASE(
+    "agent dirac: the parameters and environment DIRAC's JobAgent, JobWrapper and Watchdog give a "
+    "job") {
   FakeDirac server({"--jobs", "1"});
-  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"-c 'env > env.txt'\"; CPUTime = 600; "
-                                  "JobType = \"User\"; JobGroup = \"interop\"; NumberOfProcessors = 2; JobID = 1; ]"}}}});
+  server.control(
+      {{"jdl",
+        {{"1",
+          "[ Executable = \"/bin/sh\"; Arguments = \"-c 'env > env.txt'\"; CPUTime = 600; "
+          "JobType = \"User\"; JobGroup = \"interop\"; NumberOfProcessors = 2; JobID = 1; ]"}}}});
   Pilot p;
-  auto r = run_pilot(p.args(server, {"--set", "processors=2", "--set", "ce=ce.test.ch", "--set", "queue=long",
-                                     "--set", "pilot_uuid=pilot-ref-1"}));
+  auto r = run_pilot(p.args(server, {"--set", "processors=2", "--set", "ce=ce.test.ch", "--set",
+                                     "queue=long", "--set", "pilot_uuid=pilot-ref-1"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto params = parameters(server, 1);
@@ -364,8 +375,10 @@ TEST_CASE("agent dirac: the parameters and environment DIRAC's JobAgent, JobWrap
 
 TEST_CASE("agent dirac: heartbeats carry DIRAC's Watchdog units (MB, wall time x processors)") {
   FakeDirac server({"--jobs", "1"});
-  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sleep\"; Arguments = \"2\"; CPUTime = 600; "
-                                  "NumberOfProcessors = 2; JobID = 1; ]"}}}});
+  server.control({{"jdl",
+                   {{"1",
+                     "[ Executable = \"/bin/sleep\"; Arguments = \"2\"; CPUTime = 600; "
+                     "NumberOfProcessors = 2; JobID = 1; ]"}}}});
   Pilot p;
   auto r = run_pilot(p.args(server, {"--set", "processors=2"}));
   INFO(r.err);
@@ -541,7 +554,8 @@ TEST_CASE("agent dirac: a malicious input sandbox is refused and the job reporte
     if (rec["args"][0] == 1)
       for (auto& [ts, st] : rec["args"][1].items())
         if (st.value("Status", "") == "Failed") app = st.value("ApplicationStatus", "");
-  CHECK_THAT(app, Catch::Contains("symbolic link target ../../.. leaves the directory"));  // no ' (JobReport)
+  CHECK_THAT(app, Catch::Contains(
+                      "symbolic link target ../../.. leaves the directory"));  // no ' (JobReport)
   CHECK_FALSE(fs::exists(p.work().parent_path() / "planted"));
   CHECK_FALSE(fs::exists(p.dir.path() / "planted"));
 }
@@ -549,7 +563,8 @@ TEST_CASE("agent dirac: a malicious input sandbox is refused and the job reporte
 TEST_CASE("agent dirac: the payload runs with its owner's proxy, never the pilot's") {
   auto mode = GENERATE(as<std::string>{}, "v8", "v9");  // v9 names the owner by user name
   INFO("server " << mode);
-  FakeDirac server(mode == "v9" ? std::vector<std::string>{"--jobs", "1", "--v9"} : std::vector<std::string>{"--jobs", "1"});
+  FakeDirac server(mode == "v9" ? std::vector<std::string>{"--jobs", "1", "--v9"}
+                                : std::vector<std::string>{"--jobs", "1"});
   auto pki = pilot::dirac::test::pki();
   // The payload checks its credential itself: openssl verifies it, its mode, what its environment holds.
   std::string script = "p=$X509_USER_PROXY; echo path=$p > check.txt; stat -c mode=%a $p >> check.txt; "

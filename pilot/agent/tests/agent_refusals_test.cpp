@@ -143,8 +143,8 @@ TEST_CASE("bad job descriptions from the DIRAC server are reported Failed with t
         // DIRAC's JobReport strips every ' from a status: so does the pilot.
         auto reason = bad[i].reason.substr(0, 60);
         std::erase(reason, '\'');
-        CHECK_THAT(st.value("ApplicationStatus", ""), Catch::StartsWith("job " + std::to_string(id)) &&
-                                                          Catch::Contains(reason));
+        CHECK_THAT(st.value("ApplicationStatus", ""),
+                   Catch::StartsWith("job " + std::to_string(id)) && Catch::Contains(reason));
       }
     CHECK(found);
   }

@@ -5,13 +5,13 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/fs.hpp"
 #include "fault_dirac_support.hpp"
-#include "pilot_process.hpp"
 #include "output_files.hpp"
+#include "pilot_process.hpp"
 #include "run_pilot.hpp"
 
 using nlohmann::json;
@@ -23,7 +23,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 // Seconds from `sig` to the pilot's exit; the test fails when it does not end within `limit`.
-double seconds_to_exit(PilotProcess& p, int sig, std::chrono::seconds limit, std::optional<int>& rc) {
+double seconds_to_exit(PilotProcess& p, int sig, std::chrono::seconds limit,
+                       std::optional<int>& rc) {
   auto sent = Clock::now();
   p.signal(sig);
   rc = p.wait(limit);
@@ -32,7 +33,8 @@ double seconds_to_exit(PilotProcess& p, int sig, std::chrono::seconds limit, std
 
 }  // namespace
 
-TEST_CASE("signals: an idle pilot in its back-off sleep ends within 2 s of SIGTERM, SIGINT or SIGUSR1") {
+TEST_CASE(
+    "signals: an idle pilot in its back-off sleep ends within 2 s of SIGTERM, SIGINT or SIGUSR1") {
   for (int sig : {SIGTERM, SIGINT, SIGUSR1}) {
     INFO("signal " << sig);
     FakeDirac server({"--jobs", "0"});
@@ -67,7 +69,9 @@ TEST_CASE("signals: SIGTERM during start-up is handled by the agent, not the def
   CHECK(pilot::test::last_json_line(p.out())["stop_reason"] == "stopped by a signal");
 }
 
-TEST_CASE("signals: SIGTERM while the last reports wait for a JobStateUpdate that hangs ends the pilot, the reports kept") {
+TEST_CASE(
+    "signals: SIGTERM while the last reports wait for a JobStateUpdate that hangs ends the pilot, "
+    "the reports kept") {
   FakeDirac server({"--jobs", "1"});
   // JobStateUpdate never answers: every report of the job waits in the buffer.
   server.control({{"jdl", pilot::agent::test::sleeping_jobs(1, 0.2)}, {"https", "hang"}});

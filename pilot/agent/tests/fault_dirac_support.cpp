@@ -48,7 +48,8 @@ std::vector<std::string> stored_statuses(const FakeDirac& s, int job) {
   for (const auto& r : s.calls("setJobStatusBulk")) {
     if (r["args"][0] != job || !r.contains("reply") || !r["reply"].value("OK", false)) continue;
     for (auto& [ts, st] : r["args"][1].items()) {
-      std::pair<std::string, std::string> change{st.value("Status", ""), st.value("MinorStatus", "")};
+      std::pair<std::string, std::string> change{st.value("Status", ""),
+                                                 st.value("MinorStatus", "")};
       auto [it, fresh] = by_time.emplace(ts, change);
       if (!fresh) CHECK(it->second == change);  // a redelivery, not a different change
     }
@@ -82,9 +83,12 @@ std::map<std::string, int> faults_seen(const FakeDirac& s) {
 double epoch_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 void check_every_job_reported(const FakeDirac& server, const fs::path& work, int jobs) {
-  const std::vector<std::string> flow{"Matched/Job Received by Agent", "Matched/Submitting To CE",
-                                      "Running/Job Initialization", "Running/Application",
-                                      "Completing/Application Finished Successfully", "Done/Execution Complete"};
+  const std::vector<std::string> flow{"Matched/Job Received by Agent",
+                                      "Matched/Submitting To CE",
+                                      "Running/Job Initialization",
+                                      "Running/Application",
+                                      "Completing/Application Finished Successfully",
+                                      "Done/Execution Complete"};
   for (int id = 1; id <= jobs; ++id) {
     INFO("job " << id);
     CHECK(stored_statuses(server, id) == flow);
@@ -93,7 +97,8 @@ void check_every_job_reported(const FakeDirac& server, const fs::path& work, int
     CHECK(params.count("WallClockTime(s)") == 1);
   }
   // Nothing is left waiting in the report buffer.
-  auto buffer = json::parse(pilot::read_file(work / ".pilot-state" / "dirac-reports.json").value_or("{\"jobs\": []}"));
+  auto buffer = json::parse(
+      pilot::read_file(work / ".pilot-state" / "dirac-reports.json").value_or("{\"jobs\": []}"));
   CHECK(buffer["jobs"].empty());
 }
 

@@ -1,8 +1,12 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
 
+#include <filesystem>
+#include <map>
+
 #include "agent/job_plan.hpp"
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "jobs/job_description.hpp"
 
 using pilot::agent::split_arguments;
@@ -145,4 +149,32 @@ TEST_CASE("final reports follow DIRAC's status flow") {
   CHECK(inter.statuses[0].application_status == "interrupted after 120 events");
   CHECK(has(inter.parameters, "NumberOfEvents", "120"));
   CHECK(has(inter.parameters, "Interrupted", "True"));
+}
+
+TEST_CASE("the node's parameters as DIRAC's Watchdog reports them, read from a root") {
+  pilot::TempDir root("node");
+  std::filesystem::create_directories(root.path() / "proc");
+  pilot::write_file_atomic(root.path() / "proc/cpuinfo",
+                           "processor\t: 0\nmodel name\t: Test CPU @ 2.00GHz\nflags\t: fpu\n");
+  pilot::write_file_atomic(root.path() / "proc/meminfo",
+                           "MemTotal:       16000000 kB\nMemAvailable:    2097152 kB\n");
+  std::map<std::string, std::string> env{{"PBS_JOBID", "12.pbs"}, {"JOB_ID", "77"}};
+  auto node = pilot::agent::node_parameters("wn01.test", root.path(), [&](const char* n) {
+    auto it = env.find(n);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+  auto value = [](const auto& params, const std::string& k) {
+    for (const auto& [pk, pv] : params)
+      if (pk == k) return pv;
+    return std::string("(absent)");
+  };
+  CHECK(value(node, "HostName") == "wn01.test");
+  CHECK(value(node, "ModelName") == "Test CPU @ 2.00GHz");
+  CHECK(value(node, "LocalJobID") == "77");  // the last of the Watchdog's variables wins
+  CHECK(value(node, "LocalAccount") != "(absent)");
+  auto start = pilot::agent::job_start_parameters(4242, node, root.path());
+  CHECK(start.front() == std::pair<std::string, std::string>{"PayloadPID", "4242"});
+  CHECK(value(start, "Memory(MB)") == "2048");
+  CHECK(value(start, "HostName") == "wn01.test");
+  CHECK(value(pilot::agent::job_start_parameters(0, {}, root.path()), "PayloadPID") == "(absent)");
 }

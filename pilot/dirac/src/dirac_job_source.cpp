@@ -112,7 +112,8 @@ std::optional<jobs::MatchedJob> DiracJobSource::request_job(const jobs::Resource
 }
 
 std::chrono::sys_time<std::chrono::milliseconds> next_status_time(
-    std::optional<std::chrono::sys_time<std::chrono::milliseconds>> last, std::chrono::system_clock::time_point now) {
+    std::optional<std::chrono::sys_time<std::chrono::milliseconds>> last,
+    std::chrono::system_clock::time_point now) {
   auto t = std::chrono::floor<std::chrono::milliseconds>(now);
   if (last && t <= *last) t = *last + std::chrono::milliseconds(1);
   return t;
@@ -122,7 +123,8 @@ void DiracJobSource::set_status(const std::string& job_id, const jobs::StatusUpd
   auto id = job_number(job_id);
   StatusEntry e;
   auto last = last_status_time_.find(id);
-  auto t = next_status_time(last == last_status_time_.end() ? std::nullopt : std::optional(last->second), update.time);
+  auto t = next_status_time(
+      last == last_status_time_.end() ? std::nullopt : std::optional(last->second), update.time);
   last_status_time_[id] = t;
   e.time = utc_datetime(t);
   e.status = without_quotes(update.status);

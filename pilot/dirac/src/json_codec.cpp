@@ -101,8 +101,11 @@ Value from(const json& j, std::size_t depth, const DecodeLimits& limits) {
 // before it takes its place in the object, whose keys are ordered, so that encoding a decoded
 // encoding gives the same text.
 static std::string utf8_key(std::string key) {
-  if (std::all_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return key;
-  return json::parse(json(key).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
+  if (std::all_of(key.begin(), key.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+    return key;
+  return json::parse(json(key).dump(-1, ' ', false, json::error_handler_t::replace))
+      .get<std::string>();
 }
 
 json to_json(const Value& v) {

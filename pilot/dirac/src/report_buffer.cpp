@@ -69,7 +69,9 @@ void ReportBuffer::save() const {
   j["version"] = 1;
   j["jobs"] = json::array();
   for (const auto& [id, r] : jobs_) {
-    json job{{"job", id}, {"statuses", statuses_json(r.statuses)}, {"parameters", parameters_json(r.parameters)}};
+    json job{{"job", id},
+             {"statuses", statuses_json(r.statuses)},
+             {"parameters", parameters_json(r.parameters)}};
     if (r.reschedule) job["reschedule"] = true;
     j["jobs"].push_back(job);
   }
@@ -94,8 +96,8 @@ void ReportBuffer::add_reschedule(std::int64_t job_id) {
   save();
 }
 
-void ReportBuffer::keep_refused(std::int64_t job_id, const std::string& what, json entries, const std::string& error,
-                                const log::Logger& log) {
+void ReportBuffer::keep_refused(std::int64_t job_id, const std::string& what, json entries,
+                                const std::string& error, const log::Logger& log) {
   log.error("job " + what + " refused by the server; kept in the report file for the operator",
             {{"job_id", job_id}, {"error", error}, {"file", file_.string()}});
   refused_.push_back({{"job", job_id}, {what, std::move(entries)}, {"error", error}});

@@ -79,14 +79,17 @@ std::pair<bool, std::string> data_frame(const Reply& r, const std::string& where
 // own configured URL from the id and looks up what is left, so the bare path works whatever
 // host name the pilot reaches it by (a URL with another spelling of the host is refused); v9's
 // keeps what follows the service name, so it needs the URL form.
-std::string path_file_id(const SandboxReference& ref) { return ref.path; }
+std::string path_file_id(const SandboxReference& ref) {
+  return ref.path;
+}
 std::string url_file_id(const std::string& url, const SandboxReference& ref) {
   ServiceUrl u = parse_service_url(url);
   return "dips://" + u.host + ":" + std::to_string(u.port) + "/" + u.path + ref.path;
 }
 
-std::uint64_t download_once(const std::string& url, const std::string& reference, const std::string& file_id,
-                            const std::filesystem::path& dest, std::uint64_t max_bytes, const RpcOptions& options) {
+std::uint64_t download_once(const std::string& url, const std::string& reference,
+                            const std::string& file_id, const std::filesystem::path& dest,
+                            std::uint64_t max_bytes, const RpcOptions& options) {
   auto s = detail::open_diset_session(url, "FileTransfer", "ToClient", options);
   const std::string where = url + " download of " + reference;
   s->channel.send(s_ok(list({file_id, "CheckSum"})), "sending the file id");
@@ -215,7 +218,8 @@ std::uint64_t download_sandbox(const ServiceClient& store, const std::string& re
     } catch (const ServiceError& e) {
       store.log.info("the SandboxStore refused the sandbox by its path; asking by its URL",
                      {{"url", url}, {"sandbox", reference}, {"error", e.what()}});
-      return download_once(url, reference, url_file_id(url, ref), dest_file, max_bytes, store.options);
+      return download_once(url, reference, url_file_id(url, ref), dest_file, max_bytes,
+                           store.options);
     }
   });
 }

@@ -58,11 +58,13 @@ nlohmann::json status_json(const jobs::StatusUpdate& s) {
 namespace {
 
 // One SB: sandbox downloaded and unpacked into the job directory; the number of files.
-std::uint64_t fetch_registered_sandbox(const ServiceClient& store, const std::string& entry, const fs::path& jobdir,
-                                       const SandboxPolicy& policy, std::size_t n) {
+std::uint64_t fetch_registered_sandbox(const ServiceClient& store, const std::string& entry,
+                                       const fs::path& jobdir, const SandboxPolicy& policy,
+                                       std::size_t n) {
   if (store.urls.empty())
-    throw jobs::JobPreparationError(kFailed, "InputSandbox entry '" + entry +
-                                                 "' needs a SandboxStore and none is configured (services.sandbox_store)");
+    throw jobs::JobPreparationError(
+        kFailed, "InputSandbox entry '" + entry +
+                     "' needs a SandboxStore and none is configured (services.sandbox_store)");
   fs::path archive = jobdir / (".input-sandbox-" + std::to_string(n));
   struct RemoveArchive {
     const fs::path& p;
@@ -74,7 +76,8 @@ std::uint64_t fetch_registered_sandbox(const ServiceClient& store, const std::st
   try {
     download_sandbox(store, entry, archive, policy.max_download);
     auto r = sandbox::extract_archive(archive, jobdir, policy.extract);
-    store.log.info("input sandbox unpacked", {{"sandbox", entry}, {"files", r.files}, {"bytes", r.bytes}});
+    store.log.info("input sandbox unpacked",
+                   {{"sandbox", entry}, {"files", r.files}, {"bytes", r.bytes}});
     return r.files;
   } catch (const jobs::JobPreparationError&) {
     throw;
@@ -86,19 +89,21 @@ std::uint64_t fetch_registered_sandbox(const ServiceClient& store, const std::st
 // A submitter's local file, shipped inside the SB: sandboxes: as DIRAC's JobWrapper, a file that
 // is a tar archive is unpacked too, and one the sandboxes lack is only warned about (the job
 // runs, as it would under DIRAC).
-std::uint64_t settle_local_file(const ServiceClient& store, const std::string& entry, const fs::path& jobdir,
-                                const SandboxPolicy& policy) {
+std::uint64_t settle_local_file(const ServiceClient& store, const std::string& entry,
+                                const fs::path& jobdir, const SandboxPolicy& policy) {
   auto name = jobs::input_file_name(entry);
   fs::path file = jobdir / name;
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(file, ec))) {
-    store.log.warn("an InputSandbox file is in none of the job's sandboxes", {{"entry", entry}, {"file", name}});
+    store.log.warn("an InputSandbox file is in none of the job's sandboxes",
+                   {{"entry", entry}, {"file", name}});
     return 0;
   }
   if (!sandbox::is_tar_archive(file)) return 0;
   try {
     auto r = sandbox::extract_archive(file, jobdir, policy.extract);
-    store.log.info("input sandbox file unpacked", {{"file", name}, {"files", r.files}, {"bytes", r.bytes}});
+    store.log.info("input sandbox file unpacked",
+                   {{"file", name}, {"files", r.files}, {"bytes", r.bytes}});
     return r.files;
   } catch (const std::exception& e) {
     throw jobs::JobPreparationError(kFailed, "InputSandbox entry '" + entry + "': " + e.what());
@@ -116,7 +121,8 @@ std::uint64_t fetch_input_sandbox(const ServiceClient& store, const std::vector<
   std::uint64_t files = 0;
   std::size_t n = 0;
   for (const auto& entry : input_sandbox)
-    if (istarts_with(entry, "SB:")) files += fetch_registered_sandbox(store, entry, jobdir, policy, n++);
+    if (istarts_with(entry, "SB:"))
+      files += fetch_registered_sandbox(store, entry, jobdir, policy, n++);
   for (const auto& entry : input_sandbox)
     if (!istarts_with(entry, "SB:")) files += settle_local_file(store, entry, jobdir, policy);
   return files;

@@ -142,7 +142,9 @@ TEST_CASE("Job source: status changes survive a server outage and a pilot restar
   REQUIRE(bulk.size() == 1);
   const auto& statuses = bulk[0]["args"][1];
   REQUIRE(statuses.size() == 2);
-  auto ms = [](clock::time_point t) { return format_datetime(utc_datetime(std::chrono::floor<std::chrono::milliseconds>(t)), true); };
+  auto ms = [](clock::time_point t) {
+    return format_datetime(utc_datetime(std::chrono::floor<std::chrono::milliseconds>(t)), true);
+  };
   CHECK(statuses.contains(ms(t0)));  // sent to the millisecond, as the server keeps them
   CHECK(statuses[ms(t0 + std::chrono::seconds(1))]["MinorStatus"] == "Application");
   CHECK(bulk[0]["args"][0] == 1);  // an int, not "1"
@@ -168,7 +170,8 @@ TEST_CASE("Job source: no ' reaches the server in a status, as DIRAC's JobReport
   pilot::TempDir state;
   DiracJobSource source(config(server, state.path()), {});
   REQUIRE(source.request_job(offer()));
-  source.set_status("1", {"Completing", "Application Finished With Errors", "Can't open 'file'", {}, "Job_1"});
+  source.set_status(
+      "1", {"Completing", "Application Finished With Errors", "Can't open 'file'", {}, "Job_1"});
   auto bulk = server.calls("setJobStatusBulk");
   REQUIRE(bulk.size() == 1);
   CHECK(bulk[0]["reply"]["OK"] == true);  // the fake, like v8, fails a ' with MySQL 1064
@@ -178,7 +181,9 @@ TEST_CASE("Job source: no ' reaches the server in a status, as DIRAC's JobReport
   CHECK(source.refused_reports() == 0);
 }
 
-TEST_CASE("Job source: statuses made in the same millisecond reach the server in distinct, increasing milliseconds") {
+TEST_CASE(
+    "Job source: statuses made in the same millisecond reach the server in distinct, increasing "
+    "milliseconds") {
   using namespace std::chrono;
   auto t = sys_time<milliseconds>(milliseconds(1'764'669'600'123));
   CHECK(next_status_time(std::nullopt, t + microseconds(700)) == t);

@@ -83,8 +83,9 @@ TEST_CASE("SandboxStore: download of SB: references, byte-exact file id, errors 
   CHECK(sent[0]["file_info"][0] == "/SandBox/p/pilot.testvo_user/111/222/111222.tar.bz2");
   CHECK(sent[0]["file_info"][1] == "CheckSum");
 
-  CHECK_THROWS_WITH(download_sandbox(store(server), kRef2, tmp.path() / "dl2", 1 << 20),
-                    Catch::Contains("No sandbox matches the requirements") && Catch::Contains(kRef2));
+  CHECK_THROWS_WITH(
+      download_sandbox(store(server), kRef2, tmp.path() / "dl2", 1 << 20),
+      Catch::Contains("No sandbox matches the requirements") && Catch::Contains(kRef2));
   CHECK_FALSE(fs::exists(tmp.path() / "dl2"));
   CHECK_THROWS_WITH(download_sandbox(store(server), kRef1, tmp.path() / "dl3", 10),
                     Catch::Contains("larger than the limit of 10 bytes"));
@@ -93,7 +94,8 @@ TEST_CASE("SandboxStore: download of SB: references, byte-exact file id, errors 
   CHECK_THROWS_AS(download_sandbox(store(server), kRef1, tmp.path() / "dl4", 1 << 20), RpcError);
 }
 
-TEST_CASE("SandboxStore: a store reached by another spelling of its host still serves the sandbox", "[sandbox]") {
+TEST_CASE("SandboxStore: a store reached by another spelling of its host still serves the sandbox",
+          "[sandbox]") {
   // The store's own configured URL says localhost; the pilot is configured with 127.0.0.1. v8's
   // handler strips only its own URL from the file id, so a URL id would be refused.
   FakeDirac server;
@@ -106,7 +108,10 @@ TEST_CASE("SandboxStore: a store reached by another spelling of its host still s
   CHECK(transfers(server, "no such sandbox").empty());
 }
 
-TEST_CASE("SandboxStore: a v9 store, which wants the URL form of the file id, serves it after the path is refused", "[sandbox]") {
+TEST_CASE(
+    "SandboxStore: a v9 store, which wants the URL form of the file id, serves it after the path "
+    "is refused",
+    "[sandbox]") {
   FakeDirac server({"--v9"});
   pilot::TempDir tmp("sbs");
   auto sb = python_tar(tmp.path() / "in.tar.bz2", "w:bz2", tar_member("input.txt", "b'hello'"));
@@ -133,12 +138,15 @@ TEST_CASE("SandboxStore: upload assigns the sandbox to the job as Output", "[san
   CHECK(pilot::read_file(stored[0]["file"].get<std::string>()) == pilot::read_file(tmp.path() / "o.tar.bz2"));
 }
 
-TEST_CASE("DIRAC job source: InputSandbox as WMSClient submits it: local names beside the SB: reference", "[sandbox]") {
+TEST_CASE(
+    "DIRAC job source: InputSandbox as WMSClient submits it: local names beside the SB: reference",
+    "[sandbox]") {
   FakeDirac server;
   pilot::TempDir tmp("sbs");
   // What WMSClient uploads for Job().setExecutable("/bin/echo") with a code tarball: the files
   // under their base names, the tarball itself unpacked by the job wrapper.
-  auto code = python_tar(tmp.path() / "code.tar.gz", "w:gz", tar_member("lib/code.py", "b'print(1)'"));
+  auto code =
+      python_tar(tmp.path() / "code.tar.gz", "w:gz", tar_member("lib/code.py", "b'print(1)'"));
   auto sb = python_tar(tmp.path() / "isb.tar.bz2", "w:bz2",
                        tar_member("echo", "b'#!/bin/sh'", 0755) +
                            tar_member("code.tar.gz", "open('" + code.string() + "', 'rb').read()"));
@@ -147,9 +155,13 @@ TEST_CASE("DIRAC job source: InputSandbox as WMSClient submits it: local names b
   pilot::jobs::MatchedJob m;
   m.id = "1";
   fs::create_directories(tmp.path() / "job");
-  auto d = describe(std::string("[ Executable = \"/bin/echo\"; InputSandbox = { \"/bin/echo\", \"../work/code.tar.gz\", "
-                                "\"not-shipped.txt\", \"") + kRef1 + "\" }; ]");
-  src.prepare_job(m, d, tmp.path() / "job");  // a listed file the sandboxes lack is no failure, as in DIRAC
+  auto d = describe(
+      std::string(
+          "[ Executable = \"/bin/echo\"; InputSandbox = { \"/bin/echo\", \"../work/code.tar.gz\", "
+          "\"not-shipped.txt\", \"") +
+      kRef1 + "\" }; ]");
+  src.prepare_job(
+      m, d, tmp.path() / "job");  // a listed file the sandboxes lack is no failure, as in DIRAC
   CHECK(pilot::read_file(tmp.path() / "job/echo") == "#!/bin/sh");
   CHECK(pilot::read_file(tmp.path() / "job/lib/code.py") == "print(1)");
   CHECK_FALSE(fs::exists(tmp.path() / "work"));

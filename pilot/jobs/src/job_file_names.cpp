@@ -72,7 +72,8 @@ std::optional<std::string> input_sandbox_problem(std::string_view entry) {
   // SB: reference of the sandbox that carries it): only its last component names a file here.
   if (has_control_character(entry)) return "contains a control character";
   auto name = input_file_name(entry);
-  if (name.empty() || name == "." || name == "..") return "names no file (its last component is '" + name + "')";
+  if (name.empty() || name == "." || name == "..")
+    return "names no file (its last component is '" + name + "')";
   return std::nullopt;
 }
 

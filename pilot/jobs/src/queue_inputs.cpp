@@ -13,8 +13,6 @@ bool is_reference(const std::string& entry) {
   return upper.starts_with("SB:") || upper.starts_with("LFN:");
 }
 
-std::string stored_name(const std::string& entry) { return input_file_name(entry); }
-
 }  // namespace
 
 void store_input_files(const JobDescription& job, const fs::path& base, const fs::path& job_dir) {
@@ -22,7 +20,7 @@ void store_input_files(const JobDescription& job, const fs::path& base, const fs
     if (is_reference(entry))
       throw Error("InputSandbox entry '" + entry + "': the local queue takes plain files only (no SB: or LFN:)");
     fs::path src = fs::path(entry).is_absolute() || base.empty() ? fs::path(entry) : base / entry;
-    std::string name = stored_name(entry);
+    std::string name = input_file_name(entry);
     std::error_code ec;
     if (name.empty() || name == "." || name == ".." || !fs::exists(src, ec))
       throw Error("InputSandbox entry '" + entry + "': no such file (" + src.string() + ")");
@@ -38,13 +36,15 @@ void copy_input_files(const JobDescription& job, const fs::path& job_dir, const 
     if (is_reference(entry))
       throw JobPreparationError("Failed Downloading InputSandbox",
                                 "InputSandbox entry '" + entry + "': the local queue takes plain files only");
-    fs::path stored = job_dir / "input" / stored_name(entry);
+    fs::path stored = job_dir / "input" / input_file_name(entry);
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(stored, ec)))
       throw JobPreparationError("Failed Downloading InputSandbox",
                                 "InputSandbox entry '" + entry + "' was not stored with the job (" + stored.string() + ")");
-    fs::copy(stored, workdir / stored_name(entry),
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks | fs::copy_options::overwrite_existing, ec);
+    fs::copy(stored, workdir / input_file_name(entry),
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+                 fs::copy_options::overwrite_existing,
+             ec);
     if (ec)
       throw JobPreparationError("Failed Downloading InputSandbox",
                                 "InputSandbox entry '" + entry + "': cannot copy into " + workdir.string() + ": " + ec.message());

@@ -41,20 +41,28 @@ TEST_CASE("bad JDL: sandbox and output names that leave the job directory") {
       {"StdError = \"a\\tb\"", "job 7: StdError 'a\\x09b' contains a control character"},
       {"OutputSandbox = { \"std.out\", \"/home/pilot/.ssh/id_rsa\" }",
        "job 7: OutputSandbox entry '/home/pilot/.ssh/id_rsa' is an absolute path"},
-      {"OutputSandbox = { \"out/../../proxy\" }", "job 7: OutputSandbox entry 'out/../../proxy' contains a '..' component"},
+      {"OutputSandbox = { \"out/../../proxy\" }",
+       "job 7: OutputSandbox entry 'out/../../proxy' contains a '..' component"},
       {"OutputSandbox = \"..\"", "job 7: OutputSandbox entry '..' contains a '..' component"},
       {"OutputSandbox = { \"\" }", "job 7: OutputSandbox entry '' is empty"},
       {"OutputSandbox = { \"~/x\" }", "job 7: OutputSandbox entry '~/x' starts with '~'"},
-      {"InputSandbox = { \"data/..\" }", "job 7: InputSandbox entry 'data/..' names no file (its last component is '..')"},
-      {"InputSandbox = { \"data/\" }", "job 7: InputSandbox entry 'data/' names no file (its last component is '')"},
+      {"InputSandbox = { \"data/..\" }",
+       "job 7: InputSandbox entry 'data/..' names no file (its last component is '..')"},
+      {"InputSandbox = { \"data/\" }",
+       "job 7: InputSandbox entry 'data/' names no file (its last component is '')"},
       {"InputSandbox = { \"SB:ProductionSandboxSE|/SandBox/../../etc/x.tar.bz2\" }",
-       "job 7: InputSandbox entry 'SB:ProductionSandboxSE|/SandBox/../../et...' contains a '..' component"},
+       "job 7: InputSandbox entry 'SB:ProductionSandboxSE|/SandBox/../../et...' contains a '..' "
+       "component"},
       {"InputSandbox = { \"SB:/SandBox/x.tar.bz2\" }",
-       "job 7: InputSandbox entry 'SB:/SandBox/x.tar.bz2' is not a sandbox reference SB:<storage element>|<path>"},
+       "job 7: InputSandbox entry 'SB:/SandBox/x.tar.bz2' is not a sandbox reference SB:<storage "
+       "element>|<path>"},
       {"InputSandbox = { \"LFN:/lhcb/user/p/pilot/../../../etc/x\" }",
-       "job 7: InputSandbox entry 'LFN:/lhcb/user/p/pilot/../../../etc/x' LFN contains a '..' component"},
-      {"XMLSummaryFile = \"/tmp/summary.xml\"", "job 7: XMLSummaryFile '/tmp/summary.xml' is an absolute path"},
-      {"XMLSummaryFile = \"../summary.xml\"", "job 7: XMLSummaryFile '../summary.xml' contains a '..' component"},
+       "job 7: InputSandbox entry 'LFN:/lhcb/user/p/pilot/../../../etc/x' LFN contains a '..' "
+       "component"},
+      {"XMLSummaryFile = \"/tmp/summary.xml\"",
+       "job 7: XMLSummaryFile '/tmp/summary.xml' is an absolute path"},
+      {"XMLSummaryFile = \"../summary.xml\"",
+       "job 7: XMLSummaryFile '../summary.xml' contains a '..' component"},
   };
   for (const auto& c : cases) {
     INFO(c.attributes);
@@ -78,9 +86,9 @@ TEST_CASE("bad JDL: valid sandbox references and relative names are accepted") {
 TEST_CASE("bad JDL: InputSandbox lists the submitter's local names as WMSClient keeps them") {
   // DIRAC's Job().setExecutable("/bin/echo") lists /bin/echo and ships a copy in the SB:
   // sandbox: every plain entry stands for the file of its last component.
-  auto d = parse_job_description(job(
-      "InputSandbox = { \"/bin/echo\", \"../shared/x.py\", \"cfg/opts.py\", "
-      "\"SB:SandboxSE|/SandBox/p/pilot.testvo_user/5f3/2a1/5f32a1.tar.bz2\" }"));
+  auto d = parse_job_description(
+      job("InputSandbox = { \"/bin/echo\", \"../shared/x.py\", \"cfg/opts.py\", "
+          "\"SB:SandboxSE|/SandBox/p/pilot.testvo_user/5f3/2a1/5f32a1.tar.bz2\" }"));
   REQUIRE(d.input_sandbox.size() == 4);
   CHECK(pilot::jobs::input_file_name(d.input_sandbox[0]) == "echo");
   CHECK(pilot::jobs::input_file_name(d.input_sandbox[1]) == "x.py");

@@ -26,6 +26,8 @@ std::optional<std::uint64_t> cgroup_memory_limit(const std::filesystem::path& ro
 
 // MemTotal of root/proc/meminfo, in bytes.
 std::optional<std::uint64_t> mem_total(const std::filesystem::path& root);
+// MemAvailable of root/proc/meminfo, in bytes (what DIRAC's Watchdog reports as Memory(MB)).
+std::optional<std::uint64_t> mem_available(const std::filesystem::path& root);
 
 // CPUs the batch system allocated: SLURM_CPUS_ON_NODE, else the "Cpus" attribute of the
 // HTCondor machine ad ($_CONDOR_MACHINE_AD). Values are passed in, not read from the environment.

@@ -10,6 +10,8 @@
 // Threads: everything runs on one event loop, except calls to the job source (network), which run
 // in order on one worker thread, and the MJF watcher, which polls on its own thread.
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -36,7 +38,8 @@ struct AgentSetup {
   mjf::Watcher* watcher = nullptr;     // the slot's budget; null: no limits known
   std::optional<jobwrapper::ContainerSpec> container;  // run payloads in this container
   std::filesystem::path workdir;       // absolute; job directories are created below it
-  std::string batch_system;            // DIRAC's name of the batch system running the pilot; empty: none
+  std::string batch_system;  // DIRAC's name of the batch system running the pilot; empty: none
+  std::string host_name;     // this node's name (job parameter HostName)
   log::Logger log;
   std::chrono::milliseconds watch_period{30000};
 };
@@ -51,7 +54,7 @@ struct AgentSummary {
   int jobs_failed = 0;
   int jobs_rescheduled = 0;  // handed back: exit code 222, or lost before they made anything
   int jobs_interrupted = 0;
-  int jobs_recovered = 0;  // finished or reported for a lost pilot of this work directory
+  int jobs_recovered = 0;           // finished or reported for a lost pilot of this work directory
   std::size_t reports_refused = 0;  // reports the job source refused for good (kept on disk)
   // A stop signal came while the job source did not answer: the pilot ends without waiting,
   // its reports on disk; the caller must end the process before destroying the setup.
@@ -66,9 +69,11 @@ struct AgentSummary {
 };
 nlohmann::json to_json(const AgentSummary& s);
 
+// The signals that stop the agent: TERM, INT, USR1 (reclaim) and USR2.
+sigset_t stop_signal_set();
+
 // Runs until a stop rule or a reclaim ends the loop and every job has been reported. The stop
-// signals (TERM, INT, USR1, USR2) must be blocked in the calling thread: the agent unblocks them
-// once it handles them.
+// signals must be blocked in the calling thread: the agent unblocks them once it handles them.
 AgentSummary run_agent(AgentSetup& setup);
 
 }  // namespace pilot::agent

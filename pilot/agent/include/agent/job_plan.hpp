@@ -64,21 +64,29 @@ FinalReport final_report(const jobwrapper::JobRecord& record, const std::optiona
 struct PilotFacts {
   std::string pilot_reference;  // Pilot_Reference: StalledJobAgent checks this pilot is alive
   std::string grid_ce, ce_queue;
-  std::string batch_system;  // BatchSystem as DIRAC names it ("SLURM", "HTCondor", ...); empty: none
+  std::string
+      batch_system;  // BatchSystem as DIRAC names it ("SLURM", "HTCondor", ...); empty: none
   std::optional<double> cpu_normalization_factor;  // HS06 per processor, when known
   std::string pilot_agent;                         // PilotAgent: what runs the job ("pilot 0.1.0")
   long wrapper_pid = 0;                            // JobWrapperPID: the supervising process
 };
 // JobAgent, after the match: MatcherServiceTime, GridCE, CEQueue, BatchSystem (those known).
-std::vector<std::pair<std::string, std::string>> job_received_parameters(const PilotFacts& facts, double match_seconds);
+std::vector<std::pair<std::string, std::string>> job_received_parameters(const PilotFacts& facts,
+                                                                         double match_seconds);
 // JobWrapper.__setInitialJobParameters: Pilot_Reference, JobType, JobGroup,
 // CPUNormalizationFactor, PilotAgent, JobWrapperPID.
-std::vector<std::pair<std::string, std::string>> initial_job_parameters(const PilotFacts& facts,
-                                                                         const jobs::JobDescription& job);
-// The Watchdog's NodeInformation: HostName, Memory(MB) (available), LocalAccount, ModelName,
-// LocalJobID (LSB/PBS/SGE variables), from `proc_root` and `env` (getenv's contract).
-std::vector<std::pair<std::string, std::string>> node_parameters(const std::filesystem::path& proc_root,
-                                                                  const std::function<const char*(const char*)>& env);
+std::vector<std::pair<std::string, std::string>> initial_job_parameters(
+    const PilotFacts& facts, const jobs::JobDescription& job);
+// The Watchdog's NodeInformation that holds for the pilot's life: HostName, LocalAccount,
+// ModelName (root/proc/cpuinfo), LocalJobID (LSB/PBS/SGE variables of `env`, getenv's contract).
+std::vector<std::pair<std::string, std::string>> node_parameters(
+    const std::string& host_name, const std::filesystem::path& root,
+    const std::function<const char*(const char*)>& env);
+// What a started job adds: PayloadPID (when known), the node's parameters, and Memory(MB)
+// available now (root/proc/meminfo).
+std::vector<std::pair<std::string, std::string>> job_start_parameters(
+    long payload_pid, const std::vector<std::pair<std::string, std::string>>& node,
+    const std::filesystem::path& root);
 
 // Whether the job source asked for the job to be killed (DIRAC's heartbeat reply {"Kill": ...}),
 // as the agent records it in the job record (extra.agent.kill_received), so a pilot recovering

@@ -51,7 +51,8 @@ struct DiracConfig {
 // job's last one, since the server orders LoggingInfo by milliseconds (StatusTimeOrder) and two
 // reports in the same millisecond would tie.
 std::chrono::sys_time<std::chrono::milliseconds> next_status_time(
-    std::optional<std::chrono::sys_time<std::chrono::milliseconds>> last, std::chrono::system_clock::time_point now);
+    std::optional<std::chrono::sys_time<std::chrono::milliseconds>> last,
+    std::chrono::system_clock::time_point now);
 
 class DiracJobSource : public jobs::JobSource {
  public:

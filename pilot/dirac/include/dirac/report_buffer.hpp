@@ -1,10 +1,10 @@
 #pragma once
 // Job reports (status changes with their UTC time, job parameters, then a request to reschedule
-// the job) waiting to reach JobStateUpdate and JobManager. Every change is written to disk (atomically) before any attempt to send it, so
-// neither a server outage nor a pilot restart loses one; entries leave the buffer only once the
-// server has accepted them. What the server refuses for good (an S_ERROR such as "No Matching
-// Job", which no retry can change) is logged as an error and kept in the file's "refused" list
-// with the server's answer, for the operator: never dropped.
+// the job) waiting to reach JobStateUpdate and JobManager. Every change is written to disk
+// (atomically) before any attempt to send it, so neither a server outage nor a pilot restart loses
+// one; entries leave the buffer only once the server has accepted them. What the server refuses for
+// good (an S_ERROR such as "No Matching Job", which no retry can change) is logged as an error and
+// kept in the file's "refused" list with the server's answer, for the operator: never dropped.
 
 #include <cstdint>
 #include <filesystem>
