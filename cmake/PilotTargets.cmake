@@ -30,7 +30,7 @@ endfunction()
 # become ctest tests. Tests find the pilot binary, the source tree and the build tree through
 # compile definitions, so they run the same from ctest and by hand.
 function(pilot_tests name)
-  cmake_parse_arguments(T "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "ALSO_DIRAC_V9" "" "SOURCES;DEPS;LABELS" ${ARGN})
   # ctest cuts a test name at ';' and Catch2 reads a leading '-' as an option: such a test would
   # run nothing and still pass.
   foreach(src ${T_SOURCES})
@@ -51,6 +51,18 @@ function(pilot_tests name)
     list(APPEND props LABELS "${T_LABELS}")
   endif()
   catch_discover_tests(${name} TEST_PREFIX "${name}: " PROPERTIES ${props})
+  # ALSO_DIRAC_V9: every test case once more with the fake server acting as DIRAC v9
+  # (fake_server.hpp), labelled `v9` unless already labelled (discovery passes PROPERTIES flat, so
+  # a test gets one label; both kinds run in the release build only). Catch's discovery files are
+  # keyed by EXTRA_ARGS, hence the run's --name.
+  if(T_ALSO_DIRAC_V9)
+    set(v9_label v9)
+    if(T_LABELS)
+      set(v9_label ${T_LABELS})
+    endif()
+    catch_discover_tests(${name} TEST_PREFIX "${name}/v9: " EXTRA_ARGS --name "${name} against DIRAC v9"
+      PROPERTIES TIMEOUT 300 LABELS ${v9_label} ENVIRONMENT PILOT_FAKE_DIRAC=v9)
+  endif()
 endfunction()
 
 # pilot_embed_text(OUT_VAR FILE SYMBOL): a generated C++ source defining `const char* const

@@ -35,9 +35,9 @@ void refresh_shutdown_file(std::optional<std::int64_t>& value, const std::filesy
            {{"path", path.string()}, {"value", text->substr(0, 60)}});
 }
 
-bool drain_file_exists(const std::filesystem::path& root) {
+bool drain_file_exists(const std::filesystem::path& file) {
   std::error_code ec;
-  return std::filesystem::exists(drain_file_path(root), ec);
+  return std::filesystem::exists(file, ec);
 }
 
 }  // namespace pilot::mjf

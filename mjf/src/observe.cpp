@@ -34,6 +34,9 @@ void refresh_batch(Observation& obs, const ObserveSettings& settings, const log:
   obs.batch_limits = std::move(fresh);
 }
 
+std::filesystem::path watched_drain_file(const ObserveSettings& s) {
+  return s.drain_file.empty() ? drain_file_path(s.root) : s.drain_file;
+}
 }  // namespace
 
 FeatureSources sources_from_environment(const Environment& env, const log::Logger& log) {
@@ -48,7 +51,7 @@ Observation observe(const ObserveSettings& settings, const log::Logger& log,
   Observation obs;
   obs.mjf = read_features(settings.sources, log);
   refresh_shutdown_file(obs.shutdown_file, settings.root, log);
-  obs.drain_file = drain_file_exists(settings.root);
+  obs.drain_file = drain_file_exists(watched_drain_file(settings));
   obs.batch = detect_batch_job(settings.env);
   obs.batch_processors = processors_from_environment(settings.env);
   refresh_batch(obs, settings, log, wall_now);
@@ -59,7 +62,7 @@ void reobserve(Observation& obs, const ObserveSettings& settings, const log::Log
                std::int64_t wall_now) {
   refresh_dynamic(obs.mjf, settings.sources, log);
   refresh_shutdown_file(obs.shutdown_file, settings.root, log);
-  obs.drain_file = drain_file_exists(settings.root);
+  obs.drain_file = drain_file_exists(watched_drain_file(settings));
   refresh_batch(obs, settings, log, wall_now);
 }
 

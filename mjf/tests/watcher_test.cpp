@@ -45,12 +45,12 @@ TEST_CASE("the shutdown file and the drain file are read under the root") {
   std::optional<std::int64_t> t;
   refresh_shutdown_file(t, root.path(), {});
   CHECK_FALSE(t);
-  CHECK_FALSE(drain_file_exists(root.path()));
+  CHECK_FALSE(drain_file_exists(drain_file_path(root.path())));
   mjf_test::write(shutdown_file_path(root.path()), " 1700002000\n");
   mjf_test::write(drain_file_path(root.path()), "");
   refresh_shutdown_file(t, root.path(), {});
   CHECK(t == 1700002000);
-  CHECK(drain_file_exists(root.path()));
+  CHECK(drain_file_exists(drain_file_path(root.path())));
   CHECK(shutdown_file_path(root.path()) == root.path() / "var/run/shutdown_time");
   CHECK(drain_file_path(root.path()) == root.path() / "var/lib/dirac_drain");
   mjf_test::write(shutdown_file_path(root.path()), "1700002000.5");  // unusable: keep last good
@@ -172,4 +172,20 @@ TEST_CASE("change names for logs") {
   CHECK(change_name(ChangeKind::shutdown_moved_earlier) == "shutdown_moved_earlier");
   CHECK(change_name(ChangeKind::limit_extended) == "limit_extended");
   CHECK(limit_name(Limit::shutdown_file) == "shutdown_file");
+}
+
+TEST_CASE("a drain file moved elsewhere is the one watched, not the default place") {
+  pilot::TempDir root("mjf-root");
+  mjf_test::write(drain_file_path(root.path()), "");  // the default place, not the site's choice
+  ObserveSettings s;
+  s.root = root.path();
+  s.drain_file = root.path() / "site" / "drain";
+  auto obs = observe(s, {}, kNow);
+  CHECK_FALSE(obs.drain_file);
+  mjf_test::write(s.drain_file, "");
+  reobserve(obs, s, {}, kNow);
+  CHECK(obs.drain_file);
+  s.drain_file.clear();  // unset: the default place
+  std::filesystem::remove(root.path() / "site" / "drain");
+  CHECK(observe(s, {}, kNow).drain_file);
 }

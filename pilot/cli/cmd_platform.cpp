@@ -1,5 +1,7 @@
 #include <unistd.h>
 
+extern char** environ;
+
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -7,6 +9,7 @@
 #include "cli.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "mjf/batch.hpp"
 #include "platform/archs.hpp"
 #include "platform/compiler.hpp"
 #include "platform/os_id.hpp"
@@ -56,8 +59,8 @@ pp::ProbeOptions probe_options(const PlatformArgs& a) {
   o.allow_containers = a.allow_containers;
   o.containers = !a.no_containers;
   o.workdir = a.workdir;
-  o.slurm_cpus_on_node = env("SLURM_CPUS_ON_NODE");
-  o.condor_machine_ad = env("_CONDOR_MACHINE_AD");
+  if (auto p = mjf::processors_from_environment(mjf::environment_of(environ)))
+    o.batch_cpus = static_cast<int>(p->count);
   return o;
 }
 

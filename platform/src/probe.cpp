@@ -93,7 +93,7 @@ PlatformInfo probe(const ProbeOptions& o) {
   info.warnings.insert(info.warnings.end(), list.warnings.begin(), list.warnings.end());
   info.cpus.affinity = affinity_cpus(o.root);
   info.cpus.cgroup_quota = cgroup_cpu_quota(o.root);
-  info.cpus.batch = batch_cpus(o.slurm_cpus_on_node, o.condor_machine_ad);
+  info.cpus.batch = o.batch_cpus;
   info.memory.total_bytes = mem_total(o.root);
   info.memory.cgroup_limit_bytes = cgroup_memory_limit(o.root);
   std::error_code ec;

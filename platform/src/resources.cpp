@@ -276,23 +276,6 @@ std::optional<std::uint64_t> mem_available(const fs::path& root) {
   return meminfo_bytes(root, "MemAvailable");
 }
 
-std::optional<int> batch_cpus(const std::optional<std::string>& slurm_cpus_on_node,
-                              const std::optional<std::string>& condor_machine_ad) {
-  if (slurm_cpus_on_node)
-    if (auto n = to_number<int>(*slurm_cpus_on_node); n && *n > 0) return n;
-  if (condor_machine_ad && !condor_machine_ad->empty()) {
-    if (auto ad = try_read(*condor_machine_ad)) {
-      for (auto line : text::lines(*ad)) {
-        auto eq = line.find('=');
-        if (eq == std::string_view::npos) continue;
-        if (text::lower(text::strip(line.substr(0, eq))) != "cpus") continue;
-        if (auto n = to_number<int>(line.substr(eq + 1)); n && *n > 0) return n;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 void settle_usable(CpuCounts& c) {
   std::optional<int> u;
   auto take = [&](std::optional<int> v) {

@@ -96,15 +96,6 @@ TEST_CASE("usable CPUs: the smallest known limit") {
   CHECK_FALSE(none.usable);
 }
 
-TEST_CASE("batch allocation: Slurm, else the HTCondor machine ad") {
-  pilot::TempDir dir;
-  put(dir.path() / "ad", "Memory = 2000\nCpus = 8\n");
-  CHECK(batch_cpus(std::string("4"), (dir.path() / "ad").string()) == 4);
-  CHECK(batch_cpus(std::nullopt, (dir.path() / "ad").string()) == 8);
-  CHECK(batch_cpus(std::string("junk"), std::nullopt) == std::nullopt);
-  CHECK(batch_cpus(std::nullopt, (dir.path() / "absent").string()) == std::nullopt);
-}
-
 TEST_CASE("NVIDIA GPUs from the driver and from PCI sysfs") {
   pilot::TempDir root;
   CHECK(nvidia_gpus(root.path()).empty());

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/fs.hpp"
 #include "run_pilot.hpp"
 
 using pilot::test::run_pilot;
@@ -56,4 +57,24 @@ TEST_CASE("pilot version prints the version, the commit and the linked libraries
   CHECK(j["version"] == run_pilot({"--version"}).out.substr(0, run_pilot({"--version"}).out.find('\n')));
   CHECK(j["git_commit"].get<std::string>().size() >= 7);
   CHECK_THAT(j["libraries"]["libcurl"].get<std::string>(), Catch::Contains("c-ares"));
+}
+
+TEST_CASE("pilot platform and pilot features agree on the batch system's processors") {
+  // HTCondor's machine ad comes before SLURM_CPUS_ON_NODE (glideinWMS order, mjf/batch.hpp);
+  // `pilot platform` used to prefer Slurm and report 4 where `pilot features` reported 8.
+  pilot::TempDir dir("cli-batch");
+  pilot::write_file_atomic(dir.path() / "machine.ad", "Memory = 2000\nCpus = 8\n");
+  std::map<std::string, std::string> env{
+      {"SLURM_CPUS_ON_NODE", "4"}, {"_CONDOR_MACHINE_AD", (dir.path() / "machine.ad").string()}};
+  auto platform = run_pilot({"platform", "--json"}, env);
+  INFO(platform.err);
+  REQUIRE(platform.exit_code == 0);
+  auto features = run_pilot({"features", "--json"}, env);
+  INFO(features.err);
+  REQUIRE(features.exit_code == 0);
+  auto p = nlohmann::json::parse(platform.out);
+  auto f = nlohmann::json::parse(features.out);
+  CHECK(p["cpus"]["batch"] == 8);
+  CHECK(f["processors"] == 8);
+  CHECK(f["processors_source"].get<std::string>().starts_with("_CONDOR_MACHINE_AD"));
 }

@@ -13,7 +13,7 @@ Behaviour is set by flags and by the JSON --control file, re-read at every reque
    "diset_until": EPOCH, "https_until": EPOCH,
    "match": "normal|nomatch|mismatch|error", "kill": [job ids], "down": false,
    "jdl": {"<job id>": "JDL handed out for that job instead of the default echo job"},
-   "sandboxes": {"SB:<SE>|<path>": "file served for that reference"}, "sandbox_store": "normal|down",
+   "sandboxes": {"SB:<SE>|<path>": "file served for that reference"}, "sandbox_store": "normal|down|hang",
    "owners": {"<job id>": {"DN": "...", "Group": "..."}}  (the Matcher's owner fields of a job,
              replacing DN/Group; {} gives a job without owner),
    "proxy": "normal|nodelegation|error", "proxy_max_lifetime": seconds}
@@ -25,7 +25,7 @@ a test can set "500 for two minutes, then normal" in one write. Faults act befor
 handler runs: a job is never assigned, nor a status stored, by a call whose reply is lost.
 SandboxStore (DISET "FileTransfer" actions, see README "Sandboxes"): downloads serve the files of
 "sandboxes"; uploads are stored under <record>.sandboxes/ and recorded with their assignment;
-sandbox_store "down" closes transfer connections without an answer.
+sandbox_store "down" closes transfer connections without an answer; "hang" holds them for 60 s.
 Framework/ProxyManager signs the pilot's request with the owner's stored proxy (openssl ca): an
 RFC3820 proxy, limited policy for a "CN=limited proxy" request, lifetime min(requested,
 proxy_max_lifetime). nodelegation: the caller lacks (Limited|Full)Delegation; an owner other
@@ -847,6 +847,10 @@ def sandbox_transfer(handler, sock, buf, entry, direction, c):
     entry["file_info"] = info
     if c.get("sandbox_store") == "down":
         state.record(dict(entry, event="sandbox store down"))
+        return
+    if c.get("sandbox_store") == "hang":
+        state.record(dict(entry, event="hanging"))
+        time.sleep(60)
         return
     if direction == "ToClient":
         file_id = info[0]

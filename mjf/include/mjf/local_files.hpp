@@ -19,6 +19,8 @@ std::filesystem::path drain_file_path(const std::filesystem::path& root);
 void refresh_shutdown_file(std::optional<std::int64_t>& value, const std::filesystem::path& root,
                            const log::Logger& log);
 
-bool drain_file_exists(const std::filesystem::path& root);
+// Whether the drain file `file` (by default drain_file_path("/"); operators may move it) exists;
+// one that cannot be checked counts as absent.
+bool drain_file_exists(const std::filesystem::path& file);
 
 }  // namespace pilot::mjf

@@ -18,6 +18,7 @@ namespace pilot::mjf {
 struct ObserveSettings {
   FeatureSources sources;
   std::filesystem::path root = "/";  // for var/run/shutdown_time and var/lib/dirac_drain
+  std::filesystem::path drain_file;  // the drain file watched; empty: root/var/lib/dirac_drain
   Environment env;                   // the batch environment (and PATH for its commands)
   std::chrono::milliseconds command_timeout{10000};
 };

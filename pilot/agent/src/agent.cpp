@@ -23,6 +23,7 @@
 #include "jobwrapper/supervisor.hpp"
 #include "mc/cpu_limit.hpp"
 #include "mc/interruptible.hpp"
+#include "mjf/local_files.hpp"
 
 namespace pilot::agent {
 namespace asio = boost::asio;
@@ -66,8 +67,11 @@ struct RunningJob {
 // wrapper as "JobWrapper".
 constexpr const char* kWrapperSource = "JobWrapper";
 
-// How long a signalled pilot still waits for reports in flight before it ends.
+// How long a signalled pilot still waits for the job source (reports, a request or a job's
+// preparation in flight) before it stops waiting for the server.
 constexpr auto kReportGraceAfterSignal = std::chrono::seconds(2);
+// Once it stopped waiting, every call fails at once: the worker only writes what is left to disk.
+constexpr auto kDrainAfterGivingUp = std::chrono::seconds(1);
 
 class Agent {
  public:
@@ -76,6 +80,7 @@ class Agent {
         log_(s.log),
         signals_(ctx_, SIGTERM, SIGINT, SIGUSR1),
         request_timer_(ctx_),
+        give_up_timer_(ctx_),
         policy_(limits(s.config)) {
     signals_.add(SIGUSR2);
     slots_.total_processors = std::max(1, s.base_request.processors);
@@ -152,9 +157,15 @@ class Agent {
       int sig = sigtimedwait(&set, nullptr, &step);
       if (sig > 0 && !leave_at) leave_soon(signal_name(sig));
       if (leave_at && Clock::now() >= *leave_at && !reports_done_) {
+        if (!stopped_waiting_) {
+          stop_waiting_for_source();
+          leave_at = Clock::now() + kDrainAfterGivingUp;
+          continue;
+        }
         log_.warn("the job source does not answer: the pilot ends without waiting for it");
-        // Its thread is blocked in a network call: it is left running, with everything it uses
-        // (run_agent keeps this agent, `pilot run` ends the process before the job source goes).
+        // Its thread is blocked in a call that cannot give up (name resolution): it is left
+        // running, with everything it uses (run_agent keeps this agent, `pilot run` ends the
+        // process before the job source goes).
         (void)worker_.release();
         summary_.reports_abandoned = true;
         return;
@@ -192,9 +203,33 @@ class Agent {
 
   // --- signals and budget ---
 
+  // The worker is held by a server that does not answer: its calls give up, what they carried
+  // stays on disk (the source's contract).
+  void stop_waiting_for_source() {
+    if (stopped_waiting_) return;
+    stopped_waiting_ = true;
+    abandon_reports_ = true;
+    log_.warn(
+        "the job source does not answer: the pilot stops waiting for it; what it did not "
+        "take stays on disk for the next pilot");
+    s_.source->stop_waiting();
+  }
+
+  // A signalled pilot with no payload left waits for a request or a job's preparation on the
+  // worker for kReportGraceAfterSignal at most.
+  void give_up_on_source_soon() {
+    if (give_up_armed_) return;
+    give_up_armed_ = true;
+    give_up_timer_.expires_after(kReportGraceAfterSignal);
+    give_up_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) stop_waiting_for_source();
+    });
+  }
+
   void wait_signal() {
     signals_.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
+      signalled_ = true;
       reclaim(StopReason::signal, "pilot received " + signal_name(sig));
       // Once the agent has ended, waiting again would keep the event loop alive for ever.
       if (!finished_) wait_signal();
@@ -284,7 +319,8 @@ class Agent {
   // --- requests ---
 
   StopReason stop_check(std::string& detail) {
-    if (std::filesystem::exists(s_.config.drain_file)) {
+    // The file the MJF watcher watches too (startup): one place says what draining means.
+    if (mjf::drain_file_exists(s_.config.drain_file)) {
       detail = s_.config.drain_file.string();
       return StopReason::drain;
     }
@@ -488,10 +524,12 @@ class Agent {
                         minor, error]() mutable {
         --preparing_;
         if (!error.empty() || reclaiming_) slots_.release(m.id);
-        if (!error.empty()) {
-          fail_before_start(m, minor, error, std::move(d));
-        } else if (reclaiming_) {
+        // A reclaim first: the preparation may have failed only because the pilot gave up on
+        // the server.
+        if (reclaiming_) {
           fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed", std::move(d));
+        } else if (!error.empty()) {
+          fail_before_start(m, minor, error, std::move(d));
         } else {
           launch_job(m, std::move(d), processors, jobdir, prepared);
         }
@@ -632,12 +670,17 @@ class Agent {
   }
 
   void maybe_finish() {
-    if (!stopping_ || requesting_ || preparing_ > 0 || !jobs_.empty() || finished_) return;
+    if (!stopping_ || !jobs_.empty() || finished_) return;
+    if (requesting_ || preparing_ > 0) {
+      if (signalled_) give_up_on_source_soon();
+      return;
+    }
     finished_ = true;
     log_.info("all jobs reported: the agent ends", {{"reason", stop_reason_text(summary_.stop)}});
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     request_timer_.cancel();
+    give_up_timer_.cancel();
   }
 
   // A job matched again (rescheduled, then matched to this pilot) must not start among the files
@@ -794,6 +837,7 @@ class Agent {
       node_parameters(s_.host_name, "/", [](const char* n) { return std::getenv(n); });
   asio::signal_set signals_;
   asio::steady_timer request_timer_;
+  asio::steady_timer give_up_timer_;  // give_up_on_source_soon
   Slots slots_;
   LoopPolicy policy_;
   std::optional<mjf::ResourceBudget> budget_;
@@ -804,6 +848,7 @@ class Agent {
   std::optional<Clock::time_point> lifetime_end_;
   int preparing_ = 0;  // jobs the source is preparing on the worker thread
   bool requesting_ = false, stopping_ = false, reclaiming_ = false, finished_ = false;
+  bool signalled_ = false, give_up_armed_ = false, stopped_waiting_ = false;
   AgentSummary summary_;
 };
 

@@ -162,6 +162,7 @@ Startup start_up(Config config, log::Logger log) {
     po.containers = false;  // the container check runs images; the agent does not need it to start
     if (auto cc = getenv("CC")) po.cc = *cc;
     if (auto f = getenv("force_host_os")) po.force_host_os = *f;
+    if (auto p = mjf::processors_from_environment(env)) po.batch_cpus = static_cast<int>(p->count);
     auto i = platform::probe(po);
     log.info("platform", {{"dirac_platform", i.dirac_platform}, {"host_binary_tag", i.ids.host_binary_tag()},
                           {"usable_cpus", i.cpus.usable.value_or(i.cpus.logical)}});
@@ -172,6 +173,7 @@ Startup start_up(Config config, log::Logger log) {
     mjf::ObserveSettings os;
     os.env = env;
     os.sources = mjf::sources_from_environment(env, log);
+    os.drain_file = config.drain_file;  // moved by the operator: the default place is not watched
     mjf::Config mc;
     if (config.cpu_power_hs06 > 0) mc.cpu_power_hs06 = config.cpu_power_hs06;
     if (config.processors > 0) mc.processors = config.processors;

@@ -1,5 +1,6 @@
 // `pilot run` end to end against tests/fake_dirac/fake_dirac.py: real TLS, real DISET and HTTPS,
-// real payloads and signals. Every scenario asserts what the server received.
+// real payloads and signals. Every scenario asserts what the server received; ctest runs each
+// against the server acting as DIRAC v8 (DEncode, DN, Setup) and as v9 (JSON, Owner, no Setup).
 #include <catch2/catch.hpp>
 #include <signal.h>
 
@@ -108,11 +109,7 @@ std::string final_status(const FakeDirac& s, int job) {
 }  // namespace
 
 TEST_CASE("agent dirac: several jobs in sequence, each with the full status flow and its parameters") {
-  // DIRAC v8 (DEncode, DN, Setup) and v9 (JSON DISET, Owner, no Setup).
-  auto mode = GENERATE(as<std::string>{}, "v8", "v9");
-  INFO("server " << mode);
-  FakeDirac server(mode == "v9" ? std::vector<std::string>{"--jobs", "3", "--v9"}
-                                : std::vector<std::string>{"--jobs", "3"});
+  FakeDirac server({"--jobs", "3"});
   json jdls;
   for (int id = 1; id <= 3; ++id) jdls[std::to_string(id)] = toymc_jdl(id, "--events 5 --cpu-ms-per-event 1");
   server.control({{"jdl", jdls}});
@@ -561,10 +558,7 @@ TEST_CASE("agent dirac: a malicious input sandbox is refused and the job reporte
 }
 
 TEST_CASE("agent dirac: the payload runs with its owner's proxy, never the pilot's") {
-  auto mode = GENERATE(as<std::string>{}, "v8", "v9");  // v9 names the owner by user name
-  INFO("server " << mode);
-  FakeDirac server(mode == "v9" ? std::vector<std::string>{"--jobs", "1", "--v9"}
-                                : std::vector<std::string>{"--jobs", "1"});
+  FakeDirac server({"--jobs", "1"});  // v9 names the owner by user name, v8 by DN
   auto pki = pilot::dirac::test::pki();
   // The payload checks its credential itself: openssl verifies it, its mode, what its environment holds.
   std::string script = "p=$X509_USER_PROXY; echo path=$p > check.txt; stat -c mode=%a $p >> check.txt; "

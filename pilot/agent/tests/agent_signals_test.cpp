@@ -1,6 +1,7 @@
 // Stop signals end `pilot run` promptly in every phase, and nothing is lost: an idle pilot in
-// its back-off sleep, a pilot signalled during start-up, and one whose last reports meet a
-// JobStateUpdate that does not answer.
+// its back-off sleep, a pilot signalled during start-up, one whose last reports meet a
+// JobStateUpdate that does not answer, one preparing a job from a SandboxStore that does not
+// answer, and one waiting for a Matcher that does not answer.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -92,4 +93,71 @@ TEST_CASE(
   auto kept = json::parse(*text);
   REQUIRE(kept["jobs"].size() == 1);  // for the next pilot
   CHECK_FALSE(kept["jobs"][0]["statuses"].empty());
+}
+
+namespace {
+
+// The pilot's arguments with calls that would wait a whole minute for a server that does not
+// answer: only giving up on it ends the pilot in time.
+std::vector<std::string> patient_pilot_args(const FakeDirac& server,
+                                            const std::filesystem::path& dir) {
+  auto args = pilot::agent::test::faulty_server_pilot_args(server, dir);
+  args.insert(args.end(), {"--set", "rpc_timeout_s=60", "--set",
+                           "services.sandbox_store=[\"" +
+                               server.diset_url("WorkloadManagement/SandboxStore") + "\"]"});
+  return args;
+}
+
+bool hanging(const FakeDirac& server) {
+  for (const auto& r : server.records())
+    if (r.value("event", "") == "hanging") return true;
+  return false;
+}
+
+// Once the server holds a call of the pilot's without answering: SIGTERM ends the pilot well
+// before that call's 60 s time-out.
+void ends_soon_after_sigterm_while_hanging(const FakeDirac& server, PilotProcess& p) {
+  REQUIRE(wait_until([&] { return hanging(server); }, std::chrono::seconds(30)));
+  std::optional<int> rc;
+  double took = seconds_to_exit(p, SIGTERM, std::chrono::seconds(60), rc);
+  INFO(p.err());
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  CHECK(took < 5.0);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "signals: SIGTERM while a job's input sandbox download hangs ends the pilot, the job's "
+    "reports kept") {
+  FakeDirac server({"--jobs", "1"});
+  server.control({{"jdl",
+                   {{"1",
+                     "[ Executable = \"/bin/true\"; CPUTime = 600; JobID = 1; InputSandbox = "
+                     "\"SB:SandboxSE|/SandBox/p/pilot.testvo_user/abc/def/abcdef.tar.bz2\"; ]"}}},
+                  {"sandbox_store", "hang"}});
+  pilot::TempDir dir("agent-signals");
+  PilotProcess p(patient_pilot_args(server, dir.path()), dir.path());
+  ends_soon_after_sigterm_while_hanging(server, p);
+  auto s = pilot::test::last_json_line(p.out());
+  CHECK(s["jobs_matched"] == 1);
+  CHECK(s["jobs_failed"] == 1);
+  // The job's last status, which the server did not take once the pilot stopped waiting, is on
+  // disk for the next pilot.
+  auto text = pilot::read_file(dir.path() / "work" / ".pilot-state" / "dirac-reports.json");
+  REQUIRE(text);
+  CHECK_THAT(*text, Catch::Contains("Pilot reclaimed before the job started"));
+}
+
+TEST_CASE("signals: SIGTERM while a job request waits for a Matcher that hangs ends the pilot") {
+  FakeDirac server({"--jobs", "0"});
+  pilot::TempDir dir("agent-signals");
+  auto args = patient_pilot_args(server, dir.path());
+  args.insert(args.end(), {"--set", "stop_after_failed_matches=1000"});
+  PilotProcess p(args, dir.path());
+  REQUIRE(wait_until([&] { return !server.calls("requestJob").empty(); }));
+  server.control({{"diset", "hang"}});
+  ends_soon_after_sigterm_while_hanging(server, p);
+  CHECK(pilot::test::last_json_line(p.out())["stop_reason"] == "stopped by a signal");
 }

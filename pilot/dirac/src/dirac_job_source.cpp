@@ -22,6 +22,12 @@ std::string without_quotes(std::string s) {
   return s;
 }
 
+// Every client made from these options shares one give-up flag (stop_waiting).
+DiracConfig with_give_up_flag(DiracConfig c) {
+  if (!c.rpc.give_up) c.rpc.give_up = std::make_shared<std::atomic<bool>>(false);
+  return c;
+}
+
 PayloadProxyConfig payload_proxy_config(const DiracConfig& c) {
   auto p = c.payload_proxy;
   if (p.dir.empty()) p.dir = c.state_dir / "payload-proxies";
@@ -31,14 +37,16 @@ PayloadProxyConfig payload_proxy_config(const DiracConfig& c) {
 }  // namespace
 
 DiracJobSource::DiracJobSource(DiracConfig config, log::Logger log)
-    : config_(std::move(config)),
+    : config_(with_give_up_flag(std::move(config))),
       log_(std::move(log)),
       matcher_{config_.matcher_urls, config_.rpc, log_},
       job_state_{config_.job_state_urls, config_.rpc, log_},
       sandbox_store_{config_.sandbox_store_urls, config_.rpc, log_},
-      job_manager_{client_or_beside_matcher(config_.job_manager_urls, config_, default_job_manager_url, log_)},
+      job_manager_{client_or_beside_matcher(config_.job_manager_urls, config_,
+                                            default_job_manager_url, log_)},
       buffer_(config_.state_dir / "dirac-reports.json"),
-      proxies_(client_or_beside_matcher(config_.proxy_manager_urls, config_, default_proxy_manager_url, log_),
+      proxies_(client_or_beside_matcher(config_.proxy_manager_urls, config_,
+                                        default_proxy_manager_url, log_),
                payload_proxy_config(config_), log_) {
   if (config_.matcher_urls.empty()) throw Error("DIRAC job source: no Matcher URL configured");
   if (config_.job_state_urls.empty()) throw Error("DIRAC job source: no JobStateUpdate URL configured");
@@ -198,6 +206,10 @@ void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJ
     log_.warn("reports of a finished job are kept for later delivery",
               {{"job_id", job_id}, {"pending", buffer_.pending()}, {"file", buffer_.file().string()}});
   proxies_.release(job_id);  // last: everything before may still act as the job's owner
+}
+
+void DiracJobSource::stop_waiting() {
+  config_.rpc.give_up->store(true);
 }
 
 bool DiracJobSource::flush() {

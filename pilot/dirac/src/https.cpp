@@ -69,6 +69,7 @@ Reply https_call(const std::string& url, std::string_view method, const List& ar
   req.connect_timeout = options.connect_timeout;
   req.timeout = options.timeout;
   req.max_body = options.max_reply;
+  req.give_up = options.give_up.get();
 
   http::TlsOptions tls;
   tls.ca_dir = options.credentials.ca_dir;
@@ -80,6 +81,7 @@ Reply https_call(const std::string& url, std::string_view method, const List& ar
   try {
     resp = http::perform(req, tls);
   } catch (const http::TransportError& e) {
+    if (e.given_up) throw RpcError(ErrorKind::given_up, where + ": " + e.what());
     ErrorKind kind = e.timeout ? ErrorKind::timeout : e.tls ? ErrorKind::auth : ErrorKind::transport;
     // A TLS alert from the server: it judged our certificate (unknown CA, expired, not a proxy).
     std::string_view what = e.what();

@@ -13,6 +13,8 @@ std::string_view kind_name(ErrorKind kind) {
     case ErrorKind::server: return "server error";
     case ErrorKind::not_found: return "not found";
     case ErrorKind::unknown_method: return "unknown method";
+    case ErrorKind::given_up:
+      return "given up";
   }
   return "?";
 }
@@ -110,6 +112,10 @@ Reply call(const std::vector<std::string>& urls, std::string_view method, const 
   if (urls.empty()) throw Error("no URL configured for the call " + std::string(method));
   std::string failures;
   for (std::size_t i = 0; i < urls.size(); ++i) {
+    if (options.give_up && *options.give_up)
+      throw RpcError(ErrorKind::given_up,
+                     urls[i] + " " + std::string(method) +
+                         ": not sent: the pilot stopped waiting for the server");
     try {
       return call_once(urls[i], method, args, options);
     } catch (const RpcError& e) {

@@ -242,6 +242,8 @@ std::optional<std::string> upload_with_retries(const ServiceClient& store, const
     try {
       return upload_output_sandbox(store, archive, job_id);
     } catch (const std::exception& e) {
+      auto* rpc = dynamic_cast<const RpcError*>(&e);
+      if (rpc && rpc->kind == ErrorKind::given_up) return std::nullopt;  // kept for the next pilot
       store.log.warn("output sandbox upload failed",
                      {{"job_id", job_id}, {"attempt", attempt}, {"of", policy.upload_attempts}, {"error", e.what()}});
       if (attempt < policy.upload_attempts) std::this_thread::sleep_for(policy.upload_retry_delay);

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -74,7 +75,7 @@ class SigpipeGuard {
 }  // namespace
 
 TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::string where)
-    : where_(std::move(where)) {
+    : where_(std::move(where)), give_up_(options.give_up) {
   const Credentials& cred = options.credentials;
   ERR_clear_error();
   ctx_.reset(SSL_CTX_new(TLS_client_method()));
@@ -98,9 +99,12 @@ TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::stri
   }
 
   try {
-    conn_.emplace(url.host, url.port, options.connect_timeout);
+    conn_.emplace(url.host, url.port, options.connect_timeout, give_up_.get());
   } catch (const http::TransportError& e) {
-    throw RpcError(e.timeout ? ErrorKind::timeout : ErrorKind::transport, where_ + ": " + e.what());
+    throw RpcError(e.given_up  ? ErrorKind::given_up
+                   : e.timeout ? ErrorKind::timeout
+                               : ErrorKind::transport,
+                   where_ + ": " + e.what());
   }
   ssl_.reset(SSL_new(ctx));
   if (!ssl_) throw Error(where_ + ": SSL_new: " + openssl_errors());
@@ -142,9 +146,14 @@ TlsSocket::~TlsSocket() {
 void TlsSocket::wait(int ssl_error, Clock::time_point deadline, std::string_view step) {
   pollfd p{conn_->fd(), static_cast<short>(ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN), 0};
   for (;;) {
+    if (give_up_ && *give_up_)
+      throw RpcError(ErrorKind::given_up,
+                     where_ + ": " + std::string(step) +
+                         ": given up: the pilot stopped waiting for the server");
     int ms = remaining_ms(deadline);
     if (ms == 0) break;
-    int n = ::poll(&p, 1, ms);
+    // In slices, so that giving up takes effect within one.
+    int n = ::poll(&p, 1, give_up_ ? std::min(ms, 100) : ms);
     if (n > 0) return;
     if (n < 0 && errno != EINTR) throw RpcError(ErrorKind::transport, where_ + ": " + std::string(step) + ": poll: " + std::strerror(errno));
   }

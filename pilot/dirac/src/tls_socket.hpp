@@ -36,6 +36,7 @@ class TlsSocket {
   void wait(int ssl_error, Clock::time_point deadline, std::string_view step);
 
   std::string where_;
+  std::shared_ptr<std::atomic<bool>> give_up_;  // RpcOptions::give_up
   bool read_anything_ = false;
   tls::VerifyFailure verify_failure_;  // filled by the verification callback; outlives ctx_
   std::optional<http::TcpConnection> conn_;  // before ssl_: SSL_free runs first

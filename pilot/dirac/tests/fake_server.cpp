@@ -5,8 +5,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "core/error.hpp"
@@ -69,7 +72,20 @@ std::string sign_with_owner_proxy(const std::string& request_pem, int lifetime_s
   return r->out;
 }
 
+DiracRelease release_from_environment() {
+  const char* v = std::getenv("PILOT_FAKE_DIRAC");
+  if (!v || !*v || std::string_view(v) == "v8") return DiracRelease::v8;
+  if (std::string_view(v) == "v9") return DiracRelease::v9;
+  throw Error(std::string("PILOT_FAKE_DIRAC: expected v8 or v9, got ") + v);
+}
+
 FakeDirac::FakeDirac(std::vector<std::string> flags) : dir_("pilot-fake-dirac") {
+  if (std::find(flags.begin(), flags.end(), "--v9") != flags.end()) {
+    release_ = DiracRelease::v9;
+  } else if (release_from_environment() == DiracRelease::v9) {
+    release_ = DiracRelease::v9;
+    flags.push_back("--v9");
+  }
   std::vector<std::string> argv = {"python3", source("tests/fake_dirac/fake_dirac.py").string(),
                                    "--pki", pki().string(),
                                    "--port-file", (dir_.path() / "ports.json").string(),

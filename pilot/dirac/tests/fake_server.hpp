@@ -32,6 +32,12 @@ std::string tar_member(const std::string& name, const std::string& data, int mod
 inline const std::string kOwnerDn = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner";
 inline const std::string kPilotDn = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot";
 
+// The DIRAC release the fake server acts as: v8 unless the environment says
+// PILOT_FAKE_DIRAC=v9 (ctest runs the agent's end-to-end and fault tests once per release, see
+// pilot/agent/CMakeLists.txt) or the test passes --v9 itself.
+enum class DiracRelease { v8, v9 };
+DiracRelease release_from_environment();
+
 class FakeDirac {
  public:
   explicit FakeDirac(std::vector<std::string> flags = {});
@@ -46,9 +52,11 @@ class FakeDirac {
   // Every call recorded so far, oldest first.
   std::vector<nlohmann::json> records() const;
   std::vector<nlohmann::json> calls(const std::string& method) const;
+  DiracRelease release() const { return release_; }
 
  private:
   TempDir dir_;
+  DiracRelease release_ = DiracRelease::v8;
   int pid_ = -1;
   int diset_port_ = 0;
   int https_port_ = 0;

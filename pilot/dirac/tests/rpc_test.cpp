@@ -176,6 +176,37 @@ TEST_CASE("Hang: the step times out and the next URL answers") {
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
 }
 
+TEST_CASE(
+    "Giving up: calls in flight to a hanging server end within a second, later ones are not sent") {
+  FakeDirac hanging({"--diset", "hang", "--https", "hang"});
+  FakeDirac good;
+  RpcOptions o = options();
+  o.timeout = milliseconds(60000);
+  o.give_up = std::make_shared<std::atomic<bool>>(false);
+  for (auto url : {hanging.diset_url(), hanging.https_url()}) {
+    INFO(url);
+    o.give_up->store(false);
+    auto start = std::chrono::steady_clock::now();
+    std::thread giver([&] {
+      std::this_thread::sleep_for(milliseconds(500));
+      o.give_up->store(true);
+    });
+    // Not retried on the next URL: the pilot is leaving.
+    ServiceClient client{{url, good.diset_url()}, o, {}};
+    auto e = rpc_error([&] { request_job(client, spec_description()); });
+    giver.join();
+    CHECK(e.kind == ErrorKind::given_up);
+    CHECK_FALSE(e.retryable());
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2500));
+  }
+  auto e = rpc_error([&] {
+    request_job(ServiceClient{{good.diset_url()}, o, {}}, spec_description());
+  });
+  CHECK(e.kind == ErrorKind::given_up);
+  CHECK_THAT(e.what(), Catch::Contains("not sent"));
+  CHECK(good.calls("requestJob").empty());
+}
+
 TEST_CASE("HTTPS 500, 404, 501 and garbage are clear errors, and 500 fails over") {
   FakeDirac broken({"--https", "500"});
   FakeDirac good;

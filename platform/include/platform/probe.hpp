@@ -29,8 +29,10 @@ struct ProbeOptions {
   bool allow_containers = false;        // dirac_platform "<arch>-any" with a usable runtime
   bool containers = true;               // run the container runtime check at all
   std::filesystem::path workdir = ".";  // whose free disk is reported
-  std::optional<std::string> slurm_cpus_on_node;  // batch allocation, see batch_cpus()
-  std::optional<std::string> condor_machine_ad;
+  // The processors the batch system allocated, as the caller found them
+  // (mjf::processors_from_environment owns that rule; the platform does not read batch
+  // environments, so `pilot platform` and `pilot features` cannot disagree).
+  std::optional<int> batch_cpus;
 };
 
 // The LbPlatformUtils strings of the host, without the platforms list or containers: what

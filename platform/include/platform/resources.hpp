@@ -29,11 +29,6 @@ std::optional<std::uint64_t> mem_total(const std::filesystem::path& root);
 // MemAvailable of root/proc/meminfo, in bytes (what DIRAC's Watchdog reports as Memory(MB)).
 std::optional<std::uint64_t> mem_available(const std::filesystem::path& root);
 
-// CPUs the batch system allocated: SLURM_CPUS_ON_NODE, else the "Cpus" attribute of the
-// HTCondor machine ad ($_CONDOR_MACHINE_AD). Values are passed in, not read from the environment.
-std::optional<int> batch_cpus(const std::optional<std::string>& slurm_cpus_on_node,
-                              const std::optional<std::string>& condor_machine_ad);
-
 struct CpuCounts {
   int logical = 0;  // processors in /proc/cpuinfo
   std::optional<int> physical;

@@ -56,7 +56,8 @@ struct Config {
   double min_cpu_work_left_hs06s = 5000;  // DIRAC MinimumTimeLeft
   double pilot_lifetime_s = 0;            // 0: until the slot ends
   bool fill = true;                       // keep taking jobs after the first
-  std::filesystem::path drain_file = "/var/lib/dirac_drain";
+  std::filesystem::path drain_file =
+      "/var/lib/dirac_drain";  // mjf::drain_file_path("/"), watched by MJF too
   double min_free_disk_mb = 2560;
   bool require_cvmfs = false;
   std::vector<std::string> cvmfs_repositories;

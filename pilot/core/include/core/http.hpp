@@ -4,6 +4,7 @@
 // name are always verified unless a caller turns that off explicitly, and every request has a
 // connect timeout and a total timeout.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
@@ -28,12 +29,14 @@ struct TlsOptions {
 };
 
 // A request that got no HTTP reply at all. `tls`: the TLS handshake failed (certificate not
-// verified, or the peer refused ours); `timeout`: the connect or total timeout expired.
+// verified, or the peer refused ours); `timeout`: the connect or total timeout expired;
+// `given_up`: the caller's give_up flag stopped it.
 struct TransportError : Error {
-  TransportError(const std::string& what, bool tls_failure, bool timed_out)
-      : Error(what), tls(tls_failure), timeout(timed_out) {}
+  TransportError(const std::string& what, bool tls_failure, bool timed_out, bool gave_up = false)
+      : Error(what), tls(tls_failure), timeout(timed_out), given_up(gave_up) {}
   bool tls = false;
   bool timeout = false;
+  bool given_up = false;
 };
 
 struct Request {
@@ -44,6 +47,9 @@ struct Request {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds timeout{30000};
   std::size_t max_body = 64 << 20;  // larger replies fail instead of filling memory
+  // Set (by another thread) when the caller stops waiting: the transfer ends within about a
+  // second (libcurl's progress interval), TransportError::given_up. Null: never.
+  const std::atomic<bool>* give_up = nullptr;
 };
 
 struct Response {
@@ -60,11 +66,12 @@ Response perform(const Request& request, const TlsOptions& tls = {});
 
 // A plain TCP connection opened by libcurl, for protocols libcurl does not speak (DISET): name
 // resolution goes through libcurl's resolver (c-ares in the static build, never the node's NSS
-// modules) and the connect timeout applies. The socket is non-blocking and close-on-exec; it is
-// closed when the object goes out of scope.
+// modules) and the connect timeout applies; `give_up` as in Request. The socket is non-blocking
+// and close-on-exec; it is closed when the object goes out of scope.
 class TcpConnection {
  public:
-  TcpConnection(const std::string& host, int port, std::chrono::milliseconds connect_timeout);
+  TcpConnection(const std::string& host, int port, std::chrono::milliseconds connect_timeout,
+                const std::atomic<bool>* give_up = nullptr);
   TcpConnection(TcpConnection&& o) noexcept : handle_(o.handle_), fd_(o.fd_) { o.handle_ = nullptr, o.fd_ = -1; }
   TcpConnection& operator=(TcpConnection&&) = delete;
   TcpConnection(const TcpConnection&) = delete;

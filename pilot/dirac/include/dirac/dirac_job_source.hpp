@@ -77,6 +77,7 @@ class DiracJobSource : public jobs::JobSource {
   // to JobManager.rescheduleJob; its output sandbox is not delivered, as in DIRAC.
   void finish_job(const std::string& job_id, const jobs::FinishedJob& job) override;
   bool flush() override;
+  void stop_waiting() override;
 
   std::size_t pending_reports() const { return buffer_.pending(); }
   std::size_t refused_reports() const override { return buffer_.refused(); }

@@ -5,9 +5,11 @@
 // URLs: they are tried in order until one answers; failures that would fail the same way anywhere
 // (credentials refused, unknown method) stop at once, as DIRAC's own client does.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +32,10 @@ struct RpcOptions {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds timeout{60000};  // per step: handshake, each send, each receive
   std::size_t max_reply = 64 << 20;
+  // Shared by every copy of these options; set (by any thread) when the pilot stops waiting for
+  // the server: a call in flight ends within about a second and later ones are not sent, both
+  // with ErrorKind::given_up. Null: calls run to their timeouts.
+  std::shared_ptr<std::atomic<bool>> give_up;
 };
 
 // A service's answer: S_OK (ok, value) or S_ERROR (message, errno_value).
@@ -41,13 +47,14 @@ struct Reply {
 };
 
 enum class ErrorKind {
-  transport,       // connect refused, name resolution, connection lost
-  timeout,         // a step took longer than its timeout
-  auth,            // certificate not verified, our credentials refused, 401/403, "Unauthorized query"
-  protocol,        // malformed frame, undecodable or non-DIRAC reply
-  server,          // 500, or an S_ERROR before the call reached the handler
-  not_found,       // 404: no such service path
+  transport,  // connect refused, name resolution, connection lost
+  timeout,    // a step took longer than its timeout
+  auth,       // certificate not verified, our credentials refused, 401/403, "Unauthorized query"
+  protocol,   // malformed frame, undecodable or non-DIRAC reply
+  server,     // 500, or an S_ERROR before the call reached the handler
+  not_found,  // 404: no such service path
   unknown_method,  // 501
+  given_up,        // the pilot stopped waiting (RpcOptions::give_up)
 };
 std::string_view kind_name(ErrorKind kind);
 
@@ -56,7 +63,10 @@ struct RpcError : Error {
   RpcError(ErrorKind k, const std::string& what) : Error(what), kind(k) {}
   ErrorKind kind;
   // Whether another URL of the same service may do better (DIRAC: all but 401/403/501).
-  bool retryable() const { return kind != ErrorKind::auth && kind != ErrorKind::unknown_method; }
+  bool retryable() const {
+    return kind != ErrorKind::auth && kind != ErrorKind::unknown_method &&
+           kind != ErrorKind::given_up;
+  }
 };
 
 // Reads an S_OK/S_ERROR dictionary. Throws RpcError(protocol) when `v` is not one.

@@ -115,6 +115,10 @@ class JobSource {
   virtual void finish_job(const std::string& job_id, const FinishedJob& job) = 0;
   // Deliver everything still buffered; returns false if something could not be sent yet.
   virtual bool flush() = 0;
+  // The pilot is leaving (a stop signal): from any thread, makes calls in flight and later ones
+  // give up at once instead of waiting for a server that does not answer. What they carried
+  // stays buffered on disk for the next pilot; a preparation in flight throws.
+  virtual void stop_waiting() {}
   // Reports the source refused for good (kept for the operator, logged as errors).
   virtual std::size_t refused_reports() const { return 0; }
   // At start-up, after the jobs found in the work directory are reported: jobs an earlier pilot
