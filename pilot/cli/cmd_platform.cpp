@@ -1,7 +1,5 @@
 #include <unistd.h>
 
-extern char** environ;
-
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -15,6 +13,8 @@ extern char** environ;
 #include "platform/os_id.hpp"
 #include "platform/probe.hpp"
 #include "platform/tags.hpp"
+
+extern char** environ;
 
 namespace pilot::cli {
 namespace {

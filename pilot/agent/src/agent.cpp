@@ -69,7 +69,7 @@ constexpr const char* kWrapperSource = "JobWrapper";
 
 // How long a signalled pilot still waits for the job source (reports, a request or a job's
 // preparation in flight) before it stops waiting for the server.
-constexpr auto kReportGraceAfterSignal = std::chrono::seconds(2);
+constexpr auto kSourceGraceAfterSignal = std::chrono::seconds(2);
 // Once it stopped waiting, every call fails at once: the worker only writes what is left to disk.
 constexpr auto kDrainAfterGivingUp = std::chrono::seconds(1);
 
@@ -149,7 +149,7 @@ class Agent {
       log_.warn("stopped by a signal: undelivered reports stay on disk for the next pilot",
                 {{"signal", why}});
       abandon_reports_ = true;
-      leave_at = Clock::now() + kReportGraceAfterSignal;
+      leave_at = Clock::now() + kSourceGraceAfterSignal;
     };
     if (summary_.stop == StopReason::signal) leave_soon(summary_.stop_detail);
     while (!reports_done_) {
@@ -216,11 +216,11 @@ class Agent {
   }
 
   // A signalled pilot with no payload left waits for a request or a job's preparation on the
-  // worker for kReportGraceAfterSignal at most.
+  // worker for kSourceGraceAfterSignal at most.
   void give_up_on_source_soon() {
     if (give_up_armed_) return;
     give_up_armed_ = true;
-    give_up_timer_.expires_after(kReportGraceAfterSignal);
+    give_up_timer_.expires_after(kSourceGraceAfterSignal);
     give_up_timer_.async_wait([this](boost::system::error_code ec) {
       if (!ec) stop_waiting_for_source();
     });
@@ -524,12 +524,12 @@ class Agent {
                         minor, error]() mutable {
         --preparing_;
         if (!error.empty() || reclaiming_) slots_.release(m.id);
-        // A reclaim first: the preparation may have failed only because the pilot gave up on
-        // the server.
-        if (reclaiming_) {
-          fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed", std::move(d));
-        } else if (!error.empty()) {
+        // Once the pilot gave up on the server, a preparation error is that, not the job's.
+        if (!error.empty() && !stopped_waiting_) {
           fail_before_start(m, minor, error, std::move(d));
+        } else if (reclaiming_) {
+          fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed",
+                            std::move(d));
         } else {
           launch_job(m, std::move(d), processors, jobdir, prepared);
         }

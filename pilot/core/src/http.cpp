@@ -30,6 +30,17 @@ int on_progress(void* give_up, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return static_cast<const std::atomic<bool>*>(give_up)->load() ? 1 : 0;
 }
 
+constexpr const char* kGivenUp = "given up: the caller stopped waiting";
+
+// A set `give_up` aborts the transfer (CURLE_ABORTED_BY_CALLBACK) within libcurl's progress
+// interval, about a second.
+void abort_when_given_up(CURL* c, const std::atomic<bool>* give_up) {
+  if (!give_up) return;
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(give_up));
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+}
+
 std::size_t on_data(char* ptr, std::size_t size, std::size_t n, void* user) {
   auto* s = static_cast<Sink*>(user);
   std::size_t len = size * n;
@@ -75,11 +86,7 @@ Response perform(const Request& req, const TlsOptions& tls) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  if (req.give_up) {
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(req.give_up));
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  }
+  abort_when_given_up(c, req.give_up);
   // Proxies from the node's environment would silently reroute calls to the WMS.
   curl_easy_setopt(c, CURLOPT_PROXY, "");
 
@@ -135,7 +142,7 @@ Response perform(const Request& req, const TlsOptions& tls) {
                        rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
                        rc == CURLE_SSL_CLIENTCERT ||
                        (rc == CURLE_RECV_ERROR && std::string_view(errbuf).find("alert") != std::string_view::npos);
-    if (rc == CURLE_ABORTED_BY_CALLBACK) why = "given up: the caller stopped waiting";
+    if (rc == CURLE_ABORTED_BY_CALLBACK) why = kGivenUp;
     throw TransportError(req.method + " " + req.url + " failed: " + why, tls_failure,
                          rc == CURLE_OPERATION_TIMEDOUT, rc == CURLE_ABORTED_BY_CALLBACK);
   }
@@ -162,15 +169,10 @@ TcpConnection::TcpConnection(const std::string& host, int port,
   curl_easy_setopt(c, CURLOPT_PROXY, "");
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
-  if (give_up) {
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(give_up));
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  }
+  abort_when_given_up(c, give_up);
   CURLcode rc = curl_easy_perform(c);
   if (rc == CURLE_ABORTED_BY_CALLBACK)
-    throw TransportError("cannot connect to " + where + ": given up: the caller stopped waiting",
-                         false, false, true);
+    throw TransportError("cannot connect to " + where + ": " + kGivenUp, false, false, true);
   if (rc != CURLE_OK)
     throw TransportError("cannot connect to " + where + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc)), false,
                          rc == CURLE_OPERATION_TIMEDOUT);
