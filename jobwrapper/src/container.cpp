@@ -1,7 +1,9 @@
 #include "jobwrapper/container.hpp"
 
+#include <cstdlib>
+
 #include "core/error.hpp"
-#include "core/process_v2.hpp"
+#include "core/find_executable.hpp"
 
 namespace pilot::jobwrapper {
 namespace fs = std::filesystem;
@@ -61,9 +63,7 @@ std::optional<FoundRuntime> find_runtime(std::optional<ContainerRuntime> wanted,
     std::error_code ec;
     for (const auto& d : extra_dirs)
       if (fs::is_regular_file(d / name, ec)) return d / name;
-    auto p = process::bp::environment::find_executable(name);
-    if (!p.empty()) return p;
-    return std::nullopt;
+    return find_executable(name, std::getenv("PATH"));
   };
   std::vector<std::pair<ContainerRuntime, const char*>> order = {
       {ContainerRuntime::apptainer, "apptainer"},

@@ -14,14 +14,15 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/find_executable.hpp"
 #include "core/fs.hpp"
 #include "core/signals.hpp"
+#include "core/zstd_file.hpp"
 #include "jobwrapper/capped_output.hpp"
 #include "jobwrapper/cgroup.hpp"
 #include "jobwrapper/environment.hpp"
 #include "jobwrapper/watchdog.hpp"
 #include "jobwrapper/workdir_probe.hpp"
-#include "core/zstd_file.hpp"
 #include "launch_setup.hpp"
 
 namespace pilot::jobwrapper {
@@ -47,24 +48,12 @@ double epoch_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// PATH lookup in the payload's own environment, as execvp would do it.
-std::optional<std::filesystem::path> find_executable(const std::string& name,
-                                                     const std::vector<std::string>& env) {
-  if (name.find('/') != std::string::npos) return std::filesystem::path(name);
-  std::string path = "/usr/local/bin:/usr/bin:/bin";
+// The payload's PATH (the last PATH= of its environment), null when it has none.
+const char* path_of(const std::vector<std::string>& env) {
+  const char* path = nullptr;
   for (const auto& e : env)
-    if (e.starts_with("PATH=")) path = e.substr(5);
-  for (std::size_t pos = 0; pos <= path.size();) {
-    auto colon = path.find(':', pos);
-    if (colon == std::string::npos) colon = path.size();
-    std::filesystem::path dir = path.substr(pos, colon - pos);
-    if (dir.empty()) dir = ".";
-    auto candidate = dir / name;
-    if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate))
-      return candidate;
-    pos = colon + 1;
-  }
-  return std::nullopt;
+    if (e.starts_with("PATH=")) path = e.c_str() + 5;
+  return path;
 }
 
 }  // namespace
@@ -194,7 +183,7 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     } catch (const Error& e) {
       return launch_failed(e.what());
     }
-    auto exe = find_executable(spec.argv[0], env);
+    auto exe = find_executable(spec.argv[0], path_of(env));
     if (!exe) return launch_failed("executable not found: " + spec.argv[0]);
 
     if (auto why = setup_tracking()) return launch_failed(*why);

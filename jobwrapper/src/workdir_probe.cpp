@@ -1,14 +1,14 @@
 #include "jobwrapper/workdir_probe.hpp"
 
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+
+#include "core/filesystem_space.hpp"
 
 namespace pilot::jobwrapper {
 
 std::optional<std::uint64_t> free_disk_bytes(const std::filesystem::path& dir) {
-  struct statvfs sv {};
-  if (::statvfs(dir.c_str(), &sv) != 0) return std::nullopt;
-  return static_cast<std::uint64_t>(sv.f_bavail) * static_cast<std::uint64_t>(sv.f_frsize);
+  if (auto s = filesystem_space(dir)) return s->free_bytes;
+  return std::nullopt;
 }
 
 std::optional<double> newest_file_mtime(const std::filesystem::path& dir,

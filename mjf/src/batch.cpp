@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "batch_providers.hpp"
+#include "core/find_executable.hpp"
 #include "core/fs.hpp"
 #include "core/run_command.hpp"
 #include "mjf/batch_parsers.hpp"
@@ -22,28 +23,12 @@ std::optional<std::string> env_value(const Environment& env, std::string_view na
 
 namespace {
 
-std::optional<std::filesystem::path> find_in_path(const std::string& name, const Environment& env) {
-  if (name.find('/') != std::string::npos) return std::filesystem::path(name);
-  std::string path = env_value(env, "PATH").value_or("/usr/local/bin:/usr/bin:/bin");
-  std::size_t start = 0;
-  for (;;) {
-    auto end = path.find(':', start);
-    std::string dir = path.substr(start, end - start);
-    if (!dir.empty()) {
-      auto candidate = std::filesystem::path(dir) / name;
-      if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate))
-        return candidate;
-    }
-    if (end == std::string::npos) return std::nullopt;
-    start = end + 1;
-  }
-}
-
 }  // namespace
 
 std::optional<std::string> run_helper(const std::vector<std::string>& argv, const Environment& env,
                                       const BatchQuery& query, BatchLimits& limits) {
-  auto exe = find_in_path(argv.front(), env);
+  auto path = env_value(env, "PATH");
+  auto exe = find_executable(argv.front(), path ? path->c_str() : nullptr);
   if (!exe) {
     limits.problems.push_back("`" + argv.front() + "` is not in PATH");
     return std::nullopt;

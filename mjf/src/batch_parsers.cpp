@@ -7,18 +7,13 @@
 #include <ctime>
 #include <vector>
 
+#include "core/trim.hpp"
 #include "mjf/value.hpp"
 
 namespace pilot::mjf {
 namespace {
 
 using Map = std::map<std::string, std::string, std::less<>>;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;

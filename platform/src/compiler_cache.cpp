@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/find_executable.hpp"
 #include "core/fs.hpp"
 #include "platform/compiler.hpp"
 #include "text.hpp"
@@ -15,19 +16,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::optional<fs::path> find_executable(const std::string& cc) {
-  if (cc.find('/') != std::string::npos) return fs::path(cc);
-  const char* path = std::getenv("PATH");
-  for (auto dir : text::split(path ? path : "/usr/bin:/bin", ':')) {
-    auto candidate = fs::path(dir.empty() ? "." : std::string(dir)) / cc;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::nullopt;
-}
-
 // Identity of the compiler binary, or "" when it must not be cached (absent, not ELF).
 std::string identity(const std::string& cc) {
-  auto exe = find_executable(cc);
+  auto exe = find_executable(cc, std::getenv("PATH"));
   if (!exe) return {};
   std::error_code ec;
   auto real = fs::canonical(*exe, ec);

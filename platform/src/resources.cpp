@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "core/filesystem_space.hpp"
 #include "core/fs.hpp"
 #include "text.hpp"
 
@@ -290,13 +290,9 @@ void settle_usable(CpuCounts& c) {
 }
 
 std::optional<DiskInfo> disk_space(const fs::path& dir) {
-  struct statvfs s {};
-  if (::statvfs(dir.c_str(), &s) != 0) return std::nullopt;
-  DiskInfo d;
-  d.path = dir.string();
-  d.free_bytes = static_cast<std::uint64_t>(s.f_bavail) * s.f_frsize;
-  d.total_bytes = static_cast<std::uint64_t>(s.f_blocks) * s.f_frsize;
-  return d;
+  auto s = filesystem_space(dir);
+  if (!s) return std::nullopt;
+  return DiskInfo{dir.string(), s->free_bytes, s->total_bytes};
 }
 
 std::vector<Gpu> nvidia_gpus(const fs::path& root) {

@@ -1,6 +1,5 @@
 #include "agent/startup.hpp"
 
-#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "core/filesystem_space.hpp"
 #include "core/fs.hpp"
 #include "dirac/credentials.hpp"
 #include "dirac/dirac_job_source.hpp"
@@ -116,9 +116,9 @@ Startup start_up(Config config, log::Logger log) {
     ::uname(&u);
     log.info("node", {{"host", std::string(u.nodename)}, {"kernel", std::string(u.release)},
                       {"machine", std::string(u.machine)}, {"workdir", wd.string()}});
-    struct statvfs sv {};
-    if (::statvfs(wd.c_str(), &sv) != 0) throw_errno("cannot read the free space of " + wd.string(), errno);
-    double free_mb = static_cast<double>(sv.f_bavail) * static_cast<double>(sv.f_frsize) / 1048576.0;
+    auto space = filesystem_space(wd);
+    if (!space) throw_errno("cannot read the free space of " + wd.string(), errno);
+    double free_mb = static_cast<double>(space->free_bytes) / 1048576.0;
     if (free_mb < config.min_free_disk_mb)
       throw Error(std::to_string(static_cast<long>(free_mb)) + " MB free in " + wd.string() + ", at least " +
                   std::to_string(static_cast<long>(config.min_free_disk_mb)) + " MB are needed");

@@ -3,10 +3,12 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
 #include "core/error.hpp"
+#include "core/find_executable.hpp"
 #include "core/fs.hpp"
 #include "core/process_v2.hpp"
 
@@ -53,8 +55,9 @@ std::optional<CommandResult> run_command(const std::vector<std::string>& argv,
   if (argv.empty()) throw Error("run_command: empty command");
   std::filesystem::path exe = argv[0];
   if (argv[0].find('/') == std::string::npos) {
-    exe = process::bp::environment::find_executable(argv[0]);
-    if (exe.empty()) return std::nullopt;
+    auto found = find_executable(argv[0], std::getenv("PATH"));
+    if (!found) return std::nullopt;
+    exe = *found;
   } else if (::access(exe.c_str(), F_OK) != 0) {
     return std::nullopt;
   }

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/tls_verify.hpp"
+#include "core/trim.hpp"
 #include "x509_text.hpp"
 
 namespace pilot::dirac {
@@ -159,24 +160,20 @@ LifetimeCheck check_lifetime(const CertificateInfo& info, std::chrono::system_cl
   return r;
 }
 
-std::optional<std::string> find_bearer_token(const EnvLookup& env, unsigned uid, const fs::path& root) {
-  auto trim = [](std::string s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    auto e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-  };
+std::optional<std::string> find_bearer_token(const EnvLookup& env, unsigned uid,
+                                             const fs::path& root) {
   auto from_file = [&](const fs::path& p, bool named) -> std::optional<std::string> {
     auto t = read_file(p, 1 << 20);
     if (!t) {
       if (named) throw Error("BEARER_TOKEN_FILE names " + p.string() + ", which does not exist");
       return std::nullopt;
     }
-    auto s = trim(*t);
+    auto s = std::string(trim(*t));
     if (s.empty()) throw Error("bearer token file " + p.string() + " is empty");
     return s;
   };
   if (auto t = env("BEARER_TOKEN")) {
-    auto s = trim(*t);
+    auto s = std::string(trim(*t));
     if (!s.empty()) return s;
   }
   if (auto f = env("BEARER_TOKEN_FILE")) return from_file(under(root, *f), true);

@@ -5,17 +5,12 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/trim.hpp"
 #include "iequals.hpp"
 #include "jobs/jdl.hpp"
 
 namespace pilot::jobs {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 [[noreturn]] void wrong_type(const JdlAttribute& a, const char* wanted) {
   std::string shown = to_jdl_text(a.value);

@@ -4,19 +4,9 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/trim.hpp"
 
 namespace pilot::mc {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
-}  // namespace
-
 Checkpoint parse_checkpoint(std::string_view text, std::string_view source) {
   Checkpoint cp;
   bool have_events = false;

@@ -5,16 +5,14 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/trim.hpp"
 
 namespace pilot::mc {
 namespace {
 
+// pugixml's text of a node, trimmed.
 std::string trimmed(const char* s) {
-  std::string_view v(s);
-  auto b = v.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = v.find_last_not_of(" \t\r\n");
-  return std::string(v.substr(b, e - b + 1));
+  return std::string(trim(s));
 }
 
 std::int64_t to_count(const std::string& text, std::string_view source, const std::string& what) {
