@@ -25,14 +25,17 @@ UserDataOptions good() {
 TEST_CASE("user-data installs config, checksum, scripts, units and MJF, and starts the pilot") {
   auto y = make_user_data(good());
   CHECK_THAT(y, Catch::StartsWith("#cloud-config\n"));
-  CHECK_THAT(y, Catch::Contains("path: /etc/pilot/pilot.json") && Catch::Contains("\"queue_dir\": \"/var/lib/pilot/queue\""));
+  CHECK_THAT(y, Catch::Contains("path: /etc/pilot/pilot.json") &&
+                    Catch::Contains("\"queue_dir\": \"/var/lib/pilot/queue\""));
   CHECK_THAT(y, Catch::Contains(std::string(64, 'a') + "  pilot"));
   CHECK_THAT(y, Catch::Contains("PILOT_BINARY='https://lhcb-pilot.example/pilot'"));
   CHECK_THAT(y, Catch::Contains("PILOT_CVMFS_REPOS='lhcb.cern.ch,lhcb-condb.cern.ch'"));
-  CHECK_THAT(y, Catch::Contains("path: /etc/pilot/machinefeatures/total_cpu") && Catch::Contains("      88.5\n"));
+  CHECK_THAT(y, Catch::Contains("path: /etc/pilot/machinefeatures/total_cpu") &&
+                    Catch::Contains("      88.5\n"));
   CHECK_THAT(y, Catch::Contains("path: /usr/local/libexec/pilot/pilot-bootstrap.sh"));
   CHECK_THAT(y, Catch::Contains("KillSignal=SIGUSR1") && Catch::Contains("TimeoutStopSec=150"));
-  CHECK_THAT(y, Catch::Contains("ExecStop=/bin/sh /usr/local/libexec/pilot/pilot-shutdown-hook.sh"));
+  CHECK_THAT(y,
+             Catch::Contains("ExecStop=/bin/sh /usr/local/libexec/pilot/pilot-shutdown-hook.sh"));
   CHECK_THAT(y, Catch::Contains("runcmd:"));
   // Every line of the embedded bootstrap script is inside the literal block.
   CHECK_THAT(y, Catch::Contains("      exec \"$workdir/pilot\" \"$@\"\n"));
@@ -63,8 +66,9 @@ TEST_CASE("user-data refuses bad options, naming them") {
 TEST_CASE("pilot userdata checks the pilot configuration before it reaches a VM") {
   pilot::TempDir dir("userdata");
   pilot::write_file_atomic(dir.path() / "bad.json", R"({"queue_dri": "/q"})");
-  auto r = pilot::test::run_pilot({"userdata", "--config", (dir.path() / "bad.json").string(),
-                                   "--binary-url", "https://x/pilot", "--sha256", std::string(64, '0')});
+  auto r =
+      pilot::test::run_pilot({"userdata", "--config", (dir.path() / "bad.json").string(),
+                              "--binary-url", "https://x/pilot", "--sha256", std::string(64, '0')});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("unknown configuration option 'queue_dri'"));
   pilot::write_file_atomic(dir.path() / "good.json", R"({"queue_dir": "/q"})");

@@ -10,10 +10,14 @@ namespace fs = std::filesystem;
 
 const char* runtime_name(ContainerRuntime r) {
   switch (r) {
-    case ContainerRuntime::none: return "none";
-    case ContainerRuntime::apptainer: return "apptainer";
-    case ContainerRuntime::singularity: return "singularity";
-    case ContainerRuntime::bubblewrap: return "bubblewrap";
+    case ContainerRuntime::none:
+      return "none";
+    case ContainerRuntime::apptainer:
+      return "apptainer";
+    case ContainerRuntime::singularity:
+      return "singularity";
+    case ContainerRuntime::bubblewrap:
+      return "bubblewrap";
   }
   return "?";
 }
@@ -24,27 +28,35 @@ std::optional<ContainerRuntime> parse_runtime(const std::string& t) {
   if (t == "singularity") return ContainerRuntime::singularity;
   if (t == "bubblewrap" || t == "bwrap") return ContainerRuntime::bubblewrap;
   if (t == "auto") return std::nullopt;
-  throw Error("unknown container runtime '" + t + "' (auto, apptainer, singularity, bubblewrap, none)");
+  throw Error("unknown container runtime '" + t +
+              "' (auto, apptainer, singularity, bubblewrap, none)");
 }
 
-std::vector<std::string> container_argv(const ContainerSpec& s, const std::vector<std::string>& argv) {
+std::vector<std::string> container_argv(const ContainerSpec& s,
+                                        const std::vector<std::string>& argv) {
   if (s.runtime == ContainerRuntime::none) return argv;
-  if (s.executable.empty()) throw Error(std::string("no executable for the container runtime ") + runtime_name(s.runtime));
-  if (!s.workdir.is_absolute()) throw Error("the job directory must be absolute for a container: " + s.workdir.string());
+  if (s.executable.empty())
+    throw Error(std::string("no executable for the container runtime ") + runtime_name(s.runtime));
+  if (!s.workdir.is_absolute())
+    throw Error("the job directory must be absolute for a container: " + s.workdir.string());
   std::error_code ec;
   std::vector<std::string> out{s.executable.string()};
   if (s.runtime == ContainerRuntime::bubblewrap) {
     // No new session or PID namespace: the payload stays in the process group the job wrapper
     // signals, and its processes stay visible to the tree tracking.
-    out.insert(out.end(), {"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"});
+    out.insert(out.end(),
+               {"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"});
     for (const auto& h : s.hide) {
-      if (fs::is_directory(h, ec)) out.insert(out.end(), {"--tmpfs", h.string()});
-      else if (fs::exists(h, ec)) out.insert(out.end(), {"--ro-bind", "/dev/null", h.string()});
+      if (fs::is_directory(h, ec))
+        out.insert(out.end(), {"--tmpfs", h.string()});
+      else if (fs::exists(h, ec))
+        out.insert(out.end(), {"--ro-bind", "/dev/null", h.string()});
     }
     for (const auto& b : s.binds)
       if (fs::exists(b, ec)) out.insert(out.end(), {"--ro-bind", b.string(), b.string()});
     // Last, so it shows through any hidden parent directory (e.g. the pilot's work area).
-    out.insert(out.end(), {"--bind", s.workdir.string(), s.workdir.string(), "--chdir", s.workdir.string(), "--"});
+    out.insert(out.end(), {"--bind", s.workdir.string(), s.workdir.string(), "--chdir",
+                           s.workdir.string(), "--"});
   } else {
     if (s.image.empty()) throw Error(std::string("no image for ") + runtime_name(s.runtime));
     // --contain: private /tmp and home, so the pilot's /tmp/x509up_u* is not there.

@@ -111,16 +111,19 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     } catch (const std::exception& e) {
       if (!release_reserve()) {
         // The payload keeps running; the failure is in both logs and the next save retries.
-        note(log::Level::error, "cannot write the job record", {{"file", (spec.workdir / kJobRecordName).string()}, {"error", e.what()}});
+        note(log::Level::error, "cannot write the job record",
+             {{"file", (spec.workdir / kJobRecordName).string()}, {"error", e.what()}});
         return;
       }
-      note(log::Level::warn, "job directory full: the wrapper's disk reserve is released for its record",
+      note(log::Level::warn,
+           "job directory full: the wrapper's disk reserve is released for its record",
            {{"error", e.what()}, {"reserve_bytes", static_cast<std::int64_t>(kReserveBytes)}});
     }
     try {
       save_job_record(spec.workdir, rec);
     } catch (const std::exception& e) {
-      note(log::Level::error, "cannot write the job record", {{"file", (spec.workdir / kJobRecordName).string()}, {"error", e.what()}});
+      note(log::Level::error, "cannot write the job record",
+           {{"file", (spec.workdir / kJobRecordName).string()}, {"error", e.what()}});
     }
   }
 
@@ -131,7 +134,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     if (rc != 0) {
       std::error_code ec;
       std::filesystem::remove(path, ec);
-      note(log::Level::warn, "cannot reserve disk space for the job record", {{"file", path.string()}, {"error", std::string(std::strerror(rc))}});
+      note(log::Level::warn, "cannot reserve disk space for the job record",
+           {{"file", path.string()}, {"error", std::string(std::strerror(rc))}});
     }
   }
 

@@ -16,9 +16,21 @@ TEST_CASE("apptainer runs contained with /cvmfs and the job directory bound, LHC
   s.workdir = "/pilot/job_1";
   s.binds = {"/"};  // exists everywhere, so it is kept
   auto argv = pilot::jobwrapper::container_argv(s, {"./run.sh", "a b"});
-  std::vector<std::string> want{s.executable.string(), "--silent", "exec", "--contain", "--ipc", "--userns",
-                                "--bind", "/", "--bind", "/pilot/job_1", "--pwd", "/pilot/job_1",
-                                s.image, "./run.sh", "a b"};
+  std::vector<std::string> want{s.executable.string(),
+                                "--silent",
+                                "exec",
+                                "--contain",
+                                "--ipc",
+                                "--userns",
+                                "--bind",
+                                "/",
+                                "--bind",
+                                "/pilot/job_1",
+                                "--pwd",
+                                "/pilot/job_1",
+                                s.image,
+                                "./run.sh",
+                                "a b"};
   CHECK(argv == want);
 }
 
@@ -36,7 +48,8 @@ TEST_CASE("container specs that cannot work are errors") {
   CHECK(pilot::jobwrapper::container_argv(s, {"x", "y"}) == std::vector<std::string>{"x", "y"});
 }
 
-TEST_CASE("a payload in bubblewrap reads its job directory but not the pilot's proxy or work area") {
+TEST_CASE(
+    "a payload in bubblewrap reads its job directory but not the pilot's proxy or work area") {
   auto bwrap = pilot::jobwrapper::find_runtime(ContainerRuntime::bubblewrap);
   REQUIRE(bwrap);  // bubblewrap is installed by ci/setup: its absence is a set-up failure
   pilot::TempDir pilot_area("pilot-area");
@@ -53,8 +66,10 @@ TEST_CASE("a payload in bubblewrap reads its job directory but not the pilot's p
   s.executable = bwrap->executable;
   s.workdir = job;
   s.hide = {proxy, pilot_area.path()};
-  auto argv = pilot::jobwrapper::container_argv(s, {"/bin/sh", "-c",
-      "cat input.txt; cat " + proxy.string() + " | wc -c; ls " + pilot_area.path().string() + "; echo out > result.txt"});
+  auto argv = pilot::jobwrapper::container_argv(
+      s, {"/bin/sh", "-c",
+          "cat input.txt; cat " + proxy.string() + " | wc -c; ls " + pilot_area.path().string() +
+              "; echo out > result.txt"});
   auto r = pilot::run_command(argv);
   REQUIRE(r);
   INFO(r->err);

@@ -4,9 +4,9 @@
 
 #include "core/fs.hpp"
 #include "core/run_command.hpp"
+#include "core/zstd_file.hpp"
 #include "jobwrapper/job_record.hpp"
 #include "jobwrapper/procfs.hpp"
-#include "core/zstd_file.hpp"
 #include "run_pilot.hpp"
 
 namespace jw = pilot::jobwrapper;

@@ -10,11 +10,11 @@
 #include <thread>
 
 #include "core/fs.hpp"
+#include "core/zstd_file.hpp"
 #include "jobwrapper/cgroup.hpp"
 #include "jobwrapper/job_record.hpp"
 #include "jobwrapper/procfs.hpp"
 #include "jobwrapper/supervisor.hpp"
-#include "core/zstd_file.hpp"
 #include "pilot_process.hpp"
 #include "run_pilot.hpp"
 

@@ -4,13 +4,13 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/zstd_file.hpp"
 #include "jobwrapper/environment.hpp"
 #include "jobwrapper/heartbeat.hpp"
 #include "jobwrapper/job_record.hpp"
 #include "jobwrapper/procfs.hpp"
 #include "jobwrapper/watchdog.hpp"
 #include "jobwrapper/workdir_probe.hpp"
-#include "core/zstd_file.hpp"
 
 namespace jw = pilot::jobwrapper;
 
@@ -88,13 +88,17 @@ TEST_CASE("the payload's group leader is found by its marker, never a member or 
   CHECK(jw::find_group_leader_with_environ(root.path(), "PILOT_JOB_MARKER=m1") == 50);
 }
 
-TEST_CASE("the payload environment: an explicitly set X509_USER_PROXY (the owner's) replaces the pilot's") {
-  std::vector<std::string> parent{"PATH=/bin", "X509_USER_PROXY=/tmp/x509up_u0", "BEARER_TOKEN=abc"};
+TEST_CASE(
+    "the payload environment: an explicitly set X509_USER_PROXY (the owner's) replaces the "
+    "pilot's") {
+  std::vector<std::string> parent{"PATH=/bin", "X509_USER_PROXY=/tmp/x509up_u0",
+                                  "BEARER_TOKEN=abc"};
   jw::EnvPolicy p;
   p.set = {{"X509_USER_PROXY", "/work/.pilot-state/payload-proxies/x509up_job_7"}};
   auto env = jw::build_environment(parent, p, "m");
-  CHECK(env == std::vector<std::string>{"PATH=/bin", "X509_USER_PROXY=/work/.pilot-state/payload-proxies/x509up_job_7",
-                                        "PILOT_JOB_MARKER=m"});
+  CHECK(env == std::vector<std::string>{
+                   "PATH=/bin", "X509_USER_PROXY=/work/.pilot-state/payload-proxies/x509up_job_7",
+                   "PILOT_JOB_MARKER=m"});
 }
 
 TEST_CASE(

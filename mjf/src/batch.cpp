@@ -21,9 +21,7 @@ std::optional<std::string> env_value(const Environment& env, std::string_view na
   return it->second;
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 std::optional<std::string> run_helper(const std::vector<std::string>& argv, const Environment& env,
                                       const BatchQuery& query, BatchLimits& limits) {

@@ -2,7 +2,8 @@
 
 namespace pilot::cli {
 
-Cli::Cli() : app("pilot: a static pilot agent for grid worker nodes and the LHCb HLT farm", "pilot") {
+Cli::Cli()
+    : app("pilot: a static pilot agent for grid worker nodes and the LHCb HLT farm", "pilot") {
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
   app.add_option("--log-format", global.log_format, "Log format")

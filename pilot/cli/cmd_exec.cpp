@@ -9,9 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
-#include "exec_mc.hpp"
 #include "core/error.hpp"
 #include "core/signals.hpp"
+#include "exec_mc.hpp"
 #include "jobwrapper/job_record.hpp"
 #include "jobwrapper/supervisor.hpp"
 
@@ -165,8 +165,7 @@ int run_exec(Cli& cli, const ExecOptions& o) {
     auto out = jw::to_json(rec);
     mc.add_to_output(out, rec);
     std::cout << out.dump() << '\n';
-  }
-  else
+  } else
     print_human(rec);
   std::cout.flush();
   return jw::shell_status(rec);
@@ -228,7 +227,8 @@ void add_exec_command(Cli& cli) {
   add_mc_options(sub, o->mc);
   sub->add_option("command", o->command, "The payload and its arguments, after --");
   sub->callback([&cli, o] {
-    if (!o->mc.recover && o->command.empty()) throw CLI::RequiredError("the payload to run (pilot exec [options] -- CMD ARGS...)");
+    if (!o->mc.recover && o->command.empty())
+      throw CLI::RequiredError("the payload to run (pilot exec [options] -- CMD ARGS...)");
     cli.run = [&cli, o] { return run_exec(cli, *o); };
   });
 }

@@ -71,8 +71,9 @@ void add_queue_command(Cli& cli) {
   submit->callback([&cli, o] {
     cli.run = [o] {
       // InputSandbox files are relative to the JDL file's directory (stdin: the current one).
-      std::filesystem::path base = o->file == "-" ? std::filesystem::current_path()
-                                                  : std::filesystem::absolute(o->file).parent_path();
+      std::filesystem::path base = o->file == "-"
+                                       ? std::filesystem::current_path()
+                                       : std::filesystem::absolute(o->file).parent_path();
       std::cout << jobs::submit_job(o->queue, read_jdl(o->file),
                                     o->file == "-" ? "standard input" : o->file, base)
                 << '\n';

@@ -38,8 +38,9 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
     if (!v) return std::nullopt;
     return std::string(v);
   };
-  auto config = agent::load_config(o.config.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.config),
-                                   overrides, env);
+  auto config = agent::load_config(
+      o.config.empty() ? std::nullopt : std::optional<std::filesystem::path>(o.config), overrides,
+      env);
   bool demo = !config.uses_dirac() && config.queue_dir.empty();
   if (demo) {
     // The embedded default runs a handful of short jobs and ends when the queue is empty.
@@ -78,8 +79,10 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
     return 3;
   }
   if (shipper) {
-    std::string uuid = config.pilot_uuid.empty() ? st.setup.base_request.pilot_reference : config.pilot_uuid;
-    shipper->start({config.services.pilot_logging, agent::rpc_options(st.setup.config), {}}, uuid, config.vo);
+    std::string uuid =
+        config.pilot_uuid.empty() ? st.setup.base_request.pilot_reference : config.pilot_uuid;
+    shipper->start({config.services.pilot_logging, agent::rpc_options(st.setup.config), {}}, uuid,
+                   config.vo);
   }
   if (o.container != "none") {
     auto want = jobwrapper::parse_runtime(o.container);
@@ -107,9 +110,14 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
                              {"events", summary.events},
                              {"cpu_efficiency", j["cpu_efficiency"].get<double>()},
                              {"stop_reason", j["stop_reason"].get<std::string>()}});
-  if (o.json) std::cout << j.dump() << '\n';
-  else std::cout << j.dump(2) << '\n';
-  int rc = summary.stop == agent::StopReason::version_mismatch || summary.stop == agent::StopReason::host_failures ? 1 : 0;
+  if (o.json)
+    std::cout << j.dump() << '\n';
+  else
+    std::cout << j.dump(2) << '\n';
+  int rc = summary.stop == agent::StopReason::version_mismatch ||
+                   summary.stop == agent::StopReason::host_failures
+               ? 1
+               : 0;
   if (summary.reports_abandoned) {
     // A worker thread is still inside a call to the silent server and uses the job source:
     // end here, the reports are on disk for the next pilot.
@@ -124,13 +132,17 @@ int run_agent_command(Cli& cli, const RunOptions& o) {
 
 void add_run_command(Cli& cli) {
   auto o = std::make_shared<RunOptions>();
-  auto* sub = cli.app.add_subcommand("run", "Run the agent: pull jobs and run them until the slot or the work ends");
+  auto* sub = cli.app.add_subcommand(
+      "run", "Run the agent: pull jobs and run them until the slot or the work ends");
   sub->add_option("--config", o->config, "Configuration file (JSON)")->check(CLI::ExistingFile);
-  sub->add_option("--set", o->set, "Override one option: KEY=VALUE (repeatable; dotted keys, JSON values)");
+  sub->add_option("--set", o->set,
+                  "Override one option: KEY=VALUE (repeatable; dotted keys, JSON values)");
   sub->add_option("--workdir", o->workdir, "Work directory (job directories go below it)");
   sub->add_option("--queue", o->queue, "Local queue directory (instead of a DIRAC server)");
-  sub->add_option("--container", o->container, "Run payloads in a container: none, auto, apptainer, singularity, bubblewrap");
-  sub->add_option("--watch-period", o->watch_period, "Seconds between MJF/batch re-checks")->check(CLI::PositiveNumber);
+  sub->add_option("--container", o->container,
+                  "Run payloads in a container: none, auto, apptainer, singularity, bubblewrap");
+  sub->add_option("--watch-period", o->watch_period, "Seconds between MJF/batch re-checks")
+      ->check(CLI::PositiveNumber);
   sub->add_flag("--print-config", o->print_config, "Print the effective configuration and exit");
   sub->add_flag("--json", o->json, "Print the final summary as one JSON line");
   sub->callback([&cli, o] { cli.run = [&cli, o] { return run_agent_command(cli, *o); }; });

@@ -25,15 +25,24 @@ struct UserDataArgs {
 
 void add_userdata_command(Cli& cli) {
   auto a = std::make_shared<UserDataArgs>();
-  auto* sub = cli.app.add_subcommand("userdata", "Print a #cloud-config user-data that runs the pilot on a VM");
-  sub->add_option("--config", a->config, "Pilot configuration (JSON) to install on the VM")->required()->check(CLI::ExistingFile);
-  sub->add_option("--binary-url", a->binary_url, "Where the VM fetches the pilot binary (https:// URL or a path in the image)")->required();
+  auto* sub = cli.app.add_subcommand("userdata",
+                                     "Print a #cloud-config user-data that runs the pilot on a VM");
+  sub->add_option("--config", a->config, "Pilot configuration (JSON) to install on the VM")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sub->add_option("--binary-url", a->binary_url,
+                  "Where the VM fetches the pilot binary (https:// URL or a path in the image)")
+      ->required();
   auto* sha = sub->add_option("--sha256", a->sha256, "Expected SHA-256 of the binary");
-  sub->add_option("--release-dir", a->release_dir, "Read the SHA-256 from DIR/pilot.sha256 (ci/release output)")
-      ->check(CLI::ExistingDirectory)->excludes(sha);
+  sub->add_option("--release-dir", a->release_dir,
+                  "Read the SHA-256 from DIR/pilot.sha256 (ci/release output)")
+      ->check(CLI::ExistingDirectory)
+      ->excludes(sha);
   sub->add_option("--cvmfs", a->cvmfs, "CVMFS repositories the VM must have")->delimiter(',');
-  sub->add_option("--grace", a->grace, "Seconds of notice the shutdown hook gives the pilot")->check(CLI::Range(1, 86400));
-  sub->add_option("--total-cpu", a->total_cpu, "MJF total_cpu of the VM")->check(CLI::Range(1, 4096));
+  sub->add_option("--grace", a->grace, "Seconds of notice the shutdown hook gives the pilot")
+      ->check(CLI::Range(1, 86400));
+  sub->add_option("--total-cpu", a->total_cpu, "MJF total_cpu of the VM")
+      ->check(CLI::Range(1, 4096));
   sub->add_option("--hs06", a->hs06, "MJF hs06 of the VM")->check(CLI::PositiveNumber);
   sub->add_option("-o,--output", a->output, "Write to FILE instead of standard output");
   sub->callback([&cli, a] {

@@ -7,7 +7,8 @@
 namespace pilot::cli {
 
 void add_version_command(Cli& cli) {
-  auto* sub = cli.app.add_subcommand("version", "Print the version, git commit and linked library versions");
+  auto* sub = cli.app.add_subcommand("version",
+                                     "Print the version, git commit and linked library versions");
   auto json = std::make_shared<bool>(false);
   sub->add_flag("--json", *json, "One JSON object instead of text");
   sub->callback([&cli, json] {

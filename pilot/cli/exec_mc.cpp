@@ -12,17 +12,30 @@ namespace pilot::cli {
 namespace jw = pilot::jobwrapper;
 
 void add_mc_options(CLI::App* sub, McExecOptions& o) {
-  sub->add_option("--events", o.events, "Interruptible MC: the number of events to produce")->check(CLI::PositiveNumber);
-  auto* cpue = sub->add_option("--cpue", o.cpue, "Interruptible MC: HS06 s per event; size the number of events from the time left")
-                   ->check(CLI::PositiveNumber);
-  sub->add_option("--max-events", o.max_events, "Interruptible MC: cap on the sized number of events")->check(CLI::PositiveNumber)->needs(cpue);
-  sub->add_option("--cpu-power", o.cpu_power, "HS06 per processor for sizing")->check(CLI::PositiveNumber);
-  sub->add_option("--time-left", o.time_left, "Seconds the slot has left: sizes the job and stops it gracefully in time")
+  sub->add_option("--events", o.events, "Interruptible MC: the number of events to produce")
       ->check(CLI::PositiveNumber);
-  sub->add_option("--watch-period", o.watch_period, "Interruptible MC: seconds between re-checks of MJF shutdown times and batch limits")
+  auto* cpue =
+      sub->add_option(
+             "--cpue", o.cpue,
+             "Interruptible MC: HS06 s per event; size the number of events from the time left")
+          ->check(CLI::PositiveNumber);
+  sub->add_option("--max-events", o.max_events,
+                  "Interruptible MC: cap on the sized number of events")
+      ->check(CLI::PositiveNumber)
+      ->needs(cpue);
+  sub->add_option("--cpu-power", o.cpu_power, "HS06 per processor for sizing")
       ->check(CLI::PositiveNumber);
-  sub->add_option("--summary-file", o.summary_file, "The payload's Gaudi XML summary (default: summary*.xml)");
-  sub->add_flag("--recover", o.recover, "Finish and report the job a lost pilot left in --workdir, then exit");
+  sub->add_option("--time-left", o.time_left,
+                  "Seconds the slot has left: sizes the job and stops it gracefully in time")
+      ->check(CLI::PositiveNumber);
+  sub->add_option(
+         "--watch-period", o.watch_period,
+         "Interruptible MC: seconds between re-checks of MJF shutdown times and batch limits")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--summary-file", o.summary_file,
+                  "The payload's Gaudi XML summary (default: summary*.xml)");
+  sub->add_flag("--recover", o.recover,
+                "Finish and report the job a lost pilot left in --workdir, then exit");
 }
 
 McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
@@ -39,7 +52,9 @@ McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
   os.sources = mjf::sources_from_environment(os.env, logger_);
   mjf::Config mc;
   if (o.cpu_power > 0) mc.cpu_power_hs06 = o.cpu_power;
-  mc.started_at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  mc.started_at = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
   watcher_ = std::make_unique<mjf::Watcher>(os, mc, logger_.child("mjf"));
   budget_ = watcher_->budget();
   auto now = std::chrono::system_clock::now();
@@ -65,9 +80,12 @@ McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
       in.cpu_time_left_source = "--wall-limit";
     } else if (budget_->wall_seconds_left) {
       in.cpu_time_left_s = static_cast<double>(*budget_->wall_seconds_left);
-      in.cpu_time_left_source = std::string(budget_->limited_by ? mjf::limit_name(*budget_->limited_by) : "budget");
+      in.cpu_time_left_source =
+          std::string(budget_->limited_by ? mjf::limit_name(*budget_->limited_by) : "budget");
     } else {
-      throw Error("--cpue needs the time left: --time-left, --wall-limit, MJF or a batch system that knows it");
+      throw Error(
+          "--cpue needs the time left: --time-left, --wall-limit, MJF or a batch system that knows "
+          "it");
     }
     if (!budget_->cpu_power_hs06)
       throw Error("--cpue needs the CPU power per processor: --cpu-power or MJF hs06");
@@ -90,7 +108,8 @@ std::optional<mc::Deadline> McExec::current_deadline() {
   std::lock_guard lock(budget_mutex_);
   if (budget_ && !budget_->deadlines.empty()) {
     const auto& e = budget_->deadlines.front();
-    mc::Deadline slot{std::chrono::system_clock::time_point(std::chrono::seconds(e.epoch)), std::string(mjf::limit_name(e.source))};
+    mc::Deadline slot{std::chrono::system_clock::time_point(std::chrono::seconds(e.epoch)),
+                      std::string(mjf::limit_name(e.source))};
     if (!d || slot.at < d->at) d = slot;
   }
   return d;
@@ -123,7 +142,9 @@ void McExec::install(jw::Hooks& hooks, jw::Supervisor*& sup, double poll_s, doub
       auto r = mc::collect_mc(rec, stop_signal_, summary_file_);
       sup->record().extra["mc"]["result"] = mc::to_json(r);
       sup->save_record();
-      logger_.info("MC result", {{"events", r.events.value_or(-1)}, {"source", r.events_source}, {"detail", r.detail}});
+      logger_.info(
+          "MC result",
+          {{"events", r.events.value_or(-1)}, {"source", r.events_source}, {"detail", r.detail}});
     }
     if (prev_finished) prev_finished(rec);
   };
@@ -144,7 +165,8 @@ void McExec::add_to_output(nlohmann::ordered_json& out, const jw::JobRecord& rec
 int recover_exec(const std::string& workdir, double grace_s, bool json, log::Logger logger) {
   if (workdir.empty()) throw Error("--recover needs --workdir");
   auto rec = mc::recover_job(workdir, grace_s, "/proc", logger);
-  if (!rec) throw Error("no unfinished job in " + workdir + " (no job.json, or the job has finished)");
+  if (!rec)
+    throw Error("no unfinished job in " + workdir + " (no job.json, or the job has finished)");
   nlohmann::ordered_json out = jw::to_json(*rec);
   if (rec->extra.contains("mc") && rec->extra["mc"].contains("result")) {
     nlohmann::json r = rec->extra["mc"]["result"];

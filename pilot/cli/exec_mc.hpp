@@ -9,22 +9,22 @@
 #include <string>
 
 #include "core/log.hpp"
-#include "mjf/watcher.hpp"
 #include "jobwrapper/supervisor.hpp"
 #include "mc/cpu_limit.hpp"
 #include "mc/interruptible.hpp"
+#include "mjf/watcher.hpp"
 
 namespace pilot::cli {
 
 struct McExecOptions {
-  std::int64_t events = 0;     // --events
-  double cpue = 0;             // --cpue (HS06 s per event): size from the budget
-  std::int64_t max_events = 0; // --max-events
-  double cpu_power = 0;        // --cpu-power (HS06 per processor)
-  double time_left = 0;        // --time-left (s): the slot's remaining time
-  double watch_period = 10;    // --watch-period (s): MJF/batch re-checks
-  std::string summary_file;    // --summary-file
-  bool recover = false;        // --recover
+  std::int64_t events = 0;      // --events
+  double cpue = 0;              // --cpue (HS06 s per event): size from the budget
+  std::int64_t max_events = 0;  // --max-events
+  double cpu_power = 0;         // --cpu-power (HS06 per processor)
+  double time_left = 0;         // --time-left (s): the slot's remaining time
+  double watch_period = 10;     // --watch-period (s): MJF/batch re-checks
+  std::string summary_file;     // --summary-file
+  bool recover = false;         // --recover
   bool enabled() const { return events > 0 || cpue > 0; }
 };
 
@@ -36,9 +36,10 @@ class McExec {
   // Sizes and prepares `spec` (throws "No time left to produce events" before anything starts).
   McExec(const McExecOptions& o, jobwrapper::JobSpec& spec, log::Logger logger);
   bool active() const { return job_.has_value(); }
-  // Wraps the supervisor hooks: checkpoint mirroring, the deadline and the CPU limit on each poll, the result
-  // when the job finishes. `sup` is set once the supervisor exists.
-  void install(jobwrapper::Hooks& hooks, jobwrapper::Supervisor*& sup, double poll_s, double grace_s);
+  // Wraps the supervisor hooks: checkpoint mirroring, the deadline and the CPU limit on each poll,
+  // the result when the job finishes. `sup` is set once the supervisor exists.
+  void install(jobwrapper::Hooks& hooks, jobwrapper::Supervisor*& sup, double poll_s,
+               double grace_s);
   void record_start(jobwrapper::Supervisor& sup);
   // The fields `pilot exec --json` adds: events, events_source, interrupted, outputs.
   void add_to_output(nlohmann::ordered_json& out, const jobwrapper::JobRecord& rec) const;

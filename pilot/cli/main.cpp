@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
   try {
     return cli.run();
   } catch (const std::exception& e) {
-    std::cerr << "pilot " << cli.app.get_subcommands().front()->get_name() << ": error: " << e.what()
-              << '\n';
+    std::cerr << "pilot " << cli.app.get_subcommands().front()->get_name()
+              << ": error: " << e.what() << '\n';
     return 1;
   }
 }

@@ -54,7 +54,8 @@ TEST_CASE("pilot version prints the version, the commit and the linked libraries
                         Catch::Contains("openssl OpenSSL 3") && Catch::Contains("libcurl 7.88") &&
                         Catch::Contains("zstd 1.5") && Catch::Contains("boost 1.81"));
   auto j = nlohmann::json::parse(run_pilot({"version", "--json"}).out);
-  CHECK(j["version"] == run_pilot({"--version"}).out.substr(0, run_pilot({"--version"}).out.find('\n')));
+  CHECK(j["version"] ==
+        run_pilot({"--version"}).out.substr(0, run_pilot({"--version"}).out.find('\n')));
   CHECK(j["git_commit"].get<std::string>().size() >= 7);
   CHECK_THAT(j["libraries"]["libcurl"].get<std::string>(), Catch::Contains("c-ares"));
 }

@@ -33,7 +33,7 @@
 namespace {
 
 volatile sig_atomic_t g_stop_signal = 0;  // written by the signal handler only
-timespec g_stop_at{};                      // idem; read after the loop, once the signal is set
+timespec g_stop_at{};                     // idem; read after the loop, once the signal is set
 
 void on_stop(int sig) {
   if (g_stop_signal != 0) return;
@@ -69,14 +69,16 @@ void write_file_atomic(const std::string& path, const std::string& text) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) die("cannot write " + tmp + ": " + std::strerror(errno));
-  if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd) != 0)
+  if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      ::fsync(fd) != 0)
     die("cannot write " + tmp + ": " + std::strerror(errno));
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) die("cannot rename " + tmp + ": " + std::strerror(errno));
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    die("cannot rename " + tmp + ": " + std::strerror(errno));
 }
 
-std::string summary_xml(bool success, const char* step, const std::string& output, std::int64_t events,
-                        const char* status) {
+std::string summary_xml(bool success, const char* step, const std::string& output,
+                        std::int64_t events, const char* status) {
   std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<summary version=\"1.0\">\n";
   s += std::string("  <success>") + (success ? "True" : "False") + "</success>\n";
   s += std::string("  <step>") + step + "</step>\n  <input/>\n  <output>\n";
@@ -120,16 +122,26 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) die("missing value for " + a);
       return argv[++i];
     };
-    if (a == "--events") events = std::atoll(value().c_str());
-    else if (a == "--cpu-ms-per-event") cpu_ms_per_event = std::atof(value().c_str());
-    else if (a == "--output") output = value();
-    else if (a == "--summary") summary = value();
-    else if (a == "--checkpoint") checkpoint = value();
-    else if (a == "--checkpoint-every") checkpoint_every = std::max<std::int64_t>(1, std::atoll(value().c_str()));
-    else if (a == "--fail-after") fail_after = std::atoll(value().c_str());
-    else if (a == "--ignore-stop") ignore_stop = true;
-    else if (a == "--stop-stamp") stop_stamp = value();
-    else if (a == "--finalise-ms") finalise_ms = std::atoi(value().c_str());
+    if (a == "--events")
+      events = std::atoll(value().c_str());
+    else if (a == "--cpu-ms-per-event")
+      cpu_ms_per_event = std::atof(value().c_str());
+    else if (a == "--output")
+      output = value();
+    else if (a == "--summary")
+      summary = value();
+    else if (a == "--checkpoint")
+      checkpoint = value();
+    else if (a == "--checkpoint-every")
+      checkpoint_every = std::max<std::int64_t>(1, std::atoll(value().c_str()));
+    else if (a == "--fail-after")
+      fail_after = std::atoll(value().c_str());
+    else if (a == "--ignore-stop")
+      ignore_stop = true;
+    else if (a == "--stop-stamp")
+      stop_stamp = value();
+    else if (a == "--finalise-ms")
+      finalise_ms = std::atoi(value().c_str());
     else if (a == "--stop-signals") {
       stop_signals.clear();
       std::string list = value();
@@ -139,7 +151,8 @@ int main(int argc, char** argv) {
         stop_signals.push_back(signal_number(list.substr(p, q - p)));
         p = q + 1;
       }
-    } else die("unknown option " + a);
+    } else
+      die("unknown option " + a);
   }
   if (events < 0) die("no number of events (--events or PILOT_NUMBER_OF_EVENTS)");
 
@@ -168,23 +181,30 @@ int main(int argc, char** argv) {
     char cpu[32];
     std::snprintf(cpu, sizeof cpu, "%.3f", synced_cpu_ms);
     if (!checkpoint.empty())
-      write_file_atomic(checkpoint, "events=" + std::to_string(done) + "\noutput=" + output + "\ncpu_ms=" + cpu + "\n");
+      write_file_atomic(checkpoint, "events=" + std::to_string(done) + "\noutput=" + output +
+                                        "\ncpu_ms=" + cpu + "\n");
   };
   while (done < events && g_stop_signal == 0) {
     double value = simulate_event(done, cpu_ms_per_event);
     char line[96];
-    int n = std::snprintf(line, sizeof line, "event %lld %.6f\n", static_cast<long long>(done + 1), value);
-    if (::write(out, line, static_cast<std::size_t>(n)) != n) die("cannot write " + output + ": " + std::strerror(errno));
+    int n = std::snprintf(line, sizeof line, "event %lld %.6f\n", static_cast<long long>(done + 1),
+                          value);
+    if (::write(out, line, static_cast<std::size_t>(n)) != n)
+      die("cannot write " + output + ": " + std::strerror(errno));
     ++done;
     if (done % checkpoint_every == 0) checkpoint_now();
     if (fail_after >= 0 && done >= fail_after) {
-      std::fprintf(stderr, "toymc: simulated crash after %lld events\n", static_cast<long long>(done));
+      std::fprintf(stderr, "toymc: simulated crash after %lld events\n",
+                   static_cast<long long>(done));
       std::abort();
     }
   }
   std::atomic_signal_fence(std::memory_order_acquire);
   if (g_stop_signal != 0 && !stop_stamp.empty())
-    write_file_atomic(stop_stamp, std::to_string(static_cast<long long>(g_stop_at.tv_sec) * 1000000000LL + g_stop_at.tv_nsec) + "\n");
+    write_file_atomic(stop_stamp,
+                      std::to_string(static_cast<long long>(g_stop_at.tv_sec) * 1000000000LL +
+                                     g_stop_at.tv_nsec) +
+                          "\n");
   // Finalisation: what Gaudi does after the last event, also when stopped early.
   checkpoint_now();
   ::close(out);

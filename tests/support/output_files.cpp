@@ -18,7 +18,8 @@ nlohmann::json last_json_line(const std::string& out) {
   auto end = out.find_last_not_of('\n');
   if (end == std::string::npos) return nlohmann::json::parse(out);  // throws: nothing printed
   auto start = out.rfind('\n', end);
-  return nlohmann::json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1 - (start == std::string::npos ? 0 : start + 1)));
+  return nlohmann::json::parse(out.substr(start == std::string::npos ? 0 : start + 1,
+                                          end + 1 - (start == std::string::npos ? 0 : start + 1)));
 }
 
 std::int64_t checkpointed_events(const std::filesystem::path& job_dir) {
@@ -33,12 +34,12 @@ std::int64_t checkpointed_events(const std::filesystem::path& job_dir) {
   }
 }
 
-std::filesystem::path write_counting_script(const std::filesystem::path& dir, const std::string& name,
-                                            const std::string& last) {
+std::filesystem::path write_counting_script(const std::filesystem::path& dir,
+                                            const std::string& name, const std::string& last) {
   auto count = (dir / name).string();
   auto script = dir / (name + ".sh");
-  write_file_atomic(script, "n=$(cat " + count + " 2>/dev/null || echo 0)\nn=$((n+1)); echo $n > " + count +
-                                "\n" + last + "\n");
+  write_file_atomic(script, "n=$(cat " + count + " 2>/dev/null || echo 0)\nn=$((n+1)); echo $n > " +
+                                count + "\n" + last + "\n");
   return script;
 }
 

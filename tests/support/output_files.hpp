@@ -20,7 +20,7 @@ std::int64_t checkpointed_events(const std::filesystem::path& job_dir);
 
 // Writes `<dir>/<name>.sh`, a payload script that counts its runs in `<dir>/<name>` (in $n) and
 // then runs `last` (e.g. "[ $n -ge 2 ] && exit 0; exit 222"). Returns the script's path.
-std::filesystem::path write_counting_script(const std::filesystem::path& dir, const std::string& name,
-                                            const std::string& last);
+std::filesystem::path write_counting_script(const std::filesystem::path& dir,
+                                            const std::string& name, const std::string& last);
 
 }  // namespace pilot::test

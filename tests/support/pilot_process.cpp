@@ -16,7 +16,8 @@ extern char** environ;
 
 namespace pilot::test {
 
-PilotProcess::PilotProcess(const std::vector<std::string>& args, const std::filesystem::path& output_dir,
+PilotProcess::PilotProcess(const std::vector<std::string>& args,
+                           const std::filesystem::path& output_dir,
                            const std::map<std::string, std::string>& env)
     : out_(output_dir / "pilot.stdout"), err_(output_dir / "pilot.stderr") {
   std::vector<std::string> argv_s{pilot_binary()};
@@ -51,7 +52,9 @@ PilotProcess::~PilotProcess() {
   }
 }
 
-void PilotProcess::signal(int sig) const { ::kill(pid_, sig); }
+void PilotProcess::signal(int sig) const {
+  ::kill(pid_, sig);
+}
 
 std::optional<int> PilotProcess::wait(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -67,8 +70,12 @@ std::optional<int> PilotProcess::wait(std::chrono::milliseconds timeout) {
   }
 }
 
-std::string PilotProcess::out() const { return read_file(out_).value_or(""); }
-std::string PilotProcess::err() const { return read_file(err_).value_or(""); }
+std::string PilotProcess::out() const {
+  return read_file(out_).value_or("");
+}
+std::string PilotProcess::err() const {
+  return read_file(err_).value_or("");
+}
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

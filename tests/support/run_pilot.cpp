@@ -5,9 +5,12 @@
 
 namespace pilot::test {
 
-std::string pilot_binary() { return PILOT_BIN; }
+std::string pilot_binary() {
+  return PILOT_BIN;
+}
 
-PilotRun run_pilot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+PilotRun run_pilot(const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env,
                    std::chrono::milliseconds timeout) {
   std::vector<std::string> argv{pilot_binary()};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -16,8 +16,8 @@ struct UserDataOptions {
   std::string binary_url;         // https:// URL (or a path inside the image) of the pilot binary
   std::string sha256;             // its expected SHA-256, 64 hex digits
   std::vector<std::string> cvmfs_repositories;
-  int grace_s = 60;               // notice the shutdown hook gives the pilot
-  std::optional<int> total_cpu;   // MJF machine features of the VM, when the cloud tells
+  int grace_s = 60;              // notice the shutdown hook gives the pilot
+  std::optional<int> total_cpu;  // MJF machine features of the VM, when the cloud tells
   std::optional<double> hs06;
 };
 

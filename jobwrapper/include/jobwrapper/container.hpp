@@ -31,7 +31,8 @@ struct ContainerSpec {
 
 // The argv that runs `argv` inside the container. Throws pilot::Error when the spec cannot
 // work (no executable, no image for apptainer/singularity, relative job directory).
-std::vector<std::string> container_argv(const ContainerSpec& spec, const std::vector<std::string>& argv);
+std::vector<std::string> container_argv(const ContainerSpec& spec,
+                                        const std::vector<std::string>& argv);
 
 // The runtime to use for `wanted` (nullopt: the best available): apptainer, then singularity,
 // from PATH or the given CVMFS locations, else bubblewrap from PATH. nullopt: none usable.

@@ -99,7 +99,8 @@ class Agent {
     recover_lost_jobs();
     if (s_.watcher) {
       watcher_thread_ = std::make_unique<mjf::WatcherThread>(
-          *s_.watcher, s_.watch_period, [this](const std::vector<mjf::Change>& c, const mjf::ResourceBudget& b) {
+          *s_.watcher, s_.watch_period,
+          [this](const std::vector<mjf::Change>& c, const mjf::ResourceBudget& b) {
             asio::post(ctx_, [this, c, b] { on_budget(c, b); });
           });
     }
@@ -187,7 +188,8 @@ class Agent {
       } catch (const std::exception& e) {
         log_.warn("flushing reports failed", {{"error", e.what()}});
       }
-      auto wait = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait_s));
+      auto wait =
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait_s));
       if (Clock::now() + wait > end) {
         log_.warn("some reports could not be delivered; they are kept on disk for the next pilot",
                   {{"retried_s", s_.config.report_retry_s}});
@@ -243,7 +245,8 @@ class Agent {
     }
     reclaiming_ = true;
     stop(reason, why);
-    log_.warn("slot reclaimed: stopping every payload gracefully", {{"why", why}, {"jobs", static_cast<std::int64_t>(jobs_.size())}});
+    log_.warn("slot reclaimed: stopping every payload gracefully",
+              {{"why", why}, {"jobs", static_cast<std::int64_t>(jobs_.size())}});
     for (auto& [id, job] : jobs_) job->supervisor->request_stop(why);
     maybe_finish();
   }
@@ -252,7 +255,8 @@ class Agent {
     if (summary_.stop == StopReason::none) {
       summary_.stop = reason;
       summary_.stop_detail = detail;
-      log_.info("no more jobs will be requested", {{"reason", stop_reason_text(reason)}, {"detail", detail}});
+      log_.info("no more jobs will be requested",
+                {{"reason", stop_reason_text(reason)}, {"detail", detail}});
     }
     stopping_ = true;
     request_timer_.cancel();
@@ -282,11 +286,13 @@ class Agent {
       if (!job->mc || job->supervisor->finished()) continue;
       double grace = grace_s();
       if (mc::deadline_reached(*d, grace, poll_period()))
-        job->supervisor->request_stop("the slot ends (" + d->source + "): stopping at an event boundary");
+        job->supervisor->request_stop("the slot ends (" + d->source +
+                                      "): stopping at an event boundary");
     }
     // No time left for anything but the graceful end: no new job. Short of that, the offer's
     // CPU work left already keeps jobs that cannot finish away, and MC jobs are sized to fit.
-    if (mc::deadline_reached(*d, grace_s(), poll_period())) stop(StopReason::shutdown, "the slot ends (" + d->source + ")");
+    if (mc::deadline_reached(*d, grace_s(), poll_period()))
+      stop(StopReason::shutdown, "the slot ends (" + d->source + ")");
   }
 
   double grace_s() const {
@@ -304,7 +310,8 @@ class Agent {
     BudgetView v;
     v.grace_s = grace_s();
     if (budget_) {
-      if (budget_->wall_seconds_left) v.wall_seconds_left = static_cast<double>(*budget_->wall_seconds_left);
+      if (budget_->wall_seconds_left)
+        v.wall_seconds_left = static_cast<double>(*budget_->wall_seconds_left);
       if (budget_->limited_by) v.wall_source = std::string(mjf::limit_name(*budget_->limited_by));
       v.cpu_power_hs06 = budget_->cpu_power_hs06;
       v.cpu_power_source = budget_->cpu_power_source;
@@ -353,7 +360,8 @@ class Agent {
       r.processors = p.processors;
       r.whole_node = p.whole_node;
       for (const auto& t : p.required_tags) r.required_tags.push_back(t);
-      if (budget_ && budget_->cpu_work_left_hs06s) r.cpu_work_left_hs06s = static_cast<std::int64_t>(*budget_->cpu_work_left_hs06s);
+      if (budget_ && budget_->cpu_work_left_hs06s)
+        r.cpu_work_left_hs06s = static_cast<std::int64_t>(*budget_->cpu_work_left_hs06s);
       if (slots_.total_memory_mb > 0) r.max_ram_mb = slots_.free_memory_mb();
       r.extra["RequestStrategy"] = strategy_name(p.strategy);
       requests.push_back(std::move(r));
@@ -384,7 +392,8 @@ class Agent {
     });
   }
 
-  void on_request_result(std::optional<jobs::MatchedJob> match, const std::string& error, bool version_mismatch) {
+  void on_request_result(std::optional<jobs::MatchedJob> match, const std::string& error,
+                         bool version_mismatch) {
     requesting_ = false;
     if (version_mismatch) {
       log_.error("the server rejects this pilot's version", {{"error", error}});
@@ -444,7 +453,8 @@ class Agent {
 
   // A job that ends before its payload started: its final status goes with finish_job, after
   // whatever the source still delivers for it.
-  void fail_before_start(const jobs::MatchedJob& m, const std::string& minor, const std::string& detail,
+  void fail_before_start(const jobs::MatchedJob& m, const std::string& minor,
+                         const std::string& detail,
                          std::optional<jobs::JobDescription> description = std::nullopt) {
     log_.error("job cannot run", {{"job_id", m.id}, {"reason", minor}, {"detail", detail}});
     ++summary_.jobs_failed;
@@ -453,14 +463,16 @@ class Agent {
     u.minor_status = minor;
     u.application_status = detail.substr(0, 255);
     u.source = agent_source();
-    jobs::FinishedJob f{s_.workdir / ("job_" + m.id),
-                        nlohmann::json{{"state", "finished"}, {"outcome", "not_started"}, {"error", detail}},
-                        std::move(description), u};
+    jobs::FinishedJob f{
+        s_.workdir / ("job_" + m.id),
+        nlohmann::json{{"state", "finished"}, {"outcome", "not_started"}, {"error", detail}},
+        std::move(description), u};
     asio::post(*worker_, [this, id = m.id, f = std::move(f)] {
       try {
         s_.source->finish_job(id, f);
       } catch (const std::exception& e) {
-        log_.warn("finishing a job that did not start failed", {{"job_id", id}, {"error", e.what()}});
+        log_.warn("finishing a job that did not start failed",
+                  {{"job_id", id}, {"error", e.what()}});
       }
     });
   }
@@ -485,11 +497,14 @@ class Agent {
     if (!d.platforms.empty() && s_.platform_ok) {
       bool ok = false;
       for (const auto& p : d.platforms) ok = ok || p == "ANY" || s_.platform_ok(p);
-      if (!ok) return fail_before_start(m, "Job cannot run on this platform", "platform " + s_.base_request.platform, d);
+      if (!ok)
+        return fail_before_start(m, "Job cannot run on this platform",
+                                 "platform " + s_.base_request.platform, d);
     }
-    int processors = processors_for_job(d.min_processors == d.max_processors ? std::optional<int>(d.min_processors) : std::nullopt,
-                                        d.min_processors, d.max_processors, d.whole_node(), slots_.free_processors(),
-                                        slots_.total_processors);
+    int processors = processors_for_job(
+        d.min_processors == d.max_processors ? std::optional<int>(d.min_processors) : std::nullopt,
+        d.min_processors, d.max_processors, d.whole_node(), slots_.free_processors(),
+        slots_.total_processors);
     std::int64_t memory = slots_.total_memory_mb > 0 ? d.max_ram_mb.value_or(0) : 0;
     if (!slots_.fits(processors, memory))
       return fail_before_start(m, "Not enough free processors or memory",
@@ -520,8 +535,8 @@ class Agent {
         minor = "Job preparation failed";
         error = e.what();
       }
-      asio::post(ctx_, [this, m = std::move(m), d = std::move(d), processors, jobdir, prepared = std::move(prepared),
-                        minor, error]() mutable {
+      asio::post(ctx_, [this, m = std::move(m), d = std::move(d), processors, jobdir,
+                        prepared = std::move(prepared), minor, error]() mutable {
         --preparing_;
         if (!error.empty() || reclaiming_) slots_.release(m.id);
         // Once the pilot gave up on the server, a preparation error is that, not the job's.
@@ -551,7 +566,8 @@ class Agent {
     try {
       spec = make_job_spec(job->description, m.id, s_.config, jobdir, job->processors, budget);
       for (const auto& [name, value] : prepared.environment) spec.env.set[name] = value;
-      if (auto mo = mc_options(job->description, budget, job->processors)) job->mc = mc::prepare_mc(spec, *mo);
+      if (auto mo = mc_options(job->description, budget, job->processors))
+        job->mc = mc::prepare_mc(spec, *mo);
       if (s_.container) {
         auto c = *s_.container;
         c.workdir = jobdir;
@@ -570,7 +586,8 @@ class Agent {
                      period = spec.watchdog.poll_s](jw::Supervisor& sup, const jw::TreeUsage& u) {
       if (!raw->mc) return;
       mc::mirror_checkpoint(sup, *raw->mc, jlog);
-      if (auto why = mc::cpu_limit_stop(raw->cpu_rate, u.cpu_s(), cpu_limit, grace, period)) sup.request_stop(*why);
+      if (auto why = mc::cpu_limit_stop(raw->cpu_rate, u.cpu_s(), cpu_limit, grace, period))
+        sup.request_stop(*why);
     };
     hooks.on_heartbeat = [this, id = m.id](const jw::Heartbeat& h) {
       auto data = jw::to_json(h);
@@ -578,7 +595,8 @@ class Agent {
         try {
           s_.source->maintain_job(id);
         } catch (const std::exception& e) {
-          log_.warn("keeping the job's credential valid failed", {{"job_id", id}, {"error", e.what()}});
+          log_.warn("keeping the job's credential valid failed",
+                    {{"job_id", id}, {"error", e.what()}});
         }
         std::vector<jobs::Command> cmds;
         try {
@@ -593,9 +611,11 @@ class Agent {
       // Not inside the supervisor's own callback: it is destroyed when the job is reported.
       asio::post(ctx_, [this, id] { job_finished(id); });
     };
-    job->supervisor = std::make_unique<jw::Supervisor>(ctx_, std::move(spec), std::move(hooks), log_.child("job " + m.id));
+    job->supervisor = std::make_unique<jw::Supervisor>(ctx_, std::move(spec), std::move(hooks),
+                                                       log_.child("job " + m.id));
     if (job->mc) mc::record_mc(job->supervisor->record(), *job->mc);
-    job->supervisor->record().extra["agent"] = {{"processors", job->processors}, {"job_source", s_.source->describe()}};
+    job->supervisor->record().extra["agent"] = {{"processors", job->processors},
+                                                {"job_source", s_.source->describe()}};
     auto* sup = job->supervisor.get();
     jobs_[m.id] = std::move(job);
     try {
@@ -606,7 +626,8 @@ class Agent {
       auto description = std::move(jobs_[m.id]->description);
       jobs_.erase(m.id);
       --summary_.jobs_started;
-      return fail_before_start(m, "Job directory could not be prepared", e.what(), std::move(description));
+      return fail_before_start(m, "Job directory could not be prepared", e.what(),
+                               std::move(description));
     }
     if (!sup->finished()) {
       report(m.id, {"", "Application", "", {}, kWrapperSource});
@@ -650,13 +671,17 @@ class Agent {
     if (fr.events) summary_.events += *fr.events;
     if (result && result->interrupted) ++summary_.jobs_interrupted;
     count_outcome(fr);
-    log_.info("job done", {{"job_id", id}, {"outcome", rec.outcome}, {"status", fr.statuses.back().status},
+    log_.info("job done", {{"job_id", id},
+                           {"outcome", rec.outcome},
+                           {"status", fr.statuses.back().status},
                            {"minor_status", fr.statuses.back().minor_status},
                            {"events", fr.events.value_or(-1)}});
     auto last = fr.statuses.back();
     fr.statuses.pop_back();
     for (auto& u : fr.statuses) report(id, u);
-    post_final_report(id, fr.parameters, jobs::FinishedJob{rec.workdir, nlohmann::json(jw::to_json(rec)), job.description, last});
+    post_final_report(
+        id, fr.parameters,
+        jobs::FinishedJob{rec.workdir, nlohmann::json(jw::to_json(rec)), job.description, last});
     slots_.release(id);
     jobs_.erase(it);
     if (stopping_) return maybe_finish();
@@ -688,10 +713,12 @@ class Agent {
   void set_aside_earlier_attempt(const std::filesystem::path& jobdir) {
     if (!std::filesystem::exists(jobdir)) return;
     for (int n = 1;; ++n) {
-      auto aside = jobdir.parent_path() / ("earlier_" + jobdir.filename().string() + "_" + std::to_string(n));
+      auto aside = jobdir.parent_path() /
+                   ("earlier_" + jobdir.filename().string() + "_" + std::to_string(n));
       if (std::filesystem::exists(aside)) continue;
       std::filesystem::rename(jobdir, aside);
-      log_.info("the job ran here before: its earlier attempt is kept aside", {{"dir", aside.string()}});
+      log_.info("the job ran here before: its earlier attempt is kept aside",
+                {{"dir", aside.string()}});
       return;
     }
   }
@@ -701,19 +728,22 @@ class Agent {
   // unreported), then hand back what the source knows was lost before it left any trace here.
   void recover_lost_jobs() {
     std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator(s_.workdir, ec); !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    for (auto it = std::filesystem::directory_iterator(s_.workdir, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
       if (!it->is_directory() || !it->path().filename().string().starts_with("job_")) continue;
       try {
         recover_job_dir(it->path());
       } catch (const std::exception& e) {
-        log_.warn("cannot recover a job directory", {{"dir", it->path().string()}, {"error", e.what()}});
+        log_.warn("cannot recover a job directory",
+                  {{"dir", it->path().string()}, {"error", e.what()}});
       }
     }
     asio::post(*worker_, [this] {
       try {
         s_.source->recover_orphans();
       } catch (const std::exception& e) {
-        log_.warn("cannot recover the jobs of lost pilots", {{"source", s_.source->describe()}, {"error", e.what()}});
+        log_.warn("cannot recover the jobs of lost pilots",
+                  {{"source", s_.source->describe()}, {"error", e.what()}});
       }
     });
   }
@@ -729,7 +759,8 @@ class Agent {
     if (!rec) return;
     if (unrecorded && rec->pid <= 0) {
       rec->outcome = "not_started";
-      rec->error = "the pilot was lost before the payload started; recovered by pilot " + std::to_string(::getpid());
+      rec->error = "the pilot was lost before the payload started; recovered by pilot " +
+                   std::to_string(::getpid());
       jw::save_job_record(dir, *rec);
       return hand_back(dir, *rec, "Pilot lost before the payload started");
     }
@@ -738,8 +769,11 @@ class Agent {
       if (rec->extra["mc"].contains("result")) {
         const nlohmann::json& j = rec->extra["mc"]["result"];
         mc::McResult m;
-        if (j.contains("events") && !j["events"].is_null()) m.events = j["events"].get<std::int64_t>();
-        m.events_source = j.value("events_source", nlohmann::json()).is_null() ? "" : j["events_source"].get<std::string>();
+        if (j.contains("events") && !j["events"].is_null())
+          m.events = j["events"].get<std::int64_t>();
+        m.events_source = j.value("events_source", nlohmann::json()).is_null()
+                              ? ""
+                              : j["events_source"].get<std::string>();
         m.interrupted = j.value("interrupted", lost);
         m.success = lost ? m.events.has_value() : j.value("success", m.events.has_value());
         m.detail = j.value("detail", std::string());
@@ -752,30 +786,37 @@ class Agent {
     // started, or an MC payload stopped before its first event.
     bool made_nothing = !(r && r->events.value_or(0) > 0);
     if (lost && made_nothing && (unrecorded || rec->extra.contains("mc")))
-      return hand_back(dir, *rec, unrecorded ? "Pilot lost as the payload started" : "Pilot lost before the first event");
+      return hand_back(
+          dir, *rec,
+          unrecorded ? "Pilot lost as the payload started" : "Pilot lost before the first event");
     ++summary_.jobs_recovered;
     if (r && r->events) summary_.events += *r->events;
     int processors = rec->extra.contains("agent") ? rec->extra["agent"].value("processors", 1) : 1;
     auto fr = final_report(*rec, r, budget_view().cpu_power_hs06.value_or(0), processors);
     count_outcome(fr);
-    log_.warn(lost ? "reporting a job recovered from a lost pilot" : "reporting a finished job its lost pilot did not report",
+    log_.warn(lost ? "reporting a job recovered from a lost pilot"
+                   : "reporting a finished job its lost pilot did not report",
               {{"job_id", rec->job_id}, {"events", fr.events.value_or(-1)}});
     auto last = fr.statuses.back();
     fr.statuses.pop_back();
     for (auto& u : fr.statuses) report(rec->job_id, u);
     post_final_report(rec->job_id, fr.parameters,
-                      jobs::FinishedJob{dir, nlohmann::json(jw::to_json(*rec)), recovered_description(dir), last});
+                      jobs::FinishedJob{dir, nlohmann::json(jw::to_json(*rec)),
+                                        recovered_description(dir), last});
   }
 
   // A lost pilot's job that produced nothing runs again. A source that requeues such jobs itself
   // (recover_orphans) gets nothing reported and the directory is kept aside for the record; DIRAC
   // is told "Rescheduled" and JobManager.rescheduleJob, as its JobAgent does for a job it could
   // not start.
-  void hand_back(const std::filesystem::path& dir, const jw::JobRecord& rec, const std::string& why) {
+  void hand_back(const std::filesystem::path& dir, const jw::JobRecord& rec,
+                 const std::string& why) {
     if (s_.source->requeues_unstarted_jobs()) {
-      auto aside = dir.parent_path() / ("lost_" + dir.filename().string() + "_" + std::to_string(::getpid()));
+      auto aside = dir.parent_path() /
+                   ("lost_" + dir.filename().string() + "_" + std::to_string(::getpid()));
       std::filesystem::rename(dir, aside);
-      log_.warn("a lost pilot's job goes back to the job source", {{"job_id", rec.job_id}, {"dir", aside.string()}, {"why", why}});
+      log_.warn("a lost pilot's job goes back to the job source",
+                {{"job_id", rec.job_id}, {"dir", aside.string()}, {"why", why}});
       return;
     }
     ++summary_.jobs_recovered;
@@ -789,7 +830,8 @@ class Agent {
   }
 
   // Parameters and results, then the mark that keeps a restarted pilot from reporting it again.
-  void post_final_report(const std::string& id, std::vector<std::pair<std::string, std::string>> params,
+  void post_final_report(const std::string& id,
+                         std::vector<std::pair<std::string, std::string>> params,
                          jobs::FinishedJob f) {
     asio::post(*worker_, [this, id, params = std::move(params), f = std::move(f)] {
       try {
@@ -817,9 +859,11 @@ class Agent {
   // The description saved with a lost pilot's job (job.jdl), when it is still readable.
   std::optional<jobs::JobDescription> recovered_description(const std::filesystem::path& jobdir) {
     try {
-      if (auto text = read_file(jobdir / "job.jdl")) return jobs::parse_job_description(*text, (jobdir / "job.jdl").string());
+      if (auto text = read_file(jobdir / "job.jdl"))
+        return jobs::parse_job_description(*text, (jobdir / "job.jdl").string());
     } catch (const std::exception& e) {
-      log_.warn("the recovered job's description cannot be read: its outputs are not delivered", {{"dir", jobdir.string()}, {"error", e.what()}});
+      log_.warn("the recovered job's description cannot be read: its outputs are not delivered",
+                {{"dir", jobdir.string()}, {"error", e.what()}});
     }
     return std::nullopt;
   }

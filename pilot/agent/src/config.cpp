@@ -33,9 +33,12 @@ Key key(std::string name, T& (*access)(Config&)) {
   k.name = name;
   k.get = [access](const Config& c) -> json {
     const T& v = access(const_cast<Config&>(c));
-    if constexpr (std::is_same_v<T, std::filesystem::path>) return v.string();
-    else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) return v ? json(*v) : json();
-    else return json(v);
+    if constexpr (std::is_same_v<T, std::filesystem::path>)
+      return v.string();
+    else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>)
+      return v ? json(*v) : json();
+    else
+      return json(v);
   };
   k.set = [access](Config& c, const json& v, const std::string& where) {
     T& out = access(c);
@@ -48,7 +51,8 @@ Key key(std::string name, T& (*access)(Config&)) {
     } else if constexpr (std::is_same_v<T, int> || std::is_same_v<T, std::int64_t>) {
       if (!v.is_number_integer()) throw Error(type_error(where, "an integer", v));
       auto n = v.get<std::int64_t>();
-      if (n < 0 || n > std::numeric_limits<T>::max()) throw Error(type_error(where, "a non-negative integer", v));
+      if (n < 0 || n > std::numeric_limits<T>::max())
+        throw Error(type_error(where, "a non-negative integer", v));
       out = static_cast<T>(n);
     } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
       if (v.is_null()) {
@@ -59,7 +63,8 @@ Key key(std::string name, T& (*access)(Config&)) {
         throw Error(type_error(where, "a non-negative integer or null", v));
       out = v.get<std::int64_t>();
     } else if constexpr (std::is_same_v<T, double>) {
-      if (!v.is_number() || v.get<double>() < 0) throw Error(type_error(where, "a non-negative number", v));
+      if (!v.is_number() || v.get<double>() < 0)
+        throw Error(type_error(where, "a non-negative number", v));
       out = v.get<double>();
     } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
       if (!v.is_array()) throw Error(type_error(where, "a list of strings", v));
@@ -75,7 +80,9 @@ Key key(std::string name, T& (*access)(Config&)) {
   return k;
 }
 
-#define PILOT_KEY(name, member) key(name, +[](Config& c) -> auto& { return c.member; })
+#define PILOT_KEY(name, member) \
+  key(                          \
+      name, +[](Config & c) -> auto& { return c.member; })
 
 const std::vector<Key>& keys() {
   static const std::vector<Key> table = {
@@ -208,7 +215,8 @@ Config apply_override_impl(const Config& base, std::string_view assignment,
   std::string name(assignment.substr(0, eq));
   const Key& k = find_key(name, "--set");
   Config c = base;
-  k.set(c, parse_override_value(k, assignment.substr(eq + 1)), "--set: configuration option '" + name + "'");
+  k.set(c, parse_override_value(k, assignment.substr(eq + 1)),
+        "--set: configuration option '" + name + "'");
   if (explicit_keys) explicit_keys->insert(name);
   return c;
 }
@@ -219,14 +227,17 @@ json config_to_json(const Config& config) {
   json out = json::object();
   for (const auto& k : keys()) {
     auto dot = k.name.find('.');
-    if (dot == std::string::npos) out[k.name] = k.get(config);
-    else out[k.name.substr(0, dot)][k.name.substr(dot + 1)] = k.get(config);
+    if (dot == std::string::npos)
+      out[k.name] = k.get(config);
+    else
+      out[k.name.substr(0, dot)][k.name.substr(dot + 1)] = k.get(config);
   }
   return out;
 }
 
 Config apply_config(const Config& base, const json& object, std::string_view origin) {
-  if (!object.is_object()) throw Error(std::string(origin) + ": the configuration must be a JSON object");
+  if (!object.is_object())
+    throw Error(std::string(origin) + ": the configuration must be a JSON object");
   Config c = base;
   apply_object(c, object, "", origin, nullptr);
   return c;
@@ -245,7 +256,8 @@ Config load_config(const std::optional<std::filesystem::path>& file,
     auto text = read_file(*file, 4 << 20);
     if (!text) throw Error("configuration file " + file->string() + " does not exist");
     json j = json::parse(*text, nullptr, false);
-    if (j.is_discarded()) throw Error("configuration file " + file->string() + " is not valid JSON");
+    if (j.is_discarded())
+      throw Error("configuration file " + file->string() + " is not valid JSON");
     if (!j.is_object()) throw Error(file->string() + ": the configuration must be a JSON object");
     apply_object(c, j, "", file->string(), &explicit_keys);
   }

@@ -36,7 +36,9 @@ std::vector<std::string> split_arguments(const std::string& s) {
       for (++i;; ++i) {
         if (i >= s.size()) throw Error("unterminated \" in Arguments: " + s);
         if (s[i] == '"') break;
-        if (s[i] == '\\' && i + 1 < s.size() && std::string_view("$`\"\\\n").find(s[i + 1]) != std::string_view::npos) ++i;
+        if (s[i] == '\\' && i + 1 < s.size() &&
+            std::string_view("$`\"\\\n").find(s[i + 1]) != std::string_view::npos)
+          ++i;
         cur += s[i];
       }
     } else if (c == '\\' && i + 1 < s.size()) {
@@ -51,8 +53,9 @@ std::vector<std::string> split_arguments(const std::string& s) {
   return out;
 }
 
-jw::JobSpec make_job_spec(const jobs::JobDescription& job, const std::string& job_id, const Config& config,
-                          const std::filesystem::path& jobdir, int processors, const BudgetView& budget) {
+jw::JobSpec make_job_spec(const jobs::JobDescription& job, const std::string& job_id,
+                          const Config& config, const std::filesystem::path& jobdir, int processors,
+                          const BudgetView& budget) {
   jw::JobSpec s;
   s.argv.push_back(job.executable);
   for (auto& a : split_arguments(job.arguments)) s.argv.push_back(std::move(a));
@@ -82,22 +85,28 @@ jw::JobSpec make_job_spec(const jobs::JobDescription& job, const std::string& jo
   // DIRAC's Watchdog: a CPU limit of the job's CPUTime (HS06 s) / power x 1.2, when both known.
   if (job.cpu_time && budget.cpu_power_hs06 && *budget.cpu_power_hs06 > 0)
     w.cpu_limit_s = static_cast<double>(*job.cpu_time) / *budget.cpu_power_hs06 * 1.2 * processors;
-  if (config.job_memory_limit_bytes) w.memory_limit_bytes = static_cast<std::uint64_t>(*config.job_memory_limit_bytes);
+  if (config.job_memory_limit_bytes)
+    w.memory_limit_bytes = static_cast<std::uint64_t>(*config.job_memory_limit_bytes);
   if (job.job_type == "Test") w.stalled_window_s = 0;
   return s;
 }
 
-std::optional<mc::McOptions> mc_options(const jobs::JobDescription& job, const BudgetView& budget, int processors) {
+std::optional<mc::McOptions> mc_options(const jobs::JobDescription& job, const BudgetView& budget,
+                                        int processors) {
   if (!job.cpu_e) return std::nullopt;
   if (!budget.cpu_power_hs06 || *budget.cpu_power_hs06 <= 0)
-    throw Error("cannot size the MC job: the CPU power per processor is unknown (MJF hs06 or cpu_power_hs06)");
+    throw Error(
+        "cannot size the MC job: the CPU power per processor is unknown (MJF hs06 or "
+        "cpu_power_hs06)");
   mc::SizingInputs in;
   // Without any known end, the job may use LHCbDIRAC's 24 h maximum.
   in.cpu_time_left_s = budget.wall_seconds_left.value_or(mc::kMaxCpuTimeSeconds);
-  in.cpu_time_left_source = budget.wall_seconds_left ? budget.wall_source : "default (no limit known)";
+  in.cpu_time_left_source =
+      budget.wall_seconds_left ? budget.wall_source : "default (no limit known)";
   // A job on several processors makes events on all of them in the same time.
   in.cpu_power_hs06 = *budget.cpu_power_hs06 * processors;
-  in.cpu_power_source = budget.cpu_power_source + (processors > 1 ? " x " + std::to_string(processors) + " processors" : "");
+  in.cpu_power_source = budget.cpu_power_source +
+                        (processors > 1 ? " x " + std::to_string(processors) + " processors" : "");
   in.cpue = *job.cpu_e;
   in.max_events = job.max_number_of_events;
   mc::McOptions o;

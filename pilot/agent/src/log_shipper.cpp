@@ -6,7 +6,9 @@ namespace pilot::agent {
 
 LogShipper::LogShipper(Options options) : options_(options) {}
 
-LogShipper::~LogShipper() { finish(0); }
+LogShipper::~LogShipper() {
+  finish(0);
+}
 
 void LogShipper::add(const std::string& line) {
   std::lock_guard lock(mu_);
@@ -38,13 +40,16 @@ bool LogShipper::send_some() {
   std::vector<std::string> batch;
   {
     std::lock_guard lock(mu_);
-    for (std::size_t i = 0; i < options_.batch && i < lines_.size(); ++i) batch.push_back(lines_[i]);
+    for (std::size_t i = 0; i < options_.batch && i < lines_.size(); ++i)
+      batch.push_back(lines_[i]);
   }
   if (batch.empty()) return true;
   try {
     // The shipper's own client logs nothing into the pilot's log (no feedback loop).
-    dirac::send_pilot_log(*client_, nlohmann::json(batch).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                          uuid_, vo_);
+    dirac::send_pilot_log(
+        *client_,
+        nlohmann::json(batch).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), uuid_,
+        vo_);
   } catch (const std::exception&) {
     return false;
   }
@@ -56,7 +61,8 @@ bool LogShipper::send_some() {
 void LogShipper::run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
-    cv_.wait_for(lock, options_.period, [this] { return stop_ || lines_.size() >= options_.batch; });
+    cv_.wait_for(lock, options_.period,
+                 [this] { return stop_ || lines_.size() >= options_.batch; });
     if (stop_) break;
     lock.unlock();
     send_some();

@@ -12,7 +12,9 @@ int Slots::used_processors() const {
   return n;
 }
 
-int Slots::free_processors() const { return std::max(0, total_processors - used_processors()); }
+int Slots::free_processors() const {
+  return std::max(0, total_processors - used_processors());
+}
 
 std::int64_t Slots::free_memory_mb() const {
   if (total_memory_mb <= 0) return 0;
@@ -35,14 +37,20 @@ void Slots::take(const std::string& job_id, int processors, std::int64_t memory_
   running[job_id] = {processors, memory_mb};
 }
 
-void Slots::release(const std::string& job_id) { running.erase(job_id); }
+void Slots::release(const std::string& job_id) {
+  running.erase(job_id);
+}
 
 const char* strategy_name(Strategy s) {
   switch (s) {
-    case Strategy::whole_node: return "whole_node";
-    case Strategy::exact_free: return "exact_free";
-    case Strategy::multi_processor: return "multi_processor";
-    case Strategy::plain: return "plain";
+    case Strategy::whole_node:
+      return "whole_node";
+    case Strategy::exact_free:
+      return "exact_free";
+    case Strategy::multi_processor:
+      return "multi_processor";
+    case Strategy::plain:
+      return "plain";
   }
   return "?";
 }

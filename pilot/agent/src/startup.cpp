@@ -87,12 +87,15 @@ std::string hostname() {
 
 dirac::RpcOptions rpc_options(const Config& config) {
   dirac::RpcOptions o;
-  o.credentials = config.host_cert.empty() ? dirac::Credentials{config.proxy, {}, config.cert_dir, false}
-                                           : dirac::Credentials{config.host_cert, config.host_key, config.cert_dir, true};
+  o.credentials =
+      config.host_cert.empty()
+          ? dirac::Credentials{config.proxy, {}, config.cert_dir, false}
+          : dirac::Credentials{config.host_cert, config.host_key, config.cert_dir, true};
   o.setup = config.setup;
   o.vo = config.vo;
   auto ms = [](double s, const char* key) {
-    if (s <= 0) throw Error(std::string("configuration option '") + key + "' must be above 0 seconds");
+    if (s <= 0)
+      throw Error(std::string("configuration option '") + key + "' must be above 0 seconds");
     return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
   };
   o.connect_timeout = ms(config.rpc_connect_timeout_s, "rpc_connect_timeout_s");
@@ -114,19 +117,23 @@ Startup start_up(Config config, log::Logger log) {
     fs::create_directories(wd);
     struct utsname u {};
     ::uname(&u);
-    log.info("node", {{"host", std::string(u.nodename)}, {"kernel", std::string(u.release)},
-                      {"machine", std::string(u.machine)}, {"workdir", wd.string()}});
+    log.info("node", {{"host", std::string(u.nodename)},
+                      {"kernel", std::string(u.release)},
+                      {"machine", std::string(u.machine)},
+                      {"workdir", wd.string()}});
     auto space = filesystem_space(wd);
     if (!space) throw_errno("cannot read the free space of " + wd.string(), errno);
     double free_mb = static_cast<double>(space->free_bytes) / 1048576.0;
     if (free_mb < config.min_free_disk_mb)
-      throw Error(std::to_string(static_cast<long>(free_mb)) + " MB free in " + wd.string() + ", at least " +
-                  std::to_string(static_cast<long>(config.min_free_disk_mb)) + " MB are needed");
+      throw Error(std::to_string(static_cast<long>(free_mb)) + " MB free in " + wd.string() +
+                  ", at least " + std::to_string(static_cast<long>(config.min_free_disk_mb)) +
+                  " MB are needed");
     for (const auto& repo : config.cvmfs_repositories) {
       std::error_code ec;
       fs::path p = fs::path("/cvmfs") / repo;
       if (!fs::is_directory(p, ec) || fs::directory_iterator(p, ec) == fs::directory_iterator()) {
-        if (config.require_cvmfs) throw Error("CVMFS repository " + repo + " is not available under /cvmfs");
+        if (config.require_cvmfs)
+          throw Error("CVMFS repository " + repo + " is not available under /cvmfs");
         log.warn("CVMFS repository not available", {{"repository", repo}});
       }
     }
@@ -144,12 +151,16 @@ Startup start_up(Config config, log::Logger log) {
       };
       auto creds = dirac::find_credentials(lookup, ::getuid());
       auto info = dirac::read_certificate_info(creds.cert);
-      auto check = dirac::check_lifetime(info, std::chrono::system_clock::now(),
-                                         std::chrono::seconds(static_cast<long>(config.min_proxy_lifetime_s)),
-                                         std::chrono::hours(6));
+      auto check = dirac::check_lifetime(
+          info, std::chrono::system_clock::now(),
+          std::chrono::seconds(static_cast<long>(config.min_proxy_lifetime_s)),
+          std::chrono::hours(6));
       if (!check.usable) throw Error(creds.cert.string() + ": " + check.message);
-      if (check.warn) log.warn("credential expires soon", {{"file", creds.cert.string()}, {"detail", check.message}});
-      log.info("credential", {{"subject", info.subject}, {"group", info.group.value_or("")},
+      if (check.warn)
+        log.warn("credential expires soon",
+                 {{"file", creds.cert.string()}, {"detail", check.message}});
+      log.info("credential", {{"subject", info.subject},
+                              {"group", info.group.value_or("")},
                               {"seconds_left", static_cast<std::int64_t>(check.left.count())}});
       config.proxy = creds.cert;
       config.cert_dir = creds.ca_dir;
@@ -164,7 +175,8 @@ Startup start_up(Config config, log::Logger log) {
     if (auto f = getenv("force_host_os")) po.force_host_os = *f;
     if (auto p = mjf::processors_from_environment(env)) po.batch_cpus = static_cast<int>(p->count);
     auto i = platform::probe(po);
-    log.info("platform", {{"dirac_platform", i.dirac_platform}, {"host_binary_tag", i.ids.host_binary_tag()},
+    log.info("platform", {{"dirac_platform", i.dirac_platform},
+                          {"host_binary_tag", i.ids.host_binary_tag()},
                           {"usable_cpus", i.cpus.usable.value_or(i.cpus.logical)}});
     return i;
   });
@@ -177,18 +189,25 @@ Startup start_up(Config config, log::Logger log) {
     mjf::Config mc;
     if (config.cpu_power_hs06 > 0) mc.cpu_power_hs06 = config.cpu_power_hs06;
     if (config.processors > 0) mc.processors = config.processors;
-    if (config.wall_limit_s > 0) mc.wall_limit_secs = static_cast<std::int64_t>(config.wall_limit_s);
+    if (config.wall_limit_s > 0)
+      mc.wall_limit_secs = static_cast<std::int64_t>(config.wall_limit_s);
     if (config.memory_mb > 0) mc.memory_limit_bytes = config.memory_mb * 1048576;
-    mc.started_at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    mc.started_at = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
     st.watcher = std::make_unique<mjf::Watcher>(os, mc, log.child("mjf"));
     auto b = st.watcher->budget();
     log.info("budget", {{"wall_seconds_left", b.wall_seconds_left.value_or(-1)},
-                        {"limited_by", b.limited_by ? std::string(mjf::limit_name(*b.limited_by)) : "unknown"},
-                        {"processors", b.processors.value_or(0)}, {"cpu_power_hs06", b.cpu_power_hs06.value_or(0)},
-                        {"cpu_work_left_hs06s", b.cpu_work_left_hs06s.value_or(-1)}, {"draining", b.draining}});
+                        {"limited_by",
+                         b.limited_by ? std::string(mjf::limit_name(*b.limited_by)) : "unknown"},
+                        {"processors", b.processors.value_or(0)},
+                        {"cpu_power_hs06", b.cpu_power_hs06.value_or(0)},
+                        {"cpu_work_left_hs06s", b.cpu_work_left_hs06s.value_or(-1)},
+                        {"draining", b.draining}});
     st.setup.watcher = st.watcher.get();
     if (b.draining && b.wall_seconds_left && *b.wall_seconds_left <= 0)
-      throw Error("the slot has already ended (" + (b.limited_by ? std::string(mjf::limit_name(*b.limited_by)) : "") + ")");
+      throw Error("the slot has already ended (" +
+                  (b.limited_by ? std::string(mjf::limit_name(*b.limited_by)) : "") + ")");
   });
 
   auto budget = st.watcher->budget();
@@ -214,11 +233,14 @@ Startup start_up(Config config, log::Logger log) {
     req.tags = config.tags;
     req.required_tags = config.required_tags;
     req.processors = config.processors > 0 ? config.processors
-                     : budget.processors     ? static_cast<int>(*budget.processors)
-                                             : 1;
-    if (config.memory_mb > 0) req.max_ram_mb = config.memory_mb;
-    else if (budget.memory_limit_bytes) req.max_ram_mb = *budget.memory_limit_bytes / 1048576;
-    req.cpu_work_left_hs06s = budget.cpu_work_left_hs06s ? static_cast<std::int64_t>(*budget.cpu_work_left_hs06s) : 0;
+                     : budget.processors   ? static_cast<int>(*budget.processors)
+                                           : 1;
+    if (config.memory_mb > 0)
+      req.max_ram_mb = config.memory_mb;
+    else if (budget.memory_limit_bytes)
+      req.max_ram_mb = *budget.memory_limit_bytes / 1048576;
+    req.cpu_work_left_hs06s =
+        budget.cpu_work_left_hs06s ? static_cast<std::int64_t>(*budget.cpu_work_left_hs06s) : 0;
     req.pilot_benchmark = budget.cpu_power_hs06.value_or(config.cpu_power_hs06);
     if (!config.release_version.empty()) req.extra["ReleaseVersion"] = config.release_version;
     if (!config.release_project.empty()) req.extra["ReleaseProject"] = config.release_project;
@@ -227,8 +249,11 @@ Startup start_up(Config config, log::Logger log) {
       req.extra["GridMiddleware"] = batch->system;
       st.setup.batch_system = dirac_batch_system_name(batch->system);
     }
-    log.info("resource description", {{"site", req.site}, {"platform", req.platform}, {"processors", req.processors},
-                                       {"max_ram_mb", req.max_ram_mb}, {"cpu_work_left_hs06s", req.cpu_work_left_hs06s}});
+    log.info("resource description", {{"site", req.site},
+                                      {"platform", req.platform},
+                                      {"processors", req.processors},
+                                      {"max_ram_mb", req.max_ram_mb},
+                                      {"cpu_work_left_hs06s", req.cpu_work_left_hs06s}});
   });
 
   st.setup.platform_ok = [platform = info.dirac_platform](const std::string& required) {
@@ -258,8 +283,10 @@ Startup start_up(Config config, log::Logger log) {
       dc.payload_proxy.required = config.payload_proxy_required;
       dc.payload_proxy.request.lifetime = secs(config.payload_proxy_lifetime_s);
       dc.payload_proxy.request.voms_attributes = config.payload_proxy_voms;
-      dirac::voms_attribute_for(config.payload_proxy_voms, "");  // a malformed entry stops the start-up
-      dc.payload_proxy.renewal = {secs(config.payload_proxy_check_s), secs(config.payload_proxy_renew_before_s)};
+      dirac::voms_attribute_for(config.payload_proxy_voms,
+                                "");  // a malformed entry stops the start-up
+      dc.payload_proxy.renewal = {secs(config.payload_proxy_check_s),
+                                  secs(config.payload_proxy_renew_before_s)};
       st.setup.source = std::make_unique<dirac::DiracJobSource>(dc, log.child("dirac"));
     } else {
       fs::path q = config.queue_dir;

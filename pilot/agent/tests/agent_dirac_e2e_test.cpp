@@ -1,8 +1,8 @@
 // `pilot run` end to end against tests/fake_dirac/fake_dirac.py: real TLS, real DISET and HTTPS,
 // real payloads and signals. Every scenario asserts what the server received; ctest runs each
 // against the server acting as DIRAC v8 (DEncode, DN, Setup) and as v9 (JSON, Owner, no Setup).
-#include <catch2/catch.hpp>
 #include <signal.h>
+#include <catch2/catch.hpp>
 
 #include <fstream>
 #include <map>
@@ -10,13 +10,13 @@
 #include <set>
 
 #include "core/fs.hpp"
+#include "core/run_command.hpp"
 #include "fake_server.hpp"
 #include "jobwrapper/job_record.hpp"
 #include "mc/checkpoint.hpp"
-#include "pilot_process.hpp"
 #include "output_files.hpp"
+#include "pilot_process.hpp"
 #include "run_pilot.hpp"
-#include "core/run_command.hpp"
 #include "sandbox/tar.hpp"
 
 using nlohmann::json;
@@ -34,22 +34,50 @@ struct Pilot {
   pilot::TempDir dir{"agent-dirac-e2e"};
   fs::path work() const { return dir.path() / "work"; }
 
-  std::vector<std::string> args(const FakeDirac& server, std::vector<std::string> extra = {}) const {
+  std::vector<std::string> args(const FakeDirac& server,
+                                std::vector<std::string> extra = {}) const {
     auto pki = pilot::dirac::test::pki();
-    std::vector<std::string> a{"run", "--workdir", work().string(), "--json",
-                               "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
-                               "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
-                               "--set", "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
-                               "--set", "services.job_manager=[\"" + server.diset_url("WorkloadManagement/JobManager") + "\"]",
-                               "--set", "setup=Test-Setup", "--set", "vo=testvo",
-                               "--set", "proxy=" + (pki / "proxy.pem").string(),
-                               "--set", "cert_dir=" + (pki / "certificates").string(),
-                               "--set", "site=DIRAC.Test.ch", "--set", "polling_s=0.1",
-                               "--set", "stop_after_failed_matches=1", "--set", "cpu_power_hs06=10",
-                               "--set", "wall_limit_s=100000", "--set", "min_free_disk_mb=10",
-                               "--set", "heartbeat_s=0.5", "--set", "min_proxy_lifetime_s=600",
-                               "--set", "drain_file=" + (dir.path() / "drain").string(),
-                               "--watch-period", "0.5"};
+    std::vector<std::string> a{
+        "run",
+        "--workdir",
+        work().string(),
+        "--json",
+        "--set",
+        "services.matcher=[\"" + server.diset_url() + "\"]",
+        "--set",
+        "services.job_state_update=[\"" + server.https_url() + "\"]",
+        "--set",
+        "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
+        "--set",
+        "services.job_manager=[\"" + server.diset_url("WorkloadManagement/JobManager") + "\"]",
+        "--set",
+        "setup=Test-Setup",
+        "--set",
+        "vo=testvo",
+        "--set",
+        "proxy=" + (pki / "proxy.pem").string(),
+        "--set",
+        "cert_dir=" + (pki / "certificates").string(),
+        "--set",
+        "site=DIRAC.Test.ch",
+        "--set",
+        "polling_s=0.1",
+        "--set",
+        "stop_after_failed_matches=1",
+        "--set",
+        "cpu_power_hs06=10",
+        "--set",
+        "wall_limit_s=100000",
+        "--set",
+        "min_free_disk_mb=10",
+        "--set",
+        "heartbeat_s=0.5",
+        "--set",
+        "min_proxy_lifetime_s=600",
+        "--set",
+        "drain_file=" + (dir.path() / "drain").string(),
+        "--watch-period",
+        "0.5"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -57,7 +85,8 @@ struct Pilot {
 
 std::string toymc_jdl(int id, const std::string& args, const std::string& extra = "") {
   return "[ Executable = \"" + std::string(TOYMC_BIN) + "\"; Arguments = \"" + args +
-         "\"; JobType = \"MCSimulation\"; CPUTime = 600; JobID = " + std::to_string(id) + "; " + extra + " ]";
+         "\"; JobType = \"MCSimulation\"; CPUTime = 600; JobID = " + std::to_string(id) + "; " +
+         extra + " ]";
 }
 
 // "Status/MinorStatus" of every status the server received for `job`, in the order it applies
@@ -72,7 +101,8 @@ std::vector<std::string> statuses(const FakeDirac& s, int job) {
     out.push_back(status + "/" + minor);
   };
   for (const auto& r : s.records()) {
-    if (!r.contains("args") || !r["args"].is_array() || r["args"].empty() || r["args"][0] != job) continue;
+    if (!r.contains("args") || !r["args"].is_array() || r["args"].empty() || r["args"][0] != job)
+      continue;
     auto m = r.value("method", "");
     if (m == "setJobStatusBulk") {
       std::map<std::string, json> by_time;  // the server sorts the timestamps too
@@ -90,7 +120,8 @@ std::map<std::string, std::string> parameters(const FakeDirac& s, int job) {
   std::map<std::string, std::string> out;
   for (const auto& r : s.calls("setJobParameters"))
     if (r["args"][0] == job)
-      for (const auto& p : r["args"][1]) out[p[0].get<std::string>()] = p[1].is_string() ? p[1].get<std::string>() : p[1].dump();
+      for (const auto& p : r["args"][1])
+        out[p[0].get<std::string>()] = p[1].is_string() ? p[1].get<std::string>() : p[1].dump();
   for (const auto& r : s.calls("setJobParameter"))
     if (r["args"][0] == job) out[r["args"][1].get<std::string>()] = r["args"][2].get<std::string>();
   return out;
@@ -108,10 +139,12 @@ std::string final_status(const FakeDirac& s, int job) {
 
 }  // namespace
 
-TEST_CASE("agent dirac: several jobs in sequence, each with the full status flow and its parameters") {
+TEST_CASE(
+    "agent dirac: several jobs in sequence, each with the full status flow and its parameters") {
   FakeDirac server({"--jobs", "3"});
   json jdls;
-  for (int id = 1; id <= 3; ++id) jdls[std::to_string(id)] = toymc_jdl(id, "--events 5 --cpu-ms-per-event 1");
+  for (int id = 1; id <= 3; ++id)
+    jdls[std::to_string(id)] = toymc_jdl(id, "--events 5 --cpu-ms-per-event 1");
   server.control({{"jdl", jdls}});
   Pilot p;
   auto r = run_pilot(p.args(server, {"--set", "processors=1"}));
@@ -142,14 +175,16 @@ TEST_CASE("agent dirac: several jobs in sequence, each with the full status flow
   }
 }
 
-TEST_CASE("agent dirac: a 6-processor pilot runs four 1-processor jobs and one 2-processor job at once") {
+TEST_CASE(
+    "agent dirac: a 6-processor pilot runs four 1-processor jobs and one 2-processor job at once") {
   FakeDirac server({"--jobs", "5"});
   Pilot p;
   auto meet = p.dir.path() / "meet";
   fs::create_directories(meet);
   // Each job announces itself and waits until all five are running: only concurrency passes.
-  std::string script = "touch " + meet.string() + "/$$; i=0; while [ $(ls " + meet.string() +
-                       " | wc -l) -lt 5 ]; do i=$((i+1)); [ $i -gt 300 ] && exit 7; sleep 0.1; done; echo met";
+  std::string script =
+      "touch " + meet.string() + "/$$; i=0; while [ $(ls " + meet.string() +
+      " | wc -l) -lt 5 ]; do i=$((i+1)); [ $i -gt 300 ] && exit 7; sleep 0.1; done; echo met";
   json jdls;
   for (int id = 1; id <= 5; ++id)
     jdls[std::to_string(id)] = "[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script +
@@ -186,16 +221,20 @@ TEST_CASE("agent dirac: a 6-processor pilot runs four 1-processor jobs and one 2
   CHECK(tags.count("2Processors") == 1);
 }
 
-TEST_CASE("agent dirac: a payload exiting 222 is rescheduled through the JobManager until MaxRescheduling") {
+TEST_CASE(
+    "agent dirac: a payload exiting 222 is rescheduled through the JobManager until "
+    "MaxRescheduling") {
   FakeDirac server({"--jobs", "2", "--max-rescheduling", "1"});
   Pilot p;
   auto script = [&](const std::string& name, const std::string& last) {
     return pilot::test::write_counting_script(p.dir.path(), name, last).string();
   };
   json jdls;
-  jdls["1"] = "[ Executable = \"/bin/sh\"; Arguments = \"" + script("once", "[ $n -ge 2 ] && exit 0; exit 222") +
+  jdls["1"] = "[ Executable = \"/bin/sh\"; Arguments = \"" +
+              script("once", "[ $n -ge 2 ] && exit 0; exit 222") +
               "\"; CPUTime = 600; JobID = 1; ]";
-  jdls["2"] = "[ Executable = \"/bin/sh\"; Arguments = \"" + script("always", "exit 222") + "\"; CPUTime = 600; JobID = 2; ]";
+  jdls["2"] = "[ Executable = \"/bin/sh\"; Arguments = \"" + script("always", "exit 222") +
+              "\"; CPUTime = 600; JobID = 2; ]";
   server.control({{"jdl", jdls}});
   auto r = run_pilot(p.args(server, {"--set", "processors=1"}));
   INFO(r.err);
@@ -205,7 +244,9 @@ TEST_CASE("agent dirac: a payload exiting 222 is rescheduled through the JobMana
   CHECK(s["jobs_rescheduled"] == 3);
 
   auto flow = statuses(server, 1);
-  auto at = [&](const std::string& st) { return std::find(flow.begin(), flow.end(), st) - flow.begin(); };
+  auto at = [&](const std::string& st) {
+    return std::find(flow.begin(), flow.end(), st) - flow.begin();
+  };
   CHECK(at("Completing/Going to reschedule job") < at("Rescheduled/JobWrapper execution"));
   CHECK(at("Rescheduled/JobWrapper execution") < static_cast<long>(flow.size()));
   CHECK(final_status(server, 1) == "Done");
@@ -217,7 +258,8 @@ TEST_CASE("agent dirac: a payload exiting 222 is rescheduled through the JobMana
   bool rescheduled_reported = false;
   for (const auto& rec : server.records()) {
     auto m = rec.value("method", "");
-    if (m == "setJobStatusBulk" && rec["args"][0] == 1 && rec["args"][1].dump().find("\"Rescheduled\"") != std::string::npos)
+    if (m == "setJobStatusBulk" && rec["args"][0] == 1 &&
+        rec["args"][1].dump().find("\"Rescheduled\"") != std::string::npos)
       rescheduled_reported = true;
     if (m == "rescheduleJob") {
       if (calls.empty()) CHECK(rescheduled_reported);
@@ -232,20 +274,25 @@ TEST_CASE("agent dirac: a payload exiting 222 is rescheduled through the JobMana
   CHECK(calls[1]["reply"]["OK"] == true);
   CHECK(calls[2]["args"] == json::array({2}));
   CHECK(calls[2]["reply"]["OK"] == false);
-  CHECK_THAT(calls[2]["reply"]["Message"].get<std::string>(), Catch::Contains("Maximum number of reschedulings is reached: 1"));
+  CHECK_THAT(calls[2]["reply"]["Message"].get<std::string>(),
+             Catch::Contains("Maximum number of reschedulings is reached: 1"));
   CHECK_THAT(r.err, Catch::Contains("reschedule refused by the server"));
 }
 
-TEST_CASE("agent dirac: a job whose pilot was lost before its payload made anything is rescheduled and runs") {
+TEST_CASE(
+    "agent dirac: a job whose pilot was lost before its payload made anything is rescheduled and "
+    "runs") {
   for (bool payload_started : {false, true}) {
-    DYNAMIC_SECTION((payload_started ? "payload started, pid never recorded" : "payload never started")) {
+    DYNAMIC_SECTION(
+        (payload_started ? "payload started, pid never recorded" : "payload never started")) {
       FakeDirac server({"--jobs", "1"});
       Pilot p;
       // What a pilot killed after preparing job 1, before (or just after) starting its payload
       // and before recording its pid, leaves behind.
       auto dir = p.work() / "job_1";
       fs::create_directories(dir);
-      pilot::write_file_atomic(dir / "job.jdl", "[ Executable = \"/bin/true\"; CPUTime = 600; JobID = 1; ]");
+      pilot::write_file_atomic(dir / "job.jdl",
+                               "[ Executable = \"/bin/true\"; CPUTime = 600; JobID = 1; ]");
       pilot::jobwrapper::JobRecord rec;
       rec.job_id = "1";
       rec.state = "prepared";
@@ -255,8 +302,9 @@ TEST_CASE("agent dirac: a job whose pilot was lost before its payload made anyth
       pilot::jobwrapper::save_job_record(dir, rec);
       pid_t orphan = 0;
       if (payload_started) {
-        auto o = pilot::run_command({"/bin/sh", "-c", "setsid env PILOT_JOB_MARKER=" + rec.marker +
-                                                          " sleep 300 >/dev/null 2>&1 & echo $!"});
+        auto o = pilot::run_command(
+            {"/bin/sh", "-c",
+             "setsid env PILOT_JOB_MARKER=" + rec.marker + " sleep 300 >/dev/null 2>&1 & echo $!"});
         REQUIRE(o);
         orphan = std::stoi(o->out);
         REQUIRE(wait_until([&] {
@@ -291,12 +339,17 @@ TEST_CASE("agent dirac: a job whose pilot was lost before its payload made anyth
 
 TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, reported Failed") {
   FakeDirac server({"--jobs", "1"});
-  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sleep\"; Arguments = \"60\"; CPUTime = 600; JobID = 1; ]"}}}});
+  server.control(
+      {{"jdl",
+        {{"1",
+          "[ Executable = \"/bin/sleep\"; Arguments = \"60\"; CPUTime = 600; JobID = 1; ]"}}}});
   Pilot p;
   PilotProcess pilot(p.args(server, {"--set", "processors=1"}), p.dir.path());
   REQUIRE(wait_until([&] { return !server.calls("sendHeartBeat").empty(); }));
-  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sleep\"; Arguments = \"60\"; CPUTime = 600; JobID = 1; ]"}}},
-                  {"kill", json::array({1})}});
+  server.control(
+      {{"jdl",
+        {{"1", "[ Executable = \"/bin/sleep\"; Arguments = \"60\"; CPUTime = 600; JobID = 1; ]"}}},
+       {"kill", json::array({1})}});
   auto rc = pilot.wait(std::chrono::seconds(40));
   INFO(pilot.err());
   REQUIRE(rc);
@@ -324,7 +377,8 @@ TEST_CASE("agent dirac: a Kill returned by the heartbeat stops the payload, repo
   CHECK(after["Status"] == "Failed");
   CHECK(after["MinorStatus"] == "Received Kill signal");
   bool killed_reply = false;
-  for (const auto& h : server.calls("sendHeartBeat")) killed_reply = killed_reply || h["reply"]["Value"].contains("Kill");
+  for (const auto& h : server.calls("sendHeartBeat"))
+    killed_reply = killed_reply || h["reply"]["Value"].contains("Kill");
   CHECK(killed_reply);
   auto wall = parameters(server, 1)["WallClockTime(s)"];
   REQUIRE_FALSE(wall.empty());
@@ -391,19 +445,23 @@ TEST_CASE("agent dirac: heartbeats carry DIRAC's Watchdog units (MB, wall time x
   CHECK(last["WallClockTime"].get<double>() >= 2.0);  // >= 1 s of wall on 2 processors
 }
 
-TEST_CASE("agent dirac: a reclaim signal interrupts three running MC jobs and reports every event") {
+TEST_CASE(
+    "agent dirac: a reclaim signal interrupts three running MC jobs and reports every event") {
   FakeDirac server({"--jobs", "3"});
   json jdls;
   for (int id = 1; id <= 3; ++id)
-    jdls[std::to_string(id)] = toymc_jdl(id, "--cpu-ms-per-event 5", "CPUe = 1; MaxNumberOfEvents = 100000;");
+    jdls[std::to_string(id)] =
+        toymc_jdl(id, "--cpu-ms-per-event 5", "CPUe = 1; MaxNumberOfEvents = 100000;");
   server.control({{"jdl", jdls}});
   Pilot p;
-  PilotProcess pilot(p.args(server, {"--set", "processors=3", "--set", "grace_s=10"}), p.dir.path());
+  PilotProcess pilot(p.args(server, {"--set", "processors=3", "--set", "grace_s=10"}),
+                     p.dir.path());
   auto checkpoints = [&] {
     int n = 0;
     for (int id = 1; id <= 3; ++id) {
       try {
-        auto cp = pilot::mc::read_checkpoint(p.work() / ("job_" + std::to_string(id)) / "pilot-checkpoint.txt");
+        auto cp = pilot::mc::read_checkpoint(p.work() / ("job_" + std::to_string(id)) /
+                                             "pilot-checkpoint.txt");
         n += cp && cp->events >= 3;
       } catch (...) {
       }
@@ -428,7 +486,8 @@ TEST_CASE("agent dirac: a reclaim signal interrupts three running MC jobs and re
     auto events = std::stoll(params["NumberOfEvents"]);
     CHECK(events >= 3);
     CHECK(params["Interrupted"] == "True");
-    CHECK(events == pilot::test::count_lines(p.work() / ("job_" + std::to_string(id)) / "toymc.out"));
+    CHECK(events ==
+          pilot::test::count_lines(p.work() / ("job_" + std::to_string(id)) / "toymc.out"));
     total += events;
   }
   CHECK(s["events"] == total);
@@ -453,17 +512,20 @@ TEST_CASE("agent dirac: a proxy about to expire") {
   SECTION("below the minimum lifetime the pilot refuses at start-up, naming the step") {
     FakeDirac server({"--jobs", "1"});
     Pilot p;
-    auto r = run_pilot(p.args(server, {"--set", "min_proxy_lifetime_s=" + std::to_string(kProxyLife + 86400)}));
+    auto r = run_pilot(
+        p.args(server, {"--set", "min_proxy_lifetime_s=" + std::to_string(kProxyLife + 86400)}));
     CHECK(r.exit_code == 3);
     CHECK(r.err.find("credentials") != std::string::npos);
     CHECK(server.calls("requestJob").empty());
   }
-  SECTION("enough to start but short of the slot: the offered CPUTime is cut to the proxy's lifetime") {
+  SECTION(
+      "enough to start but short of the slot: the offered CPUTime is cut to the proxy's lifetime") {
     FakeDirac server({"--jobs", "0"});
     Pilot p;
     double min_life = kProxyLife - 3600;
-    auto r = run_pilot(p.args(server, {"--set", "processors=1", "--set", "wall_limit_s=100000000",
-                                       "--set", "min_proxy_lifetime_s=" + std::to_string(min_life)}));
+    auto r =
+        run_pilot(p.args(server, {"--set", "processors=1", "--set", "wall_limit_s=100000000",
+                                  "--set", "min_proxy_lifetime_s=" + std::to_string(min_life)}));
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     auto requests = server.calls("requestJob");
@@ -483,21 +545,32 @@ const std::string kSbGz = "SB:SandboxSE|/SandBox/p/pilot.testvo_user/123/456/123
 
 }  // namespace
 
-TEST_CASE("agent dirac: input sandboxes (tar.bz2, tar.gz) reach the payload, its output sandbox reaches the store") {
+TEST_CASE(
+    "agent dirac: input sandboxes (tar.bz2, tar.gz) reach the payload, its output sandbox reaches "
+    "the store") {
   FakeDirac server;
   Pilot p;
   fs::create_directories(p.dir.path() / "sb");
-  auto bz = python_tar(p.dir.path() / "sb/in.tar.bz2", "w:bz2",
-                       tar_member("run.sh", "b'cat input.txt dir/second.txt > result.txt\\necho payload ran\\n'", 0755) +
-                           tar_member("input.txt", "b'from the bz2 sandbox\\n'"));
-  auto gz = python_tar(p.dir.path() / "sb/in.tar.gz", "w:gz", tar_member("dir/second.txt", "b'from the gz sandbox\\n'"));
-  server.control({{"sandboxes", {{kSbBz2, bz.string()}, {kSbGz, gz.string()}}},
-                  {"jdl", {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"run.sh\"; CPUTime = 600; JobID = 1;"
-                                 " StdOutput = \"std.out\"; StdError = \"std.err\";"
-                                 " InputSandbox = { \"" + kSbBz2 + "\", \"" + kSbGz + "\" };"
-                                 " OutputSandbox = { \"std.out\", \"std.err\", \"result.txt\", \"*.root\" }; ]"}}}});
-  auto r = run_pilot(p.args(server, {"--set", "services.sandbox_store=[\"" +
-                                            server.diset_url("WorkloadManagement/SandboxStore") + "\"]"}));
+  auto bz = python_tar(
+      p.dir.path() / "sb/in.tar.bz2", "w:bz2",
+      tar_member("run.sh", "b'cat input.txt dir/second.txt > result.txt\\necho payload ran\\n'",
+                 0755) +
+          tar_member("input.txt", "b'from the bz2 sandbox\\n'"));
+  auto gz = python_tar(p.dir.path() / "sb/in.tar.gz", "w:gz",
+                       tar_member("dir/second.txt", "b'from the gz sandbox\\n'"));
+  server.control(
+      {{"sandboxes", {{kSbBz2, bz.string()}, {kSbGz, gz.string()}}},
+       {"jdl",
+        {{"1",
+          "[ Executable = \"/bin/sh\"; Arguments = \"run.sh\"; CPUTime = 600; JobID = 1;"
+          " StdOutput = \"std.out\"; StdError = \"std.err\";"
+          " InputSandbox = { \"" +
+              kSbBz2 + "\", \"" + kSbGz +
+              "\" };"
+              " OutputSandbox = { \"std.out\", \"std.err\", \"result.txt\", \"*.root\" }; ]"}}}});
+  auto r = run_pilot(
+      p.args(server, {"--set", "services.sandbox_store=[\"" +
+                                   server.diset_url("WorkloadManagement/SandboxStore") + "\"]"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(pilot::test::last_json_line(r.out)["jobs_succeeded"] == 1);
@@ -508,7 +581,8 @@ TEST_CASE("agent dirac: input sandboxes (tar.bz2, tar.gz) reach the payload, its
   REQUIRE(stored.size() == 1);
   CHECK(stored[0]["assigned"] == json{{"Job:1", "Output"}});
   // Uploaded as the job's owner (its proxy), as DIRAC's job wrapper does, not as the pilot.
-  CHECK_THAT(stored[0]["peer"]["dn"].get<std::string>(), Catch::StartsWith("/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner/"));
+  CHECK_THAT(stored[0]["peer"]["dn"].get<std::string>(),
+             Catch::StartsWith("/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner/"));
   fs::path out = p.dir.path() / "output-sandbox";
   fs::create_directories(out);
   pilot::sandbox::extract_archive(stored[0]["file"].get<std::string>(), out);
@@ -521,7 +595,9 @@ TEST_CASE("agent dirac: input sandboxes (tar.bz2, tar.gz) reach the payload, its
   std::vector<std::string> flow;
   for (const auto& st : statuses(server, 1))
     if (st != "/" && (flow.empty() || flow.back() != st)) flow.push_back(st);
-  auto at = [&](const std::string& s) { return std::find(flow.begin(), flow.end(), s) - flow.begin(); };
+  auto at = [&](const std::string& s) {
+    return std::find(flow.begin(), flow.end(), s) - flow.begin();
+  };
   INFO(nlohmann::json(flow).dump());
   CHECK(at("Running/Downloading InputSandbox") < at("Running/Application"));
   CHECK(at("Completing/Uploading Output Sandbox") < at("Completing/Output Sandbox Uploaded"));
@@ -530,22 +606,30 @@ TEST_CASE("agent dirac: input sandboxes (tar.bz2, tar.gz) reach the payload, its
   CHECK(parameters(server, 1)["OutputSandboxMissingFiles"] == "*.root");
 }
 
-TEST_CASE("agent dirac: a malicious input sandbox is refused and the job reported Failed with the reason") {
+TEST_CASE(
+    "agent dirac: a malicious input sandbox is refused and the job reported Failed with the "
+    "reason") {
   FakeDirac server;
   Pilot p;
   fs::create_directories(p.dir.path() / "sb");
   auto evil = python_tar(p.dir.path() / "sb/evil.tar.bz2", "w:bz2",
-                         "    ti = tarfile.TarInfo('esc'); ti.type = tarfile.SYMTYPE; ti.linkname = '../../..'; tf.addfile(ti)\n" +
+                         "    ti = tarfile.TarInfo('esc'); ti.type = tarfile.SYMTYPE; ti.linkname "
+                         "= '../../..'; tf.addfile(ti)\n" +
                              tar_member("esc/planted", "b'x'"));
-  server.control({{"sandboxes", {{kSbBz2, evil.string()}}},
-                  {"jdl", {{"1", "[ Executable = \"/bin/true\"; CPUTime = 600; JobID = 1; InputSandbox = \"" + kSbBz2 + "\"; ]"}}}});
-  auto r = run_pilot(p.args(server, {"--set", "services.sandbox_store=[\"" +
-                                            server.diset_url("WorkloadManagement/SandboxStore") + "\"]"}));
+  server.control(
+      {{"sandboxes", {{kSbBz2, evil.string()}}},
+       {"jdl",
+        {{"1", "[ Executable = \"/bin/true\"; CPUTime = 600; JobID = 1; InputSandbox = \"" +
+                   kSbBz2 + "\"; ]"}}}});
+  auto r = run_pilot(
+      p.args(server, {"--set", "services.sandbox_store=[\"" +
+                                   server.diset_url("WorkloadManagement/SandboxStore") + "\"]"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(final_status(server, 1) == "Failed");
   auto flow = statuses(server, 1);
-  CHECK(std::find(flow.begin(), flow.end(), "Failed/Failed Downloading InputSandbox") != flow.end());
+  CHECK(std::find(flow.begin(), flow.end(), "Failed/Failed Downloading InputSandbox") !=
+        flow.end());
   std::string app;
   for (const auto& rec : server.calls("setJobStatusBulk"))
     if (rec["args"][0] == 1)
@@ -560,16 +644,21 @@ TEST_CASE("agent dirac: a malicious input sandbox is refused and the job reporte
 TEST_CASE("agent dirac: the payload runs with its owner's proxy, never the pilot's") {
   FakeDirac server({"--jobs", "1"});  // v9 names the owner by user name, v8 by DN
   auto pki = pilot::dirac::test::pki();
-  // The payload checks its credential itself: openssl verifies it, its mode, what its environment holds.
-  std::string script = "p=$X509_USER_PROXY; echo path=$p > check.txt; stat -c mode=%a $p >> check.txt; "
-                       "openssl verify -allow_proxy_certs -CAfile " + (pki / "ca.pem").string() +
-                       " -untrusted $p $p >> check.txt 2>&1; env | grep -e X509 -e BEARER >> check.txt; "
-                       "openssl x509 -in $p -noout -subject -nameopt compat >> check.txt";
-  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script +
-                                     "'\"; CPUTime = 600; JobID = 1; ]"}}}});
+  // The payload checks its credential itself: openssl verifies it, its mode, what its environment
+  // holds.
+  std::string script =
+      "p=$X509_USER_PROXY; echo path=$p > check.txt; stat -c mode=%a $p >> check.txt; "
+      "openssl verify -allow_proxy_certs -CAfile " +
+      (pki / "ca.pem").string() +
+      " -untrusted $p $p >> check.txt 2>&1; env | grep -e X509 -e BEARER >> check.txt; "
+      "openssl x509 -in $p -noout -subject -nameopt compat >> check.txt";
+  server.control({{"jdl",
+                   {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script +
+                              "'\"; CPUTime = 600; JobID = 1; ]"}}}});
   Pilot p;
-  auto r = run_pilot(p.args(server, {"--set", "processors=1"}),
-                     {{"X509_USER_PROXY", (pki / "proxy.pem").string()}, {"BEARER_TOKEN", "pilot-secret"}});
+  auto r = run_pilot(
+      p.args(server, {"--set", "processors=1"}),
+      {{"X509_USER_PROXY", (pki / "proxy.pem").string()}, {"BEARER_TOKEN", "pilot-secret"}});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(final_status(server, 1) == "Done");
@@ -589,8 +678,13 @@ TEST_CASE("agent dirac: the payload runs with its owner's proxy, never the pilot
 
 TEST_CASE("agent dirac: a job whose owner has no stored proxy fails before it starts") {
   FakeDirac server({"--jobs", "1"});
-  server.control({{"jdl", {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"-c 'touch ran'\"; CPUTime = 600; JobID = 1; ]"}}},
-                  {"owners", {{"1", {{"DN", "/C=ch/O=DIRAC/OU=DIRAC CI/CN=nobody"}, {"Group", "testvo_user"}}}}}});
+  server.control(
+      {{"jdl",
+        {{"1",
+          "[ Executable = \"/bin/sh\"; Arguments = \"-c 'touch ran'\"; CPUTime = 600; JobID = 1; "
+          "]"}}},
+       {"owners",
+        {{"1", {{"DN", "/C=ch/O=DIRAC/OU=DIRAC CI/CN=nobody"}, {"Group", "testvo_user"}}}}}});
   Pilot p;
   auto r = run_pilot(p.args(server, {"--set", "processors=1"}));
   INFO(r.err);

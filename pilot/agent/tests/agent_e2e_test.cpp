@@ -1,14 +1,14 @@
 // `pilot run` end to end on a local queue: real jobs, real processes, real signals.
-#include <catch2/catch.hpp>
 #include <signal.h>
+#include <catch2/catch.hpp>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
 #include "mc/checkpoint.hpp"
-#include "pilot_process.hpp"
 #include "output_files.hpp"
+#include "pilot_process.hpp"
 #include "run_pilot.hpp"
 
 using nlohmann::json;
@@ -37,10 +37,24 @@ struct Queue {
     return json::parse(r.out);
   }
   std::vector<std::string> args(std::vector<std::string> extra = {}) {
-    std::vector<std::string> a{"run", "--queue", queue().string(), "--workdir", work().string(), "--json",
-                               "--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1",
-                               "--set", "cpu_power_hs06=10", "--set", "min_free_disk_mb=10",
-                               "--set", "heartbeat_s=0.5", "--watch-period", "0.5"};
+    std::vector<std::string> a{"run",
+                               "--queue",
+                               queue().string(),
+                               "--workdir",
+                               work().string(),
+                               "--json",
+                               "--set",
+                               "polling_s=0.1",
+                               "--set",
+                               "stop_after_failed_matches=1",
+                               "--set",
+                               "cpu_power_hs06=10",
+                               "--set",
+                               "min_free_disk_mb=10",
+                               "--set",
+                               "heartbeat_s=0.5",
+                               "--watch-period",
+                               "0.5"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -82,11 +96,13 @@ TEST_CASE("agent: a 6-processor pilot runs four 1-processor jobs and one 2-proce
   auto meet = q.dir.path() / "meet";
   fs::create_directories(meet);
   // Each job announces itself and waits until all five are running: only concurrency passes.
-  std::string script = "touch " + meet.string() + "/$JOBID; i=0; while [ $(ls " + meet.string() +
-                       " | wc -l) -lt 5 ]; do i=$((i+1)); [ $i -gt 300 ] && exit 7; sleep 0.1; done; echo met";
+  std::string script =
+      "touch " + meet.string() + "/$JOBID; i=0; while [ $(ls " + meet.string() +
+      " | wc -l) -lt 5 ]; do i=$((i+1)); [ $i -gt 300 ] && exit 7; sleep 0.1; done; echo met";
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i)
-    ids.push_back(q.submit("[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script + "'\"; CPUTime = 60; ]"));
+    ids.push_back(q.submit("[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script +
+                           "'\"; CPUTime = 60; ]"));
   ids.push_back(q.submit("[ Executable = \"/bin/sh\"; Arguments = \"-c '" + script +
                          "'\"; CPUTime = 60; NumberOfProcessors = 2; ]"));
   auto r = run_pilot(q.args({"--set", "processors=6"}));
@@ -99,11 +115,13 @@ TEST_CASE("agent: a 6-processor pilot runs four 1-processor jobs and one 2-proce
   CHECK(two["processors"] == 2);
 }
 
-TEST_CASE("agent: a reclaim signal interrupts three running MC jobs gracefully and reports every event") {
+TEST_CASE(
+    "agent: a reclaim signal interrupts three running MC jobs gracefully and reports every event") {
   Queue q;
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i)
-    ids.push_back(q.submit(toymc_jdl("--cpu-ms-per-event 5", "CPUe = 1; MaxNumberOfEvents = 100000;")));
+    ids.push_back(
+        q.submit(toymc_jdl("--cpu-ms-per-event 5", "CPUe = 1; MaxNumberOfEvents = 100000;")));
   PilotProcess p(q.args({"--set", "processors=3", "--set", "grace_s=10"}), q.dir.path());
   auto checkpoints = [&] {
     int n = 0;
@@ -143,8 +161,9 @@ TEST_CASE("agent: a reclaim signal interrupts three running MC jobs gracefully a
 TEST_CASE("agent: an MC job's CPUTime limit stops it gracefully before the watchdog kills it") {
   Queue q;
   // CPUTime 25 HS06 s at 10 HS06: a CPU limit of 25 / 10 x 1.2 = 3 s; the job is sized far beyond.
-  auto id = q.submit("[ Executable = \"" + std::string(TOYMC_BIN) +
-                     "\"; JobType = \"MCSimulation\"; CPUTime = 25; CPUe = 1; MaxNumberOfEvents = 1000000; ]");
+  auto id = q.submit(
+      "[ Executable = \"" + std::string(TOYMC_BIN) +
+      "\"; JobType = \"MCSimulation\"; CPUTime = 25; CPUe = 1; MaxNumberOfEvents = 1000000; ]");
   auto r = run_pilot(q.args({"--set", "processors=1", "--set", "grace_s=1"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -177,7 +196,9 @@ TEST_CASE("agent: a Kill command from the job source stops the payload at its ne
   Queue q;
   auto id = q.submit("[ Executable = \"/bin/sleep\"; Arguments = \"60\"; CPUTime = 600; ]");
   PilotProcess p(q.args({"--set", "processors=1"}), q.dir.path());
-  REQUIRE(wait_until([&] { return q.show(id)["status"] == "Running" && q.show(id)["minor_status"] == "Application"; }));
+  REQUIRE(wait_until([&] {
+    return q.show(id)["status"] == "Running" && q.show(id)["minor_status"] == "Application";
+  }));
   auto k = run_pilot({"queue", "kill", "--queue", q.queue().string(), id});
   REQUIRE(k.exit_code == 0);
   auto rc = p.wait(std::chrono::seconds(40));
@@ -188,9 +209,12 @@ TEST_CASE("agent: a Kill command from the job source stops the payload at its ne
   CHECK(pilot::test::last_json_line(p.out())["jobs_failed"] == 1);
 }
 
-TEST_CASE("agent: a payload exiting 222 has its job rescheduled, run again, and failed after the third time") {
+TEST_CASE(
+    "agent: a payload exiting 222 has its job rescheduled, run again, and failed after the third "
+    "time") {
   Queue q;
-  // Each script counts its runs in a file of its own; `once` asks for a reschedule on its first run only.
+  // Each script counts its runs in a file of its own; `once` asks for a reschedule on its first run
+  // only.
   auto script = [&](const std::string& name, const std::string& last) {
     auto f = pilot::test::write_counting_script(q.dir.path(), name, last);
     return "[ Executable = \"/bin/sh\"; Arguments = \"" + f.string() + "\"; CPUTime = 600; ]";
@@ -209,9 +233,11 @@ TEST_CASE("agent: a payload exiting 222 has its job rescheduled, run again, and 
   CHECK(a["status"] == "Done");
   CHECK(a["reschedules"] == 1);
   std::vector<std::string> flow;
-  for (const auto& h : a["history"]) flow.push_back(h["status"].get<std::string>() + "/" + h["minor_status"].get<std::string>());
+  for (const auto& h : a["history"])
+    flow.push_back(h["status"].get<std::string>() + "/" + h["minor_status"].get<std::string>());
   CHECK(std::find(flow.begin(), flow.end(), "Rescheduled/JobWrapper execution") != flow.end());
-  CHECK(std::find(flow.begin(), flow.end(), "Waiting/Rescheduled: JobWrapper execution") != flow.end());
+  CHECK(std::find(flow.begin(), flow.end(), "Waiting/Rescheduled: JobWrapper execution") !=
+        flow.end());
   CHECK(pilot::read_file(q.dir.path() / "once") == "2\n");
 
   auto b = q.show(always);
@@ -224,13 +250,16 @@ TEST_CASE("agent: a payload exiting 222 has its job rescheduled, run again, and 
   CHECK(fs::is_directory(q.work() / ("earlier_job_" + always + "_3")));
 }
 
-TEST_CASE("agent: local queue InputSandbox files are copied in, OutputSandbox files filed in done/<id>/") {
+TEST_CASE(
+    "agent: local queue InputSandbox files are copied in, OutputSandbox files filed in "
+    "done/<id>/") {
   Queue q;
   fs::create_directories(q.dir.path() / "inputs");
   pilot::write_file_atomic(q.dir.path() / "inputs/data.txt", "local input\n");
   pilot::write_file_atomic(q.dir.path() / "run.sh", "cat data.txt > out.txt\n");
-  auto id = q.submit("[ Executable = \"/bin/sh\"; Arguments = \"run.sh\"; CPUTime = 600;"
-                     " InputSandbox = { \"run.sh\", \"inputs/data.txt\" }; OutputSandbox = { \"out.txt\" }; ]");
+  auto id = q.submit(
+      "[ Executable = \"/bin/sh\"; Arguments = \"run.sh\"; CPUTime = 600;"
+      " InputSandbox = { \"run.sh\", \"inputs/data.txt\" }; OutputSandbox = { \"out.txt\" }; ]");
   CHECK(pilot::read_file(q.queue() / "pending" / id / "input/data.txt") == "local input\n");
   auto r = run_pilot(q.args({"--set", "processors=1"}));
   INFO(r.err);
@@ -244,11 +273,14 @@ TEST_CASE("agent: local queue InputSandbox files are copied in, OutputSandbox fi
 
   // references and missing files are refused at submission, naming the entry
   auto f = q.dir.path() / "bad.jdl";
-  pilot::write_file_atomic(f, "[ Executable = \"/bin/true\"; InputSandbox = { \"SB:SandboxSE|/SandBox/x.tar.bz2\" }; ]");
+  pilot::write_file_atomic(
+      f, "[ Executable = \"/bin/true\"; InputSandbox = { \"SB:SandboxSE|/SandBox/x.tar.bz2\" }; ]");
   auto bad = run_pilot({"queue", "submit", "--queue", q.queue().string(), f.string()});
   CHECK(bad.exit_code != 0);
-  CHECK_THAT(bad.err, Catch::Contains("SB:SandboxSE|/SandBox/x.tar.bz2") && Catch::Contains("plain files only"));
-  pilot::write_file_atomic(f, "[ Executable = \"/bin/true\"; InputSandbox = { \"nothere.txt\" }; ]");
+  CHECK_THAT(bad.err, Catch::Contains("SB:SandboxSE|/SandBox/x.tar.bz2") &&
+                          Catch::Contains("plain files only"));
+  pilot::write_file_atomic(f,
+                           "[ Executable = \"/bin/true\"; InputSandbox = { \"nothere.txt\" }; ]");
   auto missing = run_pilot({"queue", "submit", "--queue", q.queue().string(), f.string()});
   CHECK(missing.exit_code != 0);
   CHECK_THAT(missing.err, Catch::Contains("nothere.txt") && Catch::Contains("no such file"));

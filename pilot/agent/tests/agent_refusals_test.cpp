@@ -20,20 +20,45 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> dirac_run(const FakeDirac& server, const fs::path& work, const std::string& proxy,
-                                   std::vector<std::string> extra = {}) {
-  std::vector<std::string> a{"run", "--workdir", work.string(), "--json",
-                             "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
-                             "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
-                             "--set", "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
-                             "--set", "setup=Test-Setup", "--set", "vo=testvo",
-                             "--set", "proxy=" + (pki() / proxy).string(),
-                             "--set", "cert_dir=" + (pki() / "certificates").string(),
-                             "--set", "site=DIRAC.Test.ch", "--set", "polling_s=0.1",
-                             "--set", "stop_after_failed_matches=1", "--set", "max_host_failures=1",
-                             "--set", "cpu_power_hs06=10", "--set", "wall_limit_s=100000",
-                             "--set", "min_free_disk_mb=10", "--set", "min_proxy_lifetime_s=0",
-                             "--watch-period", "0.5"};
+std::vector<std::string> dirac_run(const FakeDirac& server, const fs::path& work,
+                                   const std::string& proxy, std::vector<std::string> extra = {}) {
+  std::vector<std::string> a{
+      "run",
+      "--workdir",
+      work.string(),
+      "--json",
+      "--set",
+      "services.matcher=[\"" + server.diset_url() + "\"]",
+      "--set",
+      "services.job_state_update=[\"" + server.https_url() + "\"]",
+      "--set",
+      "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
+      "--set",
+      "setup=Test-Setup",
+      "--set",
+      "vo=testvo",
+      "--set",
+      "proxy=" + (pki() / proxy).string(),
+      "--set",
+      "cert_dir=" + (pki() / "certificates").string(),
+      "--set",
+      "site=DIRAC.Test.ch",
+      "--set",
+      "polling_s=0.1",
+      "--set",
+      "stop_after_failed_matches=1",
+      "--set",
+      "max_host_failures=1",
+      "--set",
+      "cpu_power_hs06=10",
+      "--set",
+      "wall_limit_s=100000",
+      "--set",
+      "min_free_disk_mb=10",
+      "--set",
+      "min_proxy_lifetime_s=0",
+      "--watch-period",
+      "0.5"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -46,7 +71,9 @@ std::vector<json> statuses(const FakeDirac& s, int job) {
       for (auto& [ts, st] : r["args"][1].items()) out.push_back(st);
   for (const auto& r : s.calls("setJobStatus"))
     if (r["args"][0] == job)
-      out.push_back({{"Status", r["args"][1]}, {"MinorStatus", r["args"][2]}, {"ApplicationStatus", r["args"][3]}});
+      out.push_back({{"Status", r["args"][1]},
+                     {"MinorStatus", r["args"][2]},
+                     {"ApplicationStatus", r["args"][3]}});
   return out;
 }
 
@@ -60,7 +87,9 @@ std::vector<BadJob> bad_jobs() {
   for (int i = 0; i < 40; ++i) nested += "[ L = ";
   nested += "1";
   for (int i = 0; i < 40; ++i) nested += " ]";
-  auto job = [](const std::string& extra) { return "[ Executable = \"/bin/echo\"; CPUTime = 3600; " + extra + " ]"; };
+  auto job = [](const std::string& extra) {
+    return "[ Executable = \"/bin/echo\"; CPUTime = 3600; " + extra + " ]";
+  };
   return {
       {job("OutputSandbox = { \"std.out\", \"../../../.ssh/authorized_keys\" }"),
        "OutputSandbox entry '../../../.ssh/authorized_keys' contains a '..' component"},
@@ -74,7 +103,9 @@ std::vector<BadJob> bad_jobs() {
 
 }  // namespace
 
-TEST_CASE("pilot run refuses an expired or not yet valid proxy at start-up, naming the file and the dates") {
+TEST_CASE(
+    "pilot run refuses an expired or not yet valid proxy at start-up, naming the file and the "
+    "dates") {
   FakeDirac server;
   const std::pair<std::string, std::string> cases[] = {
       {"expired_proxy.pem", "has expired: valid until 2020-01-02 00:00:00 UTC"},
@@ -85,7 +116,8 @@ TEST_CASE("pilot run refuses an expired or not yet valid proxy at start-up, nami
     pilot::TempDir dir("agent-refusals");
     auto r = run_pilot(dirac_run(server, dir.path() / "work", proxy));
     CHECK(r.exit_code == 3);
-    CHECK_THAT(r.err, Catch::Contains("pilot run: start-up step 'credentials' failed: " + (pki() / proxy).string() +
+    CHECK_THAT(r.err, Catch::Contains("pilot run: start-up step 'credentials' failed: " +
+                                      (pki() / proxy).string() +
                                       ": proxy /C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot/CN=") &&
                           Catch::Contains(message));
   }
@@ -97,9 +129,11 @@ TEST_CASE("pilot run against a server whose certificate has expired stops, namin
   pilot::TempDir dir("agent-refusals");
   auto r = run_pilot(dirac_run(server, dir.path() / "work", "proxy.pem"));
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Catch::Contains("certificate verify failed: certificate has expired (server certificate "
-                                    "/C=ch/O=DIRAC/CN=localhost issued by /C=ch/O=DIRAC/CN=DIRAC Test CA, valid "
-                                    "from 2020-01-01 00:00:00 UTC to 2020-01-02 00:00:00 UTC)"));
+  CHECK_THAT(
+      r.err,
+      Catch::Contains("certificate verify failed: certificate has expired (server certificate "
+                      "/C=ch/O=DIRAC/CN=localhost issued by /C=ch/O=DIRAC/CN=DIRAC Test CA, valid "
+                      "from 2020-01-01 00:00:00 UTC to 2020-01-02 00:00:00 UTC)"));
   auto s = pilot::test::last_json_line(r.out);
   CHECK(s["jobs_started"] == 0);
   CHECK(s["stop_reason"] == "the job source could not be reached");
@@ -112,13 +146,15 @@ TEST_CASE("pilot dirac call shows why TLS was refused") {
   auto r = run_pilot({"dirac", "call", server.diset_url(), "requestJob", "[{}]"}, env);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("certificate verify failed: self-signed certificate"));
-  auto p = run_pilot({"dirac", "call", server.https_url(), "setJobStatus", "[1, \"Running\", \"\", \"x\"]",
-                      "--proxy", (pki() / "expired_proxy.pem").string()},
-                     env);
+  auto p = run_pilot(
+      {"dirac", "call", server.https_url(), "setJobStatus", "[1, \"Running\", \"\", \"x\"]",
+       "--proxy", (pki() / "expired_proxy.pem").string()},
+      env);
   CHECK(p.exit_code == 1);
   CHECK_THAT(p.err, Catch::Contains("not connecting: " + (pki() / "expired_proxy.pem").string()) &&
                         Catch::Contains("has expired: valid until 2020-01-02 00:00:00 UTC"));
-  CHECK(server.records().empty() == false);  // the self-signed handshake reached it; the expired proxy did not
+  CHECK(server.records().empty() ==
+        false);  // the self-signed handshake reached it; the expired proxy did not
 }
 
 TEST_CASE("bad job descriptions from the DIRAC server are reported Failed with the reason") {
@@ -138,7 +174,8 @@ TEST_CASE("bad job descriptions from the DIRAC server are reported Failed with t
     INFO("job " << id << ": " << bad[i].reason);
     bool found = false;
     for (const auto& st : statuses(server, id))
-      if (st.value("Status", "") == "Failed" && st.value("MinorStatus", "") == "Job description invalid") {
+      if (st.value("Status", "") == "Failed" &&
+          st.value("MinorStatus", "") == "Job description invalid") {
         found = true;
         // DIRAC's JobReport strips every ' from a status: so does the pilot.
         auto reason = bad[i].reason.substr(0, 60);
@@ -150,11 +187,13 @@ TEST_CASE("bad job descriptions from the DIRAC server are reported Failed with t
   }
   // The good job after them ran as usual.
   bool done = false;
-  for (const auto& st : statuses(server, static_cast<int>(bad.size() + 1))) done = done || st.value("Status", "") == "Done";
+  for (const auto& st : statuses(server, static_cast<int>(bad.size() + 1)))
+    done = done || st.value("Status", "") == "Done";
   CHECK(done);
 }
 
-TEST_CASE("bad job descriptions in the local queue are filed Failed with the reason, good jobs run") {
+TEST_CASE(
+    "bad job descriptions in the local queue are filed Failed with the reason, good jobs run") {
   pilot::TempDir dir("agent-refusals");
   auto queue = dir.path() / "queue";
   auto bad = bad_jobs();
@@ -163,7 +202,8 @@ TEST_CASE("bad job descriptions in the local queue are filed Failed with the rea
   std::vector<std::string> ids;
   for (std::size_t i = 0; i <= bad.size(); ++i) {
     auto f = dir.path() / "good.jdl";
-    pilot::write_file_atomic(f, "[ Executable = \"/bin/echo\"; Arguments = \"ok\"; CPUTime = 3600 ]");
+    pilot::write_file_atomic(f,
+                             "[ Executable = \"/bin/echo\"; Arguments = \"ok\"; CPUTime = 3600 ]");
     auto s = run_pilot({"queue", "submit", "--queue", queue.string(), f.string()});
     REQUIRE(s.exit_code == 0);
     ids.push_back(s.out.substr(0, s.out.find('\n')));
@@ -171,9 +211,9 @@ TEST_CASE("bad job descriptions in the local queue are filed Failed with the rea
   // Replaced behind `pilot queue submit`'s back, as a broken or hostile writer of the queue would.
   for (std::size_t i = 0; i < bad.size(); ++i)
     pilot::write_file_atomic(queue / "pending" / ids[i] / "job.jdl", bad[i].jdl);
-  auto r = run_pilot({"run", "--queue", queue.string(), "--workdir", (dir.path() / "work").string(), "--json",
-                      "--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1", "--set", "cpu_power_hs06=10",
-                      "--set", "min_free_disk_mb=10"});
+  auto r = run_pilot({"run", "--queue", queue.string(), "--workdir", (dir.path() / "work").string(),
+                      "--json", "--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1",
+                      "--set", "cpu_power_hs06=10", "--set", "min_free_disk_mb=10"});
   INFO(r.err.substr(0, 2000));
   REQUIRE(r.exit_code == 0);
   for (std::size_t i = 0; i <= bad.size(); ++i) {

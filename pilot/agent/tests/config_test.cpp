@@ -40,8 +40,9 @@ TEST_CASE("unknown options are errors naming the option, with a suggestion") {
   Config base;
   CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"sitee", "X"}}, "pilot.json"),
                     "pilot.json: unknown configuration option 'sitee' (did you mean 'site'?)");
-  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"services", {{"matchr", json::array()}}}}, "f"),
-                    Catch::Contains("'services.matchr'") && Catch::Contains("services.matcher"));
+  CHECK_THROWS_WITH(
+      pilot::agent::apply_config(base, json{{"services", {{"matchr", json::array()}}}}, "f"),
+      Catch::Contains("'services.matchr'") && Catch::Contains("services.matcher"));
   CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"frobnicate", 1}}, "f"),
                     "f: unknown configuration option 'frobnicate'");
 }
@@ -50,12 +51,18 @@ TEST_CASE("mistyped values are errors naming the option and the value") {
   Config base;
   CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"processors", "eight"}}, "f"),
                     "f: configuration option 'processors' must be an integer, got \"eight\"");
-  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"processors", 2.5}}, "f"), Catch::Contains("integer"));
-  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"processors", -1}}, "f"), Catch::Contains("non-negative"));
-  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"fill", 1}}, "f"), Catch::Contains("true or false"));
-  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"tags", "GPU"}}, "f"), Catch::Contains("list of strings"));
-  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"site", 3}}, "f"), Catch::Contains("a string"));
-  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json::array(), "f"), Catch::Contains("JSON object"));
+  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"processors", 2.5}}, "f"),
+                    Catch::Contains("integer"));
+  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"processors", -1}}, "f"),
+                    Catch::Contains("non-negative"));
+  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"fill", 1}}, "f"),
+                    Catch::Contains("true or false"));
+  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"tags", "GPU"}}, "f"),
+                    Catch::Contains("list of strings"));
+  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json{{"site", 3}}, "f"),
+                    Catch::Contains("a string"));
+  CHECK_THROWS_WITH(pilot::agent::apply_config(base, json::array(), "f"),
+                    Catch::Contains("JSON object"));
 }
 
 TEST_CASE("overrides (--set): JSON values, plain strings, comma lists, dotted keys") {
@@ -63,7 +70,8 @@ TEST_CASE("overrides (--set): JSON values, plain strings, comma lists, dotted ke
   c = pilot::agent::apply_override(c, "processors=4");
   c = pilot::agent::apply_override(c, "site=LCG.RAL.uk");
   c = pilot::agent::apply_override(c, "tags=GPU,8Processors");
-  c = pilot::agent::apply_override(c, "services.matcher=[\"dips://m:9170/WorkloadManagement/Matcher\"]");
+  c = pilot::agent::apply_override(
+      c, "services.matcher=[\"dips://m:9170/WorkloadManagement/Matcher\"]");
   c = pilot::agent::apply_override(c, "job_memory_limit_bytes=1000000");
   CHECK(c.processors == 4);
   CHECK(c.site == "LCG.RAL.uk");
@@ -71,14 +79,15 @@ TEST_CASE("overrides (--set): JSON values, plain strings, comma lists, dotted ke
   CHECK(c.services.matcher.front() == "dips://m:9170/WorkloadManagement/Matcher");
   CHECK(c.job_memory_limit_bytes == 1000000);
   CHECK_THROWS_WITH(pilot::agent::apply_override(c, "processors"), Catch::Contains("key=value"));
-  CHECK_THROWS_WITH(pilot::agent::apply_override(c, "polling=3"), Catch::Contains("'polling'") && Catch::Contains("polling_s"));
+  CHECK_THROWS_WITH(pilot::agent::apply_override(c, "polling=3"),
+                    Catch::Contains("'polling'") && Catch::Contains("polling_s"));
 }
 
 TEST_CASE("the environment fills credentials the configuration does not set") {
   pilot::TempDir dir("cfg");
   pilot::write_file_atomic(dir.path() / "a.json", R"({"queue_dir": "/q"})");
-  auto c = pilot::agent::load_config(dir.path() / "a.json", {},
-                                     env_of({{"X509_USER_PROXY", "/tmp/p"}, {"X509_CERT_DIR", "/ca"}}));
+  auto c = pilot::agent::load_config(
+      dir.path() / "a.json", {}, env_of({{"X509_USER_PROXY", "/tmp/p"}, {"X509_CERT_DIR", "/ca"}}));
   CHECK(c.proxy == "/tmp/p");
   CHECK(c.cert_dir == "/ca");
   auto d = pilot::agent::load_config(dir.path() / "a.json", {"proxy=/explicit"},

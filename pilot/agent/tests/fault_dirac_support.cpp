@@ -14,29 +14,30 @@ namespace pilot::agent::test {
 
 std::vector<std::string> faulty_server_pilot_args(const FakeDirac& server, const fs::path& dir) {
   auto pki = pilot::dirac::test::pki();
-  return {"run", "--workdir", (dir / "work").string(), "--json",
-          "--set", "services.matcher=[\"" + server.diset_url() + "\"]",
-          "--set", "services.job_state_update=[\"" + server.https_url() + "\"]",
+  return {"run", "--workdir", (dir / "work").string(), "--json", "--set",
+          "services.matcher=[\"" + server.diset_url() + "\"]", "--set",
+          "services.job_state_update=[\"" + server.https_url() + "\"]",
           // The ProxyManager shares the faulting DISET port: a job matched just before a fault
           // runs without its owner's proxy rather than failing, so only the reports are tested.
-          "--set", "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
-          "--set", "payload_proxy_required=false",
-          "--set", "setup=Test-Setup", "--set", "vo=testvo",
-          "--set", "proxy=" + (pki / "proxy.pem").string(),
-          "--set", "cert_dir=" + (pki / "certificates").string(),
-          "--set", "site=DIRAC.Test.ch", "--set", "processors=1", "--set", "cpu_power_hs06=10",
-          "--set", "wall_limit_s=100000", "--set", "min_free_disk_mb=10", "--set", "min_proxy_lifetime_s=600",
-          "--set", "drain_file=" + (dir / "drain").string(),
+          "--set",
+          "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
+          "--set", "payload_proxy_required=false", "--set", "setup=Test-Setup", "--set",
+          "vo=testvo", "--set", "proxy=" + (pki / "proxy.pem").string(), "--set",
+          "cert_dir=" + (pki / "certificates").string(), "--set", "site=DIRAC.Test.ch", "--set",
+          "processors=1", "--set", "cpu_power_hs06=10", "--set", "wall_limit_s=100000", "--set",
+          "min_free_disk_mb=10", "--set", "min_proxy_lifetime_s=600", "--set",
+          "drain_file=" + (dir / "drain").string(),
           // Short time-outs and polling keep the test fast; outages are ridden out, not counted.
           "--set", "rpc_timeout_s=1", "--set", "rpc_connect_timeout_s=1", "--set", "polling_s=0.2",
-          "--set", "max_host_failures=1000", "--set", "stop_after_failed_matches=1",
-          "--set", "heartbeat_s=0.5", "--set", "report_retry_s=120", "--watch-period", "0.5"};
+          "--set", "max_host_failures=1000", "--set", "stop_after_failed_matches=1", "--set",
+          "heartbeat_s=0.5", "--set", "report_retry_s=120", "--watch-period", "0.5"};
 }
 
 json sleeping_jobs(int n, double seconds) {
   json jdls;
   for (int id = 1; id <= n; ++id)
-    jdls[std::to_string(id)] = "[ Executable = \"/bin/sleep\"; Arguments = \"" + std::to_string(seconds) +
+    jdls[std::to_string(id)] = "[ Executable = \"/bin/sleep\"; Arguments = \"" +
+                               std::to_string(seconds) +
                                "\"; CPUTime = 600; JobID = " + std::to_string(id) + "; ]";
   return jdls;
 }
@@ -68,7 +69,8 @@ std::vector<std::string> stored_statuses(const FakeDirac& s, int job) {
 std::set<std::string> stored_parameters(const FakeDirac& s, int job) {
   std::set<std::string> out;
   for (const auto& r : s.calls("setJobParameters"))
-    if (r["args"][0] == job && r.contains("reply")) for (const auto& p : r["args"][1]) out.insert(p[0].get<std::string>());
+    if (r["args"][0] == job && r.contains("reply"))
+      for (const auto& p : r["args"][1]) out.insert(p[0].get<std::string>());
   return out;
 }
 
@@ -80,7 +82,9 @@ std::map<std::string, int> faults_seen(const FakeDirac& s) {
   return out;
 }
 
-double epoch_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
+double epoch_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 void check_every_job_reported(const FakeDirac& server, const fs::path& work, int jobs) {
   const std::vector<std::string> flow{"Matched/Job Received by Agent",

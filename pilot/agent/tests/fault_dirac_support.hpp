@@ -15,7 +15,8 @@
 namespace pilot::agent::test {
 
 // `pilot run` against `server`, work directory dir/work, one processor, 1 s RPC time-outs.
-std::vector<std::string> faulty_server_pilot_args(const dirac::test::FakeDirac& server, const std::filesystem::path& dir);
+std::vector<std::string> faulty_server_pilot_args(const dirac::test::FakeDirac& server,
+                                                  const std::filesystem::path& dir);
 // JDLs of jobs 1..n that sleep `seconds`, for the fake server's "jdl" control.
 nlohmann::json sleeping_jobs(int n, double seconds);
 // Every status change the server stored for `job` ("Status/MinorStatus"), ordered by its time
@@ -27,6 +28,7 @@ std::map<std::string, int> faults_seen(const dirac::test::FakeDirac& s);
 double epoch_now();
 // Jobs 1..jobs each have the full status flow, in order, and their parameters; the pilot's report
 // buffer in `work` is empty.
-void check_every_job_reported(const dirac::test::FakeDirac& server, const std::filesystem::path& work, int jobs);
+void check_every_job_reported(const dirac::test::FakeDirac& server,
+                              const std::filesystem::path& work, int jobs);
 
 }  // namespace pilot::agent::test

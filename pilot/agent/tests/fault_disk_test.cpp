@@ -16,27 +16,55 @@ using nlohmann::json;
 using pilot::test::run_pilot;
 namespace fs = std::filesystem;
 
-TEST_CASE("agent faults: the disk fills during a job: it fails with the watchdog's reason and is reported") {
+TEST_CASE(
+    "agent faults: the disk fills during a job: it fails with the watchdog's reason and is "
+    "reported") {
   pilot::TempDir dir("pilot-fault-disk");
   auto queue = dir.path() / "queue", work = dir.path() / "work", copy = dir.path() / "work-after";
   fs::create_directories(work);
   auto jdl = dir.path() / "fill.jdl";
-  pilot::write_file_atomic(jdl, "[ Executable = \"/bin/sh\"; Arguments = \"-c 'echo filling; "
-                                "dd if=/dev/zero of=fill bs=64k 2>/dev/null; echo full; sleep 30'\"; CPUTime = 600; ]");
+  pilot::write_file_atomic(
+      jdl,
+      "[ Executable = \"/bin/sh\"; Arguments = \"-c 'echo filling; "
+      "dd if=/dev/zero of=fill bs=64k 2>/dev/null; echo full; sleep 30'\"; CPUTime = 600; ]");
   auto sub = run_pilot({"queue", "submit", "--queue", queue.string(), jdl.string()});
   REQUIRE(sub.exit_code == 0);
   auto id = sub.out.substr(0, sub.out.find('\n'));
 
   // The tmpfs exists only inside the namespace: what the pilot left there is copied out at the end.
-  std::string script = "mount -t tmpfs -o size=24m pilot-fault-disk \"$1\" || exit 90; w=$1; out=$2; shift 2; "
-                       "\"$@\"; rc=$?; cp -a \"$w/.\" \"$out/\"; exit $rc";
+  std::string script =
+      "mount -t tmpfs -o size=24m pilot-fault-disk \"$1\" || exit 90; w=$1; out=$2; shift 2; "
+      "\"$@\"; rc=$?; cp -a \"$w/.\" \"$out/\"; exit $rc";
   fs::create_directories(copy);
-  std::vector<std::string> argv{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
-                                work.string(), copy.string(), PILOT_BIN,
-                                "run", "--queue", queue.string(), "--workdir", work.string(), "--json",
-                                "--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1",
-                                "--set", "min_free_disk_mb=16", "--set", "heartbeat_s=0.4",
-                                "--set", "drain_file=" + (dir.path() / "drain").string(), "--watch-period", "0.5"};
+  std::vector<std::string> argv{"unshare",
+                                "-m",
+                                "--propagation",
+                                "private",
+                                "sh",
+                                "-c",
+                                script,
+                                "sh",
+                                work.string(),
+                                copy.string(),
+                                PILOT_BIN,
+                                "run",
+                                "--queue",
+                                queue.string(),
+                                "--workdir",
+                                work.string(),
+                                "--json",
+                                "--set",
+                                "polling_s=0.1",
+                                "--set",
+                                "stop_after_failed_matches=1",
+                                "--set",
+                                "min_free_disk_mb=16",
+                                "--set",
+                                "heartbeat_s=0.4",
+                                "--set",
+                                "drain_file=" + (dir.path() / "drain").string(),
+                                "--watch-period",
+                                "0.5"};
   pilot::CommandOptions opts;
   opts.timeout = std::chrono::seconds(90);
   auto r = pilot::run_command(argv, opts);

@@ -2,8 +2,8 @@
 // (start-up, claim, running, final report), then restarted on the same work directory and local
 // queue. The restarted pilot must always report the job, with at least the events checkpointed
 // before the kill and exactly the events the payload wrote. PILOT_FAULT_SEED replays a run.
-#include <catch2/catch.hpp>
 #include <signal.h>
+#include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -33,18 +33,38 @@ struct KillRun {
   std::string submit(const std::string& arguments = "--cpu-ms-per-event 15") {
     auto f = dir.path() / "job.jdl";
     pilot::write_file_atomic(f, "[ Executable = \"" + std::string(TOYMC_BIN) +
-                                    "\"; Arguments = \"" + arguments + "\"; JobType = \"MCSimulation\";"
+                                    "\"; Arguments = \"" + arguments +
+                                    "\"; JobType = \"MCSimulation\";"
                                     " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 50; ]");
     auto r = run_pilot({"queue", "submit", "--queue", queue().string(), f.string()});
     REQUIRE(r.exit_code == 0);
     return r.out.substr(0, r.out.find('\n'));
   }
   std::vector<std::string> args() const {
-    return {"run", "--queue", queue().string(), "--workdir", work().string(), "--json",
-            "--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1", "--set", "cpu_power_hs06=10",
-            "--set", "wall_limit_s=100000", "--set", "min_free_disk_mb=10", "--set", "grace_s=5",
-            "--set", "heartbeat_s=0.5", "--set", "drain_file=" + (dir.path() / "drain").string(),
-            "--watch-period", "0.2"};
+    return {"run",
+            "--queue",
+            queue().string(),
+            "--workdir",
+            work().string(),
+            "--json",
+            "--set",
+            "polling_s=0.1",
+            "--set",
+            "stop_after_failed_matches=1",
+            "--set",
+            "cpu_power_hs06=10",
+            "--set",
+            "wall_limit_s=100000",
+            "--set",
+            "min_free_disk_mb=10",
+            "--set",
+            "grace_s=5",
+            "--set",
+            "heartbeat_s=0.5",
+            "--set",
+            "drain_file=" + (dir.path() / "drain").string(),
+            "--watch-period",
+            "0.2"};
   }
   json show(const std::string& id) const {
     auto r = run_pilot({"queue", "show", "--queue", queue().string(), id});
@@ -66,13 +86,16 @@ void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) 
     PilotProcess first(k.args(), k.dir.path());
     if (at == KillAt::final_report) {
       // The moment the wrapper has written its final record, before the report is filed.
-      pilot::test::wait_until([&] {
-        auto rec = pilot::jobwrapper::load_job_record(job_dir);
-        return rec && rec->state == "finished";
-      }, 30s);
+      pilot::test::wait_until(
+          [&] {
+            auto rec = pilot::jobwrapper::load_job_record(job_dir);
+            return rec && rec->state == "finished";
+          },
+          30s);
       when = "after the job finished";
     } else if (at == KillAt::pid_unrecorded) {
-      REQUIRE(pilot::test::wait_until([&] { return pilot::test::checkpointed_events(job_dir) >= 2; }, 30s));
+      REQUIRE(pilot::test::wait_until(
+          [&] { return pilot::test::checkpointed_events(job_dir) >= 2; }, 30s));
       when = "while the payload ran, its pid then erased from job.json";
     } else {
       int ms = std::uniform_int_distribution<int>(0, at == KillAt::startup ? 40 : 1600)(rng);
@@ -110,18 +133,22 @@ void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) 
   if (at == KillAt::pid_unrecorded) {
     // Found by its marker and recovered in place: not set aside and run a second time.
     CHECK_THAT(second.err(), Catch::Contains("found by its marker"));
-    for (const auto& e : fs::directory_iterator(k.work())) CHECK_FALSE(e.path().filename().string().starts_with("lost_"));
+    for (const auto& e : fs::directory_iterator(k.work()))
+      CHECK_FALSE(e.path().filename().string().starts_with("lost_"));
   }
 }
 
 std::uint32_t seed() {
-  if (const char* s = std::getenv("PILOT_FAULT_SEED")) return static_cast<std::uint32_t>(std::strtoul(s, nullptr, 10));
+  if (const char* s = std::getenv("PILOT_FAULT_SEED"))
+    return static_cast<std::uint32_t>(std::strtoul(s, nullptr, 10));
   return std::random_device{}();
 }
 
 }  // namespace
 
-TEST_CASE("agent faults: a pilot SIGKILLed at random points of an MC job's life: the restarted pilot reports the job") {
+TEST_CASE(
+    "agent faults: a pilot SIGKILLed at random points of an MC job's life: the restarted pilot "
+    "reports the job") {
   auto s = seed();
   std::mt19937 rng(s);
   constexpr int kIterations = 20;
@@ -130,11 +157,14 @@ TEST_CASE("agent faults: a pilot SIGKILLed at random points of an MC job's life:
                      "PILOT_FAULT_SEED=" + std::to_string(s) + " iteration " + std::to_string(i));
 }
 
-TEST_CASE("agent faults: a pilot SIGKILLed during start-up, before recording its payload or during its final report: the restarted pilot reports the job") {
+TEST_CASE(
+    "agent faults: a pilot SIGKILLed during start-up, before recording its payload or during its "
+    "final report: the restarted pilot reports the job") {
   auto s = seed();
   std::mt19937 rng(s);
   for (int i = 0; i < 3; ++i) {
-    kill_and_restart(KillAt::startup, rng, "PILOT_FAULT_SEED=" + std::to_string(s) + " start-up " + std::to_string(i));
+    kill_and_restart(KillAt::startup, rng,
+                     "PILOT_FAULT_SEED=" + std::to_string(s) + " start-up " + std::to_string(i));
     kill_and_restart(KillAt::final_report, rng, "final report " + std::to_string(i));
   }
   kill_and_restart(KillAt::pid_unrecorded, rng, "pid unrecorded");
@@ -147,10 +177,12 @@ TEST_CASE("agent faults: an MC job whose slot was killed before its first event 
   {
     PilotProcess first(k.args(), k.dir.path());
     std::optional<pilot::jobwrapper::JobRecord> rec;
-    REQUIRE(pilot::test::wait_until([&] {
-      rec = pilot::jobwrapper::load_job_record(job_dir);
-      return rec && rec->state == "running";
-    }, 30s));
+    REQUIRE(pilot::test::wait_until(
+        [&] {
+          rec = pilot::jobwrapper::load_job_record(job_dir);
+          return rec && rec->state == "running";
+        },
+        30s));
     // The whole slot goes (a batch kill, the OOM killer): the pilot and its payload's group.
     first.signal(SIGKILL);
     REQUIRE(rec->pid > 1);

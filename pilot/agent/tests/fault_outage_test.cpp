@@ -19,7 +19,9 @@ using pilot::test::PilotProcess;
 using namespace std::chrono_literals;
 using namespace pilot::agent::test;
 
-TEST_CASE("agent faults: JobStateUpdate answers 500 for 90 s and the Matcher fails for 60 s: every job and status arrives") {
+TEST_CASE(
+    "agent faults: JobStateUpdate answers 500 for 90 s and the Matcher fails for 60 s: every job "
+    "and status arrives") {
   constexpr int kJobs = 4;
   FakeDirac server({"--jobs", std::to_string(kJobs)});
   auto jdls = sleeping_jobs(kJobs, 5);
@@ -31,7 +33,11 @@ TEST_CASE("agent faults: JobStateUpdate answers 500 for 90 s and the Matcher fai
   PilotProcess pilot(faulty_server_pilot_args(server, dir.path()), dir.path());
   REQUIRE(pilot::test::wait_until([&] { return !server.calls("requestJob").empty(); }, 30s));
   std::this_thread::sleep_for(std::chrono::duration<double>(std::max(0.0, t0 + 10 - epoch_now())));
-  server.control({{"jdl", jdls}, {"https", "500"}, {"https_until", t0 + 90}, {"diset", "500"}, {"diset_until", t0 + 70}});
+  server.control({{"jdl", jdls},
+                  {"https", "500"},
+                  {"https_until", t0 + 90},
+                  {"diset", "500"},
+                  {"diset_until", t0 + 70}});
   auto rc = pilot.wait(240s);
   INFO(pilot.err());
   REQUIRE(rc);

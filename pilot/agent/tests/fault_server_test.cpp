@@ -23,7 +23,9 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using namespace pilot::agent::test;
 
-TEST_CASE("agent faults: Matcher and JobStateUpdate hang, reset mid-frame and fail, then recover: nothing is lost") {
+TEST_CASE(
+    "agent faults: Matcher and JobStateUpdate hang, reset mid-frame and fail, then recover: "
+    "nothing is lost") {
   constexpr int kJobs = 3;
   FakeDirac server({"--jobs", std::to_string(kJobs)});
   auto jdls = sleeping_jobs(kJobs, 1.5);
@@ -31,18 +33,22 @@ TEST_CASE("agent faults: Matcher and JobStateUpdate hang, reset mid-frame and fa
   pilot::TempDir dir("pilot-fault-server");
   PilotProcess pilot(faulty_server_pilot_args(server, dir.path()), dir.path());
   // Each fault lasts until both transports have met it (and at least `least`).
-  auto phase = [&](const json& faults, const std::vector<std::string>& events, std::chrono::milliseconds least) {
+  auto phase = [&](const json& faults, const std::vector<std::string>& events,
+                   std::chrono::milliseconds least) {
     json c = faults;
     c["jdl"] = jdls;
     server.control(c);
     auto start = std::chrono::steady_clock::now();
-    bool met = pilot::test::wait_until([&] {
-      auto seen = faults_seen(server);
-      for (const auto& e : events)
-        if (seen[e] == 0) return false;
-      return std::chrono::steady_clock::now() - start >= least;
-    }, 40s);
-    INFO("faults seen while waiting for " << json(events).dump() << ": " << json(faults_seen(server)).dump());
+    bool met = pilot::test::wait_until(
+        [&] {
+          auto seen = faults_seen(server);
+          for (const auto& e : events)
+            if (seen[e] == 0) return false;
+          return std::chrono::steady_clock::now() - start >= least;
+        },
+        40s);
+    INFO("faults seen while waiting for " << json(events).dump() << ": "
+                                          << json(faults_seen(server)).dump());
     REQUIRE(met);
   };
   // The first job is matched while JobStateUpdate resets every connection mid-reply.
@@ -71,11 +77,13 @@ TEST_CASE("agent faults: Matcher and JobStateUpdate hang, reset mid-frame and fa
   }
   // The 1 s RPC time-outs fired on both transports.
   CHECK(pilot.err().find("no progress within the timeout") != std::string::npos);  // DISET
-  CHECK(pilot.err().find("timed out") != std::string::npos);                        // HTTPS (libcurl)
+  CHECK(pilot.err().find("timed out") != std::string::npos);  // HTTPS (libcurl)
   check_every_job_reported(server, dir.path() / "work", kJobs);
 }
 
-TEST_CASE("agent faults: the pilot ends during a JobStateUpdate outage and retries its last reports until the server is back") {
+TEST_CASE(
+    "agent faults: the pilot ends during a JobStateUpdate outage and retries its last reports "
+    "until the server is back") {
   FakeDirac server({"--jobs", "1"});
   auto jdls = sleeping_jobs(1, 0.5);
   // Broken for the whole job and a few seconds beyond its end.
@@ -90,7 +98,9 @@ TEST_CASE("agent faults: the pilot ends during a JobStateUpdate outage and retri
   check_every_job_reported(server, dir.path() / "work", 1);
 }
 
-TEST_CASE("agent faults: `pilot dirac call` against a server that resets mid-frame fails naming the URL, not by SIGPIPE") {
+TEST_CASE(
+    "agent faults: `pilot dirac call` against a server that resets mid-frame fails naming the URL, "
+    "not by SIGPIPE") {
   FakeDirac server({"--jobs", "1"});
   auto pki = pilot::dirac::test::pki();
   std::map<std::string, std::string> env{{"X509_USER_PROXY", (pki / "proxy.pem").string()},
@@ -99,16 +109,22 @@ TEST_CASE("agent faults: `pilot dirac call` against a server that resets mid-fra
     INFO(mode);
     server.control({{"diset", mode}, {"https", mode}});
     auto diset = pilot::test::run_pilot({"dirac", "call", server.diset_url(), "requestJob",
-                                         R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])", "--setup", "Test-Setup", "--timeout", "1"}, env);
+                                         R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])",
+                                         "--setup", "Test-Setup", "--timeout", "1"},
+                                        env);
     CHECK(diset.exit_code == 1);  // was killed by SIGPIPE (141) on a reset
     CHECK(diset.err.find(server.diset_url()) != std::string::npos);
-    auto https = pilot::test::run_pilot({"dirac", "call", server.https_url(), "setJobStatus",
-                                         R"([1, "Running", "", "JobWrapper"])", "--setup", "Test-Setup", "--timeout", "1"}, env);
+    auto https = pilot::test::run_pilot(
+        {"dirac", "call", server.https_url(), "setJobStatus", R"([1, "Running", "", "JobWrapper"])",
+         "--setup", "Test-Setup", "--timeout", "1"},
+        env);
     CHECK(https.exit_code == 1);
     CHECK(https.err.find(server.https_url()) != std::string::npos);
   }
   server.control(json::object());
-  CHECK(pilot::test::run_pilot({"dirac", "call", server.diset_url(), "requestJob",
-                                R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])", "--setup", "Test-Setup"}, env)
+  CHECK(pilot::test::run_pilot(
+            {"dirac", "call", server.diset_url(), "requestJob",
+             R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])", "--setup", "Test-Setup"},
+            env)
             .exit_code == 0);
 }

@@ -1,5 +1,5 @@
-#include <catch2/catch.hpp>
 #include <signal.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <map>
@@ -19,13 +19,15 @@ TEST_CASE("Arguments split like a shell splits words, without a shell") {
   CHECK(split_arguments("-c 'echo hi; exit 3'") == V{"-c", "echo hi; exit 3"});
   CHECK(split_arguments("\"a \\\"b\\\" $x\" c\\ d") == V{"a \"b\" $x", "c d"});
   CHECK(split_arguments("pre'quoted'post \"\"") == V{"prequotedpost", ""});
-  CHECK(split_arguments("$(rm -rf /) ; `x`") == V{"$(rm", "-rf", "/)", ";", "`x`"});  // never evaluated
+  CHECK(split_arguments("$(rm -rf /) ; `x`") ==
+        V{"$(rm", "-rf", "/)", ";", "`x`"});  // never evaluated
   CHECK_THROWS_WITH(split_arguments("'open"), Catch::Contains("unterminated"));
   CHECK_THROWS_AS(split_arguments("\"open"), pilot::Error);
 }
 
 TEST_CASE("a job spec carries the job's environment, stop signal and limits, never a shell") {
-  auto job = pilot::jobs::parse_job_description(R"([ Executable = "gauss.exe"; Arguments = "-n 5 'opt file.py'";
+  auto job = pilot::jobs::parse_job_description(
+      R"([ Executable = "gauss.exe"; Arguments = "-n 5 'opt file.py'";
       CPUTime = 3600; StopSignal = "USR1"; ExecutionEnvironment = { "GAUDI_FLAG=1" }; ])");
   pilot::agent::Config c;
   pilot::agent::BudgetView b;
@@ -43,7 +45,8 @@ TEST_CASE("a job spec carries the job's environment, stop signal and limits, nev
 }
 
 TEST_CASE("MC jobs are sized with the power of all their processors, unknown power is an error") {
-  auto job = pilot::jobs::parse_job_description(R"([ Executable = "x"; CPUe = 5; MaxNumberOfEvents = 1000000; ])");
+  auto job = pilot::jobs::parse_job_description(
+      R"([ Executable = "x"; CPUe = 5; MaxNumberOfEvents = 1000000; ])");
   pilot::agent::BudgetView b;
   b.wall_seconds_left = 100;
   b.wall_source = "shutdowntime";

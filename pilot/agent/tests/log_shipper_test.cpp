@@ -23,7 +23,9 @@ TEST_CASE("the pilot's log lines reach PilotLogging in order, then the log is fi
   o.period = std::chrono::milliseconds(100);
   o.batch = 3;
   pilot::agent::LogShipper shipper(o);
-  pilot::log::Logger log(pilot::log::make_sink({pilot::log::Format::json, pilot::log::Level::info, false, {}}), "pilot");
+  pilot::log::Logger log(
+      pilot::log::make_sink({pilot::log::Format::json, pilot::log::Level::info, false, {}}),
+      "pilot");
   log.set_tee([&](const std::string& line) { shipper.add(line); });
   log.info("before the service is known");
   shipper.start(logging_client(server), "pilot-uuid-1", "testvo");
@@ -36,7 +38,8 @@ TEST_CASE("the pilot's log lines reach PilotLogging in order, then the log is fi
     auto args = call["args"];
     CHECK(args[1] == "pilot-uuid-1");
     CHECK(args[2] == "testvo");
-    for (const auto& line : nlohmann::json::parse(args[0].get<std::string>())) shipped.push_back(line);
+    for (const auto& line : nlohmann::json::parse(args[0].get<std::string>()))
+      shipped.push_back(line);
   }
   REQUIRE(shipped.size() == 8);
   CHECK_THAT(shipped[0], Catch::Contains("before the service is known"));
@@ -63,6 +66,7 @@ TEST_CASE("a PilotLogging outage keeps the lines for later and never blocks the 
   shipper.finish(1);
   std::vector<std::string> shipped;
   for (const auto& call : server.calls("sendMessage"))
-    for (const auto& line : nlohmann::json::parse(call["args"][0].get<std::string>())) shipped.push_back(line);
+    for (const auto& line : nlohmann::json::parse(call["args"][0].get<std::string>()))
+      shipped.push_back(line);
   CHECK(shipped == std::vector<std::string>{"line 3", "line 4", "line 5", "line 6", "line 7"});
 }

@@ -64,5 +64,6 @@ TEST_CASE("max jobs, filling mode and CPU work left apply from the second job on
   LoopPolicy once(l);
   once.on_match();
   CHECK(once.before_request(1e9) == StopReason::filling_off);
-  CHECK(std::string(pilot::agent::stop_reason_text(StopReason::filling_off)) == "filling mode is off");
+  CHECK(std::string(pilot::agent::stop_reason_text(StopReason::filling_off)) ==
+        "filling mode is off");
 }

@@ -6,7 +6,8 @@
 using pilot::agent::Slots;
 using pilot::agent::Strategy;
 
-TEST_CASE("an idle 8-processor pilot asks for the whole node, then exactly 8, then multi, then plain") {
+TEST_CASE(
+    "an idle 8-processor pilot asks for the whole node, then exactly 8, then multi, then plain") {
   Slots s;
   s.total_processors = 8;
   auto plans = pilot::agent::request_plans(s);

@@ -42,8 +42,8 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::siz
     }
     if (n == 0) break;
     if (out.size() + static_cast<std::size_t>(n) > max_bytes)
-      throw Error("file too large (over " + std::to_string(max_bytes) + " bytes): " +
-                  path.string());
+      throw Error("file too large (over " + std::to_string(max_bytes) +
+                  " bytes): " + path.string());
     out.append(buf, static_cast<std::size_t>(n));
   }
   return out;
@@ -94,7 +94,8 @@ TempDir::TempDir(std::string_view prefix, std::filesystem::path parent) {
     parent = (t && *t) ? t : "/tmp";
   }
   std::string tmpl = (parent / (std::string(prefix) + ".XXXXXX")).string();
-  if (!::mkdtemp(tmpl.data())) throw_errno("cannot create a temporary directory in " + parent.string(), errno);
+  if (!::mkdtemp(tmpl.data()))
+    throw_errno("cannot create a temporary directory in " + parent.string(), errno);
   path_ = tmpl;
 }
 

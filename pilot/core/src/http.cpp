@@ -16,7 +16,8 @@ namespace {
 // curl_global_init is not thread-safe; a function-local static runs it exactly once.
 void global_init() {
   static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (rc != CURLE_OK) throw Error(std::string("cannot initialise libcurl: ") + curl_easy_strerror(rc));
+  if (rc != CURLE_OK)
+    throw Error(std::string("cannot initialise libcurl: ") + curl_easy_strerror(rc));
 }
 
 struct Sink {
@@ -55,7 +56,8 @@ std::size_t on_data(char* ptr, std::size_t size, std::size_t n, void* user) {
 // Runs on each TLS context libcurl makes for this request (OpenSSL backend): records why the
 // server's certificate was refused.
 CURLcode on_ssl_ctx(CURL*, void* ssl_ctx, void* sink) {
-  tls::record_verify_failure(static_cast<ssl_ctx_st*>(ssl_ctx), static_cast<tls::VerifyFailure*>(sink));
+  tls::record_verify_failure(static_cast<ssl_ctx_st*>(ssl_ctx),
+                             static_cast<tls::VerifyFailure*>(sink));
   return CURLE_OK;
 }
 
@@ -108,7 +110,7 @@ Response perform(const Request& req, const TlsOptions& tls) {
   }
   if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
 
-  auto ca_file = !tls.ca_file.empty()      ? std::optional(tls.ca_file)
+  auto ca_file = !tls.ca_file.empty()    ? std::optional(tls.ca_file)
                  : tls.default_ca_bundle ? find_ca_bundle()
                                          : std::nullopt;
   curl_easy_setopt(c, CURLOPT_CAINFO, ca_file ? ca_file->c_str() : nullptr);
@@ -133,15 +135,18 @@ Response perform(const Request& req, const TlsOptions& tls) {
     if (rc == CURLE_PEER_FAILED_VERIFICATION) {
       // libcurl checks the host name itself, after OpenSSL accepted the chain: only its text
       // names that reason.
-      why = verify_failure.error ? tls::describe_verify_failure(verify_failure) : "certificate verify failed: " + why;
+      why = verify_failure.error ? tls::describe_verify_failure(verify_failure)
+                                 : "certificate verify failed: " + why;
       std::string trusted = ca_file ? "CA file " + ca_file->string() : "";
-      if (!tls.ca_dir.empty()) trusted += (trusted.empty() ? "" : ", ") + ("CA directory " + tls.ca_dir.string());
+      if (!tls.ca_dir.empty())
+        trusted += (trusted.empty() ? "" : ", ") + ("CA directory " + tls.ca_dir.string());
       why += " (" + (trusted.empty() ? std::string("no CA configured") : trusted) + ")";
     }
     bool tls_failure = rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
                        rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
                        rc == CURLE_SSL_CLIENTCERT ||
-                       (rc == CURLE_RECV_ERROR && std::string_view(errbuf).find("alert") != std::string_view::npos);
+                       (rc == CURLE_RECV_ERROR &&
+                        std::string_view(errbuf).find("alert") != std::string_view::npos);
     if (rc == CURLE_ABORTED_BY_CALLBACK) why = kGivenUp;
     throw TransportError(req.method + " " + req.url + " failed: " + why, tls_failure,
                          rc == CURLE_OPERATION_TIMEDOUT, rc == CURLE_ABORTED_BY_CALLBACK);
@@ -174,8 +179,9 @@ TcpConnection::TcpConnection(const std::string& host, int port,
   if (rc == CURLE_ABORTED_BY_CALLBACK)
     throw TransportError("cannot connect to " + where + ": " + kGivenUp, false, false, true);
   if (rc != CURLE_OK)
-    throw TransportError("cannot connect to " + where + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc)), false,
-                         rc == CURLE_OPERATION_TIMEDOUT);
+    throw TransportError(
+        "cannot connect to " + where + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc)), false,
+        rc == CURLE_OPERATION_TIMEDOUT);
   curl_socket_t sock = CURL_SOCKET_BAD;
   if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD)
     throw TransportError("cannot connect to " + where + ": libcurl gave no socket", false, false);
@@ -211,14 +217,17 @@ std::optional<std::filesystem::path> find_ca_bundle(const std::filesystem::path&
     const char* v = std::getenv(var);
     if (v && *v) return std::filesystem::path(v);
   }
-  for (const char* p : {"etc/pki/tls/certs/ca-bundle.crt", "etc/ssl/certs/ca-certificates.crt",
-                        "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "etc/ssl/ca-bundle.pem"}) {
+  for (const char* p :
+       {"etc/pki/tls/certs/ca-bundle.crt", "etc/ssl/certs/ca-certificates.crt",
+        "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "etc/ssl/ca-bundle.pem"}) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(root / p, ec)) return root / p;
   }
   return std::nullopt;
 }
 
-std::string curl_version() { return curl_version_info(CURLVERSION_NOW)->version; }
+std::string curl_version() {
+  return curl_version_info(CURLVERSION_NOW)->version;
+}
 
 }  // namespace pilot::http

@@ -38,7 +38,6 @@ class Sink {
 
 namespace {
 
-
 nlohmann::json to_json(const Value& v) {
   return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
 }
@@ -85,17 +84,25 @@ std::string utc_timestamp() {
 
 std::string_view level_name(Level level) {
   switch (level) {
-    case Level::trace: return "trace";
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
-    case Level::off: return "off";
+    case Level::trace:
+      return "trace";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+    case Level::off:
+      return "off";
   }
   return "?";
 }
 
-std::shared_ptr<Sink> make_sink(const Options& options) { return std::make_shared<Sink>(options); }
+std::shared_ptr<Sink> make_sink(const Options& options) {
+  return std::make_shared<Sink>(options);
+}
 
 std::string render(Format format, Level level, std::string_view component, std::string_view msg,
                    const Fields& fields) {

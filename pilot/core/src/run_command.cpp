@@ -28,12 +28,14 @@ struct Reader {
   bool done = false;
 
   void start() {
-    pipe.async_read_some(process::asio::buffer(buf), [this](boost::system::error_code ec, std::size_t n) {
-      if (n > 0 && sink.size() < max) sink.append(buf.data(), std::min(n, max - sink.size()));
-      if (!ec) return start();
-      done = true;
-      on_eof();
-    });
+    pipe.async_read_some(process::asio::buffer(buf),
+                         [this](boost::system::error_code ec, std::size_t n) {
+                           if (n > 0 && sink.size() < max)
+                             sink.append(buf.data(), std::min(n, max - sink.size()));
+                           if (!ec) return start();
+                           done = true;
+                           on_eof();
+                         });
   }
 };
 
@@ -65,14 +67,16 @@ std::optional<CommandResult> run_command(const std::vector<std::string>& argv,
   process::asio::io_context ctx;
   CommandResult result;
   Reader out{readable_pipe(ctx), result.out, options.max_output, {}};
-  Reader err{readable_pipe(ctx), options.merge_stderr ? result.out : result.err, options.max_output, {}};
+  Reader err{
+      readable_pipe(ctx), options.merge_stderr ? result.out : result.err, options.max_output, {}};
   std::vector<std::string> args(argv.begin() + 1, argv.end());
   auto env = build_env(options.set_env);
 
   // Our own pipes, so that stdout and stderr can share one when merged.
   auto make_pipe = [&](Reader& r) {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe for " + exe.string(), errno);
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+      throw_errno("cannot create a pipe for " + exe.string(), errno);
     r.pipe.assign(fds[0]);
     return UniqueFd(fds[1]);
   };
@@ -83,7 +87,8 @@ std::optional<CommandResult> run_command(const std::vector<std::string>& argv,
   try {
     proc = process::bp::process(
         ctx, exe, args,
-        process::bp::process_stdio{nullptr, out_w.get(), options.merge_stderr ? out_w.get() : err_w.get()},
+        process::bp::process_stdio{nullptr, out_w.get(),
+                                   options.merge_stderr ? out_w.get() : err_w.get()},
         process::bp::process_environment(env), process::NewProcessGroup{},
         process::CloseInheritedFds{});
   } catch (const boost::system::system_error& e) {
@@ -144,7 +149,9 @@ std::string describe(const std::vector<std::string>& argv, const CommandResult& 
   for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
   cmd = "`" + cmd + "`";
   if (r.timed_out) return cmd + " timed out";
-  if (!r.exit_code) return cmd + " was killed by signal " + std::to_string(r.signal) + " (" + strsignal(r.signal) + ")";
+  if (!r.exit_code)
+    return cmd + " was killed by signal " + std::to_string(r.signal) + " (" + strsignal(r.signal) +
+           ")";
   std::string s = cmd + " exited with " + std::to_string(*r.exit_code);
   if (*r.exit_code != 0 && !r.err.empty()) {
     auto first = r.err.substr(0, r.err.find('\n'));

@@ -1,24 +1,28 @@
 #include "core/version.hpp"
 
-#include <CLI/Version.hpp>
-#include <boost/version.hpp>
 #include <curl/curl.h>
 #include <fmt/core.h>
 #include <gnu/libc-version.h>
-#include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
-#include <pugixml.hpp>
 #include <spdlog/version.h>
 #include <zstd.h>
+#include <CLI/Version.hpp>
+#include <boost/version.hpp>
+#include <nlohmann/json.hpp>
+#include <pugixml.hpp>
 
 #include "build_info.hpp"
 #include "git_commit.hpp"
 
 namespace pilot {
 
-std::string version() { return PILOT_VERSION; }
+std::string version() {
+  return PILOT_VERSION;
+}
 
-std::string git_commit() { return PILOT_GIT_COMMIT; }
+std::string git_commit() {
+  return PILOT_GIT_COMMIT;
+}
 
 std::vector<std::pair<std::string, std::string>> library_versions() {
   auto dotted = [](int a, int b, int c) {

@@ -51,15 +51,18 @@ void compress_stream(int in, std::uint64_t left, int out, int level, CompressedC
   ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
   std::vector<char> ibuf(ZSTD_CStreamInSize()), obuf(ZSTD_CStreamOutSize());
   for (;;) {
-    std::size_t n = left ? read_some(in, ibuf.data(), std::min<std::uint64_t>(ibuf.size(), left), from) : 0;
+    std::size_t n =
+        left ? read_some(in, ibuf.data(), std::min<std::uint64_t>(ibuf.size(), left), from) : 0;
     left -= n;
     copy.stored_bytes += n;
     const bool last = n == 0;
     ZSTD_inBuffer input{ibuf.data(), n, 0};
     for (;;) {
       ZSTD_outBuffer output{obuf.data(), obuf.size(), 0};
-      std::size_t rest = ZSTD_compressStream2(cctx.get(), &output, &input, last ? ZSTD_e_end : ZSTD_e_continue);
-      if (ZSTD_isError(rest)) throw Error("zstd: compressing " + from.string() + ": " + ZSTD_getErrorName(rest));
+      std::size_t rest =
+          ZSTD_compressStream2(cctx.get(), &output, &input, last ? ZSTD_e_end : ZSTD_e_continue);
+      if (ZSTD_isError(rest))
+        throw Error("zstd: compressing " + from.string() + ": " + ZSTD_getErrorName(rest));
       write_all(out, obuf.data(), output.pos, to);
       if (last ? rest == 0 : input.pos == input.size) break;
     }
@@ -123,9 +126,11 @@ void decompress_to(const std::filesystem::path& from, std::ostream& out, std::ui
     for (;;) {
       ZSTD_outBuffer output{obuf.data(), obuf.size(), 0};
       pending = ZSTD_decompressStream(dctx.get(), &output, &input);
-      if (ZSTD_isError(pending)) throw Error("zstd: " + from.string() + " is corrupt: " + ZSTD_getErrorName(pending));
+      if (ZSTD_isError(pending))
+        throw Error("zstd: " + from.string() + " is corrupt: " + ZSTD_getErrorName(pending));
       if (written + output.pos > max_bytes)
-        throw Error(from.string() + " decompresses to more than " + std::to_string(max_bytes) + " bytes");
+        throw Error(from.string() + " decompresses to more than " + std::to_string(max_bytes) +
+                    " bytes");
       out.write(obuf.data(), static_cast<std::streamsize>(output.pos));
       written += output.pos;
       // This input is done once consumed and the decoder had no more to give (a full output

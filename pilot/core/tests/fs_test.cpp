@@ -1,8 +1,8 @@
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -23,7 +23,8 @@ TEST_CASE("read_file refuses files above the size guard and names them") {
   pilot::TempDir dir("fs-test");
   auto f = dir.path() / "big";
   std::ofstream(f) << std::string(100, 'x');
-  CHECK_THROWS_WITH(pilot::read_file(f, 10), Catch::Contains("too large") && Catch::Contains("big"));
+  CHECK_THROWS_WITH(pilot::read_file(f, 10),
+                    Catch::Contains("too large") && Catch::Contains("big"));
 }
 
 TEST_CASE("write_file_atomic replaces the file, applies the mode and leaves no temporary file") {

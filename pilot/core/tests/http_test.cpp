@@ -58,8 +58,8 @@ TEST_CASE("a server that hangs times out with an error naming the URL") {
   auto req = request("GET", server.url("/slow"));
   req.timeout = 300ms;
   auto start = std::chrono::steady_clock::now();
-  CHECK_THROWS_WITH(pilot::http::perform(req), Catch::Contains(server.url("/slow")) &&
-                                                   Catch::Contains("imed out"));
+  CHECK_THROWS_WITH(pilot::http::perform(req),
+                    Catch::Contains(server.url("/slow")) && Catch::Contains("imed out"));
   CHECK(std::chrono::steady_clock::now() - start < 2s);
 }
 
@@ -90,7 +90,8 @@ TEST_CASE("find_ca_bundle prefers the environment, then the usual locations unde
   ::unsetenv("PILOT_CA_BUNDLE");
   ::unsetenv("SSL_CERT_FILE");
   ::unsetenv("CURL_CA_BUNDLE");
-  CHECK(pilot::http::find_ca_bundle(root.path()) == root.path() / "etc/ssl/certs/ca-certificates.crt");
+  CHECK(pilot::http::find_ca_bundle(root.path()) ==
+        root.path() / "etc/ssl/certs/ca-certificates.crt");
   ::setenv("PILOT_CA_BUNDLE", "/some/bundle.pem", 1);
   CHECK(pilot::http::find_ca_bundle(root.path()) == "/some/bundle.pem");
   ::unsetenv("PILOT_CA_BUNDLE");

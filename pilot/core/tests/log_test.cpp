@@ -9,8 +9,9 @@ using pilot::log::Format;
 using pilot::log::Level;
 
 TEST_CASE("JSON lines carry ts, level, component, msg and typed extras") {
-  auto line = pilot::log::render(Format::json, Level::warn, "agent", "job matched",
-                                 {{"job_id", 42}, {"site", "LCG.CERN.cern"}, {"ok", true}, {"load", 1.5}});
+  auto line =
+      pilot::log::render(Format::json, Level::warn, "agent", "job matched",
+                         {{"job_id", 42}, {"site", "LCG.CERN.cern"}, {"ok", true}, {"load", 1.5}});
   auto j = nlohmann::json::parse(line);
   CHECK(j["level"] == "warn");
   CHECK(j["component"] == "agent");
@@ -25,9 +26,12 @@ TEST_CASE("JSON lines carry ts, level, component, msg and typed extras") {
   CHECK(line.find('\n') == std::string::npos);
 }
 
-TEST_CASE("a field cannot overwrite the fixed JSON keys, and invalid UTF-8 does not break the line") {
+TEST_CASE(
+    "a field cannot overwrite the fixed JSON keys, and invalid UTF-8 does not break the line") {
   auto line = pilot::log::render(Format::json, Level::info, "x", "m",
-                                 {{"msg", "evil"}, {"bytes", std::string("a\xff" "b")}});
+                                 {{"msg", "evil"},
+                                  {"bytes", std::string("a\xff"
+                                                        "b")}});
   auto j = nlohmann::json::parse(line);
   CHECK(j["msg"] == "m");
   CHECK(j["field_msg"] == "evil");
@@ -60,7 +64,8 @@ TEST_CASE("a file sink receives lines at or above the level, in the chosen forma
 TEST_CASE("level and format names are parsed strictly") {
   CHECK(pilot::log::parse_level("debug") == Level::debug);
   CHECK(pilot::log::parse_format("json") == Format::json);
-  CHECK_THROWS_WITH(pilot::log::parse_format("xml"), Catch::Contains("xml") && Catch::Contains("human, json"));
+  CHECK_THROWS_WITH(pilot::log::parse_format("xml"),
+                    Catch::Contains("xml") && Catch::Contains("human, json"));
   CHECK_THROWS_AS(pilot::log::parse_level("loud"), pilot::Error);
 }
 

@@ -1,7 +1,7 @@
-#include <catch2/catch.hpp>
-#include <chrono>
 #include <fcntl.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
+#include <chrono>
 
 #include "core/run_command.hpp"
 

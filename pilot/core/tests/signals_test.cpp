@@ -1,5 +1,5 @@
-#include <catch2/catch.hpp>
 #include <signal.h>
+#include <catch2/catch.hpp>
 
 #include "core/error.hpp"
 #include "core/signals.hpp"

@@ -74,7 +74,8 @@ Credentials find_credentials(const EnvLookup& env, unsigned uid, const fs::path&
   Credentials c;
   std::vector<std::string> tried;
   if (auto p = env("X509_USER_PROXY")) {
-    if (!present(under(root, *p))) throw Error("X509_USER_PROXY names " + *p + ", which does not exist");
+    if (!present(under(root, *p)))
+      throw Error("X509_USER_PROXY names " + *p + ", which does not exist");
     c.cert = under(root, *p);
   } else if (fs::path p = under(root, "/tmp/x509up_u" + std::to_string(uid)); present(p)) {
     c.cert = p;
@@ -102,7 +103,8 @@ Credentials find_credentials(const EnvLookup& env, unsigned uid, const fs::path&
 CertificateInfo read_certificate_info(const fs::path& file) {
   auto text = read_file(file, 1 << 20);
   if (!text) throw Error("certificate file " + file.string() + " does not exist");
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())), BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(text->data(), static_cast<int>(text->size())), BIO_free);
   std::vector<X509Ptr> chain;
   while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) chain.emplace_back(x);
   ERR_clear_error();
@@ -143,8 +145,8 @@ LifetimeCheck check_lifetime(const CertificateInfo& info, std::chrono::system_cl
     return tls::utc_text(std::chrono::duration_cast<seconds>(t.time_since_epoch()).count());
   };
   if (now < info.not_before) {
-    r.message = who + " is not valid yet: valid from " + epoch(info.not_before) + ", now " + epoch(now) +
-                " (is the node's clock right?)";
+    r.message = who + " is not valid yet: valid from " + epoch(info.not_before) + ", now " +
+                epoch(now) + " (is the node's clock right?)";
   } else if (r.left.count() <= 0) {
     r.message = who + " has expired: valid until " + epoch(info.not_after) + ", now " + epoch(now);
   } else if (r.left < needed) {
@@ -205,7 +207,9 @@ std::string dn_text(const X509_NAME* name) {
   return out;
 }
 
-bool is_proxy_certificate(X509* cert) { return is_proxy(cert); }
+bool is_proxy_certificate(X509* cert) {
+  return is_proxy(cert);
+}
 
 std::chrono::system_clock::time_point asn1_time_point(const ASN1_TIME* t) {
   struct tm tm {};

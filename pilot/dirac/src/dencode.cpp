@@ -61,22 +61,33 @@ void encode(const Value& v, std::string& out) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, Null>) out += 'n';
-        else if constexpr (std::is_same_v<T, bool>) out += x ? "b1" : "b0";
-        else if constexpr (std::is_same_v<T, std::int64_t>) out += "i" + std::to_string(x) + "e";
-        else if constexpr (std::is_same_v<T, BigInt>) out += "i" + x.digits + "e";
-        else if constexpr (std::is_same_v<T, double>) out += "f" + python_float_repr(x) + "e";
-        else if constexpr (std::is_same_v<T, std::string>) out += "s" + std::to_string(x.size()) + ":" + x;
-        else if constexpr (std::is_same_v<T, Bytes>) out += "s" + std::to_string(x.data.size()) + ":" + x.data;
-        else if constexpr (std::is_same_v<T, List>) encode_items('l', x.items, out);
-        else if constexpr (std::is_same_v<T, Tuple>) encode_items('t', x.items, out);
+        if constexpr (std::is_same_v<T, Null>)
+          out += 'n';
+        else if constexpr (std::is_same_v<T, bool>)
+          out += x ? "b1" : "b0";
+        else if constexpr (std::is_same_v<T, std::int64_t>)
+          out += "i" + std::to_string(x) + "e";
+        else if constexpr (std::is_same_v<T, BigInt>)
+          out += "i" + x.digits + "e";
+        else if constexpr (std::is_same_v<T, double>)
+          out += "f" + python_float_repr(x) + "e";
+        else if constexpr (std::is_same_v<T, std::string>)
+          out += "s" + std::to_string(x.size()) + ":" + x;
+        else if constexpr (std::is_same_v<T, Bytes>)
+          out += "s" + std::to_string(x.data.size()) + ":" + x.data;
+        else if constexpr (std::is_same_v<T, List>)
+          encode_items('l', x.items, out);
+        else if constexpr (std::is_same_v<T, Tuple>)
+          encode_items('t', x.items, out);
         else if constexpr (std::is_same_v<T, Dict>) {
           out += 'd';
           for (const auto& [k, val] : x.items) encode(k, out), encode(val, out);
           out += 'e';
         } else if constexpr (std::is_same_v<T, DateTime>) {
           out += "za";
-          encode(tuple({x.year, x.month, x.day, x.hour, x.minute, x.second, x.microsecond, nullptr}), out);
+          encode(
+              tuple({x.year, x.month, x.day, x.hour, x.minute, x.second, x.microsecond, nullptr}),
+              out);
         } else if constexpr (std::is_same_v<T, Date>) {
           out += "zd";
           encode(tuple({x.year, x.month, x.day}), out);
@@ -100,10 +111,14 @@ class Decoder {
 
  private:
   [[noreturn]] void fail(std::string_view expected, std::string_view found = {}) const {
-    std::string msg = "DEncode: at offset " + std::to_string(pos_) + ": expected " + std::string(expected);
-    if (!found.empty()) msg += ", found " + std::string(found);
-    else if (pos_ >= d_.size()) msg += ", found end of data (truncated input)";
-    else msg += ", found " + describe(d_[pos_]);
+    std::string msg =
+        "DEncode: at offset " + std::to_string(pos_) + ": expected " + std::string(expected);
+    if (!found.empty())
+      msg += ", found " + std::string(found);
+    else if (pos_ >= d_.size())
+      msg += ", found end of data (truncated input)";
+    else
+      msg += ", found " + describe(d_[pos_]);
     throw Error(msg);
   }
   static std::string describe(char c) {
@@ -123,7 +138,10 @@ class Decoder {
       pos_ = d_.size();
       fail(std::string(what) + " terminated by '" + term + "'");
     }
-    if (end - pos_ > limits_.max_number_digits) fail(std::string(what) + " of at most " + std::to_string(limits_.max_number_digits) + " characters", "a longer one");
+    if (end - pos_ > limits_.max_number_digits)
+      fail(std::string(what) + " of at most " + std::to_string(limits_.max_number_digits) +
+               " characters",
+           "a longer one");
     auto s = d_.substr(pos_, end - pos_);
     pos_ = end + 1;
     return s;
@@ -155,14 +173,16 @@ class Decoder {
     std::size_t start = pos_;
     std::size_t end = d_.find('e', pos_);
     // Python writes exponents as "1e-10", so an 'e' followed by a sign belongs to the number.
-    if (end != std::string_view::npos && end + 1 < d_.size() && (d_[end + 1] == '-' || d_[end + 1] == '+'))
+    if (end != std::string_view::npos && end + 1 < d_.size() &&
+        (d_[end + 1] == '-' || d_[end + 1] == '+'))
       end = d_.find('e', end + 1);
     if (end == std::string_view::npos) {
       pos_ = d_.size();
       fail("a float terminated by 'e'");
     }
     std::string text(d_.substr(pos_, end - pos_));
-    if (text.size() > limits_.max_number_digits) fail("a float of reasonable length", "a longer one");
+    if (text.size() > limits_.max_number_digits)
+      fail("a float of reasonable length", "a longer one");
     double v = 0;
     const char* b = text.c_str();
     if (!text.empty() && text[0] == '+') ++b;
@@ -180,11 +200,13 @@ class Decoder {
   Value string() {
     std::size_t start = pos_;
     std::size_t colon = d_.find(':', pos_);
-    if (colon == std::string_view::npos || colon - pos_ > 20) fail("a string length followed by ':'");
+    if (colon == std::string_view::npos || colon - pos_ > 20)
+      fail("a string length followed by ':'");
     auto len_text = d_.substr(pos_, colon - pos_);
     std::size_t len = 0;
     auto r = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-    if (len_text.empty() || r.ptr != len_text.data() + len_text.size()) fail("a string length", "'" + std::string(len_text) + "'");
+    if (len_text.empty() || r.ptr != len_text.data() + len_text.size())
+      fail("a string length", "'" + std::string(len_text) + "'");
     pos_ = colon + 1;
     if (len > d_.size() - pos_) {
       pos_ = start;
@@ -232,20 +254,31 @@ class Decoder {
       fail("a valid date/time tuple", to_debug_string(t));
     };
     if (kind == 'a') {
-      if (f.size() < 3 || f.size() > 8) { pos_ = start; fail("a datetime tuple of 3 to 8 fields", to_debug_string(t)); }
-      return DateTime{field(0, 1, 9999, -1), field(1, 1, 12, -1), field(2, 1, 31, -1), field(3, 0, 23, 0),
-                      field(4, 0, 59, 0), field(5, 0, 59, 0), field(6, 0, 999999, 0)};
+      if (f.size() < 3 || f.size() > 8) {
+        pos_ = start;
+        fail("a datetime tuple of 3 to 8 fields", to_debug_string(t));
+      }
+      return DateTime{field(0, 1, 9999, -1), field(1, 1, 12, -1), field(2, 1, 31, -1),
+                      field(3, 0, 23, 0),    field(4, 0, 59, 0),  field(5, 0, 59, 0),
+                      field(6, 0, 999999, 0)};
     }
     if (kind == 'd') {
-      if (f.size() != 3) { pos_ = start; fail("a date tuple of 3 fields", to_debug_string(t)); }
+      if (f.size() != 3) {
+        pos_ = start;
+        fail("a date tuple of 3 fields", to_debug_string(t));
+      }
       return Date{field(0, 1, 9999, -1), field(1, 1, 12, -1), field(2, 1, 31, -1)};
     }
-    if (f.size() > 5) { pos_ = start; fail("a time tuple of at most 5 fields", to_debug_string(t)); }
+    if (f.size() > 5) {
+      pos_ = start;
+      fail("a time tuple of at most 5 fields", to_debug_string(t));
+    }
     return Time{field(0, 0, 23, 0), field(1, 0, 59, 0), field(2, 0, 59, 0), field(3, 0, 999999, 0)};
   }
 
   Value value(std::size_t depth) {
-    if (depth > limits_.max_depth) fail("nesting of at most " + std::to_string(limits_.max_depth) + " levels", "deeper nesting");
+    if (depth > limits_.max_depth)
+      fail("nesting of at most " + std::to_string(limits_.max_depth) + " levels", "deeper nesting");
     char tag = next("a value");
     switch (tag) {
       case 'i':

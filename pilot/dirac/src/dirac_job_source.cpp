@@ -9,8 +9,10 @@ namespace {
 
 // The configured URLs of a service, or the default beside the first Matcher.
 ServiceClient client_or_beside_matcher(std::vector<std::string> urls, const DiracConfig& c,
-                                       std::string (*beside_matcher)(const std::string&), const log::Logger& log) {
-  if (urls.empty() && !c.matcher_urls.empty()) urls.push_back(beside_matcher(c.matcher_urls.front()));
+                                       std::string (*beside_matcher)(const std::string&),
+                                       const log::Logger& log) {
+  if (urls.empty() && !c.matcher_urls.empty())
+    urls.push_back(beside_matcher(c.matcher_urls.front()));
   return {std::move(urls), c.rpc, log};
 }
 
@@ -49,14 +51,17 @@ DiracJobSource::DiracJobSource(DiracConfig config, log::Logger log)
                                         default_proxy_manager_url, log_),
                payload_proxy_config(config_), log_) {
   if (config_.matcher_urls.empty()) throw Error("DIRAC job source: no Matcher URL configured");
-  if (config_.job_state_urls.empty()) throw Error("DIRAC job source: no JobStateUpdate URL configured");
+  if (config_.job_state_urls.empty())
+    throw Error("DIRAC job source: no JobStateUpdate URL configured");
   if (!buffer_.warning().empty()) log_.warn(buffer_.warning());
   if (buffer_.pending())
     log_.info("job reports left by an earlier pilot will be delivered",
               {{"pending", buffer_.pending()}, {"file", buffer_.file().string()}});
 }
 
-std::string DiracJobSource::describe() const { return "DIRAC " + config_.matcher_urls.front(); }
+std::string DiracJobSource::describe() const {
+  return "DIRAC " + config_.matcher_urls.front();
+}
 
 std::int64_t DiracJobSource::job_number(const std::string& id) const {
   std::size_t used = 0;
@@ -66,24 +71,29 @@ std::int64_t DiracJobSource::job_number(const std::string& id) const {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != id.size() || n <= 0) throw Error("DIRAC job id '" + id + "' is not a positive integer");
+  if (used != id.size() || n <= 0)
+    throw Error("DIRAC job id '" + id + "' is not a positive integer");
   return n;
 }
 
-jobs::ResourceRequest DiracJobSource::fit_to_credential(const jobs::ResourceRequest& request) const {
+jobs::ResourceRequest DiracJobSource::fit_to_credential(
+    const jobs::ResourceRequest& request) const {
   const auto& cred = config_.rpc.credentials;
   if (cred.cert.empty()) return request;  // token only: its lifetime is the token issuer's business
   CertificateInfo info = read_certificate_info(cred.cert);
-  auto check = check_lifetime(info, std::chrono::system_clock::now(), config_.min_proxy_lifetime, config_.proxy_warning);
+  auto check = check_lifetime(info, std::chrono::system_clock::now(), config_.min_proxy_lifetime,
+                              config_.proxy_warning);
   if (!check.usable)
     throw Error("refusing to request a job: " + check.message + " (" + cred.cert.string() + ")");
-  if (check.warn) log_.warn("credential expires soon", {{"file", cred.cert.string()}, {"seconds_left", check.left.count()}});
+  if (check.warn)
+    log_.warn("credential expires soon",
+              {{"file", cred.cert.string()}, {"seconds_left", check.left.count()}});
   jobs::ResourceRequest fitted = request;
   // CPU work the proxy can still cover: seconds left x HS06 per processor x processors.
   double power = request.pilot_benchmark > 0 ? request.pilot_benchmark : 0;
   if (power > 0) {
-    double covered = static_cast<double>((check.left - config_.min_proxy_lifetime / 2).count()) * power *
-                     std::max(1, request.processors);
+    double covered = static_cast<double>((check.left - config_.min_proxy_lifetime / 2).count()) *
+                     power * std::max(1, request.processors);
     if (covered < static_cast<double>(fitted.cpu_work_left_hs06s)) {
       fitted.cpu_work_left_hs06s = static_cast<std::int64_t>(covered);
       log_.info("offer shortened to the credential's lifetime",
@@ -115,7 +125,8 @@ std::optional<jobs::MatchedJob> DiracJobSource::request_job(const jobs::Resource
   job.jdl = match->jdl;
   job.attributes = to_json(Value(match->raw));
   job.attributes.erase("JDL");
-  log_.info("job matched", {{"job_id", match->job_id}, {"owner", match->owner}, {"group", match->group}});
+  log_.info("job matched",
+            {{"job_id", match->job_id}, {"owner", match->owner}, {"group", match->group}});
   return job;
 }
 
@@ -143,13 +154,14 @@ void DiracJobSource::set_status(const std::string& job_id, const jobs::StatusUpd
   flush();
 }
 
-void DiracJobSource::set_parameters(const std::string& job_id,
-                                    const std::vector<std::pair<std::string, std::string>>& parameters) {
+void DiracJobSource::set_parameters(
+    const std::string& job_id, const std::vector<std::pair<std::string, std::string>>& parameters) {
   buffer_.add_parameters(job_number(job_id), parameters);
   flush();
 }
 
-std::vector<jobs::Command> DiracJobSource::heartbeat(const std::string& job_id, const nlohmann::json& dynamic_data) {
+std::vector<jobs::Command> DiracJobSource::heartbeat(const std::string& job_id,
+                                                     const nlohmann::json& dynamic_data) {
   Dict dynamic;
   std::string peek;
   for (const auto& [k, v] : dynamic_data.items()) {
@@ -170,7 +182,8 @@ std::vector<jobs::Command> DiracJobSource::heartbeat(const std::string& job_id, 
   return out;
 }
 
-jobs::PreparedJob DiracJobSource::prepare_job(const jobs::MatchedJob& job, const jobs::JobDescription& description,
+jobs::PreparedJob DiracJobSource::prepare_job(const jobs::MatchedJob& job,
+                                              const jobs::JobDescription& description,
                                               const std::filesystem::path& jobdir) {
   jobs::PreparedJob prepared;
   // The credential first: a job that cannot have its owner's proxy fails before anything else.
@@ -181,19 +194,23 @@ jobs::PreparedJob DiracJobSource::prepare_job(const jobs::MatchedJob& job, const
     downloading.status = "Running";
     downloading.minor_status = "Downloading InputSandbox";
     set_status(job.id, downloading);
-    fetch_input_sandbox(sandbox_store_for(job.id), description.input_sandbox, jobdir, config_.sandbox);
+    fetch_input_sandbox(sandbox_store_for(job.id), description.input_sandbox, jobdir,
+                        config_.sandbox);
   }
   return prepared;
 }
 
-void DiracJobSource::maintain_job(const std::string& job_id) { proxies_.maintain(job_id); }
+void DiracJobSource::maintain_job(const std::string& job_id) {
+  proxies_.maintain(job_id);
+}
 
 void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJob& job) {
   // A kept output sandbox keeps the final status with it: the job must not show Done before its
   // outputs are on the server.
   bool ran = !job.record.is_object() || job.record.value("outcome", "") != "not_started";
   bool reschedule = job.final_status && job.final_status->status == "Rescheduled";
-  bool kept = ran && !reschedule && job.description && !job.description->output_sandbox.empty() && !deliver_output_sandbox(job_id, job);
+  bool kept = ran && !reschedule && job.description && !job.description->output_sandbox.empty() &&
+              !deliver_output_sandbox(job_id, job);
   if (job.final_status && !kept) {
     // Stamped now: the newest timestamp wins on the server, so it must follow the output
     // statuses reported while delivering.
@@ -203,8 +220,9 @@ void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJ
   }
   if (reschedule) buffer_.add_reschedule(job_number(job_id));
   if (!flush())
-    log_.warn("reports of a finished job are kept for later delivery",
-              {{"job_id", job_id}, {"pending", buffer_.pending()}, {"file", buffer_.file().string()}});
+    log_.warn(
+        "reports of a finished job are kept for later delivery",
+        {{"job_id", job_id}, {"pending", buffer_.pending()}, {"file", buffer_.file().string()}});
   proxies_.release(job_id);  // last: everything before may still act as the job's owner
 }
 
@@ -216,7 +234,8 @@ bool DiracJobSource::flush() {
   if (!buffer_.pending()) return true;
   auto r = buffer_.flush(job_state_, job_manager_);
   if (!r.complete)
-    log_.warn("job reports not delivered yet, will retry", {{"pending", buffer_.pending()}, {"error", r.error}});
+    log_.warn("job reports not delivered yet, will retry",
+              {{"pending", buffer_.pending()}, {"error", r.error}});
   return r.complete;
 }
 

@@ -9,22 +9,28 @@
 
 namespace pilot::dirac::detail {
 
-std::unique_ptr<DisetSession> open_diset_session(const std::string& url, std::string_view action_type,
-                                                 std::string_view action, const RpcOptions& options) {
+std::unique_ptr<DisetSession> open_diset_session(const std::string& url,
+                                                 std::string_view action_type,
+                                                 std::string_view action,
+                                                 const RpcOptions& options) {
   ServiceUrl u = parse_service_url(url);
   if (u.scheme != "dips") throw Error("not a DISET URL: " + url);
   check_own_credential(url, action, options.credentials);
   auto s = std::make_unique<DisetSession>(u, options, url + " " + std::string(action));
   const std::string& where = s->where;
-  Value proposal = s_ok(list({list({u.path, options.setup, options.vo}), list({std::string(action_type), std::string(action)}),
+  Value proposal = s_ok(list({list({u.path, options.setup, options.vo}),
+                              list({std::string(action_type), std::string(action)}),
                               options.credentials.host ? "hosts" : "", options.client_version}));
   s->channel.send(proposal, "sending the proposal");
   Reply accepted = parse_reply(s->channel.receive("waiting for the proposal's answer"), where);
   if (!accepted.ok) {
-    std::string msg = where + ": the server refused the call: " + accepted.message +
-                      (accepted.errno_value ? " (Errno " + std::to_string(accepted.errno_value) + ")" : "");
-    bool auth = accepted.errno_value == 1111 || accepted.message.find("Unauthorized") != std::string::npos;
-    if (auth && options.credentials.host) msg += "; host credentials need a host registered in DIRAC";
+    std::string msg =
+        where + ": the server refused the call: " + accepted.message +
+        (accepted.errno_value ? " (Errno " + std::to_string(accepted.errno_value) + ")" : "");
+    bool auth =
+        accepted.errno_value == 1111 || accepted.message.find("Unauthorized") != std::string::npos;
+    if (auth && options.credentials.host)
+      msg += "; host credentials need a host registered in DIRAC";
     throw RpcError(auth ? ErrorKind::auth : ErrorKind::server, msg);
   }
   return s;
@@ -34,7 +40,8 @@ std::unique_ptr<DisetSession> open_diset_session(const std::string& url, std::st
 
 namespace pilot::dirac {
 
-Reply diset_call(const std::string& url, std::string_view method, const List& args, const RpcOptions& options) {
+Reply diset_call(const std::string& url, std::string_view method, const List& args,
+                 const RpcOptions& options) {
   auto s = detail::open_diset_session(url, "RPC", method, options);
   s->channel.send(s_ok(args), "sending the arguments");
   return parse_reply(s->channel.receive("waiting for the result"), s->where);

@@ -39,8 +39,11 @@ class Channel {
       const Value* id = ka ? ka->find("id") : nullptr;
       const Value* ping = ka ? ka->find("kaping") : nullptr;
       if (!id || !ping || !ping->is<bool>())
-        throw RpcError(ErrorKind::protocol, where_ + ": " + std::string(step) + ": invalid keep-alive " + to_debug_string(v).substr(0, 200));
-      if (ping->as_bool()) send(s_ok(dict({{"id", *id}, {"kaping", false}})), "keep-alive reply", "dka");
+        throw RpcError(ErrorKind::protocol, where_ + ": " + std::string(step) +
+                                                ": invalid keep-alive " +
+                                                to_debug_string(v).substr(0, 200));
+      if (ping->as_bool())
+        send(s_ok(dict({{"id", *id}, {"kaping", false}})), "keep-alive reply", "dka");
     }
   }
 
@@ -57,8 +60,9 @@ class Channel {
       } catch (const RpcError& e) {
         auto len = reader_.pending_length();
         if (e.kind != ErrorKind::transport || !len) throw;
-        throw RpcError(ErrorKind::protocol, std::string(e.what()) + " (after " + std::to_string(reader_.buffered()) +
-                                                " of " + std::to_string(*len) + " bytes of a frame)");
+        throw RpcError(ErrorKind::protocol, std::string(e.what()) + " (after " +
+                                                std::to_string(reader_.buffered()) + " of " +
+                                                std::to_string(*len) + " bytes of a frame)");
       }
     }
   }
@@ -67,7 +71,8 @@ class Channel {
     try {
       return mixed_decode(payload);
     } catch (const Error& e) {
-      throw RpcError(ErrorKind::protocol, where_ + ": " + std::string(step) + ": undecodable frame: " + e.what());
+      throw RpcError(ErrorKind::protocol,
+                     where_ + ": " + std::string(step) + ": undecodable frame: " + e.what());
     }
   }
 
@@ -76,7 +81,6 @@ class Channel {
   std::string where_;
   DisetFrameReader reader_{options_.max_reply};
 };
-
 
 // A connection whose proposal (action type and name, e.g. "RPC"/"requestJob" or
 // "FileTransfer"/"ToClient") the server accepted. Throws RpcError when it refuses.
@@ -87,7 +91,9 @@ struct DisetSession {
   TlsSocket sock;
   Channel channel;
 };
-std::unique_ptr<DisetSession> open_diset_session(const std::string& url, std::string_view action_type,
-                                                 std::string_view action, const RpcOptions& options);
+std::unique_ptr<DisetSession> open_diset_session(const std::string& url,
+                                                 std::string_view action_type,
+                                                 std::string_view action,
+                                                 const RpcOptions& options);
 
 }  // namespace pilot::dirac::detail

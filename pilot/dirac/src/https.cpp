@@ -14,11 +14,13 @@ std::string html_summary(const std::string& body) {
   std::string text;
   bool in_tag = false;
   for (char c : body) {
-    if (c == '<') in_tag = true;
+    if (c == '<')
+      in_tag = true;
     else if (c == '>') {
       in_tag = false;
       text += ' ';
-    } else if (!in_tag) text += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    } else if (!in_tag)
+      text += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
   }
   std::string out;
   for (char c : text)
@@ -32,7 +34,8 @@ std::string html_summary(const std::string& body) {
 // ("getpeername() failed", "Connection reset by peer"): it never reads the server's alert. One
 // more handshake with the DISET socket, which does read it, names the real reason; nullopt when
 // the server did not refuse us.
-std::optional<std::string> refusal_of_our_credentials(const ServiceUrl& u, const RpcOptions& options,
+std::optional<std::string> refusal_of_our_credentials(const ServiceUrl& u,
+                                                      const RpcOptions& options,
                                                       const std::string& where) {
   RpcOptions probe = options;
   probe.timeout = std::min(options.timeout, std::chrono::milliseconds(2000));
@@ -48,7 +51,8 @@ std::optional<std::string> refusal_of_our_credentials(const ServiceUrl& u, const
 
 }  // namespace
 
-Reply https_call(const std::string& url, std::string_view method, const List& args, const RpcOptions& options) {
+Reply https_call(const std::string& url, std::string_view method, const List& args,
+                 const RpcOptions& options) {
   ServiceUrl u = parse_service_url(url);
   if (u.scheme != "https") throw Error("not an HTTPS URL: " + url);
   std::string where = url + " " + std::string(method);
@@ -64,8 +68,10 @@ Reply https_call(const std::string& url, std::string_view method, const List& ar
   req.method = "POST";
   req.url = url;
   req.body = http::form_encode(form);
-  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
-  if (options.bearer_token) req.headers.emplace_back("Authorization", "Bearer " + *options.bearer_token);
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"Accept", "application/json"}};
+  if (options.bearer_token)
+    req.headers.emplace_back("Authorization", "Bearer " + *options.bearer_token);
   req.connect_timeout = options.connect_timeout;
   req.timeout = options.timeout;
   req.max_body = options.max_reply;
@@ -82,14 +88,18 @@ Reply https_call(const std::string& url, std::string_view method, const List& ar
     resp = http::perform(req, tls);
   } catch (const http::TransportError& e) {
     if (e.given_up) throw RpcError(ErrorKind::given_up, where + ": " + e.what());
-    ErrorKind kind = e.timeout ? ErrorKind::timeout : e.tls ? ErrorKind::auth : ErrorKind::transport;
+    ErrorKind kind = e.timeout ? ErrorKind::timeout
+                     : e.tls   ? ErrorKind::auth
+                               : ErrorKind::transport;
     // A TLS alert from the server: it judged our certificate (unknown CA, expired, not a proxy).
     std::string_view what = e.what();
     bool refused = e.tls && what.find("alert") != std::string_view::npos;
-    if (!e.tls && !e.timeout && !options.credentials.cert.empty() && what.find("Failed to connect") == what.npos &&
-        what.find("Could not resolve") == what.npos)
-      if (auto why = refusal_of_our_credentials(u, options, where)) throw RpcError(ErrorKind::auth, *why);
-    throw RpcError(kind, where + ": " + (refused ? "the server refused our credentials: " : "") + e.what());
+    if (!e.tls && !e.timeout && !options.credentials.cert.empty() &&
+        what.find("Failed to connect") == what.npos && what.find("Could not resolve") == what.npos)
+      if (auto why = refusal_of_our_credentials(u, options, where))
+        throw RpcError(ErrorKind::auth, *why);
+    throw RpcError(
+        kind, where + ": " + (refused ? "the server refused our credentials: " : "") + e.what());
   }
   if (resp.status == 200) {
     Value v;
@@ -100,15 +110,22 @@ Reply https_call(const std::string& url, std::string_view method, const List& ar
     }
     return parse_reply(v, where);
   }
-  std::string msg = where + ": HTTP " + std::to_string(resp.status) + ": " + html_summary(resp.body);
+  std::string msg =
+      where + ": HTTP " + std::to_string(resp.status) + ": " + html_summary(resp.body);
   switch (resp.status) {
     case 401:
     case 403:
-      throw RpcError(ErrorKind::auth, msg + (options.credentials.host ? "" : " (credentials refused)"));
-    case 404: throw RpcError(ErrorKind::not_found, msg + " (no such service path)");
-    case 501: throw RpcError(ErrorKind::unknown_method, msg + " (the service has no method " + std::string(method) + ")");
-    case 500: throw RpcError(ErrorKind::server, msg + " (server exception)");
-    default: throw RpcError(resp.status >= 500 ? ErrorKind::server : ErrorKind::protocol, msg);
+      throw RpcError(ErrorKind::auth,
+                     msg + (options.credentials.host ? "" : " (credentials refused)"));
+    case 404:
+      throw RpcError(ErrorKind::not_found, msg + " (no such service path)");
+    case 501:
+      throw RpcError(ErrorKind::unknown_method,
+                     msg + " (the service has no method " + std::string(method) + ")");
+    case 500:
+      throw RpcError(ErrorKind::server, msg + " (server exception)");
+    default:
+      throw RpcError(resp.status >= 500 ? ErrorKind::server : ErrorKind::protocol, msg);
   }
 }
 

@@ -15,7 +15,8 @@ using json = nlohmann::json;
 std::string base64(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
   out.resize(n);
   return out;
 }
@@ -24,10 +25,13 @@ std::string unbase64(const std::string& in) {
   std::string s;
   for (char c : in)
     if (c != '\n' && c != '\r') s += c;
-  if (s.size() % 4) throw Error("JSON: b64 object: base64 text length " + std::to_string(s.size()) + " is not a multiple of 4");
+  if (s.size() % 4)
+    throw Error("JSON: b64 object: base64 text length " + std::to_string(s.size()) +
+                " is not a multiple of 4");
   std::string out(s.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
   if (n < 0) throw Error("JSON: b64 object: invalid base64 text");
   std::size_t padding = 0;
   if (!s.empty() && s.back() == '=') ++padding;
@@ -47,22 +51,29 @@ std::string key_text(const Value& k) {
               to_debug_string(k).substr(0, 60) + ")");
 }
 
-json cls(const char* name, std::string obj) { return json{{"__dCls", name}, {"obj", std::move(obj)}}; }
+json cls(const char* name, std::string obj) {
+  return json{{"__dCls", name}, {"obj", std::move(obj)}};
+}
 
 Value from(const json& j, std::size_t depth, const DecodeLimits& limits) {
   if (depth > limits.max_depth)
     throw Error("JSON: nesting deeper than " + std::to_string(limits.max_depth) + " levels");
   switch (j.type()) {
-    case json::value_t::null: return Null{};
-    case json::value_t::boolean: return j.get<bool>();
-    case json::value_t::number_integer: return j.get<std::int64_t>();
+    case json::value_t::null:
+      return Null{};
+    case json::value_t::boolean:
+      return j.get<bool>();
+    case json::value_t::number_integer:
+      return j.get<std::int64_t>();
     case json::value_t::number_unsigned: {
       auto u = j.get<std::uint64_t>();
       if (u > static_cast<std::uint64_t>(INT64_MAX)) return BigInt{std::to_string(u)};
       return static_cast<std::int64_t>(u);
     }
-    case json::value_t::number_float: return j.get<double>();
-    case json::value_t::string: return j.get<std::string>();
+    case json::value_t::number_float:
+      return j.get<double>();
+    case json::value_t::string:
+      return j.get<std::string>();
     case json::value_t::array: {
       List l;
       for (const auto& e : j) l.items.push_back(from(e, depth + 1, limits));
@@ -73,7 +84,8 @@ Value from(const json& j, std::size_t depth, const DecodeLimits& limits) {
       if (c != j.end() && c->is_string() && j.size() == 2 && j.contains("obj")) {
         const auto& obj = j["obj"];
         std::string name = c->get<std::string>();
-        if (!obj.is_string()) throw Error("JSON: __dCls " + name + " object without a string 'obj'");
+        if (!obj.is_string())
+          throw Error("JSON: __dCls " + name + " object without a string 'obj'");
         std::string text = obj.get<std::string>();
         if (name == "dt") {
           if (auto t = parse_datetime(text)) return *t;
@@ -87,7 +99,8 @@ Value from(const json& j, std::size_t depth, const DecodeLimits& limits) {
         throw Error("JSON: unknown __dCls class '" + name.substr(0, 40) + "'");
       }
       Dict d;
-      for (const auto& [k, v] : j.items()) d.items.emplace_back(Value(k), from(v, depth + 1, limits));
+      for (const auto& [k, v] : j.items())
+        d.items.emplace_back(Value(k), from(v, depth + 1, limits));
       return d;
     }
     default:
@@ -112,9 +125,13 @@ json to_json(const Value& v) {
   return std::visit(
       [&](const auto& x) -> json {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, Null>) return nullptr;
-        else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::string>) return x;
-        else if constexpr (std::is_same_v<T, double>) return x;
+        if constexpr (std::is_same_v<T, Null>)
+          return nullptr;
+        else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> ||
+                           std::is_same_v<T, std::string>)
+          return x;
+        else if constexpr (std::is_same_v<T, double>)
+          return x;
         else if constexpr (std::is_same_v<T, BigInt>) {
           // nlohmann has no arbitrary-precision integers: beyond 64 bits this becomes a float.
           try {
@@ -122,7 +139,8 @@ json to_json(const Value& v) {
           } catch (const json::exception&) {
             throw Error("JSON: '" + x.digits.substr(0, 40) + "' is not an integer");
           }
-        } else if constexpr (std::is_same_v<T, Bytes>) return cls("b64", base64(x.data));
+        } else if constexpr (std::is_same_v<T, Bytes>)
+          return cls("b64", base64(x.data));
         else if constexpr (std::is_same_v<T, List> || std::is_same_v<T, Tuple>) {
           json a = json::array();
           for (const auto& i : x.items) a.push_back(to_json(i));
@@ -131,14 +149,19 @@ json to_json(const Value& v) {
           json o = json::object();
           for (const auto& [k, val] : x.items) o[utf8_key(key_text(k))] = to_json(val);
           return o;
-        } else if constexpr (std::is_same_v<T, DateTime>) return cls("dt", format_datetime(x, false));
-        else if constexpr (std::is_same_v<T, Date>) return cls("date", format_date(x));
-        else return format_time(x);
+        } else if constexpr (std::is_same_v<T, DateTime>)
+          return cls("dt", format_datetime(x, false));
+        else if constexpr (std::is_same_v<T, Date>)
+          return cls("date", format_date(x));
+        else
+          return format_time(x);
       },
       v.variant());
 }
 
-Value from_json(const json& j) { return from(j, 0, DecodeLimits{}); }
+Value from_json(const json& j) {
+  return from(j, 0, DecodeLimits{});
+}
 
 std::string json_encode(const Value& v) {
   return to_json(v).dump(-1, ' ', false, json::error_handler_t::replace);

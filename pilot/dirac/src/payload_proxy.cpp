@@ -15,7 +15,8 @@ fs::path payload_proxy_path(const fs::path& dir, const std::string& job_id) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error("payload proxy: cannot create " + dir.string() + ": " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0) throw_errno("payload proxy: cannot make " + dir.string() + " private", errno);
+  if (::chmod(dir.c_str(), 0700) != 0)
+    throw_errno("payload proxy: cannot make " + dir.string() + " private", errno);
   return dir / ("x509up_job_" + job_id);
 }
 
@@ -25,7 +26,8 @@ void write_payload_proxy(const fs::path& file, const std::string& contents) {
 }
 
 bool renewal_due(PayloadProxyState& state, std::chrono::system_clock::time_point now,
-                 std::chrono::steady_clock::time_point steady_now, const ProxyRenewalPolicy& policy) {
+                 std::chrono::steady_clock::time_point steady_now,
+                 const ProxyRenewalPolicy& policy) {
   if (steady_now - state.last_check < policy.check_every) return false;
   state.last_check = steady_now;
   return state.not_after - now < policy.renew_before;
@@ -35,7 +37,8 @@ bool renewal_due(PayloadProxyState& state, std::chrono::system_clock::time_point
 
 namespace pilot::dirac {
 
-PayloadProxyKeeper::PayloadProxyKeeper(ServiceClient proxy_manager, PayloadProxyConfig config, log::Logger log)
+PayloadProxyKeeper::PayloadProxyKeeper(ServiceClient proxy_manager, PayloadProxyConfig config,
+                                       log::Logger log)
     : pm_(std::move(proxy_manager)), config_(std::move(config)), log_(std::move(log)) {
   remove_stale_proxies();
 }
@@ -45,14 +48,20 @@ void PayloadProxyKeeper::remove_stale_proxies() {
   // recovered job's outputs go with this pilot's identity), and a credential must not linger.
   std::error_code ec;
   std::size_t removed = 0;
-  for (auto it = fs::directory_iterator(config_.dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+  for (auto it = fs::directory_iterator(config_.dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
     auto name = it->path().filename().string();
     if (!name.starts_with("x509up_job_") && !name.starts_with(".x509up_job_")) continue;
     std::error_code rm;
-    if (fs::remove(it->path(), rm)) ++removed;
-    else log_.warn("cannot remove a stale payload proxy", {{"file", it->path().string()}, {"error", rm.message()}});
+    if (fs::remove(it->path(), rm))
+      ++removed;
+    else
+      log_.warn("cannot remove a stale payload proxy",
+                {{"file", it->path().string()}, {"error", rm.message()}});
   }
-  if (removed) log_.warn("removed payload proxies left by an earlier pilot", {{"dir", config_.dir.string()}, {"files", removed}});
+  if (removed)
+    log_.warn("removed payload proxies left by an earlier pilot",
+              {{"dir", config_.dir.string()}, {"files", removed}});
 }
 
 void PayloadProxyKeeper::fetch(PayloadProxyState& state) {
@@ -61,12 +70,17 @@ void PayloadProxyKeeper::fetch(PayloadProxyState& state) {
   state.not_after = p.not_after;
   state.expiry_reported = false;
   log_.info("payload proxy written",
-            {{"file", state.file.string()}, {"subject", p.subject}, {"group", state.group}, {"limited", p.limited},
+            {{"file", state.file.string()},
+             {"subject", p.subject},
+             {"group", state.group},
+             {"limited", p.limited},
              {"seconds_left", std::chrono::duration_cast<std::chrono::seconds>(
-                                  p.not_after - std::chrono::system_clock::now()).count()}});
+                                  p.not_after - std::chrono::system_clock::now())
+                                  .count()}});
 }
 
-std::optional<fs::path> PayloadProxyKeeper::prepare(const std::string& job_id, const nlohmann::json& attributes) {
+std::optional<fs::path> PayloadProxyKeeper::prepare(const std::string& job_id,
+                                                    const nlohmann::json& attributes) {
   auto text = [&](const char* key) {
     auto it = attributes.find(key);
     return it != attributes.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -75,15 +89,17 @@ std::optional<fs::path> PayloadProxyKeeper::prepare(const std::string& job_id, c
   state.owner = text("DN");
   if (state.owner.empty()) state.owner = text("Owner");
   state.group = text("Group");
-  if (state.owner.empty() && state.group.empty()) return std::nullopt;  // runs with the pilot's identity
+  if (state.owner.empty() && state.group.empty())
+    return std::nullopt;  // runs with the pilot's identity
   try {
     if (state.owner.empty() || state.group.empty())
-      throw Error("the Matcher gave the job " + std::string(state.owner.empty() ? "no owner (DN/Owner)" : "no Group"));
+      throw Error("the Matcher gave the job " +
+                  std::string(state.owner.empty() ? "no owner (DN/Owner)" : "no Group"));
     state.file = payload_proxy_path(config_.dir, job_id);
     fetch(state);
   } catch (const std::exception& e) {
-    std::string reason = "cannot get the proxy of " + state.owner + " (group " + state.group + ") for job " +
-                         job_id + ": " + e.what();
+    std::string reason = "cannot get the proxy of " + state.owner + " (group " + state.group +
+                         ") for job " + job_id + ": " + e.what();
     if (config_.required) throw jobs::JobPreparationError("Failed to setup proxy", reason);
     log_.warn("payload runs without its owner's proxy", {{"job_id", job_id}, {"error", reason}});
     return std::nullopt;
@@ -107,8 +123,10 @@ void PayloadProxyKeeper::maintain(const std::string& job_id) {
   } catch (const std::exception& e) {
     state.last_check = {};  // try again at the next call
     bool expired = state.not_after <= now;
-    log_.warn("payload proxy renewal failed, will retry",
-              {{"job_id", job_id}, {"file", state.file.string()}, {"expired", expired}, {"error", std::string(e.what())}});
+    log_.warn("payload proxy renewal failed, will retry", {{"job_id", job_id},
+                                                           {"file", state.file.string()},
+                                                           {"expired", expired},
+                                                           {"error", std::string(e.what())}});
     if (expired && !state.expiry_reported) {
       state.expiry_reported = true;
       log_.error("the payload's proxy has expired", {{"job_id", job_id}, {"owner", state.owner}});
@@ -129,7 +147,9 @@ void PayloadProxyKeeper::release(const std::string& job_id) {
   if (it == jobs_.end()) return;
   std::error_code ec;
   fs::remove(it->second.file, ec);
-  if (ec) log_.warn("cannot remove the payload proxy", {{"file", it->second.file.string()}, {"error", ec.message()}});
+  if (ec)
+    log_.warn("cannot remove the payload proxy",
+              {{"file", it->second.file.string()}, {"error", ec.message()}});
   jobs_.erase(it);
 }
 

@@ -47,7 +47,8 @@ ReportBuffer::ReportBuffer(std::filesystem::path file) : file_(std::move(file)) 
         e.source = s.value("Source", "JobWrapper");
         r.statuses.push_back(std::move(e));
       }
-      for (const auto& p : job.at("parameters")) r.parameters.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
+      for (const auto& p : job.at("parameters"))
+        r.parameters.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
       r.reschedule = job.value("reschedule", false);
       jobs_[job.at("job").get<std::int64_t>()] = std::move(r);
     }
@@ -59,8 +60,8 @@ ReportBuffer::ReportBuffer(std::filesystem::path file) : file_(std::move(file)) 
     aside += ".corrupt";
     std::error_code ec;
     std::filesystem::rename(file_, aside, ec);
-    warning_ = "job report buffer " + file_.string() + " is unreadable (" + e.what() + "); kept as " +
-               aside.string() + ", starting empty";
+    warning_ = "job report buffer " + file_.string() + " is unreadable (" + e.what() +
+               "); kept as " + aside.string() + ", starting empty";
   }
 }
 
@@ -85,7 +86,8 @@ void ReportBuffer::add_status(std::int64_t job_id, StatusEntry entry) {
   save();
 }
 
-void ReportBuffer::add_parameters(std::int64_t job_id, const std::vector<std::pair<std::string, std::string>>& params) {
+void ReportBuffer::add_parameters(std::int64_t job_id,
+                                  const std::vector<std::pair<std::string, std::string>>& params) {
   auto& p = jobs_[job_id].parameters;
   p.insert(p.end(), params.begin(), params.end());
   save();
@@ -105,7 +107,8 @@ void ReportBuffer::keep_refused(std::int64_t job_id, const std::string& what, js
 
 std::size_t ReportBuffer::pending() const {
   std::size_t n = 0;
-  for (const auto& [id, r] : jobs_) n += r.statuses.size() + r.parameters.size() + (r.reschedule ? 1 : 0);
+  for (const auto& [id, r] : jobs_)
+    n += r.statuses.size() + r.parameters.size() + (r.reschedule ? 1 : 0);
   return n;
 }
 
@@ -114,7 +117,8 @@ std::vector<StatusEntry> ReportBuffer::statuses(std::int64_t job_id) const {
   return it == jobs_.end() ? std::vector<StatusEntry>{} : it->second.statuses;
 }
 
-ReportBuffer::FlushResult ReportBuffer::flush(const ServiceClient& jsu, const ServiceClient& job_manager) {
+ReportBuffer::FlushResult ReportBuffer::flush(const ServiceClient& jsu,
+                                              const ServiceClient& job_manager) {
   FlushResult result;
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     auto& [id, r] = *it;
@@ -149,7 +153,8 @@ ReportBuffer::FlushResult ReportBuffer::flush(const ServiceClient& jsu, const Se
         } catch (const ServiceError& e) {
           // "Maximum number of reschedulings is reached": the server has failed the job itself.
           ++result.rejected;
-          job_manager.log.warn("reschedule refused by the server", {{"job_id", id}, {"error", std::string(e.what())}});
+          job_manager.log.warn("reschedule refused by the server",
+                               {{"job_id", id}, {"error", std::string(e.what())}});
         }
         r.reschedule = false;
       }

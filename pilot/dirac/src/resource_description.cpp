@@ -13,12 +13,15 @@ enum class Type { str, integer, floating, boolean, str_list };
 
 std::optional<Type> type_of(std::string_view key) {
   static const std::pair<std::string_view, Type> known[] = {
-      {"Site", Type::str},          {"GridCE", Type::str},        {"CEQueue", Type::str},
-      {"Platform", Type::str},      {"PilotReference", Type::str}, {"ReleaseVersion", Type::str},
-      {"ReleaseProject", Type::str}, {"VirtualOrganization", Type::str}, {"GridMiddleware", Type::str},
-      {"JobType", Type::str},       {"CPUTime", Type::integer},   {"NumberOfProcessors", Type::integer},
-      {"MaxRAM", Type::integer},    {"PilotBenchmark", Type::floating}, {"WholeNode", Type::boolean},
-      {"PilotInfoReportedFlag", Type::boolean}, {"Tag", Type::str_list}, {"RequiredTag", Type::str_list}};
+      {"Site", Type::str},           {"GridCE", Type::str},
+      {"CEQueue", Type::str},        {"Platform", Type::str},
+      {"PilotReference", Type::str}, {"ReleaseVersion", Type::str},
+      {"ReleaseProject", Type::str}, {"VirtualOrganization", Type::str},
+      {"GridMiddleware", Type::str}, {"JobType", Type::str},
+      {"CPUTime", Type::integer},    {"NumberOfProcessors", Type::integer},
+      {"MaxRAM", Type::integer},     {"PilotBenchmark", Type::floating},
+      {"WholeNode", Type::boolean},  {"PilotInfoReportedFlag", Type::boolean},
+      {"Tag", Type::str_list},       {"RequiredTag", Type::str_list}};
   for (const auto& [k, t] : known)
     if (k == key) return t;
   return std::nullopt;  // other keys keep their JSON type
@@ -28,7 +31,8 @@ Value convert(const std::string& key, const nlohmann::json& j) {
   auto type = type_of(key);
   if (!type) return value_from_json(j);
   auto bad = [&] {
-    return Error("resource description: " + key + " = " + j.dump() + " cannot be sent as the type DIRAC expects");
+    return Error("resource description: " + key + " = " + j.dump() +
+                 " cannot be sent as the type DIRAC expects");
   };
   switch (*type) {
     case Type::str:
@@ -38,7 +42,8 @@ Value convert(const std::string& key, const nlohmann::json& j) {
       throw bad();
     case Type::integer:
       if (j.is_number_integer()) return j.get<std::int64_t>();
-      if (j.is_number_float() && std::isfinite(j.get<double>())) return static_cast<std::int64_t>(j.get<double>());
+      if (j.is_number_float() && std::isfinite(j.get<double>()))
+        return static_cast<std::int64_t>(j.get<double>());
       if (j.is_string()) {
         try {
           std::size_t used = 0;
@@ -56,13 +61,15 @@ Value convert(const std::string& key, const nlohmann::json& j) {
       throw bad();
     case Type::str_list: {
       List l;
-      if (j.is_string()) l.items.push_back(j.get<std::string>());
+      if (j.is_string())
+        l.items.push_back(j.get<std::string>());
       else if (j.is_array()) {
         for (const auto& e : j) {
           if (!e.is_string()) throw bad();
           l.items.push_back(e.get<std::string>());
         }
-      } else throw bad();
+      } else
+        throw bad();
       return l;
     }
   }
@@ -71,12 +78,15 @@ Value convert(const std::string& key, const nlohmann::json& j) {
 
 }  // namespace
 
-Value value_from_json(const nlohmann::json& j) { return from_json(j); }
+Value value_from_json(const nlohmann::json& j) {
+  return from_json(j);
+}
 
 Dict resource_description(const jobs::ResourceRequest& r, bool pilot_info_reported) {
   if (r.site.empty()) throw Error("resource description: Site is empty (set the pilot's site)");
   if (r.cpu_work_left_hs06s <= 0)
-    throw Error("resource description: CPUTime must be positive, got " + std::to_string(r.cpu_work_left_hs06s));
+    throw Error("resource description: CPUTime must be positive, got " +
+                std::to_string(r.cpu_work_left_hs06s));
   Dict d;
   d.set("Site", r.site);
   d.set("CPUTime", r.cpu_work_left_hs06s);
@@ -97,7 +107,8 @@ Dict resource_description(const jobs::ResourceRequest& r, bool pilot_info_report
   if (r.pilot_benchmark > 0) d.set("PilotBenchmark", r.pilot_benchmark);
   d.set("PilotInfoReportedFlag", pilot_info_reported);
   if (!r.extra.is_null()) {
-    if (!r.extra.is_object()) throw Error("resource description: the extra keys must be a JSON object");
+    if (!r.extra.is_object())
+      throw Error("resource description: the extra keys must be a JSON object");
     for (const auto& [k, v] : r.extra.items()) d.set(k, convert(k, v));
   }
   return d;

@@ -6,13 +6,20 @@ namespace pilot::dirac {
 
 std::string_view kind_name(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::transport: return "transport";
-    case ErrorKind::timeout: return "timeout";
-    case ErrorKind::auth: return "auth refused";
-    case ErrorKind::protocol: return "malformed reply";
-    case ErrorKind::server: return "server error";
-    case ErrorKind::not_found: return "not found";
-    case ErrorKind::unknown_method: return "unknown method";
+    case ErrorKind::transport:
+      return "transport";
+    case ErrorKind::timeout:
+      return "timeout";
+    case ErrorKind::auth:
+      return "auth refused";
+    case ErrorKind::protocol:
+      return "malformed reply";
+    case ErrorKind::server:
+      return "server error";
+    case ErrorKind::not_found:
+      return "not found";
+    case ErrorKind::unknown_method:
+      return "unknown method";
     case ErrorKind::given_up:
       return "given up";
   }
@@ -22,8 +29,9 @@ std::string_view kind_name(ErrorKind kind) {
 ServiceUrl parse_service_url(std::string_view url) {
   ServiceUrl u;
   auto bad = [&](const std::string& why) {
-    return Error("service URL '" + std::string(url) + "': " + why +
-                 " (expected dips://host:port/System/Service or https://host:port/System/Component)");
+    return Error(
+        "service URL '" + std::string(url) + "': " + why +
+        " (expected dips://host:port/System/Service or https://host:port/System/Component)");
   };
   auto sep = url.find("://");
   if (sep == std::string_view::npos) throw bad("no scheme");
@@ -38,7 +46,8 @@ ServiceUrl parse_service_url(std::string_view url) {
     auto close = hostport.find(']');
     if (close == std::string_view::npos) throw bad("unclosed '[' in the host");
     u.host = hostport.substr(1, close - 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':') port_text = hostport.substr(close + 2);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':')
+      port_text = hostport.substr(close + 2);
   } else {
     auto colon = hostport.rfind(':');
     u.host = hostport.substr(0, colon);
@@ -50,7 +59,8 @@ ServiceUrl parse_service_url(std::string_view url) {
     if (!u.port) throw bad("no port (DISET services have no default port)");
   } else {
     auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), u.port);
-    if (r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() || u.port < 1 || u.port > 65535)
+    if (r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() || u.port < 1 ||
+        u.port > 65535)
       throw bad("invalid port '" + std::string(port_text) + "'");
   }
   while (u.path.ends_with('/')) u.path.pop_back();
@@ -62,14 +72,15 @@ std::string sibling_service_url(const std::string& url, int dips_port, std::stri
                                 std::string_view https_path) {
   ServiceUrl u = parse_service_url(url);
   std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-  if (u.scheme == "dips") return "dips://" + host + ":" + std::to_string(dips_port) + "/" + std::string(dips_path);
+  if (u.scheme == "dips")
+    return "dips://" + host + ":" + std::to_string(dips_port) + "/" + std::string(dips_path);
   return "https://" + host + ":" + std::to_string(u.port) + "/" + std::string(https_path);
 }
 
 Reply parse_reply(const Value& v, std::string_view where) {
   auto bad = [&](const std::string& why) {
-    return RpcError(ErrorKind::protocol, std::string(where) + ": not a DIRAC result (" + why + "): " +
-                                             to_debug_string(v).substr(0, 200));
+    return RpcError(ErrorKind::protocol, std::string(where) + ": not a DIRAC result (" + why +
+                                             "): " + to_debug_string(v).substr(0, 200));
   };
   if (!v.is<Dict>()) throw bad("not a dict");
   const Dict& d = v.as_dict();
@@ -81,8 +92,10 @@ Reply parse_reply(const Value& v, std::string_view where) {
     if (const Value* val = d.find("Value")) r.value = *val;
     return r;
   }
-  if (const Value* m = d.find("Message"); m && m->is<std::string>()) r.message = m->as_string();
-  else r.message = "(no message)";
+  if (const Value* m = d.find("Message"); m && m->is<std::string>())
+    r.message = m->as_string();
+  else
+    r.message = "(no message)";
   if (const Value* e = d.find("Errno"); e && e->is<std::int64_t>()) r.errno_value = e->as_int();
   return r;
 }
@@ -96,11 +109,14 @@ void check_own_credential(const std::string& url, std::string_view method, const
   } catch (const Error& e) {
     throw RpcError(ErrorKind::auth, where + e.what());
   }
-  auto check = check_lifetime(info, std::chrono::system_clock::now(), std::chrono::seconds(0), std::chrono::seconds(0));
-  if (!check.usable) throw RpcError(ErrorKind::auth, where + c.cert.string() + ": " + check.message);
+  auto check = check_lifetime(info, std::chrono::system_clock::now(), std::chrono::seconds(0),
+                              std::chrono::seconds(0));
+  if (!check.usable)
+    throw RpcError(ErrorKind::auth, where + c.cert.string() + ": " + check.message);
 }
 
-Reply call_once(const std::string& url, std::string_view method, const List& args, const RpcOptions& options) {
+Reply call_once(const std::string& url, std::string_view method, const List& args,
+                const RpcOptions& options) {
   if (url.starts_with("dips://")) return diset_call(url, method, args, options);
   if (url.starts_with("https://")) return https_call(url, method, args, options);
   parse_service_url(url);  // throws the explanation
@@ -122,12 +138,14 @@ Reply call(const std::vector<std::string>& urls, std::string_view method, const 
       failures += std::string(failures.empty() ? "" : "; ") + e.what();
       if (!e.retryable() || i + 1 == urls.size()) {
         if (urls.size() == 1) throw;
-        throw RpcError(e.kind, std::string(method) + " failed on " + std::to_string(i + 1) + " of " +
-                                   std::to_string(urls.size()) + " URLs: " + failures);
+        throw RpcError(e.kind, std::string(method) + " failed on " + std::to_string(i + 1) +
+                                   " of " + std::to_string(urls.size()) + " URLs: " + failures);
       }
-      log.warn("DIRAC call failed, trying the next URL",
-               {{"method", std::string(method)}, {"url", urls[i]}, {"next", urls[i + 1]},
-                {"kind", std::string(kind_name(e.kind))}, {"error", std::string(e.what())}});
+      log.warn("DIRAC call failed, trying the next URL", {{"method", std::string(method)},
+                                                          {"url", urls[i]},
+                                                          {"next", urls[i + 1]},
+                                                          {"kind", std::string(kind_name(e.kind))},
+                                                          {"error", std::string(e.what())}});
     }
   }
   throw Error("unreachable");

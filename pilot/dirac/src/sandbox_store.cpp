@@ -24,7 +24,8 @@ constexpr std::size_t kChunk = 1 << 20;  // DIRAC's FileHelper packet size
 class Md5 {
  public:
   Md5() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_md5(), nullptr) != 1) throw Error("cannot start an MD5 digest");
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_md5(), nullptr) != 1)
+      throw Error("cannot start an MD5 digest");
   }
   void update(std::string_view d) { EVP_DigestUpdate(ctx_.get(), d.data(), d.size()); }
   std::string hex() {
@@ -69,7 +70,8 @@ std::string md5_of_file(const std::filesystem::path& p) {
 std::pair<bool, std::string> data_frame(const Reply& r, const std::string& where) {
   const auto* seq = r.value.is<List>() || r.value.is<Tuple>() ? &r.value.as_sequence() : nullptr;
   if (!seq || seq->size() != 2 || !(*seq)[0].is<bool>())
-    throw RpcError(ErrorKind::protocol, where + ": malformed transfer frame " + to_debug_string(r.value).substr(0, 100));
+    throw RpcError(ErrorKind::protocol,
+                   where + ": malformed transfer frame " + to_debug_string(r.value).substr(0, 100));
   const Value& payload = (*seq)[1];
   if (payload.is<Bytes>()) return {(*seq)[0].as_bool(), std::get<Bytes>(payload.variant()).data};
   return {(*seq)[0].as_bool(), payload.as_string(where + " transfer payload")};
@@ -110,12 +112,14 @@ std::uint64_t download_once(const std::string& url, const std::string& reference
       if (!more) {
         std::string mine = md5.hex();
         if (payload != mine)
-          throw RpcError(ErrorKind::protocol, where + ": MD5 mismatch (server " + payload + ", received " + mine + ")");
+          throw RpcError(ErrorKind::protocol,
+                         where + ": MD5 mismatch (server " + payload + ", received " + mine + ")");
         break;
       }
       total += payload.size();
       if (total > max_bytes)
-        throw RpcError(ErrorKind::protocol, where + ": sandbox larger than the limit of " + std::to_string(max_bytes) + " bytes");
+        throw RpcError(ErrorKind::protocol, where + ": sandbox larger than the limit of " +
+                                                std::to_string(max_bytes) + " bytes");
       md5.update(payload);
       for (std::size_t off = 0; off < payload.size();) {
         ssize_t w = ::write(out.get(), payload.data() + off, payload.size() - off);
@@ -138,8 +142,8 @@ std::uint64_t download_once(const std::string& url, const std::string& reference
   return total;
 }
 
-std::string upload_once(const std::string& url, const std::filesystem::path& archive, const std::string& md5,
-                        std::int64_t job_id, const RpcOptions& options) {
+std::string upload_once(const std::string& url, const std::filesystem::path& archive,
+                        const std::string& md5, std::int64_t job_id, const RpcOptions& options) {
   UniqueFd in(::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in) throw_errno("cannot read " + archive.string(), errno);
   auto size = static_cast<std::int64_t>(std::filesystem::file_size(archive));
@@ -189,8 +193,10 @@ auto over_urls(const ServiceClient& store, const std::string& what, F attempt) {
       return attempt(store.urls[i]);
     } catch (const RpcError& e) {
       if (!e.retryable() || i + 1 == store.urls.size())
-        throw RpcError(e.kind, failures.empty() ? std::string(e.what()) : failures + "; " + e.what());
-      store.log.warn("SandboxStore failed, trying the next URL", {{"url", store.urls[i]}, {"error", e.what()}});
+        throw RpcError(e.kind,
+                       failures.empty() ? std::string(e.what()) : failures + "; " + e.what());
+      store.log.warn("SandboxStore failed, trying the next URL",
+                     {{"url", store.urls[i]}, {"error", e.what()}});
       failures += (failures.empty() ? "" : "; ") + std::string(e.what());
     }
   }
@@ -200,7 +206,8 @@ auto over_urls(const ServiceClient& store, const std::string& what, F attempt) {
 }  // namespace
 
 SandboxReference parse_sandbox_reference(const std::string& reference) {
-  if (!reference.starts_with("SB:")) throw Error("'" + reference + "' is not a sandbox reference (SB:<SE>|<path>)");
+  if (!reference.starts_with("SB:"))
+    throw Error("'" + reference + "' is not a sandbox reference (SB:<SE>|<path>)");
   auto bar = reference.find('|', 3);
   if (bar == std::string::npos || bar == 3 || bar + 1 == reference.size())
     throw Error("'" + reference + "' is not a sandbox reference (SB:<SE>|<path>)");

@@ -21,7 +21,9 @@ constexpr const char* kFailedLfn = "Failed Downloading InputSandbox LFN(s)";
 bool istarts_with(const std::string& s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(s[i])) !=
+        std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
   return true;
 }
 
@@ -41,7 +43,8 @@ std::vector<std::string> matches(const fs::path& workdir, const std::string& ent
     for (std::size_t i = 0; i < g.gl_pathc; ++i) {
       fs::path p = g.gl_pathv[i];
       std::error_code ec;
-      if (fs::is_regular_file(p, ec) || fs::is_directory(p, ec)) out.push_back(fs::relative(p, workdir, ec).string());
+      if (fs::is_regular_file(p, ec) || fs::is_directory(p, ec))
+        out.push_back(fs::relative(p, workdir, ec).string());
     }
   }
   ::globfree(&g);
@@ -49,7 +52,9 @@ std::vector<std::string> matches(const fs::path& workdir, const std::string& ent
 }
 
 nlohmann::json status_json(const jobs::StatusUpdate& s) {
-  return {{"status", s.status}, {"minor_status", s.minor_status}, {"application_status", s.application_status},
+  return {{"status", s.status},
+          {"minor_status", s.minor_status},
+          {"application_status", s.application_status},
           {"source", s.source}};
 }
 
@@ -112,12 +117,14 @@ std::uint64_t settle_local_file(const ServiceClient& store, const std::string& e
 
 }  // namespace
 
-std::uint64_t fetch_input_sandbox(const ServiceClient& store, const std::vector<std::string>& input_sandbox,
+std::uint64_t fetch_input_sandbox(const ServiceClient& store,
+                                  const std::vector<std::string>& input_sandbox,
                                   const fs::path& jobdir, const SandboxPolicy& policy) {
   for (const auto& entry : input_sandbox)
     if (istarts_with(entry, "LFN:"))
-      throw jobs::JobPreparationError(kFailedLfn, "InputSandbox entry '" + entry +
-                                                      "' is an LFN: this pilot does not download grid files");
+      throw jobs::JobPreparationError(
+          kFailedLfn,
+          "InputSandbox entry '" + entry + "' is an LFN: this pilot does not download grid files");
   std::uint64_t files = 0;
   std::size_t n = 0;
   for (const auto& entry : input_sandbox)
@@ -157,7 +164,8 @@ PackedOutput pack_output_sandbox(const fs::path& workdir, const jobs::JobDescrip
       for (const auto& z : matches(workdir, entry + ".zst")) {
         auto plain_name = z.substr(0, z.size() - 4);
         if (std::find(out.files.begin(), out.files.end(), plain_name) != out.files.end()) continue;
-        fs::path plain = archive.parent_path() / (archive.filename().string() + "." + std::to_string(plain_files.size()) + ".plain");
+        fs::path plain = archive.parent_path() / (archive.filename().string() + "." +
+                                                  std::to_string(plain_files.size()) + ".plain");
         plain_files.push_back(plain);
         try {
           std::ofstream f(plain, std::ios::binary | std::ios::trunc);
@@ -178,7 +186,8 @@ PackedOutput pack_output_sandbox(const fs::path& workdir, const jobs::JobDescrip
   }
   for (const auto& log : {description.std_output, description.std_error}) {
     std::error_code ec;
-    if (!log.empty() && safe_relative(log) && fs::is_regular_file(workdir / (log + ".zst"), ec)) add(log + ".zst");
+    if (!log.empty() && safe_relative(log) && fs::is_regular_file(workdir / (log + ".zst"), ec))
+      add(log + ".zst");
   }
   fs::path record_file = archive;
   record_file += ".job.json";
@@ -210,7 +219,8 @@ void keep_pending_output(const PendingOutput& p) {
 std::vector<PendingOutput> list_pending_outputs(const fs::path& state_dir, const log::Logger& log) {
   std::vector<PendingOutput> out;
   std::error_code ec;
-  for (fs::directory_iterator it(state_dir / "output-sandboxes", ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(state_dir / "output-sandboxes", ec), end; !ec && it != end;
+       it.increment(ec)) {
     try {
       auto text = read_file(it->path() / "pending.json");
       if (!text || !fs::exists(it->path() / "sandbox.tar.bz2")) continue;  // still being written
@@ -229,10 +239,12 @@ std::vector<PendingOutput> list_pending_outputs(const fs::path& state_dir, const
       }
       out.push_back(std::move(p));
     } catch (const std::exception& e) {
-      log.warn("unreadable pending output sandbox left alone", {{"dir", it->path().string()}, {"error", e.what()}});
+      log.warn("unreadable pending output sandbox left alone",
+               {{"dir", it->path().string()}, {"error", e.what()}});
     }
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.job_id < b.job_id; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.job_id < b.job_id; });
   return out;
 }
 
@@ -244,8 +256,10 @@ std::optional<std::string> upload_with_retries(const ServiceClient& store, const
     } catch (const std::exception& e) {
       auto* rpc = dynamic_cast<const RpcError*>(&e);
       if (rpc && rpc->kind == ErrorKind::given_up) return std::nullopt;  // kept for the next pilot
-      store.log.warn("output sandbox upload failed",
-                     {{"job_id", job_id}, {"attempt", attempt}, {"of", policy.upload_attempts}, {"error", e.what()}});
+      store.log.warn("output sandbox upload failed", {{"job_id", job_id},
+                                                      {"attempt", attempt},
+                                                      {"of", policy.upload_attempts},
+                                                      {"error", e.what()}});
       if (attempt < policy.upload_attempts) std::this_thread::sleep_for(policy.upload_retry_delay);
     }
   }

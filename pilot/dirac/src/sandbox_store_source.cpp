@@ -14,11 +14,14 @@ bool reports_upload(const PendingOutput& pending) {
 
 }  // namespace
 
-bool DiracJobSource::deliver_output_sandbox(const std::string& job_id, const jobs::FinishedJob& job) {
+bool DiracJobSource::deliver_output_sandbox(const std::string& job_id,
+                                            const jobs::FinishedJob& job) {
   std::int64_t n = job_number(job_id);
   if (sandbox_store_.urls.empty()) {
-    log_.warn("the job has an OutputSandbox but no SandboxStore is configured (services.sandbox_store): not uploaded",
-              {{"job_id", job_id}});
+    log_.warn(
+        "the job has an OutputSandbox but no SandboxStore is configured (services.sandbox_store): "
+        "not uploaded",
+        {{"job_id", job_id}});
     return true;
   }
   PendingOutput pending{n, pending_output_dir(config_.state_dir, n), job.final_status};
@@ -30,7 +33,8 @@ bool DiracJobSource::deliver_output_sandbox(const std::string& job_id, const job
   }
   try {
     std::filesystem::create_directories(pending.dir);
-    auto packed = pack_output_sandbox(job.workdir, *job.description, job.record, pending.dir / "sandbox.tar.bz2");
+    auto packed = pack_output_sandbox(job.workdir, *job.description, job.record,
+                                      pending.dir / "sandbox.tar.bz2");
     if (!packed.unmatched.empty()) {
       std::string names;
       for (const auto& u : packed.unmatched) names += (names.empty() ? "" : ", ") + u;
@@ -62,9 +66,11 @@ ServiceClient DiracJobSource::sandbox_store_for(const std::string& job_id) {
 
 bool DiracJobSource::upload_pending(const PendingOutput& pending, const ServiceClient& store) {
   std::string id = std::to_string(pending.job_id);
-  auto ref = upload_with_retries(store, pending.dir / "sandbox.tar.bz2", pending.job_id, config_.sandbox);
+  auto ref =
+      upload_with_retries(store, pending.dir / "sandbox.tar.bz2", pending.job_id, config_.sandbox);
   if (!ref) {
-    log_.warn("output sandbox kept for a later upload", {{"job_id", id}, {"dir", pending.dir.string()}});
+    log_.warn("output sandbox kept for a later upload",
+              {{"job_id", id}, {"dir", pending.dir.string()}});
     next_output_retry_ = std::chrono::steady_clock::now() + config_.pending_output_retry;
     return false;
   }
@@ -82,7 +88,8 @@ bool DiracJobSource::upload_pending(const PendingOutput& pending, const ServiceC
 
 std::size_t DiracJobSource::retry_pending_outputs() {
   auto pending = list_pending_outputs(config_.state_dir, log_);
-  if (pending.empty() || std::chrono::steady_clock::now() < next_output_retry_) return pending.size();
+  if (pending.empty() || std::chrono::steady_clock::now() < next_output_retry_)
+    return pending.size();
   std::size_t left = 0;
   for (const auto& p : pending) {
     // The owner's proxy went with its pilot: a later pilot delivers as itself.

@@ -23,22 +23,27 @@ std::optional<Match> request_job(const ServiceClient& matcher, const Dict& descr
   Reply r = call(matcher.urls, "requestJob", list({description}), matcher.options, matcher.log);
   if (!r.ok) {
     if (r.errno_value == kErrnoNoMatch) return std::nullopt;
-    std::string msg = "Matcher.requestJob: " + r.message + " (Errno " + std::to_string(r.errno_value) + ")";
+    std::string msg =
+        "Matcher.requestJob: " + r.message + " (Errno " + std::to_string(r.errno_value) + ")";
     if (r.errno_value == kErrnoVersionMismatch)
-      throw VersionMismatch(msg + "; this pilot's version is not the one the server requires", r.errno_value);
+      throw VersionMismatch(msg + "; this pilot's version is not the one the server requires",
+                            r.errno_value);
     throw ServiceError(msg, r.errno_value);
   }
   const Dict& d = r.value.as_dict("Matcher.requestJob reply");
   Match m;
   const Value* id = d.find("JobID");
   const Value* jdl = d.find("JDL");
-  if (!id || !jdl) throw RpcError(ErrorKind::protocol, "Matcher.requestJob: reply without JobID or JDL: " + to_debug_string(r.value).substr(0, 200));
+  if (!id || !jdl)
+    throw RpcError(ErrorKind::protocol, "Matcher.requestJob: reply without JobID or JDL: " +
+                                            to_debug_string(r.value).substr(0, 200));
   // JobID arrives as an int (DEncode) or, from some versions, as its decimal text.
   if (id->is<std::string>()) {
     try {
       m.job_id = std::stoll(id->as_string());
     } catch (const std::exception&) {
-      throw RpcError(ErrorKind::protocol, "Matcher.requestJob: JobID '" + id->as_string() + "' is not a number");
+      throw RpcError(ErrorKind::protocol,
+                     "Matcher.requestJob: JobID '" + id->as_string() + "' is not a number");
     }
   } else {
     m.job_id = id->as_int("Matcher.requestJob JobID");
@@ -47,12 +52,14 @@ std::optional<Match> request_job(const ServiceClient& matcher, const Dict& descr
   m.owner = optional_string(d, "DN");
   if (m.owner.empty()) m.owner = optional_string(d, "Owner");
   m.group = optional_string(d, "Group");
-  if (const Value* f = d.find("PilotInfoReportedFlag"); f && f->is<bool>()) m.pilot_info_reported = f->as_bool();
+  if (const Value* f = d.find("PilotInfoReportedFlag"); f && f->is<bool>())
+    m.pilot_info_reported = f->as_bool();
   m.raw = d;
   return m;
 }
 
-Value set_job_status_bulk(const ServiceClient& c, std::int64_t job_id, const std::vector<StatusEntry>& entries, bool force) {
+Value set_job_status_bulk(const ServiceClient& c, std::int64_t job_id,
+                          const std::vector<StatusEntry>& entries, bool force) {
   Dict statuses;
   for (const auto& e : entries) {
     std::string key = format_datetime(e.time, true);
@@ -77,16 +84,17 @@ void set_job_application_status(const ServiceClient& c, std::int64_t job_id, con
   checked(c, "setJobApplicationStatus", list({job_id, app, source}));
 }
 
-std::int64_t set_job_parameters(const ServiceClient& c, std::int64_t job_id,
-                                const std::vector<std::pair<std::string, std::string>>& parameters) {
+std::int64_t set_job_parameters(
+    const ServiceClient& c, std::int64_t job_id,
+    const std::vector<std::pair<std::string, std::string>>& parameters) {
   List params;
   for (const auto& [n, v] : parameters) params.items.push_back(list({n, v}));
   Value v = checked(c, "setJobParameters", list({job_id, params}));
   return v.is<std::int64_t>() ? v.as_int() : static_cast<std::int64_t>(parameters.size());
 }
 
-std::vector<ServerCommand> send_heartbeat(const ServiceClient& c, std::int64_t job_id, const Dict& dynamic_data,
-                                          const Dict& static_data) {
+std::vector<ServerCommand> send_heartbeat(const ServiceClient& c, std::int64_t job_id,
+                                          const Dict& dynamic_data, const Dict& static_data) {
   Value v = checked(c, "sendHeartBeat", list({job_id, dynamic_data, static_data}));
   std::vector<ServerCommand> out;
   if (v.is_null()) return out;
@@ -104,12 +112,13 @@ std::string default_job_manager_url(const std::string& matcher_url) {
                              "WorkloadManagement/TornadoJobManager");
 }
 
-void send_pilot_log(const ServiceClient& c, const std::string& message_json, const std::string& uuid,
-                    const std::string& vo) {
+void send_pilot_log(const ServiceClient& c, const std::string& message_json,
+                    const std::string& uuid, const std::string& vo) {
   checked(c, "sendMessage", list({message_json, uuid, vo}));
 }
 
-void finalise_pilot_logs(const ServiceClient& c, const Dict& payload, const std::string& uuid, const std::string& vo) {
+void finalise_pilot_logs(const ServiceClient& c, const Dict& payload, const std::string& uuid,
+                         const std::string& vo) {
   checked(c, "finaliseLogs", list({payload, uuid, vo}));
 }
 

@@ -39,7 +39,9 @@ bool is_ip_literal(const std::string& host) {
 
 // A TLS alert from the server during or right after the handshake means it refused our
 // certificate (unknown CA, expired, not a valid proxy...).
-bool peer_alert(const std::string& errors) { return errors.find("alert") != std::string::npos; }
+bool peer_alert(const std::string& errors) {
+  return errors.find("alert") != std::string::npos;
+}
 
 // Writing to a socket the server has closed raises SIGPIPE, which would kill the pilot; OpenSSL's
 // socket BIO cannot pass MSG_NOSIGNAL. The signal is blocked in this thread while writing and a
@@ -85,7 +87,8 @@ TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::stri
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   if (cred.ca_dir.empty()) throw RpcError(ErrorKind::auth, where_ + ": no CA directory configured");
   if (SSL_CTX_load_verify_locations(ctx, nullptr, cred.ca_dir.c_str()) != 1)
-    throw RpcError(ErrorKind::auth, where_ + ": cannot use the CA directory " + cred.ca_dir.string() + ": " + openssl_errors());
+    throw RpcError(ErrorKind::auth, where_ + ": cannot use the CA directory " +
+                                        cred.ca_dir.string() + ": " + openssl_errors());
   X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_ALLOW_PROXY_CERTS);
   tls::record_verify_failure(ctx, &verify_failure_);
   if (!cred.cert.empty()) {
@@ -94,8 +97,9 @@ TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::stri
     if (SSL_CTX_use_certificate_chain_file(ctx, cred.cert.c_str()) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1)
-      throw RpcError(ErrorKind::auth, where_ + ": cannot load the credential " + cred.cert.string() +
-                                          (cred.key.empty() ? "" : " / " + key) + ": " + openssl_errors());
+      throw RpcError(ErrorKind::auth,
+                     where_ + ": cannot load the credential " + cred.cert.string() +
+                         (cred.key.empty() ? "" : " / " + key) + ": " + openssl_errors());
   }
 
   try {
@@ -130,9 +134,10 @@ TlsSocket::TlsSocket(const ServiceUrl& url, const RpcOptions& options, std::stri
     }
     long verify = SSL_get_verify_result(ssl);
     if (verify != X509_V_OK)
-      throw RpcError(ErrorKind::auth, where_ + ": TLS handshake: " + tls::describe_verify_failure(verify_failure_, verify) +
-                                          " (server " + url.host + ":" + std::to_string(url.port) + ", CA directory " +
-                                          cred.ca_dir.string() + ")");
+      throw RpcError(ErrorKind::auth, where_ + ": TLS handshake: " +
+                                          tls::describe_verify_failure(verify_failure_, verify) +
+                                          " (server " + url.host + ":" + std::to_string(url.port) +
+                                          ", CA directory " + cred.ca_dir.string() + ")");
     fail_io(rc, "TLS handshake");
   }
 }
@@ -144,7 +149,8 @@ TlsSocket::~TlsSocket() {
 }
 
 void TlsSocket::wait(int ssl_error, Clock::time_point deadline, std::string_view step) {
-  pollfd p{conn_->fd(), static_cast<short>(ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN), 0};
+  pollfd p{conn_->fd(), static_cast<short>(ssl_error == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN),
+           0};
   for (;;) {
     if (give_up_ && *give_up_)
       throw RpcError(ErrorKind::given_up,
@@ -155,9 +161,12 @@ void TlsSocket::wait(int ssl_error, Clock::time_point deadline, std::string_view
     // In slices, so that giving up takes effect within one.
     int n = ::poll(&p, 1, give_up_ ? std::min(ms, 100) : ms);
     if (n > 0) return;
-    if (n < 0 && errno != EINTR) throw RpcError(ErrorKind::transport, where_ + ": " + std::string(step) + ": poll: " + std::strerror(errno));
+    if (n < 0 && errno != EINTR)
+      throw RpcError(ErrorKind::transport,
+                     where_ + ": " + std::string(step) + ": poll: " + std::strerror(errno));
   }
-  throw RpcError(ErrorKind::timeout, where_ + ": " + std::string(step) + ": no progress within the timeout");
+  throw RpcError(ErrorKind::timeout,
+                 where_ + ": " + std::string(step) + ": no progress within the timeout");
 }
 
 void TlsSocket::fail_io(int rc, std::string_view step) {
@@ -186,11 +195,14 @@ void TlsSocket::fail_io(int rc, std::string_view step) {
       (err == SSL_ERROR_SSL && errors.find("unexpected eof") != std::string::npos))
     throw RpcError(ErrorKind::transport, prefix + "connection closed by the server");
   if (err == SSL_ERROR_SYSCALL)
-    throw RpcError(ErrorKind::transport, prefix + (errors.empty() ? std::string(std::strerror(saved_errno)) : errors));
-  throw RpcError(ErrorKind::transport, prefix + (errors.empty() ? "TLS error " + std::to_string(err) : errors));
+    throw RpcError(ErrorKind::transport,
+                   prefix + (errors.empty() ? std::string(std::strerror(saved_errno)) : errors));
+  throw RpcError(ErrorKind::transport,
+                 prefix + (errors.empty() ? "TLS error " + std::to_string(err) : errors));
 }
 
-void TlsSocket::write_all(std::string_view data, Clock::time_point deadline, std::string_view step) {
+void TlsSocket::write_all(std::string_view data, Clock::time_point deadline,
+                          std::string_view step) {
   SigpipeGuard guard;
   while (!data.empty()) {
     ERR_clear_error();

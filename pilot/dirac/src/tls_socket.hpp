@@ -38,7 +38,7 @@ class TlsSocket {
   std::string where_;
   std::shared_ptr<std::atomic<bool>> give_up_;  // RpcOptions::give_up
   bool read_anything_ = false;
-  tls::VerifyFailure verify_failure_;  // filled by the verification callback; outlives ctx_
+  tls::VerifyFailure verify_failure_;        // filled by the verification callback; outlives ctx_
   std::optional<http::TcpConnection> conn_;  // before ssl_: SSL_free runs first
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_{nullptr, SSL_CTX_free};
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl_{nullptr, SSL_free};

@@ -5,9 +5,15 @@
 
 namespace pilot::dirac {
 
-bool List::operator==(const List& o) const { return items == o.items; }
-bool Tuple::operator==(const Tuple& o) const { return items == o.items; }
-bool Dict::operator==(const Dict& o) const { return items == o.items; }
+bool List::operator==(const List& o) const {
+  return items == o.items;
+}
+bool Tuple::operator==(const Tuple& o) const {
+  return items == o.items;
+}
+bool Dict::operator==(const Dict& o) const {
+  return items == o.items;
+}
 
 const Value* Dict::find(std::string_view key) const {
   for (const auto& [k, v] : items)
@@ -30,16 +36,18 @@ Dict dict(std::initializer_list<std::pair<std::string, Value>> items) {
   return d;
 }
 
-Dict s_ok(Value value) { return dict({{"OK", true}, {"Value", std::move(value)}}); }
+Dict s_ok(Value value) {
+  return dict({{"OK", true}, {"Value", std::move(value)}});
+}
 
 Dict s_error(std::string message, std::int64_t errno_value) {
   return dict({{"OK", false}, {"Message", std::move(message)}, {"Errno", errno_value}});
 }
 
 std::string_view Value::type_name() const {
-  static constexpr std::string_view names[] = {"None",  "bool",  "int",  "int",      "float",
-                                               "str",   "bytes", "list", "tuple",    "dict",
-                                               "datetime", "date", "time"};
+  static constexpr std::string_view names[] = {"None",     "bool",  "int",  "int",   "float",
+                                               "str",      "bytes", "list", "tuple", "dict",
+                                               "datetime", "date",  "time"};
   return names[v_.index()];
 }
 
@@ -174,13 +182,21 @@ void debug(const Value& v, std::string& out) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, Null>) out += "None";
-        else if constexpr (std::is_same_v<T, bool>) out += x ? "True" : "False";
-        else if constexpr (std::is_same_v<T, std::int64_t>) out += std::to_string(x);
-        else if constexpr (std::is_same_v<T, BigInt>) out += x.digits;
-        else if constexpr (std::is_same_v<T, double>) out += python_float_repr(x);
-        else if constexpr (std::is_same_v<T, std::string>) out += nlohmann::json(x).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        else if constexpr (std::is_same_v<T, Bytes>) out += "b" + nlohmann::json(x.data).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+        if constexpr (std::is_same_v<T, Null>)
+          out += "None";
+        else if constexpr (std::is_same_v<T, bool>)
+          out += x ? "True" : "False";
+        else if constexpr (std::is_same_v<T, std::int64_t>)
+          out += std::to_string(x);
+        else if constexpr (std::is_same_v<T, BigInt>)
+          out += x.digits;
+        else if constexpr (std::is_same_v<T, double>)
+          out += python_float_repr(x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          out += nlohmann::json(x).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        else if constexpr (std::is_same_v<T, Bytes>)
+          out += "b" + nlohmann::json(x.data).dump(-1, ' ', true,
+                                                   nlohmann::json::error_handler_t::replace);
         else if constexpr (std::is_same_v<T, List> || std::is_same_v<T, Tuple>) {
           constexpr bool is_list = std::is_same_v<T, List>;
           out += is_list ? '[' : '(';

@@ -14,22 +14,25 @@ TEST_CASE("pilot dirac call: requestJob over DISET, a refusal, an unreachable se
   std::map<std::string, std::string> env{{"X509_USER_PROXY", (pki() / "proxy.pem").string()},
                                          {"X509_CERT_DIR", (pki() / "certificates").string()}};
   auto r = pilot::test::run_pilot({"dirac", "call", server.diset_url(), "requestJob",
-                                   R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])", "--setup", "Test-Setup",
-                                   "--vo", "testvo"},
+                                   R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])", "--setup",
+                                   "Test-Setup", "--vo", "testvo"},
                                   env);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto out = nlohmann::json::parse(r.out);
   CHECK(out["Value"]["JobID"] == 1);
-  auto again = pilot::test::run_pilot({"dirac", "call", server.diset_url(), "requestJob",
-                                       R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])", "--setup", "Test-Setup"},
-                                      env);
+  auto again = pilot::test::run_pilot(
+      {"dirac", "call", server.diset_url(), "requestJob",
+       R"([{"Site": "DIRAC.Test.ch", "CPUTime": 86400}])", "--setup", "Test-Setup"},
+      env);
   CHECK(again.exit_code == 1);
   CHECK(nlohmann::json::parse(again.out)["Errno"] == 1510);
-  auto bad = pilot::test::run_pilot({"dirac", "call", server.diset_url(), "requestJob", "{not json"}, env);
+  auto bad =
+      pilot::test::run_pilot({"dirac", "call", server.diset_url(), "requestJob", "{not json"}, env);
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.err, Catch::Contains("ARGS must be a JSON list"));
-  auto down = pilot::test::run_pilot({"dirac", "call", "dips://127.0.0.1:1/WorkloadManagement/Matcher", "requestJob", "[]"}, env);
+  auto down = pilot::test::run_pilot(
+      {"dirac", "call", "dips://127.0.0.1:1/WorkloadManagement/Matcher", "requestJob", "[]"}, env);
   CHECK(down.exit_code == 1);
   CHECK_THAT(down.err, Catch::Contains("cannot connect to 127.0.0.1:1"));
 }

@@ -107,7 +107,8 @@ TEST_CASE("DEncode and JSON: nested values round-trip") {
   CHECK(*d.find("blob") == Value(Bytes{std::string("\x00\x01\xfe", 3)}));
   CHECK(*d.find("42") == Value("int key"));  // dict int keys arrive as strings
   CHECK(d.find("jobs")->as_sequence()[0].as_dict().find("Tags")->as_sequence()[1] == Value("b"));
-  CHECK(json_encode(DateTime{2026, 11, 25, 1, 2, 3, 5}) == R"({"__dCls":"dt","obj":"2026-11-25 01:02:03"})");
+  CHECK(json_encode(DateTime{2026, 11, 25, 1, 2, 3, 5}) ==
+        R"({"__dCls":"dt","obj":"2026-11-25 01:02:03"})");
   CHECK(json_encode(tuple({1, "a"})) == R"([1,"a"])");
   Dict list_key;
   list_key.items.emplace_back(Value(list({})), Value(1));
@@ -116,18 +117,27 @@ TEST_CASE("DEncode and JSON: nested values round-trip") {
 
 TEST_CASE("Mixed decoding: DEncode first, JSON second") {
   CHECK(mixed_decode("ds2:OKb1e") == Value(dict({{"OK", true}})));
-  CHECK(mixed_decode(R"({"OK": true, "Value": [1, 2]})") == Value(dict({{"OK", true}, {"Value", list({1, 2})}})));
+  CHECK(mixed_decode(R"({"OK": true, "Value": [1, 2]})") ==
+        Value(dict({{"OK", true}, {"Value", list({1, 2})}})));
   CHECK_THROWS_WITH(mixed_decode("<html>"), Catch::Contains("neither DEncode nor JSON"));
 }
 
 TEST_CASE("DEncode: garbage and truncated input fail cleanly with the offset") {
   CHECK(error_of("") == "DEncode: empty input");
-  CHECK(error_of("x") == "DEncode: at offset 0: expected a type letter (i, I, f, b, n, s, u, l, t, d, z), found 'x'");
-  CHECK(error_of("i12") == "DEncode: at offset 3: expected an integer terminated by 'e', found end of data (truncated input)");
+  CHECK(
+      error_of("x") ==
+      "DEncode: at offset 0: expected a type letter (i, I, f, b, n, s, u, l, t, d, z), found 'x'");
+  CHECK(error_of("i12") ==
+        "DEncode: at offset 3: expected an integer terminated by 'e', found end of data (truncated "
+        "input)");
   CHECK(error_of("i1x2e") == "DEncode: at offset 1: expected an integer, found '1x2'");
-  CHECK(error_of("s10:abc") == "DEncode: at offset 1: expected a string of 10 bytes, found only 3 bytes left (truncated input)");
-  CHECK(error_of("li1e") == "DEncode: at offset 4: expected a value or 'e', found end of data (truncated input)");
-  CHECK(error_of("ds1:a") == "DEncode: at offset 5: expected a value, found end of data (truncated input)");
+  CHECK(error_of("s10:abc") ==
+        "DEncode: at offset 1: expected a string of 10 bytes, found only 3 bytes left (truncated "
+        "input)");
+  CHECK(error_of("li1e") ==
+        "DEncode: at offset 4: expected a value or 'e', found end of data (truncated input)");
+  CHECK(error_of("ds1:a") ==
+        "DEncode: at offset 5: expected a value, found end of data (truncated input)");
   CHECK(error_of("i1ei2e") == "DEncode: at offset 3: expected end of data, found trailing bytes");
   CHECK_THAT(error_of("fabce"), Catch::Contains("expected a float"));
   CHECK_THAT(error_of("zq"), Catch::Contains("'a', 'd' or 't' after 'z'"));
@@ -137,8 +147,10 @@ TEST_CASE("DEncode: garbage and truncated input fail cleanly with the offset") {
   CHECK_THAT(error_of("i" + std::string(5000, '1') + "e"), Catch::Contains("at most 4300"));
   // Every prefix of a valid encoding fails cleanly, none crashes or succeeds by accident.
   std::string full = dencode(dict({{"a", list({1, 2.5, "x", DateTime{2026, 1, 1, 0, 0, 0, 0}})}}));
-  for (std::size_t n = 1; n < full.size(); ++n) CHECK_THROWS_AS(ddecode(full.substr(0, n)), pilot::Error);
+  for (std::size_t n = 1; n < full.size(); ++n)
+    CHECK_THROWS_AS(ddecode(full.substr(0, n)), pilot::Error);
   CHECK_THROWS_WITH(json_decode(std::string(200, '[')), Catch::Contains("nesting deeper"));
-  CHECK_THROWS_WITH(json_decode(R"({"__dCls": "dt", "obj": "yesterday"})"), Catch::Contains("__dCls dt"));
+  CHECK_THROWS_WITH(json_decode(R"({"__dCls": "dt", "obj": "yesterday"})"),
+                    Catch::Contains("__dCls dt"));
   CHECK_THROWS_WITH(json_decode("{\"a\": "), Catch::Contains("JSON: "));
 }

@@ -38,15 +38,18 @@ TEST_CASE("Credentials: an openssl-made RFC3820 proxy with its DIRAC group") {
   auto expired = read_certificate_info(test::pki() / "expired_proxy.pem");
   auto e = check_lifetime(expired, now, std::chrono::seconds(0), std::chrono::hours(1));
   CHECK_FALSE(e.usable);
-  CHECK_THAT(e.message, Catch::Contains("has expired: valid until 2020-01-02 00:00:00 UTC, now 20"));
+  CHECK_THAT(e.message,
+             Catch::Contains("has expired: valid until 2020-01-02 00:00:00 UTC, now 20"));
 
   auto host = read_certificate_info(test::pki() / "hostcert.pem");
   CHECK_FALSE(host.is_proxy);
   CHECK_FALSE(host.group);
-  CHECK_THROWS_WITH(read_certificate_info(test::pki() / "nope.pem"), Catch::Contains("does not exist"));
+  CHECK_THROWS_WITH(read_certificate_info(test::pki() / "nope.pem"),
+                    Catch::Contains("does not exist"));
   pilot::TempDir d;
   pilot::write_file_atomic(d.path() / "junk.pem", "not a certificate");
-  CHECK_THROWS_WITH(read_certificate_info(d.path() / "junk.pem"), Catch::Contains("holds no PEM certificate"));
+  CHECK_THROWS_WITH(read_certificate_info(d.path() / "junk.pem"),
+                    Catch::Contains("holds no PEM certificate"));
 }
 
 TEST_CASE("Credentials: discovery order of proxy, host certificate and CA directory") {
@@ -55,7 +58,8 @@ TEST_CASE("Credentials: discovery order of proxy, host certificate and CA direct
     fs::create_directories((root.path() / p).parent_path());
     pilot::write_file_atomic(root.path() / p, "x");
   };
-  CHECK_THROWS_WITH(find_credentials(env({}), 1000, root.path()), Catch::Contains("no grid credential found"));
+  CHECK_THROWS_WITH(find_credentials(env({}), 1000, root.path()),
+                    Catch::Contains("no grid credential found"));
   put("etc/grid-security/hostcert.pem");
   put("etc/grid-security/hostkey.pem");
   CHECK_THROWS_WITH(find_credentials(env({}), 1000, root.path()), Catch::Contains("CA directory"));
@@ -69,7 +73,8 @@ TEST_CASE("Credentials: discovery order of proxy, host certificate and CA direct
   CHECK(c.cert == root.path() / "tmp/x509up_u1000");
   put("p/proxy");
   fs::create_directories(root.path() / "ca");
-  c = find_credentials(env({{"X509_USER_PROXY", "/p/proxy"}, {"X509_CERT_DIR", "/ca"}}), 1000, root.path());
+  c = find_credentials(env({{"X509_USER_PROXY", "/p/proxy"}, {"X509_CERT_DIR", "/ca"}}), 1000,
+                       root.path());
   CHECK(c.cert == root.path() / "p/proxy");
   CHECK(c.ca_dir == root.path() / "ca");
   CHECK_THROWS_WITH(find_credentials(env({{"X509_USER_PROXY", "/p/missing"}}), 1000, root.path()),
@@ -84,10 +89,14 @@ TEST_CASE("Bearer token: WLCG discovery order") {
   CHECK(find_bearer_token(env({}), 1000, root.path()) == "from-tmp");
   fs::create_directories(root.path() / "run/user/1000");
   pilot::write_file_atomic(root.path() / "run/user/1000/bt_u1000", " from-xdg ");
-  CHECK(find_bearer_token(env({{"XDG_RUNTIME_DIR", "/run/user/1000"}}), 1000, root.path()) == "from-xdg");
+  CHECK(find_bearer_token(env({{"XDG_RUNTIME_DIR", "/run/user/1000"}}), 1000, root.path()) ==
+        "from-xdg");
   pilot::write_file_atomic(root.path() / "tok", "from-file");
-  CHECK(find_bearer_token(env({{"XDG_RUNTIME_DIR", "/run/user/1000"}, {"BEARER_TOKEN_FILE", "/tok"}}), 1000, root.path()) == "from-file");
-  CHECK(find_bearer_token(env({{"BEARER_TOKEN", "from-env"}, {"BEARER_TOKEN_FILE", "/tok"}}), 1000, root.path()) == "from-env");
+  CHECK(
+      find_bearer_token(env({{"XDG_RUNTIME_DIR", "/run/user/1000"}, {"BEARER_TOKEN_FILE", "/tok"}}),
+                        1000, root.path()) == "from-file");
+  CHECK(find_bearer_token(env({{"BEARER_TOKEN", "from-env"}, {"BEARER_TOKEN_FILE", "/tok"}}), 1000,
+                          root.path()) == "from-env");
   CHECK_THROWS_WITH(find_bearer_token(env({{"BEARER_TOKEN_FILE", "/missing"}}), 1000, root.path()),
                     Catch::Contains("BEARER_TOKEN_FILE names"));
 }
@@ -99,7 +108,10 @@ TEST_CASE("Resource description: exact types, omitted empties, bad extras named"
   r.pilot_benchmark = 12.5;
   r.required_tags = {"4Processors"};
   r.whole_node = true;
-  r.extra = {{"ReleaseVersion", 11}, {"MaxRAM", "2048"}, {"Custom", {1, 2.5}}, {"JobType", "MCSimulation"}};
+  r.extra = {{"ReleaseVersion", 11},
+             {"MaxRAM", "2048"},
+             {"Custom", {1, 2.5}},
+             {"JobType", "MCSimulation"}};
   Dict d = resource_description(r, true);
   CHECK(*d.find("Site") == Value("LCG.CERN.cern"));
   CHECK(*d.find("CPUTime") == Value(5000));

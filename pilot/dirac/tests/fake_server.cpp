@@ -21,7 +21,9 @@ namespace pilot::dirac::test {
 namespace fs = std::filesystem;
 
 namespace {
-fs::path source(const std::string& rel) { return fs::path(PILOT_SOURCE_DIR) / rel; }
+fs::path source(const std::string& rel) {
+  return fs::path(PILOT_SOURCE_DIR) / rel;
+}
 }  // namespace
 
 const fs::path& pki() {
@@ -31,8 +33,10 @@ const fs::path& pki() {
     CommandOptions opts;
     opts.timeout = std::chrono::seconds(120);
     opts.merge_stderr = true;
-    auto r = run_command({"bash", source("tests/fake_dirac/make-test-pki.sh").string(), dir.path().string()}, opts);
-    if (!r || !r->ok()) throw Error("make-test-pki.sh failed: " + (r ? r->out : std::string("bash not found")));
+    auto r = run_command(
+        {"bash", source("tests/fake_dirac/make-test-pki.sh").string(), dir.path().string()}, opts);
+    if (!r || !r->ok())
+      throw Error("make-test-pki.sh failed: " + (r ? r->out : std::string("bash not found")));
     return true;
   }();
   (void)made;
@@ -61,14 +65,18 @@ std::string sign_with_owner_proxy(const std::string& request_pem, int lifetime_s
   std::string script =
       "import sys; sys.path.insert(0, sys.argv[1]); import fake_dirac as f\n"
       "stored = sys.argv[2] + '/owner_stored_proxy.pem'\n"
-      "out = f.sign_proxy(stored, open(stored).read(), open(sys.argv[3]).read(), int(sys.argv[4]), 424242)\n"
+      "out = f.sign_proxy(stored, open(stored).read(), open(sys.argv[3]).read(), int(sys.argv[4]), "
+      "424242)\n"
       "sys.stdout.write(out or '')\n";
   CommandOptions opts;
   opts.timeout = std::chrono::seconds(30);
-  auto r = run_command({"python3", "-c", script, source("tests/fake_dirac").string(), pki().string(),
-                        (dir.path() / "req.pem").string(), std::to_string(lifetime_s)},
-                       opts);
-  if (!r || !r->ok()) throw Error("signing with the owner's stored proxy failed: " + (r ? r->err : std::string("no python3")));
+  auto r =
+      run_command({"python3", "-c", script, source("tests/fake_dirac").string(), pki().string(),
+                   (dir.path() / "req.pem").string(), std::to_string(lifetime_s)},
+                  opts);
+  if (!r || !r->ok())
+    throw Error("signing with the owner's stored proxy failed: " +
+                (r ? r->err : std::string("no python3")));
   return r->out;
 }
 
@@ -86,11 +94,11 @@ FakeDirac::FakeDirac(std::vector<std::string> flags) : dir_("pilot-fake-dirac") 
     release_ = DiracRelease::v9;
     flags.push_back("--v9");
   }
-  std::vector<std::string> argv = {"python3", source("tests/fake_dirac/fake_dirac.py").string(),
-                                   "--pki", pki().string(),
+  std::vector<std::string> argv = {"python3",     source("tests/fake_dirac/fake_dirac.py").string(),
+                                   "--pki",       pki().string(),
                                    "--port-file", (dir_.path() / "ports.json").string(),
-                                   "--record", (dir_.path() / "calls.jsonl").string(),
-                                   "--control", (dir_.path() / "control.json").string()};
+                                   "--record",    (dir_.path() / "calls.jsonl").string(),
+                                   "--control",   (dir_.path() / "control.json").string()};
   argv.insert(argv.end(), flags.begin(), flags.end());
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
@@ -150,16 +158,19 @@ std::vector<nlohmann::json> FakeDirac::calls(const std::string& method) const {
   return out;
 }
 
-std::filesystem::path python_tar(const std::filesystem::path& out, const std::string& mode, const std::string& code) {
-  std::string script = "import io, tarfile, sys\nwith tarfile.open(sys.argv[1], '" + mode + "') as tf:\n" + code;
+std::filesystem::path python_tar(const std::filesystem::path& out, const std::string& mode,
+                                 const std::string& code) {
+  std::string script =
+      "import io, tarfile, sys\nwith tarfile.open(sys.argv[1], '" + mode + "') as tf:\n" + code;
   auto r = pilot::run_command({"python3", "-c", script, out.string()});
-  if (!r || !r->ok()) throw Error("python tarfile could not make " + out.string() + (r ? ": " + r->err : ""));
+  if (!r || !r->ok())
+    throw Error("python tarfile could not make " + out.string() + (r ? ": " + r->err : ""));
   return out;
 }
 
 std::string tar_member(const std::string& name, const std::string& data, int mode) {
-  return "    ti = tarfile.TarInfo('" + name + "'); ti.mode = " + std::to_string(mode) + "; d = " + data +
-         "; ti.size = len(d); tf.addfile(ti, io.BytesIO(d))\n";
+  return "    ti = tarfile.TarInfo('" + name + "'); ti.mode = " + std::to_string(mode) +
+         "; d = " + data + "; ti.size = len(d); tf.addfile(ti, io.BytesIO(d))\n";
 }
 
 }  // namespace pilot::dirac::test

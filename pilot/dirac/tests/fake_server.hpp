@@ -17,7 +17,8 @@ const std::filesystem::path& pki();
 
 // Credentials of the PKI: proxy file name (proxy.pem, expired_proxy.pem, ...) and the trusted CA
 // directory ("certificates") or the wrong one ("wrong-certificates").
-Credentials proxy_credentials(const std::string& proxy = "proxy.pem", const std::string& ca = "certificates");
+Credentials proxy_credentials(const std::string& proxy = "proxy.pem",
+                              const std::string& ca = "certificates");
 Credentials host_credentials();
 
 // What the fake ProxyManager returns for the owner (OWNER_DN): `request_pem` signed by the owner's
@@ -26,8 +27,10 @@ std::string sign_with_owner_proxy(const std::string& request_pem, int lifetime_s
 
 // A tar archive made by Python's tarfile, as DIRAC packs sandboxes: `code` adds members to `tf`
 // (see tar_member). `mode` is tarfile's, e.g. "w:bz2".
-std::filesystem::path python_tar(const std::filesystem::path& out, const std::string& mode, const std::string& code);
-// The tarfile code adding a regular file `name` whose content is the Python bytes expression `data`.
+std::filesystem::path python_tar(const std::filesystem::path& out, const std::string& mode,
+                                 const std::string& code);
+// The tarfile code adding a regular file `name` whose content is the Python bytes expression
+// `data`.
 std::string tar_member(const std::string& name, const std::string& data, int mode = 0644);
 inline const std::string kOwnerDn = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=owner";
 inline const std::string kPilotDn = "/C=ch/O=DIRAC/OU=DIRAC CI/CN=pilot";
@@ -46,7 +49,8 @@ class FakeDirac {
   FakeDirac& operator=(const FakeDirac&) = delete;
 
   std::string diset_url(const std::string& service = "WorkloadManagement/Matcher") const;
-  std::string https_url(const std::string& service = "WorkloadManagement/TornadoJobStateUpdate") const;
+  std::string https_url(
+      const std::string& service = "WorkloadManagement/TornadoJobStateUpdate") const;
   // Replaces the control file (see fake_dirac.py).
   void control(const nlohmann::json& settings) const;
   // Every call recorded so far, oldest first.

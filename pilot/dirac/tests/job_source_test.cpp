@@ -14,7 +14,8 @@ using pilot::dirac::test::FakeDirac;
 
 namespace {
 
-DiracConfig config(const FakeDirac& s, const std::filesystem::path& state, Credentials c = test::proxy_credentials()) {
+DiracConfig config(const FakeDirac& s, const std::filesystem::path& state,
+                   Credentials c = test::proxy_credentials()) {
   DiracConfig cfg;
   cfg.matcher_urls = {s.diset_url()};
   cfg.job_state_urls = {s.https_url()};
@@ -61,10 +62,13 @@ TEST_CASE("Job source: match with the full resource description, exact types on 
   REQUIRE(calls.size() == 1);
   INFO(calls[0]["raw_arguments"].get<std::string>());
   CHECK(calls[0]["raw_arguments"].get<std::string>().find(
-            "s4:Sites13:DIRAC.Test.chs7:CPUTimei86400es6:GridCEs10:ce.test.chs7:CEQueues4:longs8:Platforms10:x86_64-el9"
-            "s18:NumberOfProcessorsi4es6:MaxRAMi8000es3:Tagls3:GPUes14:PilotReferences17:slurm://test/1234"
+            "s4:Sites13:DIRAC.Test.chs7:CPUTimei86400es6:GridCEs10:ce.test.chs7:CEQueues4:longs8:"
+            "Platforms10:x86_64-el9"
+            "s18:NumberOfProcessorsi4es6:MaxRAMi8000es3:Tagls3:GPUes14:PilotReferences17:slurm://"
+            "test/1234"
             "s21:PilotInfoReportedFlagb0s14:GridMiddlewares5:Slurms14:ReleaseProjects4:LHCb"
-            "s14:ReleaseVersions7:v8.0.55s19:VirtualOrganizations6:testvoeee") != std::string::npos);
+            "s14:ReleaseVersions7:v8.0.55s19:VirtualOrganizations6:testvoeee") !=
+        std::string::npos);
   CHECK_FALSE(source.request_job(offer()));  // 1510: nothing left
   // The Matcher said the pilot info was reported: the next request says so too.
   CHECK(server.calls("requestJob").back()["args"][0]["PilotInfoReportedFlag"] == true);
@@ -77,7 +81,9 @@ TEST_CASE("Job source: version mismatch surfaces as VersionMismatch") {
   CHECK_THROWS_AS(source.request_job(offer()), VersionMismatch);
 }
 
-TEST_CASE("Job source: a rescheduled job is handed to the JobManager after its statuses, through an outage") {
+TEST_CASE(
+    "Job source: a rescheduled job is handed to the JobManager after its statuses, through an "
+    "outage") {
   FakeDirac server;
   pilot::TempDir state, jobdir;
   auto cfg = config(server, state.path());
@@ -126,7 +132,8 @@ TEST_CASE("Job source: status changes survive a server outage and a pilot restar
     REQUIRE(source.request_job(offer()));
     server.control({{"down", true}});
     source.set_status("1", {"Running", "Job Initialization", "", t0, "JobWrapper"});
-    source.set_status("1", {"Running", "Application", "", t0 + std::chrono::seconds(1), "JobWrapper"});
+    source.set_status("1",
+                      {"Running", "Application", "", t0 + std::chrono::seconds(1), "JobWrapper"});
     source.set_parameters("1", {{"LocalBatchID", "1234"}});
     CHECK(source.pending_reports() == 3);
     CHECK_FALSE(source.flush());
@@ -216,7 +223,10 @@ TEST_CASE("Job source: heartbeat returns the server's Kill command") {
   FakeDirac server;
   pilot::TempDir state;
   DiracJobSource source(config(server, state.path()), {});
-  nlohmann::json dyn = {{"CPUConsumed", 12}, {"WallClockTime", 30.5}, {"MemoryUsed", 200}, {"StandardOutput", "last line"}};
+  nlohmann::json dyn = {{"CPUConsumed", 12},
+                        {"WallClockTime", 30.5},
+                        {"MemoryUsed", 200},
+                        {"StandardOutput", "last line"}};
   CHECK(source.heartbeat("1", dyn).empty());
   server.control({{"kill", {1}}});
   auto cmds = source.heartbeat("1", dyn);
@@ -224,13 +234,17 @@ TEST_CASE("Job source: heartbeat returns the server's Kill command") {
   CHECK(cmds[0].name == "Kill");
   auto hb = server.calls("sendHeartBeat");
   REQUIRE(hb.size() == 2);
-  CHECK(hb[0]["args"] == nlohmann::json::parse(R"([1, {"CPUConsumed": 12.0, "WallClockTime": 30.5, "MemoryUsed": 200.0}, {"StandardOutput": "last line"}])"));
+  CHECK(
+      hb[0]["args"] ==
+      nlohmann::json::parse(
+          R"([1, {"CPUConsumed": 12.0, "WallClockTime": 30.5, "MemoryUsed": 200.0}, {"StandardOutput": "last line"}])"));
 }
 
 TEST_CASE("Job source: an expired proxy is refused before any call") {
   FakeDirac server;
   pilot::TempDir state;
-  DiracJobSource source(config(server, state.path(), test::proxy_credentials("expired_proxy.pem")), {});
+  DiracJobSource source(config(server, state.path(), test::proxy_credentials("expired_proxy.pem")),
+                        {});
   CHECK_THROWS_WITH(source.request_job(offer()), Catch::Contains("has expired"));
   CHECK(server.records().empty());
   // A proxy valid for a day but an offer of 30 days of work at 10 HS06: the offer is shortened.

@@ -3,11 +3,11 @@
 // real RFC3820 proxies with the owner's stored proxy: openssl verifies the result against the
 // test CA, it is not the pilot's, it is renewed in place, and a job without one fails first.
 
-#include <catch2/catch.hpp>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
+#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <thread>
@@ -63,8 +63,8 @@ pilot::CommandResult openssl(const std::vector<std::string>& args) {
 
 // `openssl verify` of a proxy file against the test CA, the file's chain as untrusted.
 bool openssl_verifies(const fs::path& file) {
-  auto r = openssl({"verify", "-allow_proxy_certs", "-CAfile", (test::pki() / "ca.pem").string(), "-untrusted",
-                    file.string(), file.string()});
+  auto r = openssl({"verify", "-allow_proxy_certs", "-CAfile", (test::pki() / "ca.pem").string(),
+                    "-untrusted", file.string(), file.string()});
   INFO(r.out);
   return r.ok() && r.out.find(": OK") != std::string::npos;
 }
@@ -80,7 +80,8 @@ std::vector<std::string> pem_kinds(const std::string& text) {
 // The private key block of a PEM file.
 std::string key_block(const std::string& text) {
   auto b = text.find("-----BEGIN ");
-  while (b != std::string::npos && text.compare(b, 27, "-----BEGIN CERTIFICATE-----") == 0) b = text.find("-----BEGIN ", b + 1);
+  while (b != std::string::npos && text.compare(b, 27, "-----BEGIN CERTIFICATE-----") == 0)
+    b = text.find("-----BEGIN ", b + 1);
   REQUIRE(b != std::string::npos);
   auto e = text.find("-----END ", b);
   return text.substr(b, text.find('\n', e) - b);
@@ -121,7 +122,8 @@ int file_mode(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("Proxy request: an RSA key of the asked strength and a SHA-256 request for CN=limited proxy") {
+TEST_CASE(
+    "Proxy request: an RSA key of the asked strength and a SHA-256 request for CN=limited proxy") {
   auto r = make_proxy_request(1024, true);
   auto info = parse_request(r.request_pem);
   CHECK(info.subject == "/CN=limited proxy");
@@ -136,12 +138,16 @@ TEST_CASE("Proxy request: an RSA key of the asked strength and a SHA-256 request
   CHECK_THROWS_WITH(make_proxy_request(512, true), Catch::Contains("512 bits"));
 }
 
-TEST_CASE("Proxy assembly: certificate, our key, then the chain, verified by openssl as the owner's proxy") {
+TEST_CASE(
+    "Proxy assembly: certificate, our key, then the chain, verified by openssl as the owner's "
+    "proxy") {
   auto req = make_proxy_request(1024, true);
   auto chain = test::sign_with_owner_proxy(req.request_pem, 3600);
   auto now = std::chrono::system_clock::now();
-  auto p = assemble_delegated_proxy(chain, req.key_pem, test::kOwnerDn, now, std::chrono::seconds(600));
-  CHECK(pem_kinds(p.file) == std::vector<std::string>{"CERTIFICATE", "RSA PRIVATE KEY", "CERTIFICATE", "CERTIFICATE"});
+  auto p =
+      assemble_delegated_proxy(chain, req.key_pem, test::kOwnerDn, now, std::chrono::seconds(600));
+  CHECK(pem_kinds(p.file) ==
+        std::vector<std::string>{"CERTIFICATE", "RSA PRIVATE KEY", "CERTIFICATE", "CERTIFICATE"});
   CHECK(p.file.find(req.key_pem) != std::string::npos);
   CHECK(p.subject == test::kOwnerDn + "/CN=20003/CN=424242");
   CHECK(p.identity == test::kOwnerDn);
@@ -162,22 +168,27 @@ TEST_CASE("Proxy assembly: what comes back is refused with the reason") {
   auto chain = test::sign_with_owner_proxy(req.request_pem, 3600);
   auto now = std::chrono::system_clock::now();
   using std::chrono::seconds;
-  CHECK_THROWS_WITH(assemble_delegated_proxy("<html>oops</html>", req.key_pem, test::kOwnerDn, now, seconds(0)),
-                    Catch::Contains("no PEM certificate"));
+  CHECK_THROWS_WITH(
+      assemble_delegated_proxy("<html>oops</html>", req.key_pem, test::kOwnerDn, now, seconds(0)),
+      Catch::Contains("no PEM certificate"));
   auto first_only = chain.substr(0, chain.find("-----END CERTIFICATE-----") + 26);
-  CHECK_THROWS_WITH(assemble_delegated_proxy(first_only, req.key_pem, test::kOwnerDn, now, seconds(0)),
-                    Catch::Contains("one certificate"));
+  CHECK_THROWS_WITH(
+      assemble_delegated_proxy(first_only, req.key_pem, test::kOwnerDn, now, seconds(0)),
+      Catch::Contains("one certificate"));
   auto other = make_proxy_request(1024, true);
   CHECK_THROWS_WITH(assemble_delegated_proxy(chain, other.key_pem, test::kOwnerDn, now, seconds(0)),
                     Catch::Contains("not for the key we asked for"));
   CHECK_THROWS_WITH(assemble_delegated_proxy(chain, req.key_pem, test::kPilotDn, now, seconds(0)),
                     Catch::Contains("belongs to " + test::kOwnerDn));
-  CHECK_THROWS_WITH(assemble_delegated_proxy(chain, req.key_pem, test::kOwnerDn, now, seconds(7200)),
-                    Catch::Contains("less than the 7200 s required"));
-  CHECK_THROWS_WITH(assemble_delegated_proxy(chain, req.key_pem, test::kOwnerDn, now + std::chrono::hours(2), seconds(0)),
+  CHECK_THROWS_WITH(
+      assemble_delegated_proxy(chain, req.key_pem, test::kOwnerDn, now, seconds(7200)),
+      Catch::Contains("less than the 7200 s required"));
+  CHECK_THROWS_WITH(assemble_delegated_proxy(chain, req.key_pem, test::kOwnerDn,
+                                             now + std::chrono::hours(2), seconds(0)),
                     Catch::Contains("expired"));
   // The chain without the proxy's issuer: the next certificate did not sign it.
-  auto second_end = chain.find("-----END CERTIFICATE-----", chain.find("-----END CERTIFICATE-----") + 1) + 26;
+  auto second_end =
+      chain.find("-----END CERTIFICATE-----", chain.find("-----END CERTIFICATE-----") + 1) + 26;
   auto skipped = first_only + chain.substr(second_end);
   CHECK_THROWS_WITH(assemble_delegated_proxy(skipped, req.key_pem, test::kOwnerDn, now, seconds(0)),
                     Catch::Contains("not by the next certificate"));
@@ -195,7 +206,8 @@ TEST_CASE("Proxy manager: default URL beside the Matcher, VOMS attributes by gro
   CHECK_THROWS_WITH(voms_attribute_for({"lhcb_user"}, "x"), Catch::Contains("'lhcb_user'"));
 }
 
-TEST_CASE("Payload proxy: the owner's limited RFC3820 proxy, 0600, only in the payload's environment") {
+TEST_CASE(
+    "Payload proxy: the owner's limited RFC3820 proxy, 0600, only in the payload's environment") {
   FakeDirac server;
   pilot::TempDir state, jobdir;
   DiracJobSource source(config(server, state.path()), {});
@@ -220,7 +232,8 @@ TEST_CASE("Payload proxy: the owner's limited RFC3820 proxy, 0600, only in the p
   CHECK(theirs.issuer != mine.issuer);
   CHECK(theirs.identity != mine.identity);
   auto text = pilot::read_file(file).value();
-  CHECK(text.find(key_block(pilot::read_file(test::pki() / "proxy.pem").value())) == std::string::npos);
+  CHECK(text.find(key_block(pilot::read_file(test::pki() / "proxy.pem").value())) ==
+        std::string::npos);
   auto pci = openssl({"x509", "-in", file.string(), "-noout", "-ext", "proxyCertInfo"});
   CHECK(pci.out.find("1.3.6.1.4.1.3536.1.1.1.9") != std::string::npos);  // limited
 
@@ -228,8 +241,8 @@ TEST_CASE("Payload proxy: the owner's limited RFC3820 proxy, 0600, only in the p
   auto strength = server.calls("getStoredProxyStrength");
   REQUIRE(strength.size() == 1);
   CHECK(strength[0]["service"] == "Framework/ProxyManager");
-  std::string args = "ds2:OKb1s5:Valuels" + std::to_string(test::kOwnerDn.size()) + ":" + test::kOwnerDn +
-                     "s11:testvo_usernee";
+  std::string args = "ds2:OKb1s5:Valuels" + std::to_string(test::kOwnerDn.size()) + ":" +
+                     test::kOwnerDn + "s11:testvo_usernee";
   CHECK(strength[0]["raw_arguments"] == std::to_string(args.size()) + ":" + args);
   CHECK(strength[0]["reply"]["Value"] == 2048);
   auto get = server.calls("getProxy");
@@ -243,7 +256,8 @@ TEST_CASE("Payload proxy: the owner's limited RFC3820 proxy, 0600, only in the p
   CHECK_FALSE(fs::exists(file));
 }
 
-TEST_CASE("Payload proxy: renewed in place before it runs out, the payload always reads a whole proxy") {
+TEST_CASE(
+    "Payload proxy: renewed in place before it runs out, the payload always reads a whole proxy") {
   FakeDirac server;
   server.control({{"proxy_max_lifetime", 8}});
   pilot::TempDir state, jobdir;
@@ -264,7 +278,8 @@ TEST_CASE("Payload proxy: renewed in place before it runs out, the payload alway
   std::thread reader([&] {
     while (!stop) {
       auto t = pilot::read_file(file);
-      if (!t || pem_kinds(*t) != std::vector<std::string>{"CERTIFICATE", "RSA PRIVATE KEY", "CERTIFICATE", "CERTIFICATE"})
+      if (!t || pem_kinds(*t) != std::vector<std::string>{"CERTIFICATE", "RSA PRIVATE KEY",
+                                                          "CERTIFICATE", "CERTIFICATE"})
         ++bad;
       ++reads;
     }
@@ -295,12 +310,15 @@ TEST_CASE("Payload proxy: renewed in place before it runs out, the payload alway
   CHECK(read_certificate_info(file).not_after > second.not_after);
 }
 
-TEST_CASE("Payload proxy: a job that cannot have its owner's proxy fails before it starts, with the reason") {
+TEST_CASE(
+    "Payload proxy: a job that cannot have its owner's proxy fails before it starts, with the "
+    "reason") {
   FakeDirac server({"--jobs", "4"});
-  server.control({{"owners",
-                   {{"1", {{"DN", "/C=ch/O=DIRAC/OU=DIRAC CI/CN=nobody"}, {"Group", "testvo_user"}}},
-                    {"3", nlohmann::json::object()},
-                    {"4", {{"DN", "/C=ch/O=DIRAC/OU=DIRAC CI/CN=nobody"}, {"Group", "testvo_user"}}}}}});
+  server.control(
+      {{"owners",
+        {{"1", {{"DN", "/C=ch/O=DIRAC/OU=DIRAC CI/CN=nobody"}, {"Group", "testvo_user"}}},
+         {"3", nlohmann::json::object()},
+         {"4", {{"DN", "/C=ch/O=DIRAC/OU=DIRAC CI/CN=nobody"}, {"Group", "testvo_user"}}}}}});
   pilot::TempDir state, jobdir;
   DiracJobSource source(config(server, state.path()), {});
   SECTION("no stored proxy") {
@@ -311,20 +329,25 @@ TEST_CASE("Payload proxy: a job that cannot have its owner's proxy fails before 
       FAIL("prepare_job did not throw");
     } catch (const pilot::jobs::JobPreparationError& e) {
       CHECK(e.minor_status == "Failed to setup proxy");
-      CHECK_THAT(e.what(), Catch::Contains("CN=nobody") && Catch::Contains("has no proxy registered"));
+      CHECK_THAT(e.what(),
+                 Catch::Contains("CN=nobody") && Catch::Contains("has no proxy registered"));
     }
     CHECK(server.calls("getProxy").size() == 1);
     CHECK(fs::is_empty(state.path() / "payload-proxies"));
   }
-  SECTION("no delegation right; a job without owner runs as the pilot; not required: runs without") {
-    server.control({{"proxy", "nodelegation"},
-                    {"owners", {{"3", nlohmann::json::object()},
-                                {"4", {{"DN", "/C=ch/O=DIRAC/OU=DIRAC CI/CN=nobody"}, {"Group", "testvo_user"}}}}}});
+  SECTION(
+      "no delegation right; a job without owner runs as the pilot; not required: runs without") {
+    server.control(
+        {{"proxy", "nodelegation"},
+         {"owners",
+          {{"3", nlohmann::json::object()},
+           {"4", {{"DN", "/C=ch/O=DIRAC/OU=DIRAC CI/CN=nobody"}, {"Group", "testvo_user"}}}}}});
     REQUIRE(source.request_job(offer()));
     auto job2 = source.request_job(offer());
     REQUIRE(job2);
     CHECK(job2->id == "2");
-    CHECK_THROWS_WITH(source.prepare_job(*job2, {}, jobdir.path()), Catch::Contains("You can't get proxies!"));
+    CHECK_THROWS_WITH(source.prepare_job(*job2, {}, jobdir.path()),
+                      Catch::Contains("You can't get proxies!"));
     auto job3 = source.request_job(offer());
     REQUIRE(job3);
     auto calls = server.calls("getProxy").size();
@@ -339,7 +362,8 @@ TEST_CASE("Payload proxy: a job that cannot have its owner's proxy fails before 
   }
 }
 
-TEST_CASE("Payload proxy: proxies a SIGKILLed pilot left behind are removed when the next one starts") {
+TEST_CASE(
+    "Payload proxy: proxies a SIGKILLed pilot left behind are removed when the next one starts") {
   FakeDirac server({"--jobs", "1"});
   pilot::TempDir state;
   auto dir = state.path() / "payload-proxies";

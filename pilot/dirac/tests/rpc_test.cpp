@@ -25,7 +25,9 @@ RpcOptions options(Credentials c = test::proxy_credentials()) {
   return o;
 }
 
-Dict spec_description() { return dict({{"Site", "DIRAC.Test.ch"}, {"CPUTime", 86400}}); }
+Dict spec_description() {
+  return dict({{"Site", "DIRAC.Test.ch"}, {"CPUTime", 86400}});
+}
 
 template <typename F>
 RpcError rpc_error(F&& f) {
@@ -54,8 +56,10 @@ TEST_CASE("DISET: requestJob sends the spec's exact frames and gets the job") {
   auto calls = server.calls("requestJob");
   REQUIRE(calls.size() == 1);
   CHECK(calls[0]["raw_proposal"] ==
-        "108:ds2:OKb1s5:Valuells26:WorkloadManagement/Matchers10:Test-Setups6:testvoels3:RPCs10:requestJobes0:s6:v9.0.0ee");
-  CHECK(calls[0]["raw_arguments"] == "62:ds2:OKb1s5:Valuelds4:Sites13:DIRAC.Test.chs7:CPUTimei86400eeee");
+        "108:ds2:OKb1s5:Valuells26:WorkloadManagement/"
+        "Matchers10:Test-Setups6:testvoels3:RPCs10:requestJobes0:s6:v9.0.0ee");
+  CHECK(calls[0]["raw_arguments"] ==
+        "62:ds2:OKb1s5:Valuelds4:Sites13:DIRAC.Test.chs7:CPUTimei86400eeee");
   CHECK(calls[0]["encoding"] == "dencode");
   CHECK(calls[0]["peer"]["group"] == "testvo_pilot");  // the DIRAC group extension of the proxy
   CHECK(calls[0]["peer"]["is_proxy"] == true);
@@ -79,7 +83,8 @@ TEST_CASE("DISET: JSON payloads (DIRAC v9) and keep-alives") {
   auto calls = server.calls("requestJob");
   REQUIRE(calls.size() == 1);
   CHECK(calls[0]["encoding"] == "json");
-  CHECK(calls[0]["keepalive_reply"] == nlohmann::json::parse(R"({"OK": true, "Value": {"id": "ka-1", "kaping": false}})"));
+  CHECK(calls[0]["keepalive_reply"] ==
+        nlohmann::json::parse(R"({"OK": true, "Value": {"id": "ka-1", "kaping": false}})"));
 }
 
 TEST_CASE("DISET: version mismatch (1511) stops with its own error") {
@@ -100,14 +105,22 @@ TEST_CASE("DISET: version mismatch (1511) stops with its own error") {
 
 TEST_CASE("Auth refused: server certificate from an untrusted CA") {
   FakeDirac server({"--wrong-ca"});
-  auto e = rpc_error([&] { diset_call(server.diset_url(), "requestJob", list({spec_description()}), options()); });
+  auto e = rpc_error(
+      [&] { diset_call(server.diset_url(), "requestJob", list({spec_description()}), options()); });
   CHECK(e.kind == ErrorKind::auth);
-  CHECK_THAT(e.what(), Catch::Contains("certificate verify failed: unable to get local issuer certificate"));
-  auto h = rpc_error([&] { https_call(server.https_url(), "setJobStatus", list({1, "Running", "x", "JobWrapper"}), options()); });
+  CHECK_THAT(e.what(),
+             Catch::Contains("certificate verify failed: unable to get local issuer certificate"));
+  auto h = rpc_error([&] {
+    https_call(server.https_url(), "setJobStatus", list({1, "Running", "x", "JobWrapper"}),
+               options());
+  });
   CHECK(h.kind == ErrorKind::auth);
   // Not retried elsewhere: the same credentials would fail on every URL.
   FakeDirac good;
-  auto f = rpc_error([&] { call({server.diset_url(), good.diset_url()}, "requestJob", list({spec_description()}), options()); });
+  auto f = rpc_error([&] {
+    call({server.diset_url(), good.diset_url()}, "requestJob", list({spec_description()}),
+         options());
+  });
   CHECK(f.kind == ErrorKind::auth);
   CHECK(good.records().empty());
 }
@@ -115,7 +128,8 @@ TEST_CASE("Auth refused: server certificate from an untrusted CA") {
 TEST_CASE("Auth refused: proxy of an untrusted CA") {
   FakeDirac server;
   auto e = rpc_error([&] {
-    diset_call(server.diset_url(), "requestJob", list({spec_description()}), options(test::proxy_credentials("wrong_proxy.pem")));
+    diset_call(server.diset_url(), "requestJob", list({spec_description()}),
+               options(test::proxy_credentials("wrong_proxy.pem")));
   });
   CHECK(e.kind == ErrorKind::auth);
   CHECK_THAT(e.what(), Catch::Contains("refused our credentials"));
@@ -132,7 +146,8 @@ TEST_CASE("Auth refused: proxy of an untrusted CA") {
 TEST_CASE("Auth refused: a group without GenericPilot cannot match") {
   FakeDirac server;
   auto e = rpc_error([&] {
-    diset_call(server.diset_url(), "requestJob", list({spec_description()}), options(test::proxy_credentials("user_proxy.pem")));
+    diset_call(server.diset_url(), "requestJob", list({spec_description()}),
+               options(test::proxy_credentials("user_proxy.pem")));
   });
   CHECK(e.kind == ErrorKind::auth);
   CHECK_THAT(e.what(), Catch::Contains("Unauthorized query (Errno 1111)"));
@@ -149,13 +164,20 @@ TEST_CASE("Host credentials need extraCredentials \"hosts\"") {
   REQUIRE(calls.size() == 1);
   CHECK(calls[0]["extra_credentials"] == "hosts");
   CHECK_THAT(calls[0]["raw_body"].get<std::string>(),
-             Catch::StartsWith("method=setJobStatus&args=%5B1%2C%22Running%22%2C%22Job%20Initialization%22%2C%22JobWrapper%22%5D&extraCredentials=%22hosts%22&clientVO=testvo&clientSetup=Test-Setup"));
+             Catch::StartsWith("method=setJobStatus&args=%5B1%2C%22Running%22%2C%22Job%"
+                               "20Initialization%22%2C%22JobWrapper%22%5D&extraCredentials=%"
+                               "22hosts%22&clientVO=testvo&clientSetup=Test-Setup"));
 
   host.host = false;  // the same certificate without the extra credentials
-  auto d = rpc_error([&] { diset_call(server.diset_url(), "requestJob", list({spec_description()}), options(host)); });
+  auto d = rpc_error([&] {
+    diset_call(server.diset_url(), "requestJob", list({spec_description()}), options(host));
+  });
   CHECK(d.kind == ErrorKind::auth);
   CHECK_THAT(d.what(), Catch::Contains("Unauthorized query"));
-  auto h = rpc_error([&] { https_call(server.https_url(), "setJobStatus", list({1, "Running", "x", "JobWrapper"}), options(host)); });
+  auto h = rpc_error([&] {
+    https_call(server.https_url(), "setJobStatus", list({1, "Running", "x", "JobWrapper"}),
+               options(host));
+  });
   CHECK(h.kind == ErrorKind::auth);
   CHECK_THAT(h.what(), Catch::Contains("HTTP 401"));
 }
@@ -166,12 +188,15 @@ TEST_CASE("Hang: the step times out and the next URL answers") {
   RpcOptions o = options();
   o.timeout = milliseconds(700);
   auto start = std::chrono::steady_clock::now();
-  auto m = request_job(ServiceClient{{hanging.diset_url(), good.diset_url()}, o, {}}, spec_description());
+  auto m = request_job(ServiceClient{{hanging.diset_url(), good.diset_url()}, o, {}},
+                       spec_description());
   CHECK(m);
-  auto e = rpc_error([&] { diset_call(hanging.diset_url(), "requestJob", list({spec_description()}), o); });
+  auto e = rpc_error(
+      [&] { diset_call(hanging.diset_url(), "requestJob", list({spec_description()}), o); });
   CHECK(e.kind == ErrorKind::timeout);
   CHECK_THAT(e.what(), Catch::Contains("waiting for the proposal's answer"));
-  set_job_status(ServiceClient{{hanging.https_url(), good.https_url()}, o, {}}, 1, "Running", "Application");
+  set_job_status(ServiceClient{{hanging.https_url(), good.https_url()}, o, {}}, 1, "Running",
+                 "Application");
   CHECK(good.calls("setJobStatus").size() == 1);
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
 }
@@ -210,29 +235,40 @@ TEST_CASE(
 TEST_CASE("HTTPS 500, 404, 501 and garbage are clear errors, and 500 fails over") {
   FakeDirac broken({"--https", "500"});
   FakeDirac good;
-  auto e = rpc_error([&] { https_call(broken.https_url(), "setJobStatus", list({1, "Running", "x", "JobWrapper"}), options()); });
+  auto e = rpc_error([&] {
+    https_call(broken.https_url(), "setJobStatus", list({1, "Running", "x", "JobWrapper"}),
+               options());
+  });
   CHECK(e.kind == ErrorKind::server);
   CHECK_THAT(e.what(), Catch::Contains("HTTP 500: 500: Internal Server Error"));
-  set_job_status(ServiceClient{{broken.https_url(), good.https_url()}, options(), {}}, 1, "Running", "Application");
+  set_job_status(ServiceClient{{broken.https_url(), good.https_url()}, options(), {}}, 1, "Running",
+                 "Application");
   CHECK(good.calls("setJobStatus").size() == 1);
 
-  auto nf = rpc_error([&] { https_call(good.https_url("WorkloadManagement/NoSuchThing"), "x", list({}), options()); });
+  auto nf = rpc_error([&] {
+    https_call(good.https_url("WorkloadManagement/NoSuchThing"), "x", list({}), options());
+  });
   CHECK(nf.kind == ErrorKind::not_found);
   auto um = rpc_error([&] { https_call(good.https_url(), "noSuchMethod", list({}), options()); });
   CHECK(um.kind == ErrorKind::unknown_method);
   CHECK_THAT(um.what(), Catch::Contains("HTTP 501"));
 
   good.control({{"https", "garbage"}, {"diset", "garbage"}});
-  auto g = rpc_error([&] { https_call(good.https_url(), "setJobStatus", list({1, "Running", "x", "JobWrapper"}), options()); });
+  auto g = rpc_error([&] {
+    https_call(good.https_url(), "setJobStatus", list({1, "Running", "x", "JobWrapper"}),
+               options());
+  });
   CHECK(g.kind == ErrorKind::protocol);
-  auto dg = rpc_error([&] { diset_call(good.diset_url(), "requestJob", list({spec_description()}), options()); });
+  auto dg = rpc_error(
+      [&] { diset_call(good.diset_url(), "requestJob", list({spec_description()}), options()); });
   CHECK(dg.kind == ErrorKind::protocol);
   CHECK_THAT(dg.what(), Catch::Contains("undecodable frame"));
 }
 
 TEST_CASE("DISET: a connection dropped mid-frame is a clear error") {
   FakeDirac server({"--diset", "drop"});
-  auto e = rpc_error([&] { diset_call(server.diset_url(), "requestJob", list({spec_description()}), options()); });
+  auto e = rpc_error(
+      [&] { diset_call(server.diset_url(), "requestJob", list({spec_description()}), options()); });
   CHECK(e.kind == ErrorKind::protocol);
   CHECK_THAT(e.what(), Catch::Contains("of 500 bytes of a frame"));
   CHECK(e.retryable());
@@ -243,13 +279,19 @@ TEST_CASE("JobStateUpdate over HTTPS and DISET: exact types, replies, Kill") {
   for (auto url : {server.https_url(), server.diset_url("WorkloadManagement/JobStateUpdate")}) {
     INFO(url);
     ServiceClient jsu{{url}, options(), {}};
-    Value r = set_job_status_bulk(jsu, 1, {StatusEntry{DateTime{2026, 11, 25, 10, 0, 0, 5}, "Running", "Job Initialization", "", "JobWrapper"},
-                                           StatusEntry{DateTime{2026, 11, 25, 10, 0, 1, 0}, "", "", "hello", "JobWrapper"}});
-    CHECK(r == Value(list({list({"MinorStatus", "ApplicationStatus"}), list({"Job Initialization", "hello"})})));
-    CHECK(set_job_parameters(jsu, 1, {{"CPUNormalizationFactor", "12.5"}, {"LocalBatchID", "42"}}) == 2);
+    Value r = set_job_status_bulk(
+        jsu, 1,
+        {StatusEntry{DateTime{2026, 11, 25, 10, 0, 0, 5}, "Running", "Job Initialization", "",
+                     "JobWrapper"},
+         StatusEntry{DateTime{2026, 11, 25, 10, 0, 1, 0}, "", "", "hello", "JobWrapper"}});
+    CHECK(r == Value(list({list({"MinorStatus", "ApplicationStatus"}),
+                           list({"Job Initialization", "hello"})})));
+    CHECK(set_job_parameters(jsu, 1,
+                             {{"CPUNormalizationFactor", "12.5"}, {"LocalBatchID", "42"}}) == 2);
     CHECK(send_heartbeat(jsu, 1, dict({{"CPUConsumed", 1.5}}), dict({})).empty());
     server.control({{"kill", {1}}});
-    auto cmds = send_heartbeat(jsu, 1, dict({{"CPUConsumed", 2.5}}), dict({{"StandardOutput", "line"}}));
+    auto cmds =
+        send_heartbeat(jsu, 1, dict({{"CPUConsumed", 2.5}}), dict({{"StandardOutput", "line"}}));
     REQUIRE(cmds.size() == 1);
     CHECK(cmds[0].name == "Kill");
     server.control(nlohmann::json::object());
@@ -262,13 +304,16 @@ TEST_CASE("JobStateUpdate over HTTPS and DISET: exact types, replies, Kill") {
   }
   auto bulk = server.calls("setJobStatusBulk");
   REQUIRE(bulk.size() == 2);
-  auto expected = nlohmann::json::parse(R"([1, {"2026-11-25 10:00:00.000005": {"Status": "Running", "MinorStatus": "Job Initialization", "Source": "JobWrapper"},
+  auto expected = nlohmann::json::parse(
+      R"([1, {"2026-11-25 10:00:00.000005": {"Status": "Running", "MinorStatus": "Job Initialization", "Source": "JobWrapper"},
                                                "2026-11-25 10:00:01.000000": {"ApplicationStatus": "hello", "Source": "JobWrapper"}}, false])");
   CHECK(bulk[0]["args"] == expected);
   CHECK(bulk[1]["args"] == expected);
   auto params = server.calls("setJobParameters");
   REQUIRE(params.size() == 2);
-  CHECK(params[0]["args"] == nlohmann::json::parse(R"([1, [["CPUNormalizationFactor", "12.5"], ["LocalBatchID", "42"]]])"));
+  CHECK(params[0]["args"] ==
+        nlohmann::json::parse(
+            R"([1, [["CPUNormalizationFactor", "12.5"], ["LocalBatchID", "42"]]])"));
 }
 
 TEST_CASE("PilotLogging over HTTPS, and a bearer token instead of a certificate") {
@@ -282,8 +327,11 @@ TEST_CASE("PilotLogging over HTTPS, and a bearer token instead of a certificate"
   auto sent = server.calls("sendMessage");
   REQUIRE(sent.size() == 1);
   CHECK(sent[0]["bearer"] == "eyJtest.token.sig");
-  CHECK(sent[0]["args"] == nlohmann::json::parse(R"(["[{\"msg\": \"started\"}]", "uuid-1", "testvo"])"));
+  CHECK(sent[0]["args"] ==
+        nlohmann::json::parse(R"(["[{\"msg\": \"started\"}]", "uuid-1", "testvo"])"));
   o.bearer_token = "wrong";
-  auto e = rpc_error([&] { send_pilot_log(ServiceClient{logging.urls, o, {}}, "[]", "uuid-1", "testvo"); });
+  auto e = rpc_error([&] {
+    send_pilot_log(ServiceClient{logging.urls, o, {}}, "[]", "uuid-1", "testvo");
+  });
   CHECK(e.kind == ErrorKind::auth);
 }

@@ -5,8 +5,8 @@
 #include <random>
 
 #include "core/fs.hpp"
-#include "core/zstd_file.hpp"
 #include "core/run_command.hpp"
+#include "core/zstd_file.hpp"
 #include "dirac/dirac_job_source.hpp"
 #include "dirac/sandbox_store.hpp"
 #include "fake_server.hpp"
@@ -45,14 +45,17 @@ ServiceClient store(const FakeDirac& s) {
   return {c.sandbox_store_urls, c.rpc, {}};
 }
 
-pilot::jobs::JobDescription describe(const std::string& jdl) { return pilot::jobs::parse_job_description(jdl, "test job"); }
+pilot::jobs::JobDescription describe(const std::string& jdl) {
+  return pilot::jobs::parse_job_description(jdl, "test job");
+}
 
 // "Status/MinorStatus" of every status entry the server got for job 1, by time.
 std::vector<std::string> statuses(const FakeDirac& s) {
   std::map<std::string, std::string> by_time;
   for (const auto& r : s.calls("setJobStatusBulk"))
     if (r["args"][0] == 1)
-      for (auto& [ts, st] : r["args"][1].items()) by_time[ts] = st.value("Status", "") + "/" + st.value("MinorStatus", "");
+      for (auto& [ts, st] : r["args"][1].items())
+        by_time[ts] = st.value("Status", "") + "/" + st.value("MinorStatus", "");
   std::vector<std::string> out;
   for (auto& [ts, st] : by_time) out.push_back(st);
   return out;
@@ -67,10 +70,12 @@ std::vector<nlohmann::json> transfers(const FakeDirac& s, const std::string& eve
 
 }  // namespace
 
-TEST_CASE("SandboxStore: download of SB: references, byte-exact file id, errors named", "[sandbox]") {
+TEST_CASE("SandboxStore: download of SB: references, byte-exact file id, errors named",
+          "[sandbox]") {
   FakeDirac server;
   pilot::TempDir tmp("sbs");
-  auto sb = python_tar(tmp.path() / "in.tar.bz2", "w:bz2", tar_member("input.txt", "b'hello sandbox'"));
+  auto sb =
+      python_tar(tmp.path() / "in.tar.bz2", "w:bz2", tar_member("input.txt", "b'hello sandbox'"));
   server.control({{"sandboxes", {{kRef1, sb.string()}}}});
   auto got = download_sandbox(store(server), kRef1, tmp.path() / "dl", 1 << 20);
   CHECK(got == fs::file_size(sb));
@@ -89,7 +94,8 @@ TEST_CASE("SandboxStore: download of SB: references, byte-exact file id, errors 
   CHECK_FALSE(fs::exists(tmp.path() / "dl2"));
   CHECK_THROWS_WITH(download_sandbox(store(server), kRef1, tmp.path() / "dl3", 10),
                     Catch::Contains("larger than the limit of 10 bytes"));
-  CHECK_THROWS_WITH(parse_sandbox_reference("LFN:/lhcb/user/x"), Catch::Contains("not a sandbox reference"));
+  CHECK_THROWS_WITH(parse_sandbox_reference("LFN:/lhcb/user/x"),
+                    Catch::Contains("not a sandbox reference"));
   server.control({{"sandbox_store", "down"}});
   CHECK_THROWS_AS(download_sandbox(store(server), kRef1, tmp.path() / "dl4", 1 << 20), RpcError);
 }
@@ -135,7 +141,8 @@ TEST_CASE("SandboxStore: upload assigns the sandbox to the job as Output", "[san
   CHECK(stored[0]["method"] == "FromClient");
   CHECK(stored[0]["assigned"] == nlohmann::json{{"Job:42", "Output"}});
   CHECK(stored[0]["sandbox"] == ref);
-  CHECK(pilot::read_file(stored[0]["file"].get<std::string>()) == pilot::read_file(tmp.path() / "o.tar.bz2"));
+  CHECK(pilot::read_file(stored[0]["file"].get<std::string>()) ==
+        pilot::read_file(tmp.path() / "o.tar.bz2"));
 }
 
 TEST_CASE(
@@ -167,7 +174,8 @@ TEST_CASE(
   CHECK_FALSE(fs::exists(tmp.path() / "work"));
 }
 
-TEST_CASE("DIRAC job source: input sandboxes unpacked, LFNs and hostile archives refused", "[sandbox]") {
+TEST_CASE("DIRAC job source: input sandboxes unpacked, LFNs and hostile archives refused",
+          "[sandbox]") {
   FakeDirac server;
   pilot::TempDir tmp("sbs");
   auto bz = python_tar(tmp.path() / "a.tar.bz2", "w:bz2", tar_member("input.txt", "b'first'"));
@@ -177,11 +185,13 @@ TEST_CASE("DIRAC job source: input sandboxes unpacked, LFNs and hostile archives
   pilot::jobs::MatchedJob m;
   m.id = "1";
   fs::create_directories(tmp.path() / "job");
-  auto d = describe(std::string("[ Executable = \"/bin/true\"; InputSandbox = { \"") + kRef1 + "\", \"" + kRef2 + "\" }; ]");
+  auto d = describe(std::string("[ Executable = \"/bin/true\"; InputSandbox = { \"") + kRef1 +
+                    "\", \"" + kRef2 + "\" }; ]");
   src.prepare_job(m, d, tmp.path() / "job");
   CHECK(pilot::read_file(tmp.path() / "job/input.txt") == "first");
   CHECK(pilot::read_file(tmp.path() / "job/dir/second.txt") == "second");
-  CHECK(std::distance(fs::directory_iterator(tmp.path() / "job"), fs::directory_iterator()) == 2);  // no leftovers
+  CHECK(std::distance(fs::directory_iterator(tmp.path() / "job"), fs::directory_iterator()) ==
+        2);  // no leftovers
   REQUIRE(src.flush());
   CHECK(statuses(server) == std::vector<std::string>{"Running/Downloading InputSandbox"});
 
@@ -207,9 +217,14 @@ TEST_CASE("DIRAC job source: input sandboxes unpacked, LFNs and hostile archives
   std::vector<Hostile> hostile = {
       {"abs", tar_member(tmp.path().string() + "/escaped", "b'x'"), "absolute path"},
       {"dotdot", tar_member("../escaped", "b'x'"), "'..' component"},
-      {"symlink", "    ti = tarfile.TarInfo('l'); ti.type = tarfile.SYMTYPE; ti.linkname = '../..'; tf.addfile(ti)\n" +
-                      tar_member("l/escaped", "b'x'"), "leaves the directory"},
-      {"hardlink", "    ti = tarfile.TarInfo('h'); ti.type = tarfile.LNKTYPE; ti.linkname = '/etc/passwd'; tf.addfile(ti)\n",
+      {"symlink",
+       "    ti = tarfile.TarInfo('l'); ti.type = tarfile.SYMTYPE; ti.linkname = '../..'; "
+       "tf.addfile(ti)\n" +
+           tar_member("l/escaped", "b'x'"),
+       "leaves the directory"},
+      {"hardlink",
+       "    ti = tarfile.TarInfo('h'); ti.type = tarfile.LNKTYPE; ti.linkname = '/etc/passwd'; "
+       "tf.addfile(ti)\n",
        "hard link to the absolute path"},
   };
   for (const auto& h : hostile) {
@@ -228,13 +243,18 @@ TEST_CASE("DIRAC job source: input sandboxes unpacked, LFNs and hostile archives
   server.control({{"sandboxes", {{kRef1, big.string()}}}});
   fs::remove_all(tmp.path() / "job3");
   fs::create_directories(tmp.path() / "job3");
-  CHECK_THROWS_WITH(small.prepare_job(m, describe(std::string("[ Executable = \"/bin/true\"; InputSandbox = \"") + kRef1 + "\"; ]"),
-                                      tmp.path() / "job3"),
-                    Catch::Contains("per-file limit"));
+  CHECK_THROWS_WITH(
+      small.prepare_job(m,
+                        describe(std::string("[ Executable = \"/bin/true\"; InputSandbox = \"") +
+                                 kRef1 + "\"; ]"),
+                        tmp.path() / "job3"),
+      Catch::Contains("per-file limit"));
 }
 
-TEST_CASE("DIRAC job source: output sandbox uploaded before the final status, an outage keeps it for the next pilot",
-          "[sandbox]") {
+TEST_CASE(
+    "DIRAC job source: output sandbox uploaded before the final status, an outage keeps it for the "
+    "next pilot",
+    "[sandbox]") {
   FakeDirac server;
   pilot::TempDir tmp("sbs");
   fs::path work = tmp.path() / "job_1";
@@ -244,7 +264,9 @@ TEST_CASE("DIRAC job source: output sandbox uploaded before the final status, an
   pilot::write_file_atomic(work / "b.dat", "b");
   pilot::write_file_atomic(work / "std.out", "the payload's log\n");
   pilot::compress_file_zstd(work / "std.out");  // as the job wrapper leaves it
-  auto d = describe("[ Executable = \"/bin/true\"; OutputSandbox = { \"std.out\", \"result.txt\", \"*.dat\", \"nothing.root\" }; ]");
+  auto d = describe(
+      "[ Executable = \"/bin/true\"; OutputSandbox = { \"std.out\", \"result.txt\", \"*.dat\", "
+      "\"nothing.root\" }; ]");
   pilot::jobs::StatusUpdate done;
   done.status = "Done";
   done.minor_status = "Execution Complete";
@@ -270,10 +292,12 @@ TEST_CASE("DIRAC job source: output sandbox uploaded before the final status, an
     src.finish_job("1", f);
     check_upload(1);
     CHECK(statuses(server) == std::vector<std::string>{"Completing/Uploading Output Sandbox",
-                                                       "Completing/Output Sandbox Uploaded", "Done/Execution Complete"});
+                                                       "Completing/Output Sandbox Uploaded",
+                                                       "Done/Execution Complete"});
     bool noted = false;
     for (const auto& r : server.calls("setJobParameters"))
-      for (const auto& p : r["args"][1]) noted = noted || (p[0] == "OutputSandboxMissingFiles" && p[1] == "nothing.root");
+      for (const auto& p : r["args"][1])
+        noted = noted || (p[0] == "OutputSandboxMissingFiles" && p[1] == "nothing.root");
     CHECK(noted);
     CHECK_FALSE(fs::exists(tmp.path() / "state/output-sandboxes/1"));
   }
@@ -293,7 +317,8 @@ TEST_CASE("DIRAC job source: output sandbox uploaded before the final status, an
     CHECK(next.retry_pending_outputs() == 0);
     check_upload(1);
     CHECK(statuses(server) == std::vector<std::string>{"Completing/Uploading Output Sandbox",
-                                                       "Completing/Output Sandbox Uploaded", "Done/Execution Complete"});
+                                                       "Completing/Output Sandbox Uploaded",
+                                                       "Done/Execution Complete"});
     CHECK_FALSE(fs::exists(tmp.path() / "state/output-sandboxes/1"));
   }
 }

@@ -52,8 +52,9 @@ int processors_value(const Jdl& jdl, std::string_view name, std::string_view sou
 
 [[noreturn]] void bad_name(std::string_view source, std::string_view what, std::string_view name,
                            const std::string& problem) {
-  throw Error(std::string(source) + ": " + std::string(what) + " " + detail::quote_for_message(name) +
-              " " + problem + " (names must stay inside the job directory)");
+  throw Error(std::string(source) + ": " + std::string(what) + " " +
+              detail::quote_for_message(name) + " " + problem +
+              " (names must stay inside the job directory)");
 }
 
 void check_file_name(std::string_view attribute, const std::string& name, std::string_view source) {
@@ -64,7 +65,8 @@ void check_file_name(std::string_view attribute, const std::string& name, std::s
 // directly in the job directory, so they must be plain file names; sandbox entries are paths or
 // patterns below it.
 void check_file_names(const JobDescription& d, std::string_view source) {
-  for (auto [attribute, name] : {std::pair{"StdOutput", &d.std_output}, std::pair{"StdError", &d.std_error}}) {
+  for (auto [attribute, name] :
+       {std::pair{"StdOutput", &d.std_output}, std::pair{"StdError", &d.std_error}}) {
     check_file_name(attribute, *name, source);
     if (name->find('/') != std::string::npos || *name == ".")
       bad_name(source, attribute, *name, "is not a file name");

@@ -110,8 +110,10 @@ void collect_results(const fs::path& job_dir, const FinishedJob& job,
       try {
         fs::create_directories(job_dir / "logs");
         copy_regular_file(workdir / (name + ".zst"), job_dir / file);
-        status["logs"].push_back({{"name", name}, {"file", file.string()},
-                                  {"stored_bytes", fs::file_size(job_dir / file, ec)}, {"compressed_by", "jobwrapper"}});
+        status["logs"].push_back({{"name", name},
+                                  {"file", file.string()},
+                                  {"stored_bytes", fs::file_size(job_dir / file, ec)},
+                                  {"compressed_by", "jobwrapper"}});
         stored.insert(name);
       } catch (const std::exception& e) {
         problem(std::string("log ") + name + " not kept: " + e.what());

@@ -46,7 +46,8 @@ void LocalQueue::reject_invalid(const std::string& id, const std::string& error)
     status["problems"].push_back(e.what());
   }
   // The same status the agent reports for a DIRAC job whose description it cannot read.
-  queue::apply_status(status, {"Failed", "Job description invalid", error.substr(0, 255), Clock::now(), "LocalQueue"});
+  queue::apply_status(status, {"Failed", "Job description invalid", error.substr(0, 255),
+                               Clock::now(), "LocalQueue"});
   status["problems"].push_back(error);
   status["finished"] = queue::utc_text(Clock::now());
   queue::write_status(claimed, status);
@@ -137,7 +138,7 @@ std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request
 }
 
 PreparedJob LocalQueue::prepare_job(const MatchedJob& job, const JobDescription& description,
-                                   const std::filesystem::path& jobdir) {
+                                    const std::filesystem::path& jobdir) {
   if (!description.input_sandbox.empty()) {
     std::filesystem::path dir;
     {
@@ -174,8 +175,9 @@ void LocalQueue::recover_orphans() {
   std::lock_guard lock(mutex_);
   for (const auto& a : recover_jobs(options_.root, o))
     if (a.verdict != "alive" && a.verdict != "unknown")
-      options_.logger.warn("job claimed by a lost pilot of this node, put back",
-                           {{"job_id", a.id}, {"owner", a.owner}, {"verdict", a.verdict}, {"reason", a.reason}});
+      options_.logger.warn(
+          "job claimed by a lost pilot of this node, put back",
+          {{"job_id", a.id}, {"owner", a.owner}, {"verdict", a.verdict}, {"reason", a.reason}});
 }
 
 void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& update) {
@@ -219,15 +221,18 @@ void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
   if (rescheduled) {
     queue::apply_status(status, *job.final_status);
     auto now = Clock::now();
-    std::string why = job.final_status->minor_status.empty() ? "Rescheduled" : job.final_status->minor_status;
+    std::string why =
+        job.final_status->minor_status.empty() ? "Rescheduled" : job.final_status->minor_status;
     if (queue::reschedule(status, why,
                           "rescheduled " + std::to_string(status.value("reschedules", 0)) +
                               " times; its payload asked again (" + why + ")",
                           options_.max_reschedules, now, "LocalQueue")) {
       queue::write_status(dir, status);
       if (!queue::rename_if_present(dir, options_.root / "pending" / job_id))
-        throw Error("cannot requeue job " + job_id + ": it is gone from running/ or pending/ has it");
-      options_.logger.info("job rescheduled", {{"job_id", job_id}, {"reschedules", status.value("reschedules", 0)}});
+        throw Error("cannot requeue job " + job_id +
+                    ": it is gone from running/ or pending/ has it");
+      options_.logger.info("job rescheduled",
+                           {{"job_id", job_id}, {"reschedules", status.value("reschedules", 0)}});
       return;
     }
   }

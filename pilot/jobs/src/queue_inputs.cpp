@@ -18,7 +18,8 @@ bool is_reference(const std::string& entry) {
 void store_input_files(const JobDescription& job, const fs::path& base, const fs::path& job_dir) {
   for (const auto& entry : job.input_sandbox) {
     if (is_reference(entry))
-      throw Error("InputSandbox entry '" + entry + "': the local queue takes plain files only (no SB: or LFN:)");
+      throw Error("InputSandbox entry '" + entry +
+                  "': the local queue takes plain files only (no SB: or LFN:)");
     fs::path src = fs::path(entry).is_absolute() || base.empty() ? fs::path(entry) : base / entry;
     std::string name = input_file_name(entry);
     std::error_code ec;
@@ -26,28 +27,35 @@ void store_input_files(const JobDescription& job, const fs::path& base, const fs
       throw Error("InputSandbox entry '" + entry + "': no such file (" + src.string() + ")");
     fs::create_directories(job_dir / "input", ec);
     fs::copy(src, job_dir / "input" / name,
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks | fs::copy_options::overwrite_existing, ec);
-    if (ec) throw Error("InputSandbox entry '" + entry + "': cannot copy " + src.string() + ": " + ec.message());
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks |
+                 fs::copy_options::overwrite_existing,
+             ec);
+    if (ec)
+      throw Error("InputSandbox entry '" + entry + "': cannot copy " + src.string() + ": " +
+                  ec.message());
   }
 }
 
 void copy_input_files(const JobDescription& job, const fs::path& job_dir, const fs::path& workdir) {
   for (const auto& entry : job.input_sandbox) {
     if (is_reference(entry))
-      throw JobPreparationError("Failed Downloading InputSandbox",
-                                "InputSandbox entry '" + entry + "': the local queue takes plain files only");
+      throw JobPreparationError(
+          "Failed Downloading InputSandbox",
+          "InputSandbox entry '" + entry + "': the local queue takes plain files only");
     fs::path stored = job_dir / "input" / input_file_name(entry);
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(stored, ec)))
       throw JobPreparationError("Failed Downloading InputSandbox",
-                                "InputSandbox entry '" + entry + "' was not stored with the job (" + stored.string() + ")");
+                                "InputSandbox entry '" + entry + "' was not stored with the job (" +
+                                    stored.string() + ")");
     fs::copy(stored, workdir / input_file_name(entry),
              fs::copy_options::recursive | fs::copy_options::copy_symlinks |
                  fs::copy_options::overwrite_existing,
              ec);
     if (ec)
       throw JobPreparationError("Failed Downloading InputSandbox",
-                                "InputSandbox entry '" + entry + "': cannot copy into " + workdir.string() + ": " + ec.message());
+                                "InputSandbox entry '" + entry + "': cannot copy into " +
+                                    workdir.string() + ": " + ec.message());
   }
 }
 

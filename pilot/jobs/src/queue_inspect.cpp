@@ -4,9 +4,9 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/zstd_file.hpp"
 #include "jobs/local_queue.hpp"
 #include "queue_store.hpp"
-#include "core/zstd_file.hpp"
 
 namespace pilot::jobs {
 

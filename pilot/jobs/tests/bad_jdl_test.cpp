@@ -25,7 +25,9 @@ std::string error_of(const std::string& text) {
   return "no error";
 }
 
-std::string job(const std::string& extra) { return "[ Executable = \"/bin/true\"; " + extra + " ]"; }
+std::string job(const std::string& extra) {
+  return "[ Executable = \"/bin/true\"; " + extra + " ]";
+}
 
 }  // namespace
 
@@ -67,16 +69,19 @@ TEST_CASE("bad JDL: sandbox and output names that leave the job directory") {
   for (const auto& c : cases) {
     INFO(c.attributes);
     CHECK_THAT(error_of(job(c.attributes)),
-               Catch::StartsWith(c.message) && Catch::EndsWith("(names must stay inside the job directory)"));
+               Catch::StartsWith(c.message) &&
+                   Catch::EndsWith("(names must stay inside the job directory)"));
   }
 }
 
 TEST_CASE("bad JDL: valid sandbox references and relative names are accepted") {
-  auto d = parse_job_description(job(
-      "InputSandbox = { \"SB:ProductionSandboxSE|/SandBox/l/lhcb_mc/5f3/2a1/5f32a1.tar.bz2\", "
-      "\"LFN:/lhcb/user/p/pilot/inputs.tgz\", \"lfn:/lhcb/user/p/pilot/x.py\", \"run.py\", \"cfg/opts.py\" }; "
-      "OutputSandbox = { \"std.out\", \"*.log\", \"out/summary..xml\", \"./hist.root\" }; "
-      "StdOutput = \"job.out\"; StdError = \"job..err\"; XMLSummaryFile = \"summary/Summary.xml\""));
+  auto d = parse_job_description(
+      job("InputSandbox = { \"SB:ProductionSandboxSE|/SandBox/l/lhcb_mc/5f3/2a1/5f32a1.tar.bz2\", "
+          "\"LFN:/lhcb/user/p/pilot/inputs.tgz\", \"lfn:/lhcb/user/p/pilot/x.py\", \"run.py\", "
+          "\"cfg/opts.py\" }; "
+          "OutputSandbox = { \"std.out\", \"*.log\", \"out/summary..xml\", \"./hist.root\" }; "
+          "StdOutput = \"job.out\"; StdError = \"job..err\"; XMLSummaryFile = "
+          "\"summary/Summary.xml\""));
   CHECK(d.input_sandbox.size() == 5);
   CHECK(d.output_sandbox.size() == 4);
   CHECK(d.std_error == "job..err");
@@ -102,22 +107,29 @@ TEST_CASE("bad JDL: enormous values hit the documented limits, naming the attrib
                  Catch::EndsWith("(in attribute 'Arguments')"));
   std::string list = "InputData = {";
   for (std::size_t i = 0; i <= limits.max_elements; ++i) list += (i ? ",1" : "1");
-  CHECK_THAT(error_of(job(list + "}")), Catch::Contains("more than 100000 attributes and list elements") &&
-                                            Catch::EndsWith("(in attribute 'InputData')"));
+  CHECK_THAT(error_of(job(list + "}")),
+             Catch::Contains("more than 100000 attributes and list elements") &&
+                 Catch::EndsWith("(in attribute 'InputData')"));
   CHECK_THAT(error_of(job("Arguments = \"" + std::string(limits.max_bytes, 'a') + "\"")),
              Catch::StartsWith("job 7: job description of ") &&
                  Catch::Contains("bytes is larger than the limit of 4194304 bytes"));
-  CHECK_THAT(error_of(job("Requirements = " + std::string(600000, 'x') + " + " + std::string(600000, 'y'))),
-             Catch::Contains("expression longer than the limit of 1048576 bytes (in attribute 'Requirements')"));
+  CHECK_THAT(
+      error_of(
+          job("Requirements = " + std::string(600000, 'x') + " + " + std::string(600000, 'y'))),
+      Catch::Contains(
+          "expression longer than the limit of 1048576 bytes (in attribute 'Requirements')"));
 }
 
 TEST_CASE("bad JDL: bytes that are not UTF-8") {
   CHECK_THAT(error_of(job("JobName = \"caf\xe9\"")),
-             Catch::StartsWith("job 7:1:39: string is not valid UTF-8") && Catch::EndsWith("(in attribute 'JobName')"));
-  CHECK_THAT(error_of(job("Arguments = \"\\351t\\351\"")), Catch::EndsWith("(in attribute 'Arguments')"));
+             Catch::StartsWith("job 7:1:39: string is not valid UTF-8") &&
+                 Catch::EndsWith("(in attribute 'JobName')"));
+  CHECK_THAT(error_of(job("Arguments = \"\\351t\\351\"")),
+             Catch::EndsWith("(in attribute 'Arguments')"));
   CHECK_THAT(error_of(job("JobRequirements = [ Sites = { \"LCG.CERN.cern\", \"\xc0\xaf\" } ]")),
              Catch::Contains("string is not valid UTF-8 (in attribute 'JobRequirements.Sites')"));
-  CHECK_THAT(error_of(job("Job\xffName = \"x\"")), Catch::StartsWith("job 7:1:32: unexpected character '\\xff'"));
+  CHECK_THAT(error_of(job("Job\xffName = \"x\"")),
+             Catch::StartsWith("job 7:1:32: unexpected character '\\xff'"));
   CHECK_THAT(error_of(job("OutputSandbox = { \"std.out\", \"\xed\xa0\x80\" }")),
              Catch::Contains("string is not valid UTF-8 (in attribute 'OutputSandbox')"));
 }
@@ -142,10 +154,13 @@ TEST_CASE("bad JDL: pilot queue submit refuses each with one line and queues not
   pilot::TempDir tmp("bad-jdl");
   auto queue = (tmp.path() / "q").string();
   const std::pair<std::string, std::string> cases[] = {
-      {job("OutputSandbox = { \"../../../etc/cron.d/x\" }"), "OutputSandbox entry '../../../etc/cron.d/x' contains a '..' component"},
-      {job("Arguments = \"" + std::string(2 << 20, 'a') + "\""), "string longer than the limit of 1048576 bytes (in attribute 'Arguments')"},
+      {job("OutputSandbox = { \"../../../etc/cron.d/x\" }"),
+       "OutputSandbox entry '../../../etc/cron.d/x' contains a '..' component"},
+      {job("Arguments = \"" + std::string(2 << 20, 'a') + "\""),
+       "string longer than the limit of 1048576 bytes (in attribute 'Arguments')"},
       {job("JobName = \"\xff\xfe\""), "string is not valid UTF-8 (in attribute 'JobName')"},
-      {job("JobRequirements = " + nested), "nesting deeper than the limit of 32 (in attribute 'JobRequirements.L.L."},
+      {job("JobRequirements = " + nested),
+       "nesting deeper than the limit of 32 (in attribute 'JobRequirements.L.L."},
   };
   int n = 0;
   for (const auto& [text, message] : cases) {
@@ -155,7 +170,8 @@ TEST_CASE("bad JDL: pilot queue submit refuses each with one line and queues not
     INFO(r.err.substr(0, 300));
     CHECK(r.exit_code == 1);
     CHECK(r.out.empty());
-    CHECK_THAT(r.err, Catch::StartsWith("pilot queue: error: " + file.string()) && Catch::Contains(message));
+    CHECK_THAT(r.err, Catch::StartsWith("pilot queue: error: " + file.string()) &&
+                          Catch::Contains(message));
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
   CHECK_FALSE(std::filesystem::exists(tmp.path() / "q" / "pending"));

@@ -87,7 +87,8 @@ TEST_CASE("pilot queue rejects bad input with one clear line") {
   CHECK(r.exit_code == 1);
   CHECK(r.out.empty());
   CHECK(r.err == "pilot queue: error: " + bad.string() +
-                     ":4:3: expected an operator or ';' between '10' and 'Priority' (in attribute 'CPUTime')\n");
+                     ":4:3: expected an operator or ';' between '10' and 'Priority' (in attribute "
+                     "'CPUTime')\n");
   CHECK_FALSE(fs::exists(tmp.path() / "q" / "pending"));
 
   auto missing =

@@ -19,14 +19,16 @@ Checkpoint parse_checkpoint(std::string_view text, std::string_view source) {
     if (line.empty() || line.front() == '#') continue;
     auto where = [&] { return std::string(source) + " line " + std::to_string(line_no); };
     auto eq = line.find('=');
-    if (eq == std::string_view::npos) throw Error(where() + ": expected key=value, got '" + std::string(line) + "'");
+    if (eq == std::string_view::npos)
+      throw Error(where() + ": expected key=value, got '" + std::string(line) + "'");
     auto key = trim(line.substr(0, eq));
     auto value = trim(line.substr(eq + 1));
     if (key == "events") {
       std::int64_t n = -1;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (value.empty() || ec != std::errc() || end != value.data() + value.size() || n < 0)
-        throw Error(where() + ": events must be a non-negative integer, got '" + std::string(value) + "'");
+        throw Error(where() + ": events must be a non-negative integer, got '" +
+                    std::string(value) + "'");
       cp.events = n;
       have_events = true;
     } else if (key == "output") {

@@ -21,7 +21,8 @@ Sizing size_events(const SizingInputs& in) {
   s.cpu_time_s = std::min(std::max(in.cpu_time_left_s, 0.0), kMaxCpuTimeSeconds);
   double work = std::floor(s.cpu_time_s * in.cpu_power_hs06);
   s.events_fit = static_cast<std::int64_t>(std::floor(work / in.cpue));
-  s.events = static_cast<std::int64_t>(std::floor(static_cast<double>(s.events_fit) * kSafetyFactor));
+  s.events =
+      static_cast<std::int64_t>(std::floor(static_cast<double>(s.events_fit) * kSafetyFactor));
   if (in.max_events && *in.max_events > 0 && *in.max_events < s.events) {
     s.events = *in.max_events;
     s.capped = true;

@@ -20,9 +20,12 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
     s.replace(pos, from.size(), to);
 }
 
-std::string strip_pfn(const std::string& name) { return name.starts_with("PFN:") ? name.substr(4) : name; }
+std::string strip_pfn(const std::string& name) {
+  return name.starts_with("PFN:") ? name.substr(4) : name;
+}
 
-std::filesystem::path checkpoint_path(const std::filesystem::path& workdir, const nlohmann::json& mc) {
+std::filesystem::path checkpoint_path(const std::filesystem::path& workdir,
+                                      const nlohmann::json& mc) {
   std::filesystem::path p = mc.value("checkpoint_file", std::string(kCheckpointName));
   return p.is_absolute() ? p : workdir / p;
 }
@@ -65,7 +68,8 @@ std::optional<Checkpoint> read_checkpoint_quietly(const std::filesystem::path& f
 McJob prepare_mc(jw::JobSpec& spec, const McOptions& o) {
   McJob job;
   if (o.events) {
-    if (*o.events < 1) throw Error("the number of events must be at least 1, got " + std::to_string(*o.events));
+    if (*o.events < 1)
+      throw Error("the number of events must be at least 1, got " + std::to_string(*o.events));
     job.events_requested = *o.events;
   } else if (o.sizing) {
     auto s = size_events(*o.sizing);
@@ -114,14 +118,16 @@ bool mirror_checkpoint(jw::Supervisor& sup, McJob& job, const log::Logger& logge
   return true;
 }
 
-bool deadline_reached(const Deadline& d, double grace_s, double period_s, std::chrono::system_clock::time_point now) {
+bool deadline_reached(const Deadline& d, double grace_s, double period_s,
+                      std::chrono::system_clock::time_point now) {
   auto left = std::chrono::duration<double>(d.at - now).count();
   return left < grace_s + period_s;
 }
 
 nlohmann::json to_json(const McResult& r) {
   return {{"events", r.events ? nlohmann::json(*r.events) : nlohmann::json()},
-          {"events_source", r.events_source.empty() ? nlohmann::json() : nlohmann::json(r.events_source)},
+          {"events_source",
+           r.events_source.empty() ? nlohmann::json() : nlohmann::json(r.events_source)},
           {"finalised", r.finalised},
           {"interrupted", r.interrupted},
           {"success", r.success},
@@ -136,14 +142,19 @@ McResult collect_mc(const jw::JobRecord& rec, int stop_signal, const std::string
   if (!cp && mc.contains("checkpoint")) cp = checkpoint_from_json(mc["checkpoint"]);
   McResult r = from_files(workdir, summary_file, cp);
   bool stop_requested = !rec.stop_requested_at.empty();
-  bool clean_exit = rec.exit_code && (*rec.exit_code == 0 || (stop_requested && *rec.exit_code == 128 + stop_signal));
+  bool clean_exit = rec.exit_code && (*rec.exit_code == 0 ||
+                                      (stop_requested && *rec.exit_code == 128 + stop_signal));
   r.interrupted = stop_requested && rec.exit_code && *rec.exit_code == 128 + stop_signal;
   r.success = clean_exit && r.events.has_value();
   std::string n = r.events ? std::to_string(*r.events) : "no";
-  if (r.success && r.interrupted) r.detail = "interrupted after " + n + " events";
-  else if (r.success) r.detail = n + " events";
-  else if (r.events) r.detail = "payload ended without finalising; " + n + " events in its last " + r.events_source;
-  else r.detail = "no events were recorded";
+  if (r.success && r.interrupted)
+    r.detail = "interrupted after " + n + " events";
+  else if (r.success)
+    r.detail = n + " events";
+  else if (r.events)
+    r.detail = "payload ended without finalising; " + n + " events in its last " + r.events_source;
+  else
+    r.detail = "no events were recorded";
   return r;
 }
 
@@ -162,7 +173,8 @@ std::optional<McResult> recover_mc(const std::filesystem::path& workdir) {
 }
 
 std::optional<jw::JobRecord> recover_job(const std::filesystem::path& workdir, double grace_s,
-                                         const std::filesystem::path& proc_root, const log::Logger& logger) {
+                                         const std::filesystem::path& proc_root,
+                                         const log::Logger& logger) {
   auto rec = jw::load_job_record(workdir);
   if (!rec || rec->state == "finished") return std::nullopt;
   if (jw::find_unrecorded_payload(*rec, proc_root))
@@ -170,8 +182,10 @@ std::optional<jw::JobRecord> recover_job(const std::filesystem::path& workdir, d
                 {{"job_id", rec->job_id}, {"pid", rec->pid}});
   int stop_signal = SIGINT;
   if (rec->extra.contains("mc")) stop_signal = rec->extra["mc"].value("stop_signal", SIGINT);
-  logger.warn("found a job left by a lost pilot", {{"job_id", rec->job_id}, {"workdir", workdir.string()},
-                                                   {"state", rec->state}, {"pid", rec->pid}});
+  logger.warn("found a job left by a lost pilot", {{"job_id", rec->job_id},
+                                                   {"workdir", workdir.string()},
+                                                   {"state", rec->state},
+                                                   {"pid", rec->pid}});
   // The lost pilot's job cgroup, if it had one: its members are the payload's whole tree, and it
   // is removed once they are gone.
   auto cgroup = jw::JobCgroup::adopt(rec->tracking);
@@ -182,7 +196,8 @@ std::optional<jw::JobRecord> recover_job(const std::filesystem::path& workdir, d
     if (!tree.empty()) {
       // The payload outlived its pilot: stop it as its pilot would have, so it finalises.
       ::kill(-rec->pid, stop_signal);
-      rec->signals_sent.push_back({jw::utc_now(), signal_name(stop_signal), "group", tree.usage().processes});
+      rec->signals_sent.push_back(
+          {jw::utc_now(), signal_name(stop_signal), "group", tree.usage().processes});
       auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
       while (std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -199,7 +214,8 @@ std::optional<jw::JobRecord> recover_job(const std::filesystem::path& workdir, d
   rec->state = "finished";
   rec->outcome = "lost";
   rec->finished_at = jw::utc_now();
-  rec->error = "the pilot supervising this job was lost; recovered by pilot " + std::to_string(::getpid());
+  rec->error =
+      "the pilot supervising this job was lost; recovered by pilot " + std::to_string(::getpid());
   if (r) rec->extra["mc"]["result"] = to_json(*r);
   jw::save_job_record(workdir, *rec);
   return rec;

@@ -75,7 +75,8 @@ XmlSummary parse_xml_summary(std::string_view text, std::string_view source) {
     std::string v = trimmed(c.child_value());
     std::int64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec == std::errc() && end == v.data() + v.size()) s.counters[c.attribute("name").as_string()] = n;
+    if (ec == std::errc() && end == v.data() + v.size())
+      s.counters[c.attribute("name").as_string()] = n;
   }
   return s;
 }
@@ -90,7 +91,8 @@ std::optional<std::filesystem::path> find_xml_summary(const std::filesystem::pat
                                                       const std::string& named) {
   std::error_code ec;
   if (!named.empty()) {
-    auto p = std::filesystem::path(named).is_absolute() ? std::filesystem::path(named) : job_dir / named;
+    auto p =
+        std::filesystem::path(named).is_absolute() ? std::filesystem::path(named) : job_dir / named;
     if (std::filesystem::is_regular_file(p, ec)) return p;
   }
   std::optional<std::filesystem::path> best;
@@ -98,7 +100,8 @@ std::optional<std::filesystem::path> find_xml_summary(const std::filesystem::pat
   for (auto it = std::filesystem::directory_iterator(job_dir, ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     auto name = it->path().filename().string();
-    if (!name.starts_with("summary") || !name.ends_with(".xml") || !it->is_regular_file(ec)) continue;
+    if (!name.starts_with("summary") || !name.ends_with(".xml") || !it->is_regular_file(ec))
+      continue;
     auto t = it->last_write_time(ec);
     if (!best || t > best_time) {
       best = it->path();
@@ -115,8 +118,9 @@ nlohmann::json to_json(const XmlSummary& s) {
       a.push_back({{"name", f.name}, {"guid", f.guid}, {"status", f.status}, {"events", f.events}});
     return a;
   };
-  return {{"success", s.success}, {"step", s.step},   {"finalised", s.finalised()},
-          {"events", s.events()},   {"inputs", files(s.inputs)}, {"outputs", files(s.outputs)},
+  return {{"success", s.success},       {"step", s.step},
+          {"finalised", s.finalised()}, {"events", s.events()},
+          {"inputs", files(s.inputs)},  {"outputs", files(s.outputs)},
           {"counters", s.counters}};
 }
 

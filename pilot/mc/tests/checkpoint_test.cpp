@@ -7,7 +7,8 @@
 using pilot::mc::parse_checkpoint;
 
 TEST_CASE("a checkpoint has the events count, output files and extras") {
-  auto cp = parse_checkpoint("# written by Gauss\nevents=1234\noutput=Gauss.sim\n output = b.sim \nstep=gen\n\n");
+  auto cp = parse_checkpoint(
+      "# written by Gauss\nevents=1234\noutput=Gauss.sim\n output = b.sim \nstep=gen\n\n");
   CHECK(cp.events == 1234);
   CHECK(cp.outputs == std::vector<std::string>{"Gauss.sim", "b.sim"});
   CHECK(cp.extras.at("step") == "gen");
@@ -20,7 +21,8 @@ TEST_CASE("CRLF line ends and zero events are accepted") {
 }
 
 TEST_CASE("malformed checkpoints are errors naming the source and line") {
-  CHECK_THROWS_WITH(parse_checkpoint("output=a\n", "cp.txt"), Catch::Contains("cp.txt") && Catch::Contains("no events"));
+  CHECK_THROWS_WITH(parse_checkpoint("output=a\n", "cp.txt"),
+                    Catch::Contains("cp.txt") && Catch::Contains("no events"));
   CHECK_THROWS_WITH(parse_checkpoint("events=12abc\n", "cp.txt"), Catch::Contains("cp.txt line 1"));
   CHECK_THROWS_WITH(parse_checkpoint("\nevents=-3\n", "cp.txt"), Catch::Contains("line 2"));
   CHECK_THROWS_WITH(parse_checkpoint("events=1.5\n"), Catch::Contains("non-negative integer"));

@@ -7,7 +7,8 @@ using pilot::mc::cpu_limit_stop;
 using pilot::mc::CpuRate;
 using namespace std::chrono_literals;
 
-TEST_CASE("cpu_limit_reached: stops once grace + period at the current rate would reach the limit") {
+TEST_CASE(
+    "cpu_limit_reached: stops once grace + period at the current rate would reach the limit") {
   // limit 100 s, grace 10 s, period 5 s, one core: stop from 85 s on
   CHECK_FALSE(cpu_limit_reached(84.9, 1, 100, 10, 5));
   CHECK(cpu_limit_reached(85, 1, 100, 10, 5));

@@ -3,11 +3,12 @@
 #include "core/error.hpp"
 #include "mc/event_sizing.hpp"
 
-using pilot::mc::SizingInputs;
 using pilot::mc::size_events;
+using pilot::mc::SizingInputs;
 
 namespace {
-SizingInputs inputs(double time_left, double power, double cpue, std::optional<std::int64_t> max = {}) {
+SizingInputs inputs(double time_left, double power, double cpue,
+                    std::optional<std::int64_t> max = {}) {
   SizingInputs in;
   in.cpu_time_left_s = time_left;
   in.cpu_time_left_source = "test";

@@ -1,11 +1,11 @@
 // The toy MC payload must behave like an interruptible Gaudi application, since the
 // interruptible-MC tests and benchmarks rely on it.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -99,7 +99,8 @@ TEST_CASE("toymc: a stop signal ends it at an event boundary with 128+signal, al
 
 TEST_CASE("toymc --ignore-stop survives the stop signal and dies unfinalised on SIGTERM") {
   pilot::TempDir dir("toymc");
-  auto t = start_toy(dir.path(), {"--events", "100000", "--cpu-ms-per-event", "2", "--ignore-stop"});
+  auto t =
+      start_toy(dir.path(), {"--events", "100000", "--cpu-ms-per-event", "2", "--ignore-stop"});
   wait_for_checkpoint(dir.path(), 2);
   ::kill(t.pid, SIGINT);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -110,6 +111,7 @@ TEST_CASE("toymc --ignore-stop survives the stop signal and dies unfinalised on 
   auto cp = pilot::mc::read_checkpoint(dir.path() / "checkpoint");
   REQUIRE(cp);
   CHECK(cp->events >= 2);
-  CHECK(pilot::test::count_lines(dir.path() / "toymc.out") >= cp->events);  // the checkpoint never runs ahead of the output
+  CHECK(pilot::test::count_lines(dir.path() / "toymc.out") >=
+        cp->events);  // the checkpoint never runs ahead of the output
   CHECK_FALSE(pilot::mc::read_xml_summary(dir.path() / "summary.xml")->finalised());
 }

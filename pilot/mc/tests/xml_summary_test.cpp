@@ -49,18 +49,23 @@ TEST_CASE("with input files, events are the input counts") {
 }
 
 TEST_CASE("not finalised: failure, an earlier step, or a partial file") {
-  CHECK_FALSE(parse_xml_summary("<summary><success>False</success><step>finalize</step></summary>").finalised());
-  CHECK_FALSE(parse_xml_summary("<summary><success>True</success><step>execute</step></summary>").finalised());
+  CHECK_FALSE(parse_xml_summary("<summary><success>False</success><step>finalize</step></summary>")
+                  .finalised());
+  CHECK_FALSE(parse_xml_summary("<summary><success>True</success><step>execute</step></summary>")
+                  .finalised());
   CHECK_FALSE(parse_xml_summary(R"(<summary><success>True</success><step>finalize</step>
-    <output><file name="a" status="part">3</file></output></summary>)").finalised());
+    <output><file name="a" status="part">3</file></output></summary>)")
+                  .finalised());
 }
 
 TEST_CASE("broken summaries are errors naming the file") {
   CHECK_THROWS_WITH(parse_xml_summary("<summary><success>True</succ", "s.xml"),
                     Catch::Contains("s.xml") && Catch::Contains("offset"));
   CHECK_THROWS_WITH(parse_xml_summary("<other/>", "s.xml"), Catch::Contains("no <summary>"));
-  CHECK_THROWS_WITH(parse_xml_summary(R"(<summary><output><file name="f" status="full">-4</file></output></summary>)", "s.xml"),
-                    Catch::Contains("file f"));
+  CHECK_THROWS_WITH(
+      parse_xml_summary(
+          R"(<summary><output><file name="f" status="full">-4</file></output></summary>)", "s.xml"),
+      Catch::Contains("file f"));
   CHECK_THROWS_AS(parse_xml_summary(std::string("\xff\xfe\x00garbage", 10)), pilot::Error);
 }
 
@@ -79,7 +84,9 @@ TEST_CASE("find_xml_summary prefers the named file, else the newest summary*.xml
 
 TEST_CASE("event counts adding up beyond 64 bits are refused") {
   // Found by fuzzing: events() overflowed (signed overflow, a negative count in release builds).
-  CHECK_THROWS_WITH(parse_xml_summary(R"(<summary><output><file name="a" status="full">9223372036854775807</file>
-    <file name="b" status="full">1</file></output></summary>)", "s.xml"),
-                    "s.xml: the event counts of <output> add up to more than 2^63");
+  CHECK_THROWS_WITH(
+      parse_xml_summary(R"(<summary><output><file name="a" status="full">9223372036854775807</file>
+    <file name="b" status="full">1</file></output></summary>)",
+                        "s.xml"),
+      "s.xml: the event counts of <output> add up to more than 2^63");
 }

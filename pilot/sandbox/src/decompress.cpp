@@ -37,18 +37,22 @@ DecompressingReader::DecompressingReader(const std::filesystem::path& archive)
     : name_(archive.string()), fd_(open_archive(archive)), kind_(detect_compression(archive)) {
   if (kind_ == Compression::gzip) {
     // 16 + MAX_WBITS: a gzip wrapper, not raw zlib.
-    if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK) throw Error("archive " + name_ + ": cannot start gzip decoding");
+    if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK)
+      throw Error("archive " + name_ + ": cannot start gzip decoding");
     init_ = true;
   } else if (kind_ == Compression::bzip2) {
-    if (BZ2_bzDecompressInit(&bz_, 0, 0) != BZ_OK) throw Error("archive " + name_ + ": cannot start bzip2 decoding");
+    if (BZ2_bzDecompressInit(&bz_, 0, 0) != BZ_OK)
+      throw Error("archive " + name_ + ": cannot start bzip2 decoding");
     init_ = true;
   }
 }
 
 DecompressingReader::~DecompressingReader() {
   if (!init_) return;
-  if (kind_ == Compression::gzip) inflateEnd(&z_);
-  else BZ2_bzDecompressEnd(&bz_);
+  if (kind_ == Compression::gzip)
+    inflateEnd(&z_);
+  else
+    BZ2_bzDecompressEnd(&bz_);
 }
 
 bool DecompressingReader::fill() {
@@ -90,10 +94,13 @@ std::size_t DecompressingReader::read(char* out, std::size_t n) {
       int rc = inflate(&z_, Z_NO_FLUSH);
       in_pos_ += avail - z_.avail_in;
       done = n - z_.avail_out;
-      if (rc == Z_STREAM_END) stream_end_ = true;
-      else if (rc == Z_BUF_ERROR && !have_input) throw Error("archive " + name_ + ": truncated gzip data");
+      if (rc == Z_STREAM_END)
+        stream_end_ = true;
+      else if (rc == Z_BUF_ERROR && !have_input)
+        throw Error("archive " + name_ + ": truncated gzip data");
       else if (rc != Z_OK && rc != Z_BUF_ERROR)
-        throw Error("archive " + name_ + ": corrupt gzip data (" + (z_.msg ? z_.msg : "zlib error " + std::to_string(rc)) + ")");
+        throw Error("archive " + name_ + ": corrupt gzip data (" +
+                    (z_.msg ? z_.msg : "zlib error " + std::to_string(rc)) + ")");
     } else {
       bz_.next_in = in_.data() + in_pos_;
       bz_.avail_in = static_cast<unsigned>(avail);
@@ -103,9 +110,13 @@ std::size_t DecompressingReader::read(char* out, std::size_t n) {
       int rc = BZ2_bzDecompress(&bz_);
       in_pos_ += avail - bz_.avail_in;
       done = n - bz_.avail_out;
-      if (rc == BZ_STREAM_END) stream_end_ = true;
-      else if (rc != BZ_OK) throw Error("archive " + name_ + ": corrupt bzip2 data (bzip2 error " + std::to_string(rc) + ")");
-      else if (!have_input && bz_.avail_out == before_out) throw Error("archive " + name_ + ": truncated bzip2 data");
+      if (rc == BZ_STREAM_END)
+        stream_end_ = true;
+      else if (rc != BZ_OK)
+        throw Error("archive " + name_ + ": corrupt bzip2 data (bzip2 error " + std::to_string(rc) +
+                    ")");
+      else if (!have_input && bz_.avail_out == before_out)
+        throw Error("archive " + name_ + ": truncated bzip2 data");
     }
   }
   return done;
@@ -114,8 +125,8 @@ std::size_t DecompressingReader::read(char* out, std::size_t n) {
 void DecompressingReader::read_exact(char* out, std::size_t n, const std::string& what) {
   std::size_t got = read(out, n);
   if (got != n)
-    throw Error("archive " + name_ + ": truncated archive (" + what + ": " + std::to_string(got) + " of " +
-                std::to_string(n) + " bytes)");
+    throw Error("archive " + name_ + ": truncated archive (" + what + ": " + std::to_string(got) +
+                " of " + std::to_string(n) + " bytes)");
 }
 
 }  // namespace detail

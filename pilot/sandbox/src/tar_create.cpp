@@ -20,7 +20,8 @@ constexpr std::size_t kBlock = 512;
 class Bz2Writer {
  public:
   Bz2Writer(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
-    if (BZ2_bzCompressInit(&bz_, 9, 0, 0) != BZ_OK) throw Error("cannot start bzip2 compression for " + name_);
+    if (BZ2_bzCompressInit(&bz_, 9, 0, 0) != BZ_OK)
+      throw Error("cannot start bzip2 compression for " + name_);
   }
   ~Bz2Writer() { BZ2_bzCompressEnd(&bz_); }
   Bz2Writer(const Bz2Writer&) = delete;
@@ -40,7 +41,9 @@ class Bz2Writer {
       bz_.next_out = out;
       bz_.avail_out = sizeof out;
       int rc = BZ2_bzCompress(&bz_, action);
-      if (rc < 0) throw Error("bzip2 compression failed for " + name_ + " (error " + std::to_string(rc) + ")");
+      if (rc < 0)
+        throw Error("bzip2 compression failed for " + name_ + " (error " + std::to_string(rc) +
+                    ")");
       std::size_t have = sizeof out - bz_.avail_out;
       for (std::size_t off = 0; off < have;) {
         ssize_t w = ::write(fd_, out + off, have - off);
@@ -81,7 +84,7 @@ class TarWriter {
   TarWriter(int fd, const std::string& name) : out_(fd, name) {}
 
   void add(const std::filesystem::path& source, const std::string& name, bool follow) {
-    struct stat st{};
+    struct stat st {};
     int rc = follow ? ::stat(source.c_str(), &st) : ::lstat(source.c_str(), &st);
     if (rc != 0) throw_errno("cannot add " + source.string() + " to the sandbox", errno);
     if (S_ISREG(st.st_mode)) return file(source, name, st);
@@ -95,7 +98,8 @@ class TarWriter {
     header(name + "/", '5', st.st_mode & 0777, 0, st.st_mtime, "");
     std::vector<std::filesystem::path> children;
     std::error_code ec;
-    for (std::filesystem::directory_iterator it(source, ec), end; !ec && it != end; it.increment(ec))
+    for (std::filesystem::directory_iterator it(source, ec), end; !ec && it != end;
+         it.increment(ec))
       children.push_back(it->path());
     if (ec) throw Error("cannot list " + source.string() + ": " + ec.message());
     std::sort(children.begin(), children.end());
@@ -117,7 +121,8 @@ class TarWriter {
     char buf[1 << 16];
     std::uint64_t left = size;
     while (left > 0) {
-      ssize_t n = ::read(in.get(), buf, static_cast<std::size_t>(std::min<std::uint64_t>(left, sizeof buf)));
+      ssize_t n = ::read(in.get(), buf,
+                         static_cast<std::size_t>(std::min<std::uint64_t>(left, sizeof buf)));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw_errno("cannot read " + source.string() + " for the sandbox", errno);
       // A file that shrank while being packed is padded with zeros so the archive stays valid.
@@ -147,11 +152,12 @@ class TarWriter {
       out_.write(pax.data(), pax.size());
       pad(pax.size());
     }
-    raw_header(name.substr(0, 100), type, mode, size >= (1ULL << 33) ? 0 : size, mtime, link.substr(0, 100));
+    raw_header(name.substr(0, 100), type, mode, size >= (1ULL << 33) ? 0 : size, mtime,
+               link.substr(0, 100));
   }
 
-  void raw_header(const std::string& name, char type, unsigned mode, std::uint64_t size, time_t mtime,
-                  const std::string& link) {
+  void raw_header(const std::string& name, char type, unsigned mode, std::uint64_t size,
+                  time_t mtime, const std::string& link) {
     char h[kBlock] = {};
     std::memcpy(h, name.data(), std::min<std::size_t>(name.size(), 100));
     octal(h + 100, 8, mode);
@@ -161,7 +167,10 @@ class TarWriter {
     octal(h + 136, 12, mtime > 0 ? static_cast<std::uint64_t>(mtime) : 0);
     h[156] = type;
     std::memcpy(h + 157, link.data(), std::min<std::size_t>(link.size(), 100));
-    std::memcpy(h + 257, "ustar\0" "00", 8);
+    std::memcpy(h + 257,
+                "ustar\0"
+                "00",
+                8);
     std::memset(h + 148, ' ', 8);
     unsigned sum = 0;
     for (char c : h) sum += static_cast<unsigned char>(c);
@@ -175,7 +184,8 @@ class TarWriter {
 
 }  // namespace
 
-void create_tar_bz2(const std::filesystem::path& output, const std::vector<ArchiveMember>& members) {
+void create_tar_bz2(const std::filesystem::path& output,
+                    const std::vector<ArchiveMember>& members) {
   std::filesystem::path tmp = output;
   tmp += ".part";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -191,7 +201,8 @@ void create_tar_bz2(const std::filesystem::path& output, const std::vector<Archi
   }
   std::error_code ec;
   std::filesystem::rename(tmp, output, ec);
-  if (ec) throw Error("cannot rename " + tmp.string() + " to " + output.string() + ": " + ec.message());
+  if (ec)
+    throw Error("cannot rename " + tmp.string() + " to " + output.string() + ": " + ec.message());
 }
 
 }  // namespace pilot::sandbox

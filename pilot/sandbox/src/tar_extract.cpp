@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -21,8 +21,8 @@ namespace pilot::sandbox {
 namespace {
 
 constexpr std::size_t kBlock = 512;
-constexpr std::size_t kMaxNameBytes = 4096;      // PATH_MAX
-constexpr std::size_t kMaxMetaBytes = 1 << 20;   // a pax or GNU long-name record
+constexpr std::size_t kMaxNameBytes = 4096;     // PATH_MAX
+constexpr std::size_t kMaxMetaBytes = 1 << 20;  // a pax or GNU long-name record
 
 struct Entry {
   std::string name;
@@ -32,7 +32,9 @@ struct Entry {
   unsigned mode = 0644;
 };
 
-std::string field(const char* p, std::size_t n) { return std::string(p, strnlen(p, n)); }
+std::string field(const char* p, std::size_t n) {
+  return std::string(p, strnlen(p, n));
+}
 
 // Octal (NUL/space padded) or GNU base-256 numbers; nullopt when malformed.
 std::optional<std::uint64_t> number(const char* p, std::size_t n) {
@@ -97,7 +99,8 @@ std::map<std::string, std::string> parse_pax(const std::string& data, const std:
 // The name split into components; refuses absolute names, `..`, empty and over-long names.
 std::vector<std::string> safe_components(const std::string& name, const std::string& where) {
   if (name.empty()) throw Error(where + ": refused: empty name");
-  if (name.size() > kMaxNameBytes) throw Error(where + ": refused: name longer than " + std::to_string(kMaxNameBytes) + " bytes");
+  if (name.size() > kMaxNameBytes)
+    throw Error(where + ": refused: name longer than " + std::to_string(kMaxNameBytes) + " bytes");
   if (name.find('\0') != std::string::npos) throw Error(where + ": refused: NUL in name");
   if (name.front() == '/') throw Error(where + ": refused: absolute path");
   std::vector<std::string> parts;
@@ -115,7 +118,8 @@ std::vector<std::string> safe_components(const std::string& name, const std::str
 
 class Extractor {
  public:
-  Extractor(const std::filesystem::path& archive, const std::filesystem::path& dest, const ExtractLimits& limits)
+  Extractor(const std::filesystem::path& archive, const std::filesystem::path& dest,
+            const ExtractLimits& limits)
       : archive_(archive.string()), limits_(limits), in_(archive) {
     root_ = UniqueFd(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root_) throw_errno("cannot open extraction directory " + dest.string(), errno);
@@ -132,12 +136,14 @@ class Extractor {
         // An archive whose end-of-archive blocks are missing is accepted (as Python's tarfile and
         // GNU tar do) only when nothing at all follows the last entry.
         if (got == 0 && pax.empty() && !long_name && !long_link && offset_ > 0) break;
-        throw Error("archive " + archive_ + ": truncated archive (header at offset " + std::to_string(offset_) + ")");
+        throw Error("archive " + archive_ + ": truncated archive (header at offset " +
+                    std::to_string(offset_) + ")");
       }
       if (std::all_of(h, h + kBlock, [](char c) { return c == 0; })) break;  // end of archive
       std::string where = "archive " + archive_ + ": entry at offset " + std::to_string(offset_);
       offset_ += kBlock;
-      if (!checksum_ok(h)) throw Error(where + ": bad header checksum (not a tar archive, or corrupt)");
+      if (!checksum_ok(h))
+        throw Error(where + ": bad header checksum (not a tar archive, or corrupt)");
       Entry e;
       e.type = h[156] ? h[156] : '0';
       auto size = number(h + 124, 12);
@@ -145,12 +151,14 @@ class Extractor {
       if (!size || !mode) throw Error(where + ": malformed size or mode field");
       e.size = *size;
       e.mode = static_cast<unsigned>(*mode & 0777);
-      std::string prefix = std::memcmp(h + 257, "ustar\0", 6) == 0 ? field(h + 345, 155) : std::string();
+      std::string prefix =
+          std::memcmp(h + 257, "ustar\0", 6) == 0 ? field(h + 345, 155) : std::string();
       e.name = prefix.empty() ? field(h, 100) : prefix + "/" + field(h, 100);
       e.link = field(h + 157, 100);
 
       if (e.type == 'x' || e.type == 'g' || e.type == 'L' || e.type == 'K') {
-        if (e.size > kMaxMetaBytes) throw Error(where + ": refused: metadata record of " + std::to_string(e.size) + " bytes");
+        if (e.size > kMaxMetaBytes)
+          throw Error(where + ": refused: metadata record of " + std::to_string(e.size) + " bytes");
         std::string data(e.size, '\0');
         in_.read_exact(data.data(), data.size(), "metadata record");
         offset_ += e.size;
@@ -171,7 +179,8 @@ class Extractor {
       if (long_link) e.link = *long_link;
       if (auto it = meta.find("size"); it != meta.end()) {
         auto v = number(it->second.data(), it->second.size());
-        if (!v || it->second.empty()) throw Error(where + ": malformed pax size '" + it->second + "'");
+        if (!v || it->second.empty())
+          throw Error(where + ": malformed pax size '" + it->second + "'");
         e.size = *v;
       }
       pax.clear();
@@ -201,10 +210,12 @@ class Extractor {
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
       if (create && ::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST)
         throw_errno(where + ": cannot create directory '" + parts[i] + "'", errno);
-      UniqueFd next(::openat(dir.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd next(
+          ::openat(dir.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!next) {
         if (errno == ELOOP || errno == ENOTDIR)
-          throw Error(where + ": refused: '" + parts[i] + "' is a symbolic link or not a directory");
+          throw Error(where + ": refused: '" + parts[i] +
+                      "' is a symbolic link or not a directory");
         throw_errno(where + ": cannot open directory '" + parts[i] + "'", errno);
       }
       dir = std::move(next);
@@ -215,13 +226,15 @@ class Extractor {
   // Makes room for a new non-directory entry of this name (a later entry replaces an earlier one).
   void remove_existing(int dir, const std::string& leaf, const std::string& where) {
     if (::unlinkat(dir, leaf.c_str(), 0) == 0 || errno == ENOENT) return;
-    if (errno == EISDIR || errno == EPERM) throw Error(where + ": refused: a directory of that name exists");
+    if (errno == EISDIR || errno == EPERM)
+      throw Error(where + ": refused: a directory of that name exists");
     throw_errno(where + ": cannot replace '" + leaf + "'", errno);
   }
 
   void count(const std::string& where) {
     if (++result_.entries > limits_.max_entries)
-      throw Error(where + ": refused: more than " + std::to_string(limits_.max_entries) + " entries");
+      throw Error(where + ": refused: more than " + std::to_string(limits_.max_entries) +
+                  " entries");
   }
 
   void extract(const Entry& e, const std::string& where) {
@@ -234,19 +247,26 @@ class Extractor {
     }
     switch (e.type) {
       case '0':
-      case '7': break;
-      case '5': break;
+      case '7':
+        break;
+      case '5':
+        break;
       case '1':
-      case '2': break;
-      case '3': throw Error(where + ": refused: character device");
-      case '4': throw Error(where + ": refused: block device");
-      case '6': throw Error(where + ": refused: FIFO");
-      default: throw Error(where + std::string(": refused: unsupported entry type '") + e.type + "'");
+      case '2':
+        break;
+      case '3':
+        throw Error(where + ": refused: character device");
+      case '4':
+        throw Error(where + ": refused: block device");
+      case '6':
+        throw Error(where + ": refused: FIFO");
+      default:
+        throw Error(where + std::string(": refused: unsupported entry type '") + e.type + "'");
     }
     if (regular) {
       if (e.size > limits_.max_file_size)
-        throw Error(where + ": refused: " + std::to_string(e.size) + " bytes exceed the per-file limit of " +
-                    std::to_string(limits_.max_file_size));
+        throw Error(where + ": refused: " + std::to_string(e.size) +
+                    " bytes exceed the per-file limit of " + std::to_string(limits_.max_file_size));
       if (result_.bytes + e.size > limits_.max_total_size)
         throw Error(where + ": refused: the archive's files exceed the total limit of " +
                     std::to_string(limits_.max_total_size) + " bytes");
@@ -256,14 +276,16 @@ class Extractor {
     if (e.type == '5') {
       if (::mkdirat(dir.get(), leaf.c_str(), e.mode | 0700) != 0 && errno != EEXIST)
         throw_errno(where + ": cannot create directory", errno);
-      UniqueFd check(::openat(dir.get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd check(
+          ::openat(dir.get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!check) throw Error(where + ": refused: a non-directory of that name exists");
       return skip(e.size);
     }
     if (e.type == '2') return symlink(e, parts, dir.get(), where);
     if (e.type == '1') return hardlink(e, leaf, dir.get(), where);
     remove_existing(dir.get(), leaf, where);
-    UniqueFd out(::openat(dir.get(), leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, e.mode | 0600));
+    UniqueFd out(::openat(dir.get(), leaf.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, e.mode | 0600));
     if (!out) throw_errno(where + ": cannot create file", errno);
     char buf[1 << 16];
     std::uint64_t left = e.size;
@@ -295,9 +317,11 @@ class Extractor {
   // A target made of leading '..' then plain names, with no more '..' than the link's depth: its
   // '..' walk real directories (never links) and every later name is itself a checked entry, so
   // resolution cannot leave the destination.
-  void symlink(const Entry& e, const std::vector<std::string>& parts, int dir, const std::string& where) {
+  void symlink(const Entry& e, const std::vector<std::string>& parts, int dir,
+               const std::string& where) {
     if (e.link.empty()) throw Error(where + ": refused: symbolic link with an empty target");
-    if (e.link.front() == '/') throw Error(where + ": refused: symbolic link to the absolute path '" + e.link + "'");
+    if (e.link.front() == '/')
+      throw Error(where + ": refused: symbolic link to the absolute path '" + e.link + "'");
     std::size_t ups = 0;
     bool named = false;
     std::size_t pos = 0;
@@ -306,7 +330,9 @@ class Extractor {
       if (slash == std::string::npos) slash = e.link.size();
       std::string c = e.link.substr(pos, slash - pos);
       if (c == "..") {
-        if (named) throw Error(where + ": refused: symbolic link target '" + e.link + "' has '..' after a name");
+        if (named)
+          throw Error(where + ": refused: symbolic link target '" + e.link +
+                      "' has '..' after a name");
         ++ups;
       } else if (!c.empty() && c != ".") {
         named = true;
@@ -318,22 +344,26 @@ class Extractor {
     if (!named && ups == parts.size() - 1)
       throw Error(where + ": refused: symbolic link to the destination directory itself");
     remove_existing(dir, parts.back(), where);
-    if (::symlinkat(e.link.c_str(), dir, parts.back().c_str()) != 0) throw_errno(where + ": cannot create symbolic link", errno);
+    if (::symlinkat(e.link.c_str(), dir, parts.back().c_str()) != 0)
+      throw_errno(where + ": cannot create symbolic link", errno);
     skip(e.size);
   }
 
   void hardlink(const Entry& e, const std::string& leaf, int dir, const std::string& where) {
     if (e.link.empty()) throw Error(where + ": refused: hard link with an empty target");
-    if (e.link.front() == '/') throw Error(where + ": refused: hard link to the absolute path '" + e.link + "'");
+    if (e.link.front() == '/')
+      throw Error(where + ": refused: hard link to the absolute path '" + e.link + "'");
     auto target = safe_components(e.link, where + " (hard link target '" + e.link + "')");
     if (target.empty()) throw Error(where + ": refused: hard link to the destination directory");
     UniqueFd tdir = parent_of(target, where + " (hard link target)", false);
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(tdir.get(), target.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-      throw Error(where + ": refused: hard link target '" + e.link + "' is not an earlier entry of the archive");
+      throw Error(where + ": refused: hard link target '" + e.link +
+                  "' is not an earlier entry of the archive");
     if (S_ISDIR(st.st_mode)) throw Error(where + ": refused: hard link to a directory");
     remove_existing(dir, leaf, where);
-    if (::linkat(tdir.get(), target.back().c_str(), dir, leaf.c_str(), 0) != 0) throw_errno(where + ": cannot create hard link", errno);
+    if (::linkat(tdir.get(), target.back().c_str(), dir, leaf.c_str(), 0) != 0)
+      throw_errno(where + ": cannot create hard link", errno);
     skip(e.size);
   }
 
@@ -359,8 +389,8 @@ bool is_tar_archive(const std::filesystem::path& file) {
   }
 }
 
-ExtractResult extract_archive(const std::filesystem::path& archive, const std::filesystem::path& dest,
-                              const ExtractLimits& limits) {
+ExtractResult extract_archive(const std::filesystem::path& archive,
+                              const std::filesystem::path& dest, const ExtractLimits& limits) {
   Extractor x(archive, dest, limits);
   return x.run();
 }

@@ -35,11 +35,11 @@ struct AgentSetup {
   std::unique_ptr<jobs::JobSource> source;
   jobs::ResourceRequest base_request;  // site, CE, platform, tags... (per-request fields are set)
   std::function<bool(const std::string&)> platform_ok;  // can this node run a job's Platform
-  mjf::Watcher* watcher = nullptr;     // the slot's budget; null: no limits known
-  std::optional<jobwrapper::ContainerSpec> container;  // run payloads in this container
-  std::filesystem::path workdir;       // absolute; job directories are created below it
-  std::string batch_system;  // DIRAC's name of the batch system running the pilot; empty: none
-  std::string host_name;     // this node's name (job parameter HostName)
+  mjf::Watcher* watcher = nullptr;                      // the slot's budget; null: no limits known
+  std::optional<jobwrapper::ContainerSpec> container;   // run payloads in this container
+  std::filesystem::path workdir;  // absolute; job directories are created below it
+  std::string batch_system;       // DIRAC's name of the batch system running the pilot; empty: none
+  std::string host_name;          // this node's name (job parameter HostName)
   log::Logger log;
   std::chrono::milliseconds watch_period{30000};
 };

@@ -16,10 +16,10 @@
 namespace pilot::agent {
 
 struct ServiceUrls {
-  std::vector<std::string> matcher;         // dips://host:9170/WorkloadManagement/Matcher
+  std::vector<std::string> matcher;           // dips://host:9170/WorkloadManagement/Matcher
   std::vector<std::string> job_state_update;  // dips:// or https:// (Tornado)
-  std::vector<std::string> pilot_logging;   // https://.../WorkloadManagement/TornadoPilotLogging
-  std::vector<std::string> sandbox_store;   // dips://host:9196/WorkloadManagement/SandboxStore
+  std::vector<std::string> pilot_logging;     // https://.../WorkloadManagement/TornadoPilotLogging
+  std::vector<std::string> sandbox_store;     // dips://host:9196/WorkloadManagement/SandboxStore
   // dips://host:9152/Framework/ProxyManager; empty: beside the first Matcher (port 9152)
   std::vector<std::string> proxy_manager;
   // dips://host:9132/WorkloadManagement/JobManager (rescheduling); empty: beside the first Matcher
@@ -29,10 +29,10 @@ struct ServiceUrls {
 struct Config {
   // Where jobs come from: a DIRAC server (service URLs set) or a local queue directory.
   std::string site = "Local.Site.local";
-  std::string ce;         // GridCE
-  std::string queue;      // CEQueue
+  std::string ce;     // GridCE
+  std::string queue;  // CEQueue
   std::string vo = "lhcb";
-  std::string setup;      // DIRAC setup, e.g. "LHCb-Production"
+  std::string setup;  // DIRAC setup, e.g. "LHCb-Production"
   std::string release_version;
   std::string release_project = "LHCb";
   ServiceUrls services;
@@ -49,7 +49,7 @@ struct Config {
   double wall_limit_s = 0;
 
   // Loop and stop rules (pilot-behaviour.md section 2).
-  int max_jobs = 0;                       // 0: unlimited
+  int max_jobs = 0;  // 0: unlimited
   int stop_after_failed_matches = 10;
   int max_host_failures = 3;
   double polling_s = 20;
@@ -75,11 +75,11 @@ struct Config {
   std::filesystem::path host_key;
   double min_proxy_lifetime_s = 3600;
   // The payload's proxy from the ProxyManager (DIRAC jobs with an owner).
-  bool payload_proxy_required = true;           // no proxy: the job fails before it starts
-  double payload_proxy_lifetime_s = 5 * 86400;  // requiredLifetime asked for
-  double payload_proxy_check_s = 3600;          // how often its lifetime is looked at
+  bool payload_proxy_required = true;              // no proxy: the job fails before it starts
+  double payload_proxy_lifetime_s = 5 * 86400;     // requiredLifetime asked for
+  double payload_proxy_check_s = 3600;             // how often its lifetime is looked at
   double payload_proxy_renew_before_s = 3 * 3600;  // renewed when less than this is left
-  std::vector<std::string> payload_proxy_voms;  // "group=VOMS attribute": getVOMSProxy for these
+  std::vector<std::string> payload_proxy_voms;     // "group=VOMS attribute": getVOMSProxy for these
 
   std::string pilot_uuid;  // PILOT_UUID for clouds; else derived from the batch environment
 

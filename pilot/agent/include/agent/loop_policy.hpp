@@ -16,8 +16,8 @@ struct LoopLimits {
   int max_host_failures = 3;           // consecutive failures to reach the server
   int max_jobs = 0;                    // 0: unlimited
   double min_cpu_work_left_hs06s = 5000;
-  bool fill = true;                    // take further jobs after the first
-  int processors = 1;                  // with a pool, failed matches allowed = max(processors, N)
+  bool fill = true;    // take further jobs after the first
+  int processors = 1;  // with a pool, failed matches allowed = max(processors, N)
 };
 
 enum class StopReason {

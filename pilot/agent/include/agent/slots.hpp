@@ -41,9 +41,9 @@ const char* strategy_name(Strategy s);
 // One way to ask the job source for work, before tags from the configuration are added.
 struct RequestPlan {
   Strategy strategy = Strategy::plain;
-  int processors = 1;                       // NumberOfProcessors offered
-  bool whole_node = false;                  // WholeNode
-  std::vector<std::string> required_tags;   // RequiredTag added by the strategy
+  int processors = 1;                      // NumberOfProcessors offered
+  bool whole_node = false;                 // WholeNode
+  std::vector<std::string> required_tags;  // RequiredTag added by the strategy
 };
 
 // The plans to try, in order, for the current state: the whole node when idle (RequiredTag

@@ -72,7 +72,9 @@ class TcpConnection {
  public:
   TcpConnection(const std::string& host, int port, std::chrono::milliseconds connect_timeout,
                 const std::atomic<bool>* give_up = nullptr);
-  TcpConnection(TcpConnection&& o) noexcept : handle_(o.handle_), fd_(o.fd_) { o.handle_ = nullptr, o.fd_ = -1; }
+  TcpConnection(TcpConnection&& o) noexcept : handle_(o.handle_), fd_(o.fd_) {
+    o.handle_ = nullptr, o.fd_ = -1;
+  }
   TcpConnection& operator=(TcpConnection&&) = delete;
   TcpConnection(const TcpConnection&) = delete;
   ~TcpConnection();

@@ -5,12 +5,13 @@
 //
 // JSON lines have the fields ts (UTC, ISO 8601 with milliseconds), level, component, msg, and
 // every structured field given with the message, e.g.
-//   {"ts":"2026-11-25T10:43:20.123Z","level":"info","component":"agent","msg":"job matched","job_id":42}
+//   {"ts":"2026-11-25T10:43:20.123Z","level":"info","component":"agent","msg":"job
+//   matched","job_id":42}
 
 #include <cstdint>
 #include <filesystem>
-#include <initializer_list>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,8 +49,8 @@ struct Field {
   Field(std::string k, bool v) : key(std::move(k)), value(v) {}
   Field(std::string k, double v) : key(std::move(k)), value(v) {}
   template <typename I>
-    requires std::is_integral_v<I>
-  Field(std::string k, I v) : key(std::move(k)), value(static_cast<std::int64_t>(v)) {}
+  requires std::is_integral_v<I> Field(std::string k, I v)
+      : key(std::move(k)), value(static_cast<std::int64_t>(v)) {}
 };
 using Fields = std::vector<Field>;
 
@@ -74,11 +75,21 @@ class Logger {
   bool enabled(Level level) const;
 
   void log(Level level, std::string_view msg, const Fields& fields = {}) const;
-  void trace(std::string_view msg, const Fields& fields = {}) const { log(Level::trace, msg, fields); }
-  void debug(std::string_view msg, const Fields& fields = {}) const { log(Level::debug, msg, fields); }
-  void info(std::string_view msg, const Fields& fields = {}) const { log(Level::info, msg, fields); }
-  void warn(std::string_view msg, const Fields& fields = {}) const { log(Level::warn, msg, fields); }
-  void error(std::string_view msg, const Fields& fields = {}) const { log(Level::error, msg, fields); }
+  void trace(std::string_view msg, const Fields& fields = {}) const {
+    log(Level::trace, msg, fields);
+  }
+  void debug(std::string_view msg, const Fields& fields = {}) const {
+    log(Level::debug, msg, fields);
+  }
+  void info(std::string_view msg, const Fields& fields = {}) const {
+    log(Level::info, msg, fields);
+  }
+  void warn(std::string_view msg, const Fields& fields = {}) const {
+    log(Level::warn, msg, fields);
+  }
+  void error(std::string_view msg, const Fields& fields = {}) const {
+    log(Level::error, msg, fields);
+  }
   void flush() const;
   // Every line written through this logger's sink (any component) is also passed to `tee`, e.g.
   // to ship the pilot's log to a server. Set it before other threads log; it must not log itself.

@@ -6,9 +6,9 @@
 #include <boost/optional.hpp>
 #include <boost/type_traits.hpp>
 // clang-format off: the pre-includes above must come first
-#include <boost/process/v2.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/readable_pipe.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/process/v2.hpp>
 // clang-format on
 
 #include <dirent.h>
@@ -47,7 +47,9 @@ struct CloseInheritedFds {
   boost::system::error_code on_exec_setup(Launcher& launcher, const std::filesystem::path&,
                                           const char* const*&) const {
     const auto& keep = launcher.fd_whitelist;
-    auto kept = [&](int fd) { return fd <= 2 || std::find(keep.begin(), keep.end(), fd) != keep.end(); };
+    auto kept = [&](int fd) {
+      return fd <= 2 || std::find(keep.begin(), keep.end(), fd) != keep.end();
+    };
     int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0) {
       rlimit rl{};

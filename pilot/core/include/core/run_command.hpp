@@ -12,9 +12,10 @@ namespace pilot {
 
 struct CommandOptions {
   std::chrono::milliseconds timeout{10000};
-  bool merge_stderr = false;                  // stderr into `out`, like `2>&1`
-  std::map<std::string, std::string> set_env; // added to (or replacing in) the inherited environment
-  std::size_t max_output = 1 << 20;           // keep at most this much of each stream
+  bool merge_stderr = false;  // stderr into `out`, like `2>&1`
+  std::map<std::string, std::string>
+      set_env;                       // added to (or replacing in) the inherited environment
+  std::size_t max_output = 1 << 20;  // keep at most this much of each stream
 };
 
 struct CommandResult {

@@ -8,8 +8,9 @@
 
 namespace pilot {
 
-std::string version();       // "0.1.0"
-std::string git_commit();    // full hash, with "-dirty" if the tree had changes; "unknown" outside git
+std::string version();  // "0.1.0"
+std::string
+git_commit();  // full hash, with "-dirty" if the tree had changes; "unknown" outside git
 std::vector<std::pair<std::string, std::string>> library_versions();  // name, version; fixed order
 
 }  // namespace pilot

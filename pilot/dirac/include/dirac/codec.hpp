@@ -14,7 +14,7 @@
 namespace pilot::dirac {
 
 struct DecodeLimits {
-  std::size_t max_depth = 100;        // nested lists/tuples/dicts
+  std::size_t max_depth = 100;           // nested lists/tuples/dicts
   std::size_t max_number_digits = 4300;  // Python's own int-parsing limit
 };
 

@@ -35,7 +35,7 @@ struct CertificateInfo {
   std::string subject;   // of the first certificate, "/C=ch/O=DIRAC/CN=pilot/CN=123"
   std::string identity;  // subject of the end-entity certificate the proxies derive from
   std::string issuer;
-  bool is_proxy = false;          // first certificate is an RFC3820 (or legacy) proxy
+  bool is_proxy = false;             // first certificate is an RFC3820 (or legacy) proxy
   std::optional<std::string> group;  // DIRAC group, proxy extension 1.2.42.42
   std::chrono::system_clock::time_point not_before;  // latest start of validity over the chain
   std::chrono::system_clock::time_point not_after;   // earliest expiry over the whole chain

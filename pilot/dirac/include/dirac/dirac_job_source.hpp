@@ -24,8 +24,9 @@
 namespace pilot::dirac {
 
 struct DiracConfig {
-  std::vector<std::string> matcher_urls;      // dips://host:9170/WorkloadManagement/Matcher
-  std::vector<std::string> job_state_urls;    // https://host:8443/WorkloadManagement/TornadoJobStateUpdate
+  std::vector<std::string> matcher_urls;  // dips://host:9170/WorkloadManagement/Matcher
+  std::vector<std::string>
+      job_state_urls;  // https://host:8443/WorkloadManagement/TornadoJobStateUpdate
   std::vector<std::string> pilot_logging_urls;  // optional
   RpcOptions rpc;
   std::filesystem::path state_dir;  // holds the report buffer (dirac-reports.json)
@@ -64,7 +65,8 @@ class DiracJobSource : public jobs::JobSource {
   // Throws VersionMismatch (stop the pilot), ServiceError, RpcError, or pilot::Error when the
   // credential cannot cover any work.
   std::optional<jobs::MatchedJob> request_job(const jobs::ResourceRequest& request) override;
-  jobs::PreparedJob prepare_job(const jobs::MatchedJob& job, const jobs::JobDescription& description,
+  jobs::PreparedJob prepare_job(const jobs::MatchedJob& job,
+                                const jobs::JobDescription& description,
                                 const std::filesystem::path& jobdir) override;
   void maintain_job(const std::string& job_id) override;
   // Sends DIRAC's JobReport would: without any ' in the fields, each job's statuses strictly
@@ -72,7 +74,8 @@ class DiracJobSource : public jobs::JobSource {
   void set_status(const std::string& job_id, const jobs::StatusUpdate& update) override;
   void set_parameters(const std::string& job_id,
                       const std::vector<std::pair<std::string, std::string>>& parameters) override;
-  std::vector<jobs::Command> heartbeat(const std::string& job_id, const nlohmann::json& dynamic_data) override;
+  std::vector<jobs::Command> heartbeat(const std::string& job_id,
+                                       const nlohmann::json& dynamic_data) override;
   // A final status "Rescheduled" (the payload asked for it) is reported, then the job is handed
   // to JobManager.rescheduleJob; its output sandbox is not delivered, as in DIRAC.
   void finish_job(const std::string& job_id, const jobs::FinishedJob& job) override;

@@ -19,7 +19,8 @@
 namespace pilot::dirac {
 
 // "<dir>/x509up_job_<job id>"; `dir` is created with mode 0700 (an existing one is tightened).
-std::filesystem::path payload_proxy_path(const std::filesystem::path& dir, const std::string& job_id);
+std::filesystem::path payload_proxy_path(const std::filesystem::path& dir,
+                                         const std::string& job_id);
 
 // Writes through a 0600 temporary file renamed over `file`. Throws pilot::Error naming the file.
 void write_payload_proxy(const std::filesystem::path& file, const std::string& contents);
@@ -41,7 +42,8 @@ struct PayloadProxyState {
 // Whether it is time to look (check_every since the last check) and the proxy is short of
 // renew_before. Updates last_check when it looks.
 bool renewal_due(PayloadProxyState& state, std::chrono::system_clock::time_point now,
-                 std::chrono::steady_clock::time_point steady_now, const ProxyRenewalPolicy& policy);
+                 std::chrono::steady_clock::time_point steady_now,
+                 const ProxyRenewalPolicy& policy);
 
 struct PayloadProxyConfig {
   std::filesystem::path dir;  // pilot-private directory of the proxy files
@@ -60,7 +62,8 @@ class PayloadProxyKeeper {
   // the owner's proxy and writes the job's file; returns its path (nullopt for a job without an
   // owner, or when the proxy is not required and could not be had). Throws
   // jobs::JobPreparationError("Failed to setup proxy", reason) when it is required.
-  std::optional<std::filesystem::path> prepare(const std::string& job_id, const nlohmann::json& attributes);
+  std::optional<std::filesystem::path> prepare(const std::string& job_id,
+                                               const nlohmann::json& attributes);
   // Renews the job's proxy when due; a failure is logged and retried at the next call, an
   // expired proxy reported once. No-op for a job without one.
   void maintain(const std::string& job_id);

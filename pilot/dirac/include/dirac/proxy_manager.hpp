@@ -24,7 +24,8 @@ namespace pilot::dirac {
 std::string default_proxy_manager_url(const std::string& matcher_url);
 
 // getStoredProxyStrength(userDN, userGroup, vomsAttribute or None) -> bits.
-std::int64_t get_stored_proxy_strength(const ServiceClient& pm, const std::string& owner, const std::string& group,
+std::int64_t get_stored_proxy_strength(const ServiceClient& pm, const std::string& owner,
+                                       const std::string& group,
                                        const std::optional<std::string>& voms_attribute);
 // getProxy(userDN, userGroup, requestPem, requiredLifetime), or getVOMSProxy(..., vomsAttribute)
 // when `voms_attribute` is set -> the PEM chain. Throws ServiceError (S_ERROR) / RpcError.
@@ -42,13 +43,15 @@ struct PayloadProxyOptions {
 
 // The VOMS attribute of `group` in "group=attribute" entries. Throws pilot::Error for an entry
 // without '=' (naming it).
-std::optional<std::string> voms_attribute_for(const std::vector<std::string>& entries, const std::string& group);
+std::optional<std::string> voms_attribute_for(const std::vector<std::string>& entries,
+                                              const std::string& group);
 
 // The whole delegation. `owner` is the Matcher's DN (v8) or Owner (v9, a user name: the chain's
 // identity is then not compared). A strength the server cannot tell falls back to 2048 bits with
 // a warning, as DIRAC does. Throws ServiceError/RpcError from the calls, pilot::Error when the
 // returned chain fails a check.
-DelegatedProxy delegate_payload_proxy(const ServiceClient& pm, const std::string& owner, const std::string& group,
-                                      const PayloadProxyOptions& options, const log::Logger& log);
+DelegatedProxy delegate_payload_proxy(const ServiceClient& pm, const std::string& owner,
+                                      const std::string& group, const PayloadProxyOptions& options,
+                                      const log::Logger& log);
 
 }  // namespace pilot::dirac

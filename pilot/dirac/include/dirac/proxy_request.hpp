@@ -30,8 +30,8 @@ struct DelegatedProxy {
 // Checks `chain_pem` (what getProxy returned) and assembles the proxy file. The checks, each with
 // an error naming the reason: it parses as PEM certificates; the first one's public key is the
 // key of `key_pem`; it is a proxy whose issuer is the next certificate of the chain and whose
-// subject is that issuer's subject plus one CN; the chain's end entity is `owner_dn` (unless empty); it is valid
-// now and for at least `min_lifetime`.
+// subject is that issuer's subject plus one CN; the chain's end entity is `owner_dn` (unless
+// empty); it is valid now and for at least `min_lifetime`.
 DelegatedProxy assemble_delegated_proxy(const std::string& chain_pem, const std::string& key_pem,
                                         const std::string& owner_dn,
                                         std::chrono::system_clock::time_point now,

@@ -25,7 +25,8 @@ class ReportBuffer {
   explicit ReportBuffer(std::filesystem::path file);
 
   void add_status(std::int64_t job_id, StatusEntry entry);
-  void add_parameters(std::int64_t job_id, const std::vector<std::pair<std::string, std::string>>& parameters);
+  void add_parameters(std::int64_t job_id,
+                      const std::vector<std::pair<std::string, std::string>>& parameters);
   // JobManager.rescheduleJob, sent after the job's statuses and parameters.
   void add_reschedule(std::int64_t job_id);
 

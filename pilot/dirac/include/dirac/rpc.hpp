@@ -89,7 +89,8 @@ Reply https_call(const std::string& url, std::string_view method, const List& ar
 // Both refuse a proxy or certificate that has expired or is not valid yet before connecting
 // (RpcError auth naming the file and its validity dates): the server's TLS alert would only say
 // "certificate expired", naming neither.
-void check_own_credential(const std::string& url, std::string_view method, const Credentials& credentials);
+void check_own_credential(const std::string& url, std::string_view method,
+                          const Credentials& credentials);
 
 // "dips://host:port/System/Service" split into its parts. Throws pilot::Error on anything else.
 struct ServiceUrl {

@@ -48,7 +48,7 @@ std::string upload_output_sandbox(const ServiceClient& store, const std::filesys
 namespace pilot::dirac {
 
 struct SandboxPolicy {
-  sandbox::ExtractLimits extract;            // per input sandbox
+  sandbox::ExtractLimits extract;             // per input sandbox
   std::uint64_t max_download = 100ULL << 20;  // one compressed input sandbox
   int upload_attempts = 3;                    // per finish_job or retry round
   std::chrono::milliseconds upload_retry_delay{2000};
@@ -61,7 +61,8 @@ struct SandboxPolicy {
 // pilot has no data management), "Failed Downloading InputSandbox" for anything else (no store
 // configured, download or unpack failure), the detail naming the entry. Returns the number of
 // files unpacked.
-std::uint64_t fetch_input_sandbox(const ServiceClient& store, const std::vector<std::string>& input_sandbox,
+std::uint64_t fetch_input_sandbox(const ServiceClient& store,
+                                  const std::vector<std::string>& input_sandbox,
                                   const std::filesystem::path& jobdir, const SandboxPolicy& policy);
 
 struct PackedOutput {
@@ -71,8 +72,10 @@ struct PackedOutput {
 // Packs into `archive` the files the OutputSandbox entries (globs allowed, relative to `workdir`;
 // absolute or '..' entries are noted as unmatched) name, plus the pilot's own record of the job:
 // the wrapper's compressed logs (*.zst of StdOutput/StdError) and job.json (`record`).
-PackedOutput pack_output_sandbox(const std::filesystem::path& workdir, const jobs::JobDescription& description,
-                                 const nlohmann::json& record, const std::filesystem::path& archive);
+PackedOutput pack_output_sandbox(const std::filesystem::path& workdir,
+                                 const jobs::JobDescription& description,
+                                 const nlohmann::json& record,
+                                 const std::filesystem::path& archive);
 
 // Output sandboxes not delivered yet, kept in `<state_dir>/output-sandboxes/<job id>/`
 // (sandbox.tar.bz2 and pending.json with the final status to report once it is delivered).
@@ -81,14 +84,17 @@ struct PendingOutput {
   std::filesystem::path dir;
   std::optional<jobs::StatusUpdate> final_status;
 };
-std::filesystem::path pending_output_dir(const std::filesystem::path& state_dir, std::int64_t job_id);
+std::filesystem::path pending_output_dir(const std::filesystem::path& state_dir,
+                                         std::int64_t job_id);
 void keep_pending_output(const PendingOutput& pending);
 // Sorted by job id; entries that cannot be read are skipped with a warning on `log`.
-std::vector<PendingOutput> list_pending_outputs(const std::filesystem::path& state_dir, const log::Logger& log);
+std::vector<PendingOutput> list_pending_outputs(const std::filesystem::path& state_dir,
+                                                const log::Logger& log);
 
 // Uploads `archive` with up to policy.upload_attempts tries. Returns the SB: reference, or
 // nullopt after the last failure (each logged).
-std::optional<std::string> upload_with_retries(const ServiceClient& store, const std::filesystem::path& archive,
+std::optional<std::string> upload_with_retries(const ServiceClient& store,
+                                               const std::filesystem::path& archive,
                                                std::int64_t job_id, const SandboxPolicy& policy);
 
 }  // namespace pilot::dirac

@@ -82,7 +82,8 @@ void reschedule_job(const ServiceClient& job_manager, std::int64_t job_id);
 // HTTPS host and port.
 std::string default_job_manager_url(const std::string& matcher_url);
 
-// PilotLogging.sendMessage(message JSON text, pilotUUID, vo) and finaliseLogs(payload, pilotUUID, vo).
+// PilotLogging.sendMessage(message JSON text, pilotUUID, vo) and finaliseLogs(payload, pilotUUID,
+// vo).
 void send_pilot_log(const ServiceClient& logging, const std::string& message_json,
                     const std::string& pilot_uuid, const std::string& vo);
 void finalise_pilot_logs(const ServiceClient& logging, const Dict& payload,

@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -111,8 +111,12 @@ class Value {
   Variant v_;
 };
 
-inline List list(std::initializer_list<Value> items) { return List{items}; }
-inline Tuple tuple(std::initializer_list<Value> items) { return Tuple{items}; }
+inline List list(std::initializer_list<Value> items) {
+  return List{items};
+}
+inline Tuple tuple(std::initializer_list<Value> items) {
+  return Tuple{items};
+}
 Dict dict(std::initializer_list<std::pair<std::string, Value>> items);
 
 // S_OK(value) and S_ERROR(message, errno) as DIRAC builds them.

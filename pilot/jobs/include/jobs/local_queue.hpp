@@ -74,9 +74,9 @@ class LocalQueue final : public JobSource {
                                  const nlohmann::json& dynamic_data) override;
   // Stores the record (job.json), event count, compressed logs (StdOutput, StdError,
   // XMLSummaryFile, *.log of the work directory) and the OutputSandbox files, then moves the job
-  // to done/ with its final status. Files that cannot be collected are listed in `problems`, never fatal.
-  // A final status "Rescheduled" puts the job back in pending/ (Waiting) instead, until it has
-  // been rescheduled max_reschedules times; then it is filed Failed.
+  // to done/ with its final status. Files that cannot be collected are listed in `problems`, never
+  // fatal. A final status "Rescheduled" puts the job back in pending/ (Waiting) instead, until it
+  // has been rescheduled max_reschedules times; then it is filed Failed.
   void finish_job(const std::string& job_id, const FinishedJob& job) override;
   bool flush() override { return true; }  // every report is written when it is made
   // Requeues (see recover_jobs) the running jobs whose recorded owner is a dead process of this
@@ -106,8 +106,7 @@ class LocalQueue final : public JobSource {
 // to `input_base` (empty: the current directory) and stored with the job under input/<base
 // name>, as DIRAC packs them; SB: and LFN: entries and missing files throw pilot::Error.
 std::string submit_job(const std::filesystem::path& root, std::string_view jdl_text,
-                       std::string_view source,
-                       const std::filesystem::path& input_base = {});
+                       std::string_view source, const std::filesystem::path& input_base = {});
 
 struct QueueEntry {
   std::string id;

@@ -14,11 +14,11 @@ inline constexpr double kMaxCpuTimeSeconds = 86400;  // LHCbDIRAC's jobMaxCPUTim
 inline constexpr double kSafetyFactor = 0.8;
 
 struct SizingInputs {
-  double cpu_time_left_s = 0;        // per processor, seconds
-  std::string cpu_time_left_source;  // e.g. "mjf:shutdowntime_job", "batch:slurm", "config"
-  double cpu_power_hs06 = 0;         // HS06 per processor
-  std::string cpu_power_source;      // e.g. "mjf:hs06_job/allocated_cpu", "config"
-  double cpue = 0;                   // HS06·s per event, from the job (JDL CPUe)
+  double cpu_time_left_s = 0;              // per processor, seconds
+  std::string cpu_time_left_source;        // e.g. "mjf:shutdowntime_job", "batch:slurm", "config"
+  double cpu_power_hs06 = 0;               // HS06 per processor
+  std::string cpu_power_source;            // e.g. "mjf:hs06_job/allocated_cpu", "config"
+  double cpue = 0;                         // HS06·s per event, from the job (JDL CPUe)
   std::optional<std::int64_t> max_events;  // the job's MaxNumberOfEvents
 };
 

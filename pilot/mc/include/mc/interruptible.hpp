@@ -31,9 +31,9 @@ inline constexpr const char* kEventsPlaceholder = "@{NumberOfEvents}";
 inline constexpr const char* kCheckpointName = "pilot-checkpoint.txt";
 
 struct McOptions {
-  std::optional<std::int64_t> events;   // a fixed number (pilot exec --events)
-  std::optional<SizingInputs> sizing;   // else sized from the budget (CPUe, power, time left)
-  std::string summary_file;             // JDL XMLSummaryFile; empty: summary*.xml
+  std::optional<std::int64_t> events;  // a fixed number (pilot exec --events)
+  std::optional<SizingInputs> sizing;  // else sized from the budget (CPUe, power, time left)
+  std::string summary_file;            // JDL XMLSummaryFile; empty: summary*.xml
 };
 
 struct McJob {
@@ -75,14 +75,15 @@ struct McResult {
   bool interrupted = false;   // stopped early on request
   bool success = false;       // a normal or interrupted-but-finalised job
   std::vector<std::string> outputs;
-  std::string detail;         // "interrupted after 120 events", ...
+  std::string detail;  // "interrupted after 120 events", ...
 };
 nlohmann::json to_json(const McResult& r);
 
 // Classifies a finished job: exit 0, or 128 + its stop signal after a stop request, with a
 // finalised summary or a checkpoint, is a success; anything else reports the last checkpointed
 // count as such.
-McResult collect_mc(const jobwrapper::JobRecord& record, int stop_signal, const std::string& summary_file);
+McResult collect_mc(const jobwrapper::JobRecord& record, int stop_signal,
+                    const std::string& summary_file);
 
 // For a job directory whose job.json is not finished because the pilot died: the events the
 // payload left (summary or checkpoint file, else the count mirrored in job.json). nullopt when
@@ -93,7 +94,8 @@ std::optional<McResult> recover_mc(const std::filesystem::path& workdir);
 // job's stop signal (its process group, once), then after `grace_s` SIGKILL with the rest of its
 // tree; the record is completed (outcome "lost", the MC result under extra.mc.result) and saved.
 // nullopt when there is no record or it is already finished.
-std::optional<jobwrapper::JobRecord> recover_job(const std::filesystem::path& workdir, double grace_s,
+std::optional<jobwrapper::JobRecord> recover_job(const std::filesystem::path& workdir,
+                                                 double grace_s,
                                                  const std::filesystem::path& proc_root,
                                                  const log::Logger& logger);
 

@@ -14,7 +14,7 @@
 namespace pilot::mc {
 
 struct SummaryFile {
-  std::string name;    // e.g. "PFN:Gauss.sim"
+  std::string name;  // e.g. "PFN:Gauss.sim"
   std::string guid;
   std::string status;  // "full", "part", "fail", "mult", "none"
   std::int64_t events = 0;

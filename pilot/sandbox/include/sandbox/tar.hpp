@@ -18,8 +18,8 @@
 namespace pilot::sandbox {
 
 struct ExtractLimits {
-  std::uint64_t max_file_size = 2ULL << 30;     // one regular file
-  std::uint64_t max_total_size = 10ULL << 30;   // all regular files of the archive together
+  std::uint64_t max_file_size = 2ULL << 30;    // one regular file
+  std::uint64_t max_total_size = 10ULL << 30;  // all regular files of the archive together
   std::uint64_t max_entries = 100000;
 };
 
@@ -45,8 +45,8 @@ bool is_tar_archive(const std::filesystem::path& file);
 // Existing files of the same name are replaced (a later sandbox wins, as in DIRAC); an existing
 // directory is kept. Modes keep the rwx bits only (never setuid/setgid/sticky), directories stay
 // writable by their owner.
-ExtractResult extract_archive(const std::filesystem::path& archive, const std::filesystem::path& dest,
-                              const ExtractLimits& limits = {});
+ExtractResult extract_archive(const std::filesystem::path& archive,
+                              const std::filesystem::path& dest, const ExtractLimits& limits = {});
 
 struct ArchiveMember {
   std::filesystem::path source;  // file or directory on disk (directories are added recursively)
