@@ -164,7 +164,8 @@ class Extractor {
         offset_ += e.size;
         finish_padding(e.size);
         if (e.type == 'L' || e.type == 'K') {
-          (e.type == 'L' ? long_name : long_link) = std::string(data.c_str());
+          // GNU long names are NUL-terminated inside a padded record.
+          (e.type == 'L' ? long_name : long_link) = data.substr(0, data.find('\0'));
         } else {
           auto records = parse_pax(data, where);
           for (auto& [k, v] : records) (e.type == 'x' ? pax : global)[k] = v;
