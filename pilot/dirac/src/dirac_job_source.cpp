@@ -114,7 +114,12 @@ std::optional<jobs::MatchedJob> DiracJobSource::request_job(const jobs::Resource
   if (!config_.rpc.vo.empty() && !fitted.extra.contains("VirtualOrganization"))
     fitted.extra["VirtualOrganization"] = config_.rpc.vo;
   Dict description = resource_description(fitted, pilot_info_reported_);
-  auto match = dirac::request_job(matcher_, description);
+  std::optional<Match> match;
+  try {
+    match = dirac::request_job(matcher_, description);
+  } catch (const VersionMismatch& e) {
+    throw jobs::SourceRefusesPilot(e.what());
+  }
   if (!match) {
     log_.info("no job matched", {{"site", request.site}, {"cpu_time", fitted.cpu_work_left_hs06s}});
     return std::nullopt;

@@ -74,11 +74,11 @@ TEST_CASE("Job source: match with the full resource description, exact types on 
   CHECK(server.calls("requestJob").back()["args"][0]["PilotInfoReportedFlag"] == true);
 }
 
-TEST_CASE("Job source: version mismatch surfaces as VersionMismatch") {
+TEST_CASE("Job source: a version mismatch surfaces as the source refusing this pilot") {
   FakeDirac server({"--pilot-version", "v9.9.9"});
   pilot::TempDir state;
   DiracJobSource source(config(server, state.path()), {});
-  CHECK_THROWS_AS(source.request_job(offer()), VersionMismatch);
+  CHECK_THROWS_AS(source.request_job(offer()), pilot::jobs::SourceRefusesPilot);
 }
 
 TEST_CASE(

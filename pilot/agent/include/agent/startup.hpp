@@ -5,19 +5,19 @@
 // naming it, and the pilot exits non-zero with that name.
 
 #include <memory>
-#include <stdexcept>
 #include <string>
 
 #include "agent/agent.hpp"
 #include "agent/config.hpp"
+#include "core/error.hpp"
 #include "dirac/rpc.hpp"
 #include "mjf/watcher.hpp"
 
 namespace pilot::agent {
 
-struct StepFailed : std::runtime_error {
+struct StepFailed : Error {
   StepFailed(std::string step, const std::string& what)
-      : std::runtime_error("start-up step '" + step + "' failed: " + what), step(std::move(step)) {}
+      : Error("start-up step '" + step + "' failed: " + what), step(std::move(step)) {}
   std::string step;
 };
 

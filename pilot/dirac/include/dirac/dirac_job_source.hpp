@@ -62,8 +62,8 @@ class DiracJobSource : public jobs::JobSource {
   DiracJobSource(DiracConfig config, log::Logger log);
 
   std::string describe() const override;
-  // Throws VersionMismatch (stop the pilot), ServiceError, RpcError, or pilot::Error when the
-  // credential cannot cover any work.
+  // Throws jobs::SourceRefusesPilot on a version mismatch (stop the pilot), ServiceError,
+  // RpcError, or pilot::Error when the credential cannot cover any work.
   std::optional<jobs::MatchedJob> request_job(const jobs::ResourceRequest& request) override;
   jobs::PreparedJob prepare_job(const jobs::MatchedJob& job,
                                 const jobs::JobDescription& description,

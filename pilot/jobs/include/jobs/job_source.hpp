@@ -75,6 +75,12 @@ struct JobPreparationError : Error {
   std::string minor_status;
 };
 
+// The source refuses this pilot for good (DIRAC: the Matcher wants another pilot version): no
+// request will ever match, so the pilot stops asking.
+struct SourceRefusesPilot : Error {
+  using Error::Error;
+};
+
 struct FinishedJob {
   std::filesystem::path workdir;  // the job directory (logs, job.json, outputs)
   nlohmann::json record;          // the job wrapper's final record
@@ -91,7 +97,8 @@ class JobSource {
   virtual ~JobSource() = default;
   virtual std::string describe() const = 0;  // e.g. "DIRAC https://host:9135" or "queue /srv/q"
 
-  // A job this node may run, or nullopt when none matches now.
+  // A job this node may run, or nullopt when none matches now. Throws SourceRefusesPilot when
+  // no request of this pilot can ever match; any other exception is a failure of this request.
   virtual std::optional<MatchedJob> request_job(const ResourceRequest& request) = 0;
 
   // Before the payload starts: puts the job's inputs into `jobdir` (it exists) and gets the

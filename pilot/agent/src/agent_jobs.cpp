@@ -1,0 +1,309 @@
+// One job from its match to its final report: checked against this pilot (description,
+// platform, free slots), prepared by the source on the worker thread (downloads, credentials),
+// run under the job wrapper with its heartbeats and the server's commands, then reported.
+
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+
+#include "agent_loop.hpp"
+#include "core/fs.hpp"
+#include "core/version.hpp"
+#include "jobs/job_description.hpp"
+#include "summary.hpp"
+
+namespace pilot::agent {
+namespace asio = boost::asio;
+namespace jw = pilot::jobwrapper;
+
+std::string Agent::agent_source() const {
+  return "JobAgent@" + s_.base_request.site;
+}
+
+PilotFacts Agent::pilot_facts() const {
+  PilotFacts f;
+  f.pilot_reference = s_.base_request.pilot_reference;
+  f.grid_ce = s_.base_request.grid_ce;
+  f.ce_queue = s_.base_request.ce_queue;
+  f.batch_system = s_.batch_system;
+  f.cpu_normalization_factor = budget_view().cpu_power_hs06;
+  f.pilot_agent = "pilot " + version();
+  f.wrapper_pid = ::getpid();
+  return f;
+}
+
+// A job that ends before its payload started: its final status goes with finish_job, after
+// whatever the source still delivers for it.
+void Agent::fail_before_start(const jobs::MatchedJob& m, const std::string& minor,
+                              const std::string& detail,
+                              std::optional<jobs::JobDescription> description) {
+  log_.error("job cannot run", {{"job_id", m.id}, {"reason", minor}, {"detail", detail}});
+  ++summary_.jobs_failed;
+  jobs::StatusUpdate u;
+  u.status = "Failed";
+  u.minor_status = minor;
+  u.application_status = detail.substr(0, 255);
+  u.source = agent_source();
+  worker_.finish_unstarted(m.id, jobs::FinishedJob{s_.workdir / ("job_" + m.id),
+                                                   nlohmann::json{{"state", "finished"},
+                                                                  {"outcome", "not_started"},
+                                                                  {"error", detail}},
+                                                   std::move(description), u});
+}
+
+void Agent::start_job(jobs::MatchedJob m) {
+  log_.info("job matched", {{"job_id", m.id}});
+  ++summary_.jobs_matched;
+  // DIRAC's JobAgent: the job is received (its status stays Matched) and described.
+  worker_.status(m.id, {"", "Job Received by Agent", "", {}, agent_source()});
+  worker_.parameters(m.id, job_received_parameters(pilot_facts(), m.match_seconds));
+  auto d = accept_job(m);
+  if (!d) return;
+  int processors = processors_for_job(
+      d->min_processors == d->max_processors ? std::optional<int>(d->min_processors) : std::nullopt,
+      d->min_processors, d->max_processors, d->whole_node(), slots_.free_processors(),
+      slots_.total_processors);
+  std::int64_t memory = slots_.total_memory_mb > 0 ? d->max_ram_mb.value_or(0) : 0;
+  if (!slots_.fits(processors, memory))
+    return fail_before_start(m, "Not enough free processors or memory",
+                             std::to_string(processors) + " processors needed, " +
+                                 std::to_string(slots_.free_processors()) + " free",
+                             std::move(*d));
+  // Held while the job is prepared, so the next request offers only what is left.
+  slots_.take(m.id, processors, memory);
+  // Handed to the job wrapper, which reports itself before it fetches the inputs.
+  worker_.status(m.id, {"", "Submitting To CE", "", {}, agent_source()});
+  worker_.status(m.id, {"Running", "Job Initialization", "", {}, kWrapperSource});
+  worker_.parameters(m.id, initial_job_parameters(pilot_facts(), *d));
+  prepare_job(std::move(m), std::move(*d), processors);
+}
+
+// The job's description, when this pilot may run it; otherwise the job fails and nullopt.
+std::optional<jobs::JobDescription> Agent::accept_job(const jobs::MatchedJob& m) {
+  if (reclaiming_) {
+    fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed");
+    return std::nullopt;
+  }
+  jobs::JobDescription d;
+  try {
+    d = jobs::parse_job_description(m.jdl, "job " + m.id);
+  } catch (const std::exception& e) {
+    fail_before_start(m, "Job description invalid", e.what());
+    return std::nullopt;
+  }
+  if (!d.platforms.empty() && s_.platform_ok) {
+    bool ok = false;
+    for (const auto& p : d.platforms) ok = ok || p == "ANY" || s_.platform_ok(p);
+    if (!ok) {
+      fail_before_start(m, "Job cannot run on this platform",
+                        "platform " + s_.base_request.platform, d);
+      return std::nullopt;
+    }
+  }
+  return d;
+}
+
+void Agent::prepare_job(jobs::MatchedJob m, jobs::JobDescription d, int processors) {
+  ++preparing_;
+  auto jobdir = s_.workdir / ("job_" + m.id);
+  worker_.post([this, m = std::move(m), d = std::move(d), processors, jobdir]() mutable {
+    jobs::PreparedJob prepared;
+    std::string minor, error;
+    try {
+      set_aside_earlier_attempt(jobdir);
+      std::filesystem::create_directories(jobdir);
+      // Kept with the job, so a pilot recovering it knows its outputs.
+      write_file_atomic(jobdir / "job.jdl", m.jdl);
+      prepared = s_.source->prepare_job(m, d, jobdir);
+    } catch (const jobs::JobPreparationError& e) {
+      minor = e.minor_status;
+      error = e.what();
+    } catch (const std::exception& e) {
+      minor = "Job preparation failed";
+      error = e.what();
+    }
+    asio::post(ctx_, [this, m = std::move(m), d = std::move(d), processors, jobdir,
+                      prepared = std::move(prepared), minor, error]() mutable {
+      on_prepared(std::move(m), std::move(d), processors, jobdir, prepared, minor, error);
+    });
+  });
+}
+
+void Agent::on_prepared(jobs::MatchedJob m, jobs::JobDescription d, int processors,
+                        const std::filesystem::path& jobdir, const jobs::PreparedJob& prepared,
+                        const std::string& minor, const std::string& error) {
+  --preparing_;
+  if (!error.empty() || reclaiming_) slots_.release(m.id);
+  // Once the pilot gave up on the server, a preparation error is that, not the job's.
+  if (!error.empty() && !worker_.stopped_waiting()) {
+    fail_before_start(m, minor, error, std::move(d));
+  } else if (reclaiming_) {
+    fail_before_start(m, "Pilot reclaimed before the job started", "the slot was reclaimed",
+                      std::move(d));
+  } else {
+    launch_job(m, std::move(d), processors, jobdir, prepared);
+  }
+  // A slot freed by a failed preparation can take another job; when stopping, the end may
+  // have been waiting for this job.
+  if (!error.empty() || stopping_) try_request();
+}
+
+void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int processors,
+                       const std::filesystem::path& jobdir, const jobs::PreparedJob& prepared) {
+  auto job = std::make_unique<RunningJob>();
+  job->id = m.id;
+  job->description = std::move(d);
+  job->processors = processors;
+  auto budget = budget_view();
+  jw::JobSpec spec;
+  try {
+    spec = make_job_spec(job->description, m.id, s_.config, jobdir, job->processors, budget);
+    for (const auto& [name, value] : prepared.environment) spec.env.set[name] = value;
+    if (auto mo = mc_options(job->description, budget, job->processors))
+      job->mc = mc::prepare_mc(spec, *mo);
+    if (s_.container) {
+      auto c = *s_.container;
+      c.workdir = jobdir;
+      spec.argv = jw::container_argv(c, spec.argv);
+    }
+  } catch (const std::exception& e) {
+    slots_.release(m.id);
+    return fail_before_start(m, e.what(), e.what(), std::move(job->description));
+  }
+  ++summary_.jobs_started;
+  auto hooks = job_hooks(*job, spec);
+  job->supervisor = std::make_unique<jw::Supervisor>(ctx_, std::move(spec), std::move(hooks),
+                                                     log_.child("job " + m.id));
+  if (job->mc) mc::record_mc(job->supervisor->record(), *job->mc);
+  job->supervisor->record().extra["agent"] = {{"processors", job->processors},
+                                              {"job_source", s_.source->describe()}};
+  start_supervisor(m, std::move(job));
+}
+
+jw::Hooks Agent::job_hooks(RunningJob& job, const jw::JobSpec& spec) {
+  jw::Hooks hooks;
+  hooks.on_poll = [raw = &job, jlog = log_.child("job"), cpu_limit = spec.watchdog.cpu_limit_s,
+                   grace = spec.grace_s,
+                   period = spec.watchdog.poll_s](jw::Supervisor& sup, const jw::TreeUsage& u) {
+    if (!raw->mc) return;
+    mc::mirror_checkpoint(sup, *raw->mc, jlog);
+    if (auto why = mc::cpu_limit_stop(raw->cpu_rate, u.cpu_s(), cpu_limit, grace, period))
+      sup.request_stop(*why);
+  };
+  hooks.on_heartbeat = [this, id = job.id](const jw::Heartbeat& h) {
+    send_heartbeat(id, jw::to_json(h));
+  };
+  hooks.on_finished = [this, id = job.id](const jw::JobRecord&) {
+    // Not inside the supervisor's own callback: it is destroyed when the job is reported.
+    asio::post(ctx_, [this, id] { job_finished(id); });
+  };
+  return hooks;
+}
+
+// With the heartbeat, the job's credential is kept valid; the server's commands come back to
+// the event loop.
+void Agent::send_heartbeat(const std::string& id, const nlohmann::json& data) {
+  worker_.post([this, id, data] {
+    try {
+      s_.source->maintain_job(id);
+    } catch (const std::exception& e) {
+      log_.warn("keeping the job's credential valid failed", {{"job_id", id}, {"error", e.what()}});
+    }
+    std::vector<jobs::Command> cmds;
+    try {
+      cmds = s_.source->heartbeat(id, data);
+    } catch (const std::exception& e) {
+      log_.warn("heartbeat failed", {{"job_id", id}, {"error", e.what()}});
+    }
+    if (!cmds.empty()) asio::post(ctx_, [this, id, cmds] { on_commands(id, cmds); });
+  });
+}
+
+void Agent::start_supervisor(const jobs::MatchedJob& m, std::unique_ptr<RunningJob> job) {
+  auto* sup = job->supervisor.get();
+  jobs_[m.id] = std::move(job);
+  try {
+    sup->start();
+  } catch (const std::exception& e) {
+    log_.error("cannot prepare the job directory", {{"job_id", m.id}, {"error", e.what()}});
+    slots_.release(m.id);
+    auto description = std::move(jobs_[m.id]->description);
+    jobs_.erase(m.id);
+    --summary_.jobs_started;
+    return fail_before_start(m, "Job directory could not be prepared", e.what(),
+                             std::move(description));
+  }
+  if (!sup->finished()) {
+    worker_.status(m.id, {"", "Application", "", {}, kWrapperSource});
+    worker_.parameters(m.id, job_start_parameters(sup->record().pid, node_parameters_, "/"));
+  }
+  if (reclaiming_) sup->request_stop("slot reclaimed");
+  check_deadlines();
+}
+
+void Agent::on_commands(const std::string& id, const std::vector<jobs::Command>& cmds) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  for (const auto& c : cmds) {
+    log_.warn("command from the job source", {{"job_id", id}, {"command", c.name}});
+    if (c.name != "Kill") continue;
+    // Recorded first, so the job ends as DIRAC's Watchdog ends a killed job, also when a
+    // later pilot recovers it.
+    auto& sup = *it->second->supervisor;
+    sup.record().extra["agent"]["kill_received"] = jw::utc_now();
+    sup.save_record();
+    sup.request_stop("Kill command from the job source");
+  }
+}
+
+void Agent::job_finished(const std::string& id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  auto& job = *it->second;
+  auto& rec = job.supervisor->record();
+  std::optional<mc::McResult> result;
+  if (job.mc) {
+    mc::mirror_checkpoint(*job.supervisor, *job.mc, log_);
+    result = mc::collect_mc(rec, job.mc->stop_signal, job.mc->summary_file);
+    rec.extra["mc"]["result"] = mc::to_json(*result);
+    job.supervisor->save_record();
+  }
+  auto fr = final_report(rec, result, budget_view().cpu_power_hs06.value_or(0), job.processors);
+  summary_.cpu_seconds += rec.cpu_seconds;
+  summary_.processor_seconds += rec.wall_seconds * job.processors;
+  if (fr.events) summary_.events += *fr.events;
+  if (result && result->interrupted) ++summary_.jobs_interrupted;
+  count_outcome(summary_, fr);
+  log_.info("job done", {{"job_id", id},
+                         {"outcome", rec.outcome},
+                         {"status", fr.statuses.back().status},
+                         {"minor_status", fr.statuses.back().minor_status},
+                         {"events", fr.events.value_or(-1)}});
+  auto last = fr.statuses.back();
+  fr.statuses.pop_back();
+  for (auto& u : fr.statuses) worker_.status(id, u);
+  worker_.final_report(
+      id, fr.parameters,
+      jobs::FinishedJob{rec.workdir, nlohmann::json(jw::to_json(rec)), job.description, last});
+  slots_.release(id);
+  jobs_.erase(it);
+  if (stopping_) return maybe_finish();
+  try_request();
+}
+
+// A job matched again (rescheduled, then matched to this pilot) must not start among the files
+// of its earlier attempt (checkpoints, logs, outputs): those are kept aside, already reported.
+void Agent::set_aside_earlier_attempt(const std::filesystem::path& jobdir) {
+  if (!std::filesystem::exists(jobdir)) return;
+  for (int n = 1;; ++n) {
+    auto aside =
+        jobdir.parent_path() / ("earlier_" + jobdir.filename().string() + "_" + std::to_string(n));
+    if (std::filesystem::exists(aside)) continue;
+    std::filesystem::rename(jobdir, aside);
+    log_.info("the job ran here before: its earlier attempt is kept aside",
+              {{"dir", aside.string()}});
+    return;
+  }
+}
+
+}  // namespace pilot::agent

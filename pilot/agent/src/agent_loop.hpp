@@ -1,0 +1,117 @@
+#pragma once
+// The agent's event loop (private to the agent module). Its parts live in files named for them:
+// agent.cpp (the pilot's life: signals, budget, deadlines, the end), agent_requests.cpp (asking
+// the source for work) and agent_jobs.cpp (one job from its match to its final report). The
+// calls to the job source go through SourceWorker; lost jobs are lost_jobs.cpp's.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "agent/agent.hpp"
+#include "agent/job_plan.hpp"
+#include "agent/slots.hpp"
+#include "jobwrapper/supervisor.hpp"
+#include "mc/cpu_limit.hpp"
+#include "mc/interruptible.hpp"
+#include "source_worker.hpp"
+
+namespace pilot::agent {
+
+using Clock = std::chrono::steady_clock;
+
+// The Source field of DIRAC's reports: its JobAgent reports as "JobAgent@<site>", the job
+// wrapper as "JobWrapper".
+inline constexpr const char* kWrapperSource = "JobWrapper";
+
+struct RunningJob {
+  std::string id;
+  jobs::JobDescription description;
+  int processors = 1;
+  std::unique_ptr<jobwrapper::Supervisor> supervisor;
+  std::optional<mc::McJob> mc;
+  mc::CpuRate cpu_rate;  // MC jobs with a CPU limit: stopped gracefully before the watchdog kills
+  Clock::time_point started = Clock::now();
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentSetup& s);
+  AgentSummary run();
+
+ private:
+  // --- the pilot's life (agent.cpp) ---
+  void watch_budget();
+  void give_up_on_source_soon();
+  void wait_signal();
+  void reclaim(StopReason reason, const std::string& why);
+  void stop(StopReason reason, const std::string& detail);
+  void on_budget(const std::vector<mjf::Change>& changes, const mjf::ResourceBudget& b);
+  std::optional<mc::Deadline> slot_deadline() const;
+  void check_deadlines();
+  double grace_s() const;
+  double poll_period() const;
+  BudgetView budget_view() const;
+  void maybe_finish();
+
+  // --- requests (agent_requests.cpp) ---
+  StopReason stop_check(std::string& detail);
+  void try_request();
+  void wait_for_next_request();
+  std::vector<jobs::ResourceRequest> requests_for_free_slots() const;
+  void request_on_worker(std::vector<jobs::ResourceRequest> requests);
+  void on_request_result(std::optional<jobs::MatchedJob> match, const std::string& error,
+                         bool refused);
+
+  // --- jobs (agent_jobs.cpp) ---
+  std::string agent_source() const;
+  PilotFacts pilot_facts() const;
+  void fail_before_start(const jobs::MatchedJob& m, const std::string& minor,
+                         const std::string& detail,
+                         std::optional<jobs::JobDescription> description = std::nullopt);
+  void start_job(jobs::MatchedJob m);
+  std::optional<jobs::JobDescription> accept_job(const jobs::MatchedJob& m);
+  void prepare_job(jobs::MatchedJob m, jobs::JobDescription d, int processors);
+  void on_prepared(jobs::MatchedJob m, jobs::JobDescription d, int processors,
+                   const std::filesystem::path& jobdir, const jobs::PreparedJob& prepared,
+                   const std::string& minor, const std::string& error);
+  void launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int processors,
+                  const std::filesystem::path& jobdir, const jobs::PreparedJob& prepared);
+  jobwrapper::Hooks job_hooks(RunningJob& job, const jobwrapper::JobSpec& spec);
+  void send_heartbeat(const std::string& id, const nlohmann::json& data);
+  void start_supervisor(const jobs::MatchedJob& m, std::unique_ptr<RunningJob> job);
+  void on_commands(const std::string& id, const std::vector<jobs::Command>& cmds);
+  void job_finished(const std::string& id);
+  void set_aside_earlier_attempt(const std::filesystem::path& jobdir);
+
+  AgentSetup& s_;
+  log::Logger log_;
+  boost::asio::io_context ctx_;
+  SourceWorker worker_;
+  // Read once: they hold for the pilot's life.
+  const JobParameters node_parameters_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer request_timer_;
+  boost::asio::steady_timer give_up_timer_;  // give_up_on_source_soon
+  Slots slots_;
+  LoopPolicy policy_;
+  std::optional<mjf::ResourceBudget> budget_;
+  std::unique_ptr<mjf::WatcherThread> watcher_thread_;
+  std::map<std::string, std::unique_ptr<RunningJob>> jobs_;
+  Clock::time_point start_ = Clock::now();
+  Clock::time_point next_request_ = Clock::now();
+  std::optional<Clock::time_point> lifetime_end_;
+  int preparing_ = 0;  // jobs the source is preparing on the worker thread
+  bool requesting_ = false, stopping_ = false, reclaiming_ = false, finished_ = false;
+  bool signalled_ = false, give_up_armed_ = false;
+  AgentSummary summary_;
+};
+
+}  // namespace pilot::agent

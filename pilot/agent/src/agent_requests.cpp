@@ -1,0 +1,109 @@
+// Asking the job source for work: the stop rules before each request, one request per strategy
+// that fits the free slots, on the worker thread, and the loop policy's wait after it.
+
+#include <boost/asio/post.hpp>
+
+#include "agent_loop.hpp"
+#include "mjf/local_files.hpp"
+
+namespace pilot::agent {
+namespace asio = boost::asio;
+
+StopReason Agent::stop_check(std::string& detail) {
+  // The file the MJF watcher watches too (startup): one place says what draining means.
+  if (mjf::drain_file_exists(s_.config.drain_file)) {
+    detail = s_.config.drain_file.string();
+    return StopReason::drain;
+  }
+  if (lifetime_end_ && Clock::now() >= *lifetime_end_) return StopReason::lifetime;
+  std::optional<double> work;
+  if (budget_ && budget_->cpu_work_left_hs06s) work = *budget_->cpu_work_left_hs06s;
+  return policy_.before_request(work);
+}
+
+void Agent::try_request() {
+  if (stopping_ || requesting_) return maybe_finish();
+  if (next_request_ > Clock::now()) return wait_for_next_request();
+  std::string detail;
+  if (auto reason = stop_check(detail); reason != StopReason::none) {
+    stop(reason, detail);
+    return maybe_finish();
+  }
+  auto requests = requests_for_free_slots();
+  if (requests.empty()) return;  // every processor is busy: a job's end calls again
+  requesting_ = true;
+  request_on_worker(std::move(requests));
+}
+
+void Agent::wait_for_next_request() {
+  request_timer_.expires_at(next_request_);
+  request_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) try_request();
+  });
+}
+
+std::vector<jobs::ResourceRequest> Agent::requests_for_free_slots() const {
+  std::vector<jobs::ResourceRequest> requests;
+  for (const auto& p : request_plans(slots_)) {
+    jobs::ResourceRequest r = s_.base_request;
+    r.processors = p.processors;
+    r.whole_node = p.whole_node;
+    for (const auto& t : p.required_tags) r.required_tags.push_back(t);
+    if (budget_ && budget_->cpu_work_left_hs06s)
+      r.cpu_work_left_hs06s = static_cast<std::int64_t>(*budget_->cpu_work_left_hs06s);
+    if (slots_.total_memory_mb > 0) r.max_ram_mb = slots_.free_memory_mb();
+    r.extra["RequestStrategy"] = strategy_name(p.strategy);
+    requests.push_back(std::move(r));
+  }
+  return requests;
+}
+
+// The strategies in order until one matches.
+void Agent::request_on_worker(std::vector<jobs::ResourceRequest> requests) {
+  worker_.post([this, requests = std::move(requests)] {
+    std::optional<jobs::MatchedJob> match;
+    std::string error;
+    bool refused = false;
+    try {
+      for (const auto& r : requests) {
+        auto asked = Clock::now();
+        match = s_.source->request_job(r);
+        if (match) {
+          match->match_seconds = std::chrono::duration<double>(Clock::now() - asked).count();
+          break;
+        }
+      }
+    } catch (const jobs::SourceRefusesPilot& e) {
+      error = e.what();
+      refused = true;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    asio::post(ctx_, [this, match = std::move(match), error, refused]() mutable {
+      on_request_result(std::move(match), error, refused);
+    });
+  });
+}
+
+void Agent::on_request_result(std::optional<jobs::MatchedJob> match, const std::string& error,
+                              bool refused) {
+  requesting_ = false;
+  if (refused) {
+    log_.error("the server rejects this pilot's version", {{"error", error}});
+    stop(StopReason::version_mismatch, error);
+  } else if (!error.empty()) {
+    policy_.on_host_failure();
+    log_.warn("job request failed", {{"error", error}, {"consecutive", policy_.host_failures()}});
+  } else if (!match) {
+    policy_.on_no_match();
+    log_.info("no job matched", {{"consecutive", policy_.failed_matches()}});
+  } else {
+    policy_.on_match();
+    start_job(std::move(*match));
+  }
+  auto wait = policy_.wait_after_failure();
+  next_request_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
+  try_request();
+}
+
+}  // namespace pilot::agent

@@ -1,0 +1,30 @@
+#pragma once
+// Jobs a lost pilot left in this work directory (job_<id>/ with a job.json the agent wrote):
+// the unfinished ones are finished (their payload stopped, their events counted), every job not
+// marked as reported is reported (a pilot killed during its final report left it finished but
+// unreported), and a lost job that made nothing is handed back to run again. Then the source
+// recovers what it knows was lost before it left any trace here (recover_orphans).
+
+#include <filesystem>
+#include <string>
+
+#include "agent/agent.hpp"
+#include "core/log.hpp"
+#include "source_worker.hpp"
+
+namespace pilot::agent {
+
+struct LostJobsContext {
+  std::filesystem::path workdir;
+  double grace_s = 30;        // what a lost payload gets between its stop signal and SIGKILL
+  double cpu_power_hs06 = 0;  // for the CPU normalisation of the reports
+  std::string agent_source;   // the Source of the JobAgent's reports
+  log::Logger log;
+  SourceWorker& worker;
+  AgentSummary& summary;  // recovered jobs are counted here
+};
+
+// Never throws for one job directory: what cannot be recovered is logged and left in place.
+void recover_lost_jobs(const LostJobsContext& context);
+
+}  // namespace pilot::agent
