@@ -8,6 +8,7 @@
 #include "core/fs.hpp"
 #include "jobs/jdl.hpp"
 #include "jobs/local_queue.hpp"
+#include "subcommand_table.hpp"
 
 namespace pilot::cli {
 namespace {
@@ -42,7 +43,7 @@ std::string field(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-void print_table(const std::vector<jobs::QueueEntry>& entries) {
+void print_jobs_table(const std::vector<jobs::QueueEntry>& entries) {
   std::printf("%-28s %-8s %-40s %-28s %s\n", "ID", "STATE", "STATUS", "SUBMITTED", "EXECUTABLE");
   for (const auto& e : entries) {
     std::string status = field(e.status, "status");
@@ -52,6 +53,130 @@ void print_table(const std::vector<jobs::QueueEntry>& entries) {
   }
 }
 
+void submit_options(CLI::App* s, QueueOptions& o) {
+  s->add_option("file", o.file, "JDL file ('-': standard input)")->required();
+}
+
+int run_submit(const QueueOptions& o) {
+  // InputSandbox files are relative to the JDL file's directory (stdin: the current one).
+  std::filesystem::path base = o.file == "-" ? std::filesystem::current_path()
+                                             : std::filesystem::absolute(o.file).parent_path();
+  std::cout << jobs::submit_job(o.queue, read_jdl(o.file),
+                                o.file == "-" ? "standard input" : o.file, base)
+            << '\n';
+  return 0;
+}
+
+void list_options(CLI::App* s, QueueOptions& o) {
+  s->add_flag("--json", o.json, "A JSON array of the jobs' status records");
+}
+
+void print_jobs_json(const std::vector<jobs::QueueEntry>& entries) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : entries) {
+    nlohmann::json record = e.status;
+    record["state"] = e.state;
+    out.push_back(std::move(record));
+  }
+  std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+int run_list(const QueueOptions& o) {
+  auto entries = jobs::list_jobs(o.queue);
+  if (o.json) {
+    print_jobs_json(entries);
+  } else {
+    print_jobs_table(entries);
+  }
+  return 0;
+}
+
+void show_options(CLI::App* s, QueueOptions& o) {
+  s->add_option("id", o.id, "Job id")->required();
+  s->add_option("--log", o.log, "Print this log of a finished job instead (e.g. std.out)");
+}
+
+int run_show(const QueueOptions& o) {
+  if (!o.log.empty()) {
+    if (!jobs::write_job_log(o.queue, o.id, o.log, std::cout))
+      throw Error("job " + o.id + " has no log named " + o.log);
+    return 0;
+  }
+  auto record = jobs::show_job(o.queue, o.id);
+  if (!record) throw Error("no job " + o.id + " in " + o.queue);
+  // A JDL written into the queue behind `pilot queue submit` may hold bytes that are not
+  // UTF-8: shown as U+FFFD rather than failing the whole record.
+  std::cout << record->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  return 0;
+}
+
+void kill_options(CLI::App* s, QueueOptions& o) {
+  s->add_option("id", o.id, "Job id")->required();
+}
+
+int run_kill(const QueueOptions& o) {
+  auto was = jobs::kill_job(o.queue, o.id);
+  if (was == "pending") std::cout << o.id << ": killed (it was pending)\n";
+  if (was == "running")
+    std::cout << o.id << ": kill requested; its pilot stops it at the next heartbeat\n";
+  if (was == "done") std::cout << o.id << ": already finished\n";
+  return 0;
+}
+
+void recover_options(CLI::App* s, QueueOptions& o) {
+  s->add_option("--older-than", o.older_than,
+                "Also requeue jobs of pilots on other hosts silent for this many seconds")
+      ->check(CLI::NonNegativeNumber);
+  s->add_flag("--dry-run", o.dry_run, "Only report what would be done");
+  s->add_option("--max-reschedules", o.max_reschedules,
+                "Fail a job instead of requeuing it after this many reschedules")
+      ->check(CLI::NonNegativeNumber);
+  s->add_flag("--json", o.json, "A JSON array of the actions");
+}
+
+void print_actions_json(const std::vector<jobs::RecoverAction>& actions) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : actions)
+    out.push_back({{"id", a.id}, {"owner", a.owner}, {"verdict", a.verdict}, {"reason", a.reason}});
+  std::cout << out.dump(2) << '\n';
+}
+
+void print_actions_text(const std::vector<jobs::RecoverAction>& actions) {
+  if (actions.empty()) std::cout << "no running jobs\n";
+  for (const auto& a : actions)
+    std::cout << a.id << ' ' << a.verdict << " (owner " << (a.owner.empty() ? "?" : a.owner) << ": "
+              << a.reason << ")\n";
+}
+
+int run_recover(const QueueOptions& o) {
+  jobs::RecoverOptions ro;
+  if (o.older_than >= 0) ro.older_than = std::chrono::seconds(o.older_than);
+  ro.dry_run = o.dry_run;
+  ro.max_reschedules = o.max_reschedules;
+  auto actions = jobs::recover_jobs(o.queue, ro);
+  if (o.json) {
+    print_actions_json(actions);
+  } else {
+    print_actions_text(actions);
+  }
+  return 0;
+}
+
+void add_queue_option(CLI::App* sub, QueueOptions& o) {
+  sub->add_option("--queue", o.queue, "Queue directory")->required()->envname("PILOT_QUEUE");
+}
+
+constexpr SubcommandRow<QueueOptions> kSubcommands[] = {
+    {"submit", "Validate a JDL file, queue it and print the job id", submit_options, run_submit},
+    {"list", "List the jobs (id, state, status, submit time, executable)", list_options, run_list},
+    {"show", "Print a job's record as JSON, or one of its logs", show_options, run_show},
+    {"kill", "Stop a job: a pending one at once, a running one at its next heartbeat", kill_options,
+     run_kill},
+    {"recover",
+     "Requeue jobs whose pilot died (checked directly on this host; elsewhere with --older-than)",
+     recover_options, run_recover},
+};
+
 }  // namespace
 
 void add_queue_command(Cli& cli) {
@@ -60,119 +185,7 @@ void add_queue_command(Cli& cli) {
       "The local job queue: submit, list, show, kill and recover jobs in a queue directory");
   queue->require_subcommand(1);
   auto o = std::make_shared<QueueOptions>();
-  auto add_queue_option = [o](CLI::App* sub) {
-    sub->add_option("--queue", o->queue, "Queue directory")->required()->envname("PILOT_QUEUE");
-  };
-
-  auto* submit =
-      queue->add_subcommand("submit", "Validate a JDL file, queue it and print the job id");
-  add_queue_option(submit);
-  submit->add_option("file", o->file, "JDL file ('-': standard input)")->required();
-  submit->callback([&cli, o] {
-    cli.run = [o] {
-      // InputSandbox files are relative to the JDL file's directory (stdin: the current one).
-      std::filesystem::path base = o->file == "-"
-                                       ? std::filesystem::current_path()
-                                       : std::filesystem::absolute(o->file).parent_path();
-      std::cout << jobs::submit_job(o->queue, read_jdl(o->file),
-                                    o->file == "-" ? "standard input" : o->file, base)
-                << '\n';
-      return 0;
-    };
-  });
-
-  auto* list =
-      queue->add_subcommand("list", "List the jobs (id, state, status, submit time, executable)");
-  add_queue_option(list);
-  list->add_flag("--json", o->json, "A JSON array of the jobs' status records");
-  list->callback([&cli, o] {
-    cli.run = [o] {
-      auto entries = jobs::list_jobs(o->queue);
-      if (!o->json) {
-        print_table(entries);
-        return 0;
-      }
-      nlohmann::json out = nlohmann::json::array();
-      for (auto& e : entries) {
-        e.status["state"] = e.state;
-        out.push_back(e.status);
-      }
-      std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-      return 0;
-    };
-  });
-
-  auto* show = queue->add_subcommand("show", "Print a job's record as JSON, or one of its logs");
-  add_queue_option(show);
-  show->add_option("id", o->id, "Job id")->required();
-  show->add_option("--log", o->log, "Print this log of a finished job instead (e.g. std.out)");
-  show->callback([&cli, o] {
-    cli.run = [o] {
-      if (!o->log.empty()) {
-        if (!jobs::write_job_log(o->queue, o->id, o->log, std::cout))
-          throw Error("job " + o->id + " has no log named " + o->log);
-        return 0;
-      }
-      auto record = jobs::show_job(o->queue, o->id);
-      if (!record) throw Error("no job " + o->id + " in " + o->queue);
-      // A JDL written into the queue behind `pilot queue submit` may hold bytes that are not
-      // UTF-8: shown as U+FFFD rather than failing the whole record.
-      std::cout << record->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-      return 0;
-    };
-  });
-
-  auto* kill = queue->add_subcommand(
-      "kill", "Stop a job: a pending one at once, a running one at its next heartbeat");
-  add_queue_option(kill);
-  kill->add_option("id", o->id, "Job id")->required();
-  kill->callback([&cli, o] {
-    cli.run = [o] {
-      auto was = jobs::kill_job(o->queue, o->id);
-      if (was == "pending") std::cout << o->id << ": killed (it was pending)\n";
-      if (was == "running")
-        std::cout << o->id << ": kill requested; its pilot stops it at the next heartbeat\n";
-      if (was == "done") std::cout << o->id << ": already finished\n";
-      return 0;
-    };
-  });
-
-  auto* recover = queue->add_subcommand(
-      "recover",
-      "Requeue jobs whose pilot died (checked directly on this host; elsewhere with --older-than)");
-  add_queue_option(recover);
-  recover
-      ->add_option("--older-than", o->older_than,
-                   "Also requeue jobs of pilots on other hosts silent for this many seconds")
-      ->check(CLI::NonNegativeNumber);
-  recover->add_flag("--dry-run", o->dry_run, "Only report what would be done");
-  recover
-      ->add_option("--max-reschedules", o->max_reschedules,
-                   "Fail a job instead of requeuing it after this many reschedules")
-      ->check(CLI::NonNegativeNumber);
-  recover->add_flag("--json", o->json, "A JSON array of the actions");
-  recover->callback([&cli, o] {
-    cli.run = [o] {
-      jobs::RecoverOptions ro;
-      if (o->older_than >= 0) ro.older_than = std::chrono::seconds(o->older_than);
-      ro.dry_run = o->dry_run;
-      ro.max_reschedules = o->max_reschedules;
-      auto actions = jobs::recover_jobs(o->queue, ro);
-      if (o->json) {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& a : actions)
-          out.push_back(
-              {{"id", a.id}, {"owner", a.owner}, {"verdict", a.verdict}, {"reason", a.reason}});
-        std::cout << out.dump(2) << '\n';
-      } else {
-        if (actions.empty()) std::cout << "no running jobs\n";
-        for (const auto& a : actions)
-          std::cout << a.id << ' ' << a.verdict << " (owner " << (a.owner.empty() ? "?" : a.owner)
-                    << ": " << a.reason << ")\n";
-      }
-      return 0;
-    };
-  });
+  add_subcommand_rows(cli, queue, kSubcommands, o, add_queue_option);
 }
 
 }  // namespace pilot::cli

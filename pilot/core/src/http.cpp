@@ -68,17 +68,8 @@ struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
-}  // namespace
-
-Response perform(const Request& req, const TlsOptions& tls) {
-  global_init();
-  std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
-  if (!curl) throw Error("cannot create a libcurl handle for " + req.url);
-  CURL* c = curl.get();
-  Response resp;
-  Sink sink{&resp.body, req.max_body};
-  char errbuf[CURL_ERROR_SIZE] = {0};
-
+// The transfer itself; `sink` and `errbuf` must outlive it (the handle keeps their addresses).
+void set_transfer_options(CURL* c, const Request& req, Sink& sink, char* errbuf) {
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -91,7 +82,9 @@ Response perform(const Request& req, const TlsOptions& tls) {
   abort_when_given_up(c, req.give_up);
   // Proxies from the node's environment would silently reroute calls to the WMS.
   curl_easy_setopt(c, CURLOPT_PROXY, "");
+}
 
+void set_method(CURL* c, const Request& req) {
   if (req.method == "POST" || req.method == "PUT") {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
@@ -99,7 +92,10 @@ Response perform(const Request& req, const TlsOptions& tls) {
   } else if (req.method != "GET") {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
+}
 
+// libcurl reads the returned list during the transfer: the caller keeps it until then.
+std::unique_ptr<curl_slist, SlistDeleter> set_headers(CURL* c, const Request& req) {
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const auto& [name, value] : req.headers) {
     std::string line = name + ": " + value;
@@ -109,51 +105,93 @@ Response perform(const Request& req, const TlsOptions& tls) {
     headers.reset(l);
   }
   if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  return headers;
+}
 
-  auto ca_file = !tls.ca_file.empty()    ? std::optional(tls.ca_file)
-                 : tls.default_ca_bundle ? find_ca_bundle()
-                                         : std::nullopt;
-  curl_easy_setopt(c, CURLOPT_CAINFO, ca_file ? ca_file->c_str() : nullptr);
+// What a refused server certificate is explained with.
+struct Trust {
+  std::optional<std::filesystem::path> ca_file;
+  tls::VerifyFailure verify_failure;  // libcurl keeps its address until the transfer ends
+};
+
+void set_tls_options(CURL* c, const TlsOptions& tls, Trust& trust) {
+  trust.ca_file = !tls.ca_file.empty()    ? std::optional(tls.ca_file)
+                  : tls.default_ca_bundle ? find_ca_bundle()
+                                          : std::nullopt;
+  curl_easy_setopt(c, CURLOPT_CAINFO, trust.ca_file ? trust.ca_file->c_str() : nullptr);
   curl_easy_setopt(c, CURLOPT_CAPATH, tls.ca_dir.empty() ? nullptr : tls.ca_dir.c_str());
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, tls.verify_host ? 2L : 0L);
-  tls::VerifyFailure verify_failure;
   if (tls.verify_peer) {
     curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &verify_failure);
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &trust.verify_failure);
   }
   if (!tls.client_cert.empty()) {
     curl_easy_setopt(c, CURLOPT_SSLCERT, tls.client_cert.c_str());
     curl_easy_setopt(c, CURLOPT_SSLKEY,
                      (tls.client_key.empty() ? tls.client_cert : tls.client_key).c_str());
   }
+}
 
-  CURLcode rc = curl_easy_perform(c);
-  if (rc != CURLE_OK) {
-    std::string why = sink.overflow ? "reply larger than " + std::to_string(req.max_body) + " bytes"
-                                    : (errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    if (rc == CURLE_PEER_FAILED_VERIFICATION) {
-      // libcurl checks the host name itself, after OpenSSL accepted the chain: only its text
-      // names that reason.
-      why = verify_failure.error ? tls::describe_verify_failure(verify_failure)
-                                 : "certificate verify failed: " + why;
-      std::string trusted = ca_file ? "CA file " + ca_file->string() : "";
-      if (!tls.ca_dir.empty())
-        trusted += (trusted.empty() ? "" : ", ") + ("CA directory " + tls.ca_dir.string());
-      why += " (" + (trusted.empty() ? std::string("no CA configured") : trusted) + ")";
-    }
-    bool tls_failure = rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
-                       rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
-                       rc == CURLE_SSL_CLIENTCERT ||
-                       (rc == CURLE_RECV_ERROR &&
-                        std::string_view(errbuf).find("alert") != std::string_view::npos);
-    if (rc == CURLE_ABORTED_BY_CALLBACK) why = kGivenUp;
-    throw TransportError(req.method + " " + req.url + " failed: " + why, tls_failure,
-                         rc == CURLE_OPERATION_TIMEDOUT, rc == CURLE_ABORTED_BY_CALLBACK);
-  }
+std::string describe_refused_certificate(const std::string& why, const Trust& trust,
+                                         const TlsOptions& tls) {
+  // libcurl checks the host name itself, after OpenSSL accepted the chain: only its text
+  // names that reason.
+  std::string out = trust.verify_failure.error ? tls::describe_verify_failure(trust.verify_failure)
+                                               : "certificate verify failed: " + why;
+  std::string trusted = trust.ca_file ? "CA file " + trust.ca_file->string() : "";
+  if (!tls.ca_dir.empty())
+    trusted += (trusted.empty() ? "" : ", ") + ("CA directory " + tls.ca_dir.string());
+  return out + " (" + (trusted.empty() ? std::string("no CA configured") : trusted) + ")";
+}
+
+std::string failure_reason(CURLcode rc, const Request& req, const Sink& sink, const char* errbuf,
+                           const Trust& trust, const TlsOptions& tls) {
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return kGivenUp;
+  std::string why = sink.overflow ? "reply larger than " + std::to_string(req.max_body) + " bytes"
+                                  : (errbuf[0] ? errbuf : curl_easy_strerror(rc));
+  if (rc == CURLE_PEER_FAILED_VERIFICATION) return describe_refused_certificate(why, trust, tls);
+  return why;
+}
+
+bool is_tls_failure(CURLcode rc, const char* errbuf) {
+  return rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+         rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+         rc == CURLE_SSL_CLIENTCERT ||
+         (rc == CURLE_RECV_ERROR &&
+          std::string_view(errbuf).find("alert") != std::string_view::npos);
+}
+
+// The body is already in `resp` (on_data).
+void collect_response(CURL* c, Response& resp) {
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   char* ct = nullptr;
   if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) resp.content_type = ct;
+}
+
+}  // namespace
+
+Response perform(const Request& req, const TlsOptions& tls) {
+  global_init();
+  std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
+  if (!curl) throw Error("cannot create a libcurl handle for " + req.url);
+  CURL* c = curl.get();
+  Response resp;
+  Sink sink{&resp.body, req.max_body};
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  set_transfer_options(c, req, sink, errbuf);
+  set_method(c, req);
+  auto headers = set_headers(c, req);
+  Trust trust;
+  set_tls_options(c, tls, trust);
+
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK)
+    throw TransportError(req.method + " " + req.url +
+                             " failed: " + failure_reason(rc, req, sink, errbuf, trust, tls),
+                         is_tls_failure(rc, errbuf), rc == CURLE_OPERATION_TIMEDOUT,
+                         rc == CURLE_ABORTED_BY_CALLBACK);
+  collect_response(c, resp);
   return resp;
 }
 

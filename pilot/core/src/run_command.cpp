@@ -50,19 +50,69 @@ std::vector<std::string> build_env(const std::map<std::string, std::string>& set
   return env;
 }
 
+// A name without '/' is looked up in PATH; nullopt: there is no such command.
+std::optional<std::filesystem::path> find_command(const std::string& name) {
+  if (name.find('/') == std::string::npos) return find_executable(name, std::getenv("PATH"));
+  if (::access(name.c_str(), F_OK) != 0) return std::nullopt;
+  return std::filesystem::path(name);
+}
+
+// Our own pipes, so that stdout and stderr can share one when merged.
+UniqueFd pipe_into(Reader& r, const std::filesystem::path& exe) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe for " + exe.string(), errno);
+  r.pipe.assign(fds[0]);
+  return UniqueFd(fds[1]);
+}
+
+process::bp::process start_process(process::asio::io_context& ctx, const std::filesystem::path& exe,
+                                   const std::vector<std::string>& args,
+                                   const std::vector<std::string>& env, int out_fd, int err_fd) {
+  try {
+    return process::bp::process(ctx, exe, args, process::bp::process_stdio{nullptr, out_fd, err_fd},
+                                process::bp::process_environment(env), process::NewProcessGroup{},
+                                process::CloseInheritedFds{});
+  } catch (const boost::system::system_error& e) {
+    throw Error("cannot start " + exe.string() + ": " + e.what());
+  }
+}
+
+void kill_on_timeout(process::asio::steady_timer& timer, pid_t pid, bool& timed_out) {
+  timer.async_wait([&timed_out, pid](boost::system::error_code tec) {
+    if (tec) return;
+    timed_out = true;
+    ::kill(-pid, SIGKILL);
+  });
+}
+
+// Something the command started in the background may keep the pipes open: read what is
+// already there, then stop listening.
+void close_pipes_soon(process::asio::steady_timer& timer, Reader& out, Reader& err) {
+  timer.cancel();
+  timer.expires_after(std::chrono::milliseconds(500));
+  timer.async_wait([&out, &err](boost::system::error_code) {
+    boost::system::error_code ignored;
+    out.pipe.close(ignored);
+    err.pipe.close(ignored);
+  });
+}
+
+void record_exit(CommandResult& result, int native_status) {
+  if (WIFEXITED(native_status)) {
+    result.exit_code = WEXITSTATUS(native_status);
+  } else if (WIFSIGNALED(native_status)) {
+    result.signal = WTERMSIG(native_status);
+  }
+}
+
 }  // namespace
 
 std::optional<CommandResult> run_command(const std::vector<std::string>& argv,
                                          const CommandOptions& options) {
   if (argv.empty()) throw Error("run_command: empty command");
-  std::filesystem::path exe = argv[0];
-  if (argv[0].find('/') == std::string::npos) {
-    auto found = find_executable(argv[0], std::getenv("PATH"));
-    if (!found) return std::nullopt;
-    exe = *found;
-  } else if (::access(exe.c_str(), F_OK) != 0) {
-    return std::nullopt;
-  }
+  auto found = find_command(argv[0]);
+  if (!found) return std::nullopt;
+  const std::filesystem::path& exe = *found;
 
   process::asio::io_context ctx;
   CommandResult result;
@@ -72,31 +122,12 @@ std::optional<CommandResult> run_command(const std::vector<std::string>& argv,
   std::vector<std::string> args(argv.begin() + 1, argv.end());
   auto env = build_env(options.set_env);
 
-  // Our own pipes, so that stdout and stderr can share one when merged.
-  auto make_pipe = [&](Reader& r) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-      throw_errno("cannot create a pipe for " + exe.string(), errno);
-    r.pipe.assign(fds[0]);
-    return UniqueFd(fds[1]);
-  };
-  UniqueFd out_w = make_pipe(out);
-  UniqueFd err_w = options.merge_stderr ? UniqueFd() : make_pipe(err);
-
-  process::bp::process proc(ctx);
-  try {
-    proc = process::bp::process(
-        ctx, exe, args,
-        process::bp::process_stdio{nullptr, out_w.get(),
-                                   options.merge_stderr ? out_w.get() : err_w.get()},
-        process::bp::process_environment(env), process::NewProcessGroup{},
-        process::CloseInheritedFds{});
-  } catch (const boost::system::system_error& e) {
-    throw Error("cannot start " + exe.string() + ": " + e.what());
-  }
+  UniqueFd out_w = pipe_into(out, exe);
+  UniqueFd err_w = options.merge_stderr ? UniqueFd() : pipe_into(err, exe);
+  process::bp::process proc = start_process(ctx, exe, args, env, out_w.get(),
+                                            options.merge_stderr ? out_w.get() : err_w.get());
   out_w = UniqueFd();
   err_w = UniqueFd();
-  pid_t pid = proc.id();
   process::asio::steady_timer timer(ctx, options.timeout);
   bool exited = false;
   auto maybe_finish = [&] {
@@ -111,11 +142,7 @@ std::optional<CommandResult> run_command(const std::vector<std::string>& argv,
     err.start();
   }
 
-  timer.async_wait([&](boost::system::error_code tec) {
-    if (tec) return;
-    result.timed_out = true;
-    ::kill(-pid, SIGKILL);
-  });
+  kill_on_timeout(timer, proc.id(), result.timed_out);
   int native_status = 0;
   proc.async_wait([&](boost::system::error_code, int) {
     native_status = proc.native_exit_code();
@@ -124,23 +151,10 @@ std::optional<CommandResult> run_command(const std::vector<std::string>& argv,
       timer.cancel();
       return;
     }
-    // Something the command started in the background may keep the pipes open: read what is
-    // already there, then stop listening.
-    timer.cancel();
-    timer.expires_after(std::chrono::milliseconds(500));
-    timer.async_wait([&](boost::system::error_code) {
-      boost::system::error_code ignored;
-      out.pipe.close(ignored);
-      err.pipe.close(ignored);
-    });
+    close_pipes_soon(timer, out, err);
   });
   ctx.run();
-
-  if (WIFEXITED(native_status)) {
-    result.exit_code = WEXITSTATUS(native_status);
-  } else if (WIFSIGNALED(native_status)) {
-    result.signal = WTERMSIG(native_status);
-  }
+  record_exit(result, native_status);
   return result;
 }
 
