@@ -56,6 +56,24 @@ const char* path_of(const std::vector<std::string>& env) {
   return path;
 }
 
+// The job's own log: JSON, everything down to debug, only in the job directory.
+log::Options job_log_options(const std::filesystem::path& workdir) {
+  log::Options lo;
+  lo.format = log::Format::json;
+  lo.level = log::Level::debug;
+  lo.to_stderr = false;
+  lo.file = workdir / kJobLogName;
+  return lo;
+}
+
+// The read end goes to `p`; the returned write end is for the payload.
+UniqueFd pipe_into(asio::readable_pipe& p) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe for the payload", errno);
+  p.assign(fds[0]);
+  return UniqueFd(fds[1]);
+}
+
 }  // namespace
 
 struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
@@ -150,19 +168,43 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   }
 
   // ---- launch --------------------------------------------------------------------------
+  // What the payload is started as: resolved before anything is created for it.
+  struct Command {
+    std::filesystem::path exe;
+    std::vector<std::string> args;  // after argv[0]
+    std::vector<std::string> env;
+  };
+
+  // The write ends of the payload's stdout and stderr pipes.
+  struct PayloadPipes {
+    UniqueFd out_w, err_w;
+  };
+
   void start() {
+    prepare_job_directory();
+    write_prepared_record();
+    open_payload_outputs();
+    Command cmd;
+    if (auto why = resolve_command(cmd)) return launch_failed(*why);
+    if (auto why = setup_tracking()) return launch_failed(*why);
+    // Our write ends close when start() returns: from then on the pipes' end of file is the
+    // payload's.
+    PayloadPipes pipes = open_payload_pipes();
+    if (auto why = launch(cmd, pipes)) return launch_failed(*why);
+    mark_running();
+    start_watching();
+  }
+
+  void prepare_job_directory() {
     std::error_code ec;
     std::filesystem::create_directories(spec.workdir, ec);
     if (ec)
       throw Error("cannot create job directory " + spec.workdir.string() + ": " + ec.message());
     spec.workdir = std::filesystem::absolute(spec.workdir);
-    log::Options lo;
-    lo.format = log::Format::json;
-    lo.level = log::Level::debug;
-    lo.to_stderr = false;
-    lo.file = spec.workdir / kJobLogName;
-    joblog = log::Logger(log::make_sink(lo), "jobwrapper");
+    joblog = log::Logger(log::make_sink(job_log_options(spec.workdir)), "jobwrapper");
+  }
 
+  void write_prepared_record() {
     rec.job_id = spec.job_id;
     rec.argv = spec.argv;
     rec.workdir = spec.workdir.string();
@@ -174,49 +216,35 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     rec.stderr_log.path = spec.stderr_name;
     save_job_record(spec.workdir, rec);  // an unwritable job directory is the caller's error
     make_reserve();
+  }
 
+  void open_payload_outputs() {
     out = std::make_unique<CappedOutput>(spec.workdir / spec.stdout_name, spec.log_cap_bytes,
                                          spec.peek_lines);
     err = std::make_unique<CappedOutput>(spec.workdir / spec.stderr_name, spec.log_cap_bytes,
                                          spec.peek_lines);
+  }
 
-    if (spec.argv.empty()) return launch_failed("empty command");
-    std::vector<std::string> env;
+  // nullopt when `cmd` is what to execute; else why the payload cannot be started.
+  std::optional<std::string> resolve_command(Command& cmd) const {
+    if (spec.argv.empty()) return "empty command";
     try {
-      env = build_environment(current_environment(), spec.env, rec.marker);
+      cmd.env = build_environment(current_environment(), spec.env, rec.marker);
     } catch (const Error& e) {
-      return launch_failed(e.what());
+      return e.what();
     }
-    auto exe = find_executable(spec.argv[0], path_of(env));
-    if (!exe) return launch_failed("executable not found: " + spec.argv[0]);
+    auto exe = find_executable(spec.argv[0], path_of(cmd.env));
+    if (!exe) return "executable not found: " + spec.argv[0];
+    cmd.exe = *exe;
+    cmd.args.assign(spec.argv.begin() + 1, spec.argv.end());
+    return std::nullopt;
+  }
 
-    if (auto why = setup_tracking()) return launch_failed(*why);
+  PayloadPipes open_payload_pipes() { return {pipe_into(out_pipe), pipe_into(err_pipe)}; }
 
-    auto make_pipe = [&](asio::readable_pipe& p) {
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe for the payload", errno);
-      p.assign(fds[0]);
-      return UniqueFd(fds[1]);
-    };
-    UniqueFd out_w = make_pipe(out_pipe);
-    UniqueFd err_w = make_pipe(err_pipe);
-    std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
-    auto launch = [&]() -> std::optional<std::string> {
-      try {
-        UniqueFd join_fd(cgroup ? cgroup->open_procs_for_join() : -1);
-        process::bp::process proc(
-            ctx, *exe, args, process::bp::process_stdio{nullptr, out_w.get(), err_w.get()},
-            process::bp::process_environment(env), process::bp::process_start_dir(spec.workdir),
-            process::NewProcessGroup{true}, JoinCgroup{join_fd.get()}, ResetSignals{},
-            process::CloseInheritedFds{});
-        pid = proc.id();
-        proc.detach();
-        return std::nullopt;
-      } catch (const std::exception& e) {
-        return "cannot start " + exe->string() + ": " + e.what();
-      }
-    };
-    auto failure = launch();
+  // nullopt when the payload runs; else why it could not be started.
+  std::optional<std::string> launch(const Command& cmd, const PayloadPipes& pipes) {
+    auto failure = spawn(cmd, pipes);
     if (failure && cgroup && spec.tracking == Tracking::automatic) {
       // A cgroup that looked writable may still refuse the move (delegation rules): /proc
       // tracking is the fallback, not a reason to lose the job.
@@ -224,9 +252,29 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
            {{"error", *failure}, {"cgroup", cgroup->dir().string()}});
       cgroup.reset();
       rec.tracking = "proc";
-      failure = launch();
+      failure = spawn(cmd, pipes);
     }
-    if (failure) return launch_failed(*failure);
+    return failure;
+  }
+
+  std::optional<std::string> spawn(const Command& cmd, const PayloadPipes& pipes) {
+    try {
+      UniqueFd join_fd(cgroup ? cgroup->open_procs_for_join() : -1);
+      process::bp::process proc(
+          ctx, cmd.exe, cmd.args,
+          process::bp::process_stdio{nullptr, pipes.out_w.get(), pipes.err_w.get()},
+          process::bp::process_environment(cmd.env), process::bp::process_start_dir(spec.workdir),
+          process::NewProcessGroup{true}, JoinCgroup{join_fd.get()}, ResetSignals{},
+          process::CloseInheritedFds{});
+      pid = proc.id();
+      proc.detach();
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      return "cannot start " + cmd.exe.string() + ": " + e.what();
+    }
+  }
+
+  void mark_running() {
     start_time = Clock::now();
     start_epoch = epoch_now();
     started = true;
@@ -243,7 +291,9 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
           {"command", spec.argv[0]},
           {"workdir", rec.workdir},
           {"tracking", rec.tracking}});
+  }
 
+  void start_watching() {
     read_stream(out_pipe, out_buf, *out, out_eof, out_failed);
     read_stream(err_pipe, err_buf, *err, err_eof, err_failed);
     wait_sigchld();
