@@ -1,0 +1,93 @@
+// Stopping the job: the stop signal once, then SIGTERM and SIGKILL to the whole tree.
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/signals.hpp"
+#include "supervisor_state.hpp"
+
+namespace pilot::jobwrapper {
+
+void Supervisor::State::begin_stop(Reason reason, const std::string& detail) {
+  if (finished || !started) return;
+  if (phase != Phase::running) {
+    note(log::Level::info, "stop already in progress; request ignored",
+         {{"reason", std::string(reason_code(reason))}, {"detail", detail}});
+    return;
+  }
+  phase = Phase::stop_signal;
+  rec.reason = reason;
+  rec.reason_detail = detail;
+  rec.stop_requested_at = utc_now();
+  rec.state = "stopping";
+  // Only the payload's own process group, only once: an interruptible payload finishes the
+  // event in flight and finalises; signalling the whole tree at once would break that.
+  int rc = ::kill(-pid, spec.stop_signal);
+  rec.signals_sent.push_back(
+      {utc_now(), signal_name(spec.stop_signal), "group", rc == 0 ? 1u : 0u});
+  note(log::Level::warn, "stopping the payload",
+       {{"reason", std::string(reason_code(reason))},
+        {"detail", detail},
+        {"signal", signal_name(spec.stop_signal)},
+        {"grace_s", spec.grace_s}});
+  save();
+  arm_stop_timer(spec.grace_s, SIGTERM);
+  schedule_poll(kFastPoll);
+}
+
+void Supervisor::State::arm_stop_timer(double after, int next_signal) {
+  stop_timer.expires_after(seconds(after));
+  auto self = weak_from_this();
+  stop_timer.async_wait([self, next_signal](boost::system::error_code ec) {
+    auto s = self.lock();
+    if (!s || ec || s->finished) return;
+    s->escalate(next_signal);
+  });
+}
+
+void Supervisor::State::escalate(int sig) {
+  tree->refresh(false);
+  if (tree->empty() && reaped) return maybe_finish();
+  phase = sig == SIGKILL ? Phase::kill : Phase::term;
+  std::size_t n = tree->signal_all(sig);
+  ::kill(-pid, sig);  // the group too, in case the scan raced with a fork
+  rec.signals_sent.push_back({utc_now(), signal_name(sig), "tree", n});
+  note(log::Level::warn, "signalled the whole payload tree",
+       {{"signal", signal_name(sig)}, {"processes", n}});
+  save();
+  if (sig == SIGTERM) arm_stop_timer(spec.term_grace_s, SIGKILL);
+  schedule_poll(kFastPoll);
+}
+
+void Supervisor::State::abandon() noexcept {
+  try {
+    if (!started || finished) return;
+    note(log::Level::error, "supervisor destroyed while the payload ran; killing the tree");
+    for (int i = 0; i < 50; ++i) {
+      ::kill(-pid, SIGKILL);
+      tree->signal_all(SIGKILL);
+      if (!reaped) {
+        int status = 0;
+        struct rusage ru {};
+        if (::wait4(pid, &status, WNOHANG, &ru) == pid) {
+          reaped = true;
+          tree->root_reaped(ru);
+          if (WIFSIGNALED(status)) rec.signal = WTERMSIG(status);
+          if (WIFEXITED(status)) rec.exit_code = WEXITSTATUS(status);
+        }
+      }
+      tree->refresh(false);
+      if (reaped && tree->empty()) break;
+      ::usleep(20000);
+    }
+    rec.error = "supervisor destroyed while the payload ran";
+    rec.outcome = "killed";
+    account();
+    finish_record();
+  } catch (...) {
+  }
+}
+
+}  // namespace pilot::jobwrapper
