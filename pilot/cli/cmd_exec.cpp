@@ -128,7 +128,6 @@ int run_exec(Cli& cli, const ExecOptions& o) {
   if (o.mc.recover) return recover_exec(o.workdir, o.grace, o.json, logger);
   auto spec = make_spec(o);
   McExec mc(o.mc, spec, logger);
-  double poll_s = spec.watchdog.poll_s, grace_s = spec.grace_s;
   jw::Supervisor* sup_ptr = nullptr;
   ::signal(SIGPIPE, SIG_IGN);  // a closed stdout must not kill the wrapper mid-job
 
@@ -144,7 +143,7 @@ int run_exec(Cli& cli, const ExecOptions& o) {
     boost::system::error_code ignored;
     stops.cancel(ignored);
   };
-  mc.install(hooks, sup_ptr, poll_s, grace_s);
+  mc.install(hooks, sup_ptr);
   jw::Supervisor sup(ctx, std::move(spec), std::move(hooks), logger);
   sup_ptr = &sup;
   mc.record_start(sup);

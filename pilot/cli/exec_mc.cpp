@@ -39,12 +39,11 @@ void add_mc_options(CLI::App* sub, McExecOptions& o) {
 }
 
 McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
-    : stop_signal_(spec.stop_signal), summary_file_(o.summary_file), logger_(std::move(logger)) {
+    : logger_(std::move(logger)) {
   // Without MC options the watchdog's limits apply as they are (a wall limit kills); only MC
   // payloads are stopped gracefully ahead of a deadline.
   if (!o.enabled()) return;
   watch_period_ = o.watch_period;
-  cpu_limit_s_ = spec.watchdog.cpu_limit_s;
   // The slot as MJF and the batch system describe it: its end (announced shutdowns included)
   // stops the payload in time, and it sizes the job when no time is given.
   mjf::ObserveSettings os;
@@ -95,12 +94,11 @@ McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
     if (o.max_events > 0) in.max_events = o.max_events;
     mo.sizing = in;
   }
-  job_ = mc::prepare_mc(spec, mo);
+  run_.emplace(spec, mo, logger_);
 }
 
 void McExec::record_start(jw::Supervisor& sup) {
-  if (!job_) return;
-  mc::record_mc(sup.record(), *job_);
+  if (run_) run_->record_start(sup.record());
 }
 
 std::optional<mc::Deadline> McExec::current_deadline() {
@@ -115,7 +113,8 @@ std::optional<mc::Deadline> McExec::current_deadline() {
   return d;
 }
 
-void McExec::install(jw::Hooks& hooks, jw::Supervisor*& sup, double poll_s, double grace_s) {
+void McExec::install(jw::Hooks& hooks, jw::Supervisor*& sup) {
+  if (!run_) return;
   if (watcher_) {
     watcher_thread_ = std::make_unique<mjf::WatcherThread>(
         *watcher_, std::chrono::milliseconds(static_cast<long>(watch_period_ * 1000)),
@@ -124,24 +123,12 @@ void McExec::install(jw::Hooks& hooks, jw::Supervisor*& sup, double poll_s, doub
           budget_ = b;
         });
   }
-  auto prev_poll = hooks.on_poll;
-  hooks.on_poll = [this, prev_poll, poll_s, grace_s](jw::Supervisor& s, const jw::TreeUsage& u) {
-    if (job_) mc::mirror_checkpoint(s, *job_, logger_);
-    auto d = current_deadline();
-    if (d && mc::deadline_reached(*d, grace_s, poll_s))
-      s.request_stop(d->source + " approaching: stopping at an event boundary");
-    else if (auto why = mc::cpu_limit_stop(cpu_rate_, u.cpu_s(), cpu_limit_s_, grace_s, poll_s))
-      s.request_stop(*why);
-    if (prev_poll) prev_poll(s, u);
-  };
+  run_->install(hooks, [this] { return current_deadline(); });
   auto prev_finished = hooks.on_finished;
   hooks.on_finished = [this, prev_finished, &sup](const jw::JobRecord& rec) {
     watcher_thread_.reset();
-    if (job_ && sup) {
-      mc::mirror_checkpoint(*sup, *job_, logger_);
-      auto r = mc::collect_mc(rec, stop_signal_, summary_file_);
-      sup->record().extra["mc"]["result"] = mc::to_json(r);
-      sup->save_record();
+    if (sup) {
+      auto r = run_->finish(*sup);
       logger_.info(
           "MC result",
           {{"events", r.events.value_or(-1)}, {"source", r.events_source}, {"detail", r.detail}});
@@ -150,16 +137,20 @@ void McExec::install(jw::Hooks& hooks, jw::Supervisor*& sup, double poll_s, doub
   };
 }
 
+namespace {
+
+// The fields `pilot exec --json` adds for an MC job, from the result kept in its record.
+void add_result(nlohmann::ordered_json& out, const jw::JobRecord& rec) {
+  auto r = mc::to_json(mc::stored_result(rec).value_or(mc::McResult{}));
+  for (const char* key : {"events", "events_source", "interrupted", "outputs"}) out[key] = r[key];
+}
+
+}  // namespace
+
 void McExec::add_to_output(nlohmann::ordered_json& out, const jw::JobRecord& rec) const {
-  if (!job_) return;
-  nlohmann::json r = rec.extra.contains("mc") && rec.extra["mc"].contains("result")
-                         ? nlohmann::json(rec.extra["mc"]["result"])
-                         : nlohmann::json::object();
-  out["events"] = r.value("events", nlohmann::json());
-  out["events_source"] = r.value("events_source", nlohmann::json());
-  out["interrupted"] = r.value("interrupted", false);
-  out["outputs"] = r.value("outputs", nlohmann::json::array());
-  out["events_requested"] = job_->events_requested;
+  if (!run_) return;
+  add_result(out, rec);
+  out["events_requested"] = run_->job().events_requested;
 }
 
 int recover_exec(const std::string& workdir, double grace_s, bool json, log::Logger logger) {
@@ -168,13 +159,7 @@ int recover_exec(const std::string& workdir, double grace_s, bool json, log::Log
   if (!rec)
     throw Error("no unfinished job in " + workdir + " (no job.json, or the job has finished)");
   nlohmann::ordered_json out = jw::to_json(*rec);
-  if (rec->extra.contains("mc") && rec->extra["mc"].contains("result")) {
-    nlohmann::json r = rec->extra["mc"]["result"];
-    out["events"] = r["events"];
-    out["events_source"] = r["events_source"];
-    out["interrupted"] = r["interrupted"];
-    out["outputs"] = r["outputs"];
-  }
+  if (mc::stored_result(*rec)) add_result(out, *rec);
   if (json) {
     std::cout << out.dump() << '\n';
   } else {

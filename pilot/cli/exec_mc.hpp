@@ -10,8 +10,8 @@
 
 #include "core/log.hpp"
 #include "jobwrapper/supervisor.hpp"
-#include "mc/cpu_limit.hpp"
 #include "mc/interruptible.hpp"
+#include "mc/mc_run.hpp"
 #include "mjf/watcher.hpp"
 
 namespace pilot::cli {
@@ -35,11 +35,11 @@ class McExec {
  public:
   // Sizes and prepares `spec` (throws "No time left to produce events" before anything starts).
   McExec(const McExecOptions& o, jobwrapper::JobSpec& spec, log::Logger logger);
-  bool active() const { return job_.has_value(); }
-  // Wraps the supervisor hooks: checkpoint mirroring, the deadline and the CPU limit on each poll,
-  // the result when the job finishes. `sup` is set once the supervisor exists.
-  void install(jobwrapper::Hooks& hooks, jobwrapper::Supervisor*& sup, double poll_s,
-               double grace_s);
+  bool active() const { return run_.has_value(); }
+  // Wraps the supervisor hooks (mc::McRun): checkpoint mirroring, the deadline (--time-left,
+  // --wall-limit or the slot's end) and the CPU limit on each poll, the result when the job
+  // finishes. `sup` is set once the supervisor exists.
+  void install(jobwrapper::Hooks& hooks, jobwrapper::Supervisor*& sup);
   void record_start(jobwrapper::Supervisor& sup);
   // The fields `pilot exec --json` adds: events, events_source, interrupted, outputs.
   void add_to_output(nlohmann::ordered_json& out, const jobwrapper::JobRecord& rec) const;
@@ -47,17 +47,13 @@ class McExec {
  private:
   std::optional<mc::Deadline> current_deadline();
 
-  std::optional<mc::McJob> job_;
-  std::optional<mc::Deadline> deadline_;  // fixed: --time-left or --wall-limit
-  double cpu_limit_s_ = 0;                // --cpu-limit: stop before the watchdog kills
-  mc::CpuRate cpu_rate_;
+  std::optional<mc::McRun> run_;
+  std::optional<mc::Deadline> deadline_;   // fixed: --time-left or --wall-limit
   std::unique_ptr<mjf::Watcher> watcher_;  // MJF and the batch system: the slot's own end
   std::unique_ptr<mjf::WatcherThread> watcher_thread_;
   std::mutex budget_mutex_;
   std::optional<mjf::ResourceBudget> budget_;
   double watch_period_ = 10;
-  int stop_signal_ = 0;
-  std::string summary_file_;
   log::Logger logger_;
 };
 

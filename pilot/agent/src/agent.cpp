@@ -148,13 +148,8 @@ std::optional<mc::Deadline> Agent::slot_deadline() const {
 void Agent::check_deadlines() {
   auto d = slot_deadline();
   if (!d) return;
-  for (auto& [id, job] : jobs_) {
-    if (!job->mc || job->supervisor->finished()) continue;
-    double grace = grace_s();
-    if (mc::deadline_reached(*d, grace, poll_period()))
-      job->supervisor->request_stop("the slot ends (" + d->source +
-                                    "): stopping at an event boundary");
-  }
+  for (auto& [id, job] : jobs_)
+    if (job->mc) job->mc->stop_before(*job->supervisor, *d, grace_s(), poll_period());
   // No time left for anything but the graceful end: no new job. Short of that, the offer's
   // CPU work left already keeps jobs that cannot finish away, and MC jobs are sized to fit.
   if (mc::deadline_reached(*d, grace_s(), poll_period()))

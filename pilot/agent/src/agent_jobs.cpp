@@ -160,7 +160,7 @@ void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int pr
     spec = make_job_spec(job->description, m.id, s_.config, jobdir, job->processors, budget);
     for (const auto& [name, value] : prepared.environment) spec.env.set[name] = value;
     if (auto mo = mc_options(job->description, budget, job->processors))
-      job->mc = mc::prepare_mc(spec, *mo);
+      job->mc.emplace(spec, *mo, log_.child("job"));
     if (s_.container) {
       auto c = *s_.container;
       c.workdir = jobdir;
@@ -171,25 +171,18 @@ void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int pr
     return fail_before_start(m, e.what(), e.what(), std::move(job->description));
   }
   ++summary_.jobs_started;
-  auto hooks = job_hooks(*job, spec);
+  auto hooks = job_hooks(*job);
   job->supervisor = std::make_unique<jw::Supervisor>(ctx_, std::move(spec), std::move(hooks),
                                                      log_.child("job " + m.id));
-  if (job->mc) mc::record_mc(job->supervisor->record(), *job->mc);
+  if (job->mc) job->mc->record_start(job->supervisor->record());
   job->supervisor->record().extra["agent"] = {{"processors", job->processors},
                                               {"job_source", s_.source->describe()}};
   start_supervisor(m, std::move(job));
 }
 
-jw::Hooks Agent::job_hooks(RunningJob& job, const jw::JobSpec& spec) {
+jw::Hooks Agent::job_hooks(RunningJob& job) {
   jw::Hooks hooks;
-  hooks.on_poll = [raw = &job, jlog = log_.child("job"), cpu_limit = spec.watchdog.cpu_limit_s,
-                   grace = spec.grace_s,
-                   period = spec.watchdog.poll_s](jw::Supervisor& sup, const jw::TreeUsage& u) {
-    if (!raw->mc) return;
-    mc::mirror_checkpoint(sup, *raw->mc, jlog);
-    if (auto why = mc::cpu_limit_stop(raw->cpu_rate, u.cpu_s(), cpu_limit, grace, period))
-      sup.request_stop(*why);
-  };
+  if (job.mc) job.mc->install(hooks, [this] { return slot_deadline(); });
   hooks.on_heartbeat = [this, id = job.id](const jw::Heartbeat& h) {
     send_heartbeat(id, jw::to_json(h));
   };
@@ -262,12 +255,7 @@ void Agent::job_finished(const std::string& id) {
   auto& job = *it->second;
   auto& rec = job.supervisor->record();
   std::optional<mc::McResult> result;
-  if (job.mc) {
-    mc::mirror_checkpoint(*job.supervisor, *job.mc, log_);
-    result = mc::collect_mc(rec, job.mc->stop_signal, job.mc->summary_file);
-    rec.extra["mc"]["result"] = mc::to_json(*result);
-    job.supervisor->save_record();
-  }
+  if (job.mc) result = job.mc->finish(*job.supervisor);
   auto fr = final_report(rec, result, budget_view().cpu_power_hs06.value_or(0), job.processors);
   summary_.cpu_seconds += rec.cpu_seconds;
   summary_.processor_seconds += rec.wall_seconds * job.processors;

@@ -19,8 +19,8 @@
 #include "agent/job_plan.hpp"
 #include "agent/slots.hpp"
 #include "jobwrapper/supervisor.hpp"
-#include "mc/cpu_limit.hpp"
 #include "mc/interruptible.hpp"
+#include "mc/mc_run.hpp"
 #include "source_worker.hpp"
 
 namespace pilot::agent {
@@ -36,8 +36,7 @@ struct RunningJob {
   jobs::JobDescription description;
   int processors = 1;
   std::unique_ptr<jobwrapper::Supervisor> supervisor;
-  std::optional<mc::McJob> mc;
-  mc::CpuRate cpu_rate;  // MC jobs with a CPU limit: stopped gracefully before the watchdog kills
+  std::optional<mc::McRun> mc;
   Clock::time_point started = Clock::now();
 };
 
@@ -84,7 +83,7 @@ class Agent {
                    const std::string& minor, const std::string& error);
   void launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int processors,
                   const std::filesystem::path& jobdir, const jobs::PreparedJob& prepared);
-  jobwrapper::Hooks job_hooks(RunningJob& job, const jobwrapper::JobSpec& spec);
+  jobwrapper::Hooks job_hooks(RunningJob& job);
   void send_heartbeat(const std::string& id, const nlohmann::json& data);
   void start_supervisor(const jobs::MatchedJob& m, std::unique_ptr<RunningJob> job);
   void on_commands(const std::string& id, const std::vector<jobs::Command>& cmds);

@@ -47,21 +47,14 @@ class LostJobs {
   }
 
  private:
-  // The MC result kept in job.json; for a lost job, what recover_job found decides.
-  static std::optional<mc::McResult> mc_result(const fs::path& dir, jw::JobRecord& rec, bool lost) {
+  // The MC result kept in job.json; a lost job's counts as a success when it has events.
+  static std::optional<mc::McResult> mc_result(const fs::path& dir, const jw::JobRecord& rec,
+                                               bool lost) {
     if (!rec.extra.contains("mc")) return std::nullopt;
-    if (!rec.extra["mc"].contains("result"))
-      return mc::recover_mc(dir);  // finished, but killed before the result was kept
-    const nlohmann::json& j = rec.extra["mc"]["result"];
-    mc::McResult m;
-    if (j.contains("events") && !j["events"].is_null()) m.events = j["events"].get<std::int64_t>();
-    m.events_source = j.value("events_source", nlohmann::json()).is_null()
-                          ? ""
-                          : j["events_source"].get<std::string>();
-    m.interrupted = j.value("interrupted", lost);
-    m.success = lost ? m.events.has_value() : j.value("success", m.events.has_value());
-    m.detail = j.value("detail", std::string());
-    return m;
+    auto r = mc::stored_result(rec);
+    if (!r) return mc::recover_mc(dir);  // finished, but killed before the result was kept
+    if (lost) r->success = r->events.has_value();
+    return r;
   }
 
   void report(const fs::path& dir, jw::JobRecord& rec, const std::optional<mc::McResult>& r,

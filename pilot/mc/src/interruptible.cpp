@@ -6,8 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/signals.hpp"
-#include "jobwrapper/cgroup.hpp"
-#include "jobwrapper/process_tree.hpp"
+#include "jobwrapper/lost_job.hpp"
 #include "mc/xml_summary.hpp"
 
 namespace pilot::mc {
@@ -135,6 +134,28 @@ nlohmann::json to_json(const McResult& r) {
           {"detail", r.detail}};
 }
 
+McResult mc_result_from_json(const nlohmann::json& j) {
+  McResult r;
+  if (j.contains("events") && !j["events"].is_null()) r.events = j["events"].get<std::int64_t>();
+  if (j.contains("events_source") && !j["events_source"].is_null())
+    r.events_source = j["events_source"].get<std::string>();
+  r.finalised = j.value("finalised", false);
+  r.interrupted = j.value("interrupted", false);
+  r.success = j.value("success", false);
+  r.outputs = j.value("outputs", std::vector<std::string>());
+  r.detail = j.value("detail", std::string());
+  return r;
+}
+
+void store_result(jw::JobRecord& record, const McResult& result) {
+  record.extra["mc"]["result"] = to_json(result);
+}
+
+std::optional<McResult> stored_result(const jw::JobRecord& record) {
+  if (!record.extra.contains("mc") || !record.extra["mc"].contains("result")) return std::nullopt;
+  return mc_result_from_json(record.extra["mc"]["result"]);
+}
+
 McResult collect_mc(const jw::JobRecord& rec, int stop_signal, const std::string& summary_file) {
   std::filesystem::path workdir = rec.workdir;
   auto mc = rec.extra.contains("mc") ? nlohmann::json(rec.extra["mc"]) : nlohmann::json::object();
@@ -175,50 +196,14 @@ std::optional<McResult> recover_mc(const std::filesystem::path& workdir) {
 std::optional<jw::JobRecord> recover_job(const std::filesystem::path& workdir, double grace_s,
                                          const std::filesystem::path& proc_root,
                                          const log::Logger& logger) {
-  auto rec = jw::load_job_record(workdir);
-  if (!rec || rec->state == "finished") return std::nullopt;
-  if (jw::find_unrecorded_payload(*rec, proc_root))
-    logger.warn("the lost pilot's payload runs without a recorded pid: found by its marker",
-                {{"job_id", rec->job_id}, {"pid", rec->pid}});
-  int stop_signal = SIGINT;
-  if (rec->extra.contains("mc")) stop_signal = rec->extra["mc"].value("stop_signal", SIGINT);
-  logger.warn("found a job left by a lost pilot", {{"job_id", rec->job_id},
-                                                   {"workdir", workdir.string()},
-                                                   {"state", rec->state},
-                                                   {"pid", rec->pid}});
-  // The lost pilot's job cgroup, if it had one: its members are the payload's whole tree, and it
-  // is removed once they are gone.
-  auto cgroup = jw::JobCgroup::adopt(rec->tracking);
-  if (rec->pid > 1) {  // kill(-1) would reach every process
-    jw::ProcessTree tree(proc_root, rec->pid, std::string(jw::kMarkerVariable) + "=" + rec->marker,
-                         cgroup ? &*cgroup : nullptr);
-    tree.refresh(false);
-    if (!tree.empty()) {
-      // The payload outlived its pilot: stop it as its pilot would have, so it finalises.
-      ::kill(-rec->pid, stop_signal);
-      rec->signals_sent.push_back(
-          {jw::utc_now(), signal_name(stop_signal), "group", tree.usage().processes});
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
-      while (std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        tree.refresh(false);
-        if (tree.empty()) break;
-      }
-      if (!tree.empty()) {
-        auto n = tree.signal_all(SIGKILL);
-        rec->signals_sent.push_back({jw::utc_now(), "SIGKILL", "tree", n});
-      }
-    }
-  }
-  auto r = recover_mc(workdir);
-  rec->state = "finished";
-  rec->outcome = "lost";
-  rec->finished_at = jw::utc_now();
-  rec->error =
-      "the pilot supervising this job was lost; recovered by pilot " + std::to_string(::getpid());
-  if (r) rec->extra["mc"]["result"] = to_json(*r);
-  jw::save_job_record(workdir, *rec);
-  return rec;
+  jw::LostJobHooks hooks;
+  hooks.stop_signal = [](const jw::JobRecord& rec) {
+    return rec.extra.contains("mc") ? rec.extra["mc"].value("stop_signal", SIGINT) : SIGINT;
+  };
+  hooks.complete = [&workdir](jw::JobRecord& rec) {
+    if (auto r = recover_mc(workdir)) store_result(rec, *r);
+  };
+  return jw::finish_lost_job(workdir, grace_s, proc_root, logger, hooks);
 }
 
 }  // namespace pilot::mc

@@ -78,6 +78,14 @@ struct McResult {
   std::string detail;  // "interrupted after 120 events", ...
 };
 nlohmann::json to_json(const McResult& r);
+// The inverse of to_json; absent fields keep McResult's defaults. Throws nlohmann's type errors
+// on a field of the wrong type.
+McResult mc_result_from_json(const nlohmann::json& j);
+
+// The result kept in job.json (extra.mc.result), written by whoever collected it and read by
+// whoever reports the job, possibly a later pilot. The caller saves the record.
+void store_result(jobwrapper::JobRecord& record, const McResult& result);
+std::optional<McResult> stored_result(const jobwrapper::JobRecord& record);
 
 // Classifies a finished job: exit 0, or 128 + its stop signal after a stop request, with a
 // finalised summary or a checkpoint, is a success; anything else reports the last checkpointed
@@ -90,9 +98,8 @@ McResult collect_mc(const jobwrapper::JobRecord& record, int stop_signal,
 // the directory has no MC job record.
 std::optional<McResult> recover_mc(const std::filesystem::path& workdir);
 
-// Finishes the job a lost pilot left in `workdir`: whatever of its payload still runs gets the
-// job's stop signal (its process group, once), then after `grace_s` SIGKILL with the rest of its
-// tree; the record is completed (outcome "lost", the MC result under extra.mc.result) and saved.
+// Finishes the job a lost pilot left in `workdir` (jobwrapper::finish_lost_job) with the MC
+// job's own stop signal, and keeps the events its payload left as the MC result (store_result).
 // nullopt when there is no record or it is already finished.
 std::optional<jobwrapper::JobRecord> recover_job(const std::filesystem::path& workdir,
                                                  double grace_s,
