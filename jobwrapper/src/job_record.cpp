@@ -76,12 +76,57 @@ std::string utc_now() {
   return log::utc_timestamp();
 }
 
+namespace {
+
+constexpr std::pair<JobState, std::string_view> kStateWords[] = {
+    {JobState::prepared, "prepared"},
+    {JobState::running, "running"},
+    {JobState::stopping, "stopping"},
+    {JobState::finished, "finished"},
+};
+constexpr std::pair<Outcome, std::string_view> kOutcomeWords[] = {
+    {Outcome::none, ""},
+    {Outcome::success, "success"},
+    {Outcome::failed, "failed"},
+    {Outcome::killed, "killed"},
+    {Outcome::stopped, "stopped"},
+    {Outcome::launch_failed, "launch_failed"},
+    {Outcome::lost, "lost"},
+    {Outcome::not_started, "not_started"},
+};
+
+template <typename E, std::size_t N>
+std::string_view word_of(E value, const std::pair<E, std::string_view> (&words)[N]) {
+  for (const auto& [v, w] : words)
+    if (v == value) return w;
+  return "?";  // unreachable: every enumerator is listed
+}
+
+template <typename E, std::size_t N>
+E value_of(std::string_view word, const std::pair<E, std::string_view> (&words)[N],
+           const char* what) {
+  for (const auto& [v, w] : words)
+    if (w == word) return v;
+  throw Error(std::string("job record: unknown ") + what + " '" + std::string(word) + "'");
+}
+
+}  // namespace
+
+std::string_view to_string(JobState state) { return word_of(state, kStateWords); }
+std::string_view to_string(Outcome outcome) { return word_of(outcome, kOutcomeWords); }
+JobState job_state_from_string(std::string_view word) {
+  return value_of(word, kStateWords, "state");
+}
+Outcome outcome_from_string(std::string_view word) {
+  return value_of(word, kOutcomeWords, "outcome");
+}
+
 ojson to_json(const JobRecord& r) {
   ojson j;
   j["schema"] = 1;
   j["job_id"] = str_or_null(r.job_id);
-  j["state"] = r.state;
-  j["outcome"] = str_or_null(r.outcome);
+  j["state"] = std::string(to_string(r.state));
+  j["outcome"] = str_or_null(std::string(to_string(r.outcome)));
   j["exit_code"] = opt(r.exit_code);
   j["signal"] = r.signal ? ojson(signal_name(*r.signal)) : ojson(nullptr);
   j["reason"] = r.reason ? ojson(std::string(reason_code(*r.reason))) : ojson(nullptr);
@@ -128,9 +173,10 @@ JobRecord job_record_from_json(const json& j) {
   Reader rd{j, "job record"};
   JobRecord r;
   r.job_id = rd.get<std::string>("job_id");
-  r.state = rd.get<std::string>("state");
-  if (r.state.empty()) throw Error("job record: field 'state' is missing");
-  r.outcome = rd.get<std::string>("outcome");
+  auto state = rd.get<std::string>("state");
+  if (state.empty()) throw Error("job record: field 'state' is missing");
+  r.state = job_state_from_string(state);
+  r.outcome = outcome_from_string(rd.get<std::string>("outcome"));
   r.exit_code = rd.get_opt<int>("exit_code");
   if (auto sig = rd.get_opt<std::string>("signal")) {
     try {
@@ -207,7 +253,7 @@ std::optional<JobRecord> load_job_record(const std::filesystem::path& workdir) {
 }
 
 bool find_unrecorded_payload(JobRecord& r, const std::filesystem::path& proc_root) {
-  if (r.pid > 0 || r.marker.empty() || r.state == "finished") return false;
+  if (r.pid > 0 || r.marker.empty() || r.state == JobState::finished) return false;
   auto pid =
       find_group_leader_with_environ(proc_root, std::string(kMarkerVariable) + "=" + r.marker);
   if (!pid) return false;
@@ -216,7 +262,7 @@ bool find_unrecorded_payload(JobRecord& r, const std::filesystem::path& proc_roo
 }
 
 int shell_status(const JobRecord& r) {
-  if (r.outcome == "launch_failed") return 127;
+  if (r.outcome == Outcome::launch_failed) return 127;
   if (r.exit_code) return *r.exit_code;
   if (r.signal) return 128 + *r.signal;
   return 1;

@@ -38,14 +38,14 @@ std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, d
                                          const std::filesystem::path& proc_root,
                                          const log::Logger& logger, const LostJobHooks& hooks) {
   auto rec = load_job_record(workdir);
-  if (!rec || rec->state == "finished") return std::nullopt;
+  if (!rec || rec->state == JobState::finished) return std::nullopt;
   if (find_unrecorded_payload(*rec, proc_root))
     logger.warn("the lost pilot's payload runs without a recorded pid: found by its marker",
                 {{"job_id", rec->job_id}, {"pid", rec->pid}});
   int stop_signal = hooks.stop_signal ? hooks.stop_signal(*rec) : SIGINT;
   logger.warn("found a job left by a lost pilot", {{"job_id", rec->job_id},
                                                    {"workdir", workdir.string()},
-                                                   {"state", rec->state},
+                                                   {"state", std::string(to_string(rec->state))},
                                                    {"pid", rec->pid}});
   // The lost pilot's job cgroup, if it had one: its members are the payload's whole tree, and it
   // is removed once they are gone.
@@ -56,8 +56,8 @@ std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, d
     tree.refresh(false);
     if (!tree.empty()) stop_payload(*rec, tree, stop_signal, grace_s);
   }
-  rec->state = "finished";
-  rec->outcome = "lost";
+  rec->state = JobState::finished;
+  rec->outcome = Outcome::lost;
   rec->finished_at = utc_now();
   rec->error =
       "the pilot supervising this job was lost; recovered by pilot " + std::to_string(::getpid());

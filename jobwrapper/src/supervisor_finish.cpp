@@ -31,9 +31,9 @@ void Supervisor::State::finish() {
   if (finished) return;
   account();
   if (rec.reason)
-    rec.outcome = *rec.reason == Reason::stop_requested ? "stopped" : "killed";
+    rec.outcome = *rec.reason == Reason::stop_requested ? Outcome::stopped : Outcome::killed;
   else
-    rec.outcome = rec.exit_code == 0 ? "success" : "failed";
+    rec.outcome = rec.exit_code == 0 ? Outcome::success : Outcome::failed;
   finish_record();
 }
 
@@ -51,12 +51,12 @@ void Supervisor::State::finish_record() {
   finalize_stream(err.get(), rec.stderr_log);
   if (cgroup && !cgroup->remove())
     note(log::Level::warn, "cannot remove the job cgroup", {{"cgroup", cgroup->dir().string()}});
-  rec.state = "finished";
+  rec.state = JobState::finished;
   rec.finished_at = utc_now();
   save();
   release_reserve();  // what comes after (the caller's own marks) is small
-  note(rec.outcome == "success" ? log::Level::info : log::Level::warn, "job finished",
-       {{"outcome", rec.outcome},
+  note(rec.outcome == Outcome::success ? log::Level::info : log::Level::warn, "job finished",
+       {{"outcome", std::string(to_string(rec.outcome))},
         {"reason", rec.reason ? std::string(reason_code(*rec.reason)) : std::string("none")},
         {"wall_s", rec.wall_seconds},
         {"cpu_s", rec.cpu_seconds},

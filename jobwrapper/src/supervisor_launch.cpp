@@ -74,7 +74,7 @@ void Supervisor::State::write_prepared_record() {
   rec.marker = make_marker();
   rec.pilot_pid = ::getpid();
   rec.prepared_at = utc_now();
-  rec.state = "prepared";
+  rec.state = JobState::prepared;
   rec.stdout_log.path = spec.stdout_name;
   rec.stderr_log.path = spec.stderr_name;
   save_job_record(spec.workdir, rec);  // an unwritable job directory is the caller's error
@@ -171,7 +171,7 @@ void Supervisor::State::mark_running() {
                                        cgroup ? &*cgroup : nullptr);
   rec.pid = pid;
   rec.started_at = utc_now();
-  rec.state = "running";
+  rec.state = JobState::running;
   save();
   note(log::Level::info, "payload started",
        {{"pid", pid},
@@ -183,7 +183,7 @@ void Supervisor::State::mark_running() {
 void Supervisor::State::launch_failed(const std::string& why) {
   note(log::Level::error, "payload not started", {{"error", why}});
   rec.error = why;
-  rec.outcome = "launch_failed";
+  rec.outcome = Outcome::launch_failed;
   finish_record();
 }
 

@@ -21,7 +21,7 @@ void Supervisor::State::begin_stop(Reason reason, const std::string& detail) {
   rec.reason = reason;
   rec.reason_detail = detail;
   rec.stop_requested_at = utc_now();
-  rec.state = "stopping";
+  rec.state = JobState::stopping;
   // Only the payload's own process group, only once: an interruptible payload finishes the
   // event in flight and finalises; signalling the whole tree at once would break that.
   int rc = ::kill(-pid, spec.stop_signal);
@@ -83,7 +83,7 @@ void Supervisor::State::abandon() noexcept {
       ::usleep(20000);
     }
     rec.error = "supervisor destroyed while the payload ran";
-    rec.outcome = "killed";
+    rec.outcome = Outcome::killed;
     account();
     finish_record();
   } catch (...) {

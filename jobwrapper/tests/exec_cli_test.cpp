@@ -140,7 +140,7 @@ TEST_CASE("after the pilot is SIGKILLed, job.json still tells what was running")
   CHECK(r.exit_code == 0);
   auto rec = jw::load_job_record(wd);
   REQUIRE(rec);
-  CHECK(rec->state == "running");
+  CHECK(rec->state == jw::JobState::running);
   // Signalling pid 0 or -1 would reach the test runner itself, or every process.
   REQUIRE(rec->pid > 1);
   CHECK_FALSE(rec->started_at.empty());

@@ -76,8 +76,8 @@ TEST_CASE("a payload that exits 0 succeeds, with output, accounting and a finish
   pilot::TempDir d("jwsup");
   auto rec = jw::run_job(
       sh(d, "echo hello; echo oops >&2; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"));
-  CHECK(rec.state == "finished");
-  CHECK(rec.outcome == "success");
+  CHECK(rec.state == jw::JobState::finished);
+  CHECK(rec.outcome == jw::Outcome::success);
   CHECK(rec.exit_code == 0);
   CHECK_FALSE(rec.signal);
   CHECK_FALSE(rec.reason);
@@ -87,7 +87,7 @@ TEST_CASE("a payload that exits 0 succeeds, with output, accounting and a finish
   CHECK(pilot::read_zstd_file(d.path() / "job" / "std.err.zst") == "oops\n");
   auto saved = jw::load_job_record(d.path() / "job");
   REQUIRE(saved);
-  CHECK(saved->state == "finished");
+  CHECK(saved->state == jw::JobState::finished);
   CHECK(saved->stdout_log.path == "std.out.zst");
   auto log = pilot::read_file(d.path() / "job" / "pilot-job.log");
   REQUIRE(log);
@@ -98,7 +98,7 @@ TEST_CASE("a payload that exits 0 succeeds, with output, accounting and a finish
 TEST_CASE("a non-zero exit is a failure with its exit code") {
   pilot::TempDir d("jwsup");
   auto rec = jw::run_job(sh(d, "exit 7"));
-  CHECK(rec.outcome == "failed");
+  CHECK(rec.outcome == jw::Outcome::failed);
   CHECK(rec.exit_code == 7);
   CHECK(jw::shell_status(rec) == 7);
 }
@@ -106,7 +106,7 @@ TEST_CASE("a non-zero exit is a failure with its exit code") {
 TEST_CASE("a payload killed by a signal is reported with the signal and no exit code") {
   pilot::TempDir d("jwsup");
   auto rec = jw::run_job(sh(d, "kill -SEGV $$"));
-  CHECK(rec.outcome == "failed");
+  CHECK(rec.outcome == jw::Outcome::failed);
   CHECK_FALSE(rec.exit_code);
   CHECK(rec.signal == SIGSEGV);
   CHECK(jw::shell_status(rec) == 128 + SIGSEGV);
@@ -115,16 +115,16 @@ TEST_CASE("a payload killed by a signal is reported with the signal and no exit 
 TEST_CASE("a missing executable is a launch failure, recorded") {
   pilot::TempDir d("jwsup");
   auto rec = jw::run_job(quick_spec(d, {"pilot-no-such-payload"}));
-  CHECK(rec.outcome == "launch_failed");
+  CHECK(rec.outcome == jw::Outcome::launch_failed);
   CHECK_THAT(rec.error, Catch::Contains("pilot-no-such-payload"));
   CHECK(jw::shell_status(rec) == 127);
-  CHECK(jw::load_job_record(d.path() / "job")->outcome == "launch_failed");
+  CHECK(jw::load_job_record(d.path() / "job")->outcome == jw::Outcome::launch_failed);
 }
 
 TEST_CASE("the payload runs in its job directory with stdin from /dev/null in its own session") {
   pilot::TempDir d("jwsup");
   auto rec = jw::run_job(sh(d, "pwd; cat; ps -o sid= -p $$; echo $$; echo $PILOT_JOB_MARKER"));
-  REQUIRE(rec.outcome == "success");
+  REQUIRE(rec.outcome == jw::Outcome::success);
   auto out = pilot::read_zstd_file(d.path() / "job" / "std.out.zst");
   std::vector<std::string> lines;
   for (std::size_t pos = 0; pos < out.size();) {
@@ -143,7 +143,7 @@ TEST_CASE("the payload runs in its job directory with stdin from /dev/null in it
 
 TEST_CASE("wall-clock limit") {
   auto rec = run_sh("sleep 30", [](jw::JobSpec& s) { s.watchdog.wall_limit_s = 0.3; });
-  CHECK(rec.outcome == "killed");
+  CHECK(rec.outcome == jw::Outcome::killed);
   CHECK(rec.reason == jw::Reason::wall_clock);
   CHECK(rec.signal == SIGINT);  // the stop signal was enough
   CHECK(rec.wall_seconds < 5);
@@ -169,7 +169,7 @@ TEST_CASE("memory limit on the PSS of the tree, with kill and warn policies") {
     s.watchdog.memory_limit_bytes = 60 << 20;
     s.watchdog.memory_policy = jw::MemoryPolicy::warn;
   });
-  CHECK(warned.outcome == "success");
+  CHECK(warned.outcome == jw::Outcome::success);
   CHECK_FALSE(warned.reason);
   REQUIRE(warned.checks.size() == 1);
   CHECK(warned.checks[0].reason == jw::Reason::memory);
@@ -207,7 +207,7 @@ TEST_CASE("an OOM kill in the job cgroup stops the job with its own reason") {
   }
   CHECK(rec.reason == jw::Reason::oom_killed);
   CHECK(rec.oom_kills >= 1u);
-  CHECK(rec.outcome == "killed");
+  CHECK(rec.outcome == jw::Outcome::killed);
 }
 
 TEST_CASE("stalled payload") {
@@ -229,7 +229,7 @@ TEST_CASE("looping payload: no file in the job directory modified") {
   CHECK(run_sh("while :; do echo still here; sleep 0.05; done", looping).reason ==
         jw::Reason::looping);
   CHECK(run_sh("i=0; while [ $i -lt 15 ]; do date > progress; sleep 0.1; i=$((i+1)); done", looping)
-            .outcome == "success");
+            .outcome == jw::Outcome::success);
 }
 
 TEST_CASE("a payload that stops on the stop signal ends the job gracefully, signalled once") {
@@ -246,7 +246,7 @@ TEST_CASE("a payload that stops on the stop signal ends the job gracefully, sign
   ctx.run();
   other.join();
   const auto& rec = sup.record();
-  CHECK(rec.outcome == "stopped");
+  CHECK(rec.outcome == jw::Outcome::stopped);
   CHECK(rec.exit_code == 130);
   CHECK(rec.reason == jw::Reason::stop_requested);
   CHECK(rec.reason_detail == "slot reclaimed");
@@ -263,13 +263,13 @@ TEST_CASE("a payload that ignores the stop signal and SIGTERM is escalated to SI
   s.grace_s = 0.3;
   s.term_grace_s = 0.3;
   s.watchdog.wall_limit_s = 0.2;
-  std::set<std::string> states;  // as a pilot reading job.json meanwhile would see them
+  std::set<jw::JobState> states;  // as a pilot reading job.json meanwhile would see them
   jw::Hooks hooks;
   hooks.on_poll = [&](jw::Supervisor&, const jw::TreeUsage&) {
     states.insert(jw::load_job_record(d.path() / "job")->state);
   };
   auto rec = jw::run_job(s, hooks);
-  CHECK(states == std::set<std::string>{"running", "stopping"});
+  CHECK(states == std::set<jw::JobState>{jw::JobState::running, jw::JobState::stopping});
   CHECK(rec.reason == jw::Reason::wall_clock);
   CHECK(rec.signal == SIGKILL);
   REQUIRE(rec.signals_sent.size() == 3);
@@ -285,7 +285,7 @@ TEST_CASE("a double-forked, setsid child is gone after the job (/proc marker tra
   auto s = sh(d, "setsid sh -c 'echo $$ > child.pid; exec sleep 300' & sleep 0.2; exit 0");
   s.tracking = jw::Tracking::proc;
   auto rec = jw::run_job(s);
-  CHECK(rec.outcome == "success");
+  CHECK(rec.outcome == jw::Outcome::success);
   CHECK(rec.tracking == "proc");
   pid_t child = read_pid(d.path() / "job" / "child.pid");
   CHECK_FALSE(alive(child));
@@ -305,7 +305,7 @@ TEST_CASE(
       sh(d, "setsid env -i /bin/sh -c 'echo $$ > child.pid; exec sleep 300' & sleep 0.2; exit 0");
   s.tracking = jw::Tracking::cgroup;
   auto rec = jw::run_job(s);
-  CHECK(rec.outcome == "success");
+  CHECK(rec.outcome == jw::Outcome::success);
   CHECK_THAT(rec.tracking, Catch::StartsWith("cgroup"));
   CHECK_FALSE(alive(read_pid(d.path() / "job" / "child.pid")));
   CHECK_FALSE(std::filesystem::exists(rec.tracking.substr(rec.tracking.find(' ') + 1)));
@@ -329,7 +329,7 @@ TEST_CASE("a lost pilot's job cgroup is emptied and removed by the pilot that re
                                 d.path());
     REQUIRE(pilot::test::wait_until([&] {
       auto rec = jw::load_job_record(wd);
-      return rec && rec->state == "running" && pilot::read_file(wd / "child.pid");
+      return rec && rec->state == jw::JobState::running && pilot::read_file(wd / "child.pid");
     }));
     p.signal(SIGKILL);
     REQUIRE(p.wait());
@@ -356,7 +356,7 @@ TEST_CASE("huge output: the cap is honoured, head and tail are kept") {
   auto s = sh(d, "echo FIRST-LINE; yes 0123456789 | head -c 20000000; echo; echo LAST-LINE");
   s.log_cap_bytes = 200000;
   auto rec = jw::run_job(s);
-  CHECK(rec.outcome == "success");
+  CHECK(rec.outcome == jw::Outcome::success);
   CHECK(rec.stdout_log.bytes > 20000000);
   CHECK(rec.stdout_log.dropped_bytes == rec.stdout_log.bytes - 200000);
   auto kept = pilot::read_zstd_file(d.path() / "job" / "std.out.zst");
@@ -370,7 +370,7 @@ TEST_CASE("job.json says running while the payload runs, and hooks and heartbeat
   pilot::TempDir d("jwsup");
   auto s = sh(d, "echo progress 1; sleep 0.6; echo progress 2");
   s.heartbeat_s = 0.2;
-  std::vector<std::string> states;
+  std::vector<jw::JobState> states;
   std::vector<nlohmann::ordered_json> beats;
   jw::Hooks hooks;
   hooks.on_poll = [&](jw::Supervisor& sup, const jw::TreeUsage&) {
@@ -380,11 +380,11 @@ TEST_CASE("job.json says running while the payload runs, and hooks and heartbeat
   };
   hooks.on_heartbeat = [&](const jw::Heartbeat& h) { beats.push_back(jw::to_json(h)); };
   bool finished_called = false;
-  hooks.on_finished = [&](const jw::JobRecord& r) { finished_called = r.state == "finished"; };
+  hooks.on_finished = [&](const jw::JobRecord& r) { finished_called = r.state == jw::JobState::finished; };
   auto rec = jw::run_job(s, hooks);
   CHECK(finished_called);
   REQUIRE_FALSE(states.empty());
-  CHECK(states.front() == "running");
+  CHECK(states.front() == jw::JobState::running);
   CHECK(rec.extra["polls"].get<std::size_t>() >= 1);
   CHECK(jw::load_job_record(d.path() / "job")->extra["polls"] == rec.extra["polls"]);
   REQUIRE_FALSE(beats.empty());
@@ -429,6 +429,6 @@ TEST_CASE("destroying the supervisor with the job running kills the whole tree a
   CHECK_FALSE(alive(child));
   auto rec = jw::load_job_record(d.path() / "job");
   REQUIRE(rec);
-  CHECK(rec->state == "finished");
-  CHECK(rec->outcome == "killed");
+  CHECK(rec->state == jw::JobState::finished);
+  CHECK(rec->outcome == jw::Outcome::killed);
 }

@@ -248,12 +248,25 @@ TEST_CASE("heartbeats carry DIRAC's keys in the Watchdog's units") {
   CHECK(j["StandardOutput"] == "line\n");
 }
 
+TEST_CASE("job states and outcomes have one word each in job.json, and other words are refused") {
+  using jw::JobState, jw::Outcome;
+  for (auto s : {JobState::prepared, JobState::running, JobState::stopping, JobState::finished})
+    CHECK(jw::job_state_from_string(jw::to_string(s)) == s);
+  for (auto o : {Outcome::none, Outcome::success, Outcome::failed, Outcome::killed,
+                 Outcome::stopped, Outcome::launch_failed, Outcome::lost, Outcome::not_started})
+    CHECK(jw::outcome_from_string(jw::to_string(o)) == o);
+  CHECK(jw::to_string(Outcome::none).empty());
+  CHECK(jw::to_string(Outcome::launch_failed) == "launch_failed");
+  CHECK_THROWS_WITH(jw::job_state_from_string("done"), Catch::Contains("unknown state 'done'"));
+  CHECK_THROWS_WITH(jw::outcome_from_string("ok"), Catch::Contains("unknown outcome 'ok'"));
+}
+
 TEST_CASE("a job record survives a round trip through job.json") {
   pilot::TempDir d("jwrec");
   jw::JobRecord r;
   r.job_id = "42";
-  r.state = "finished";
-  r.outcome = "killed";
+  r.state = jw::JobState::finished;
+  r.outcome = jw::Outcome::killed;
   r.argv = {"a", "b c"};
   r.workdir = d.path().string();
   r.signal = 9;

@@ -3,9 +3,6 @@
 // rename) at every state change, so whoever reads it later (a pilot restarted after this one was
 // SIGKILLed) sees a consistent, honest state. Other modules add their own data under `extra`.
 //
-// state: prepared -> running -> [stopping] -> finished. outcome (when finished): success (exit
-// 0), failed (non-zero exit or a signal the wrapper did not send), killed (a watchdog reason
-// stopped it), stopped (a stop was requested and the payload ended), launch_failed.
 
 #include <sys/types.h>
 
@@ -14,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jobwrapper/watchdog.hpp"
@@ -21,6 +19,28 @@
 namespace pilot::jobwrapper {
 
 inline constexpr const char* kJobRecordName = "job.json";
+
+// prepared -> running -> [stopping] -> finished.
+enum class JobState { prepared, running, stopping, finished };
+
+// How a finished job ended; none until it has.
+enum class Outcome {
+  none,
+  success,        // exit 0
+  failed,         // non-zero exit, or a signal the wrapper did not send
+  killed,         // a watchdog check stopped it
+  stopped,        // a stop was requested and the payload ended
+  launch_failed,  // the payload could not be started
+  lost,           // its pilot was lost; finished by a later one (finish_lost_job)
+  not_started,    // its pilot was lost before the payload started, or it never could start
+};
+
+// The words job.json uses ("finished", "launch_failed"; Outcome::none is "").
+std::string_view to_string(JobState state);
+std::string_view to_string(Outcome outcome);
+// Throw pilot::Error naming the word when it is none of those.
+JobState job_state_from_string(std::string_view word);
+Outcome outcome_from_string(std::string_view word);
 
 struct CheckEvent {
   std::string at;  // UTC ISO 8601
@@ -44,8 +64,8 @@ struct StreamRecord {
 
 struct JobRecord {
   std::string job_id;
-  std::string state = "prepared";
-  std::string outcome;  // empty until finished
+  JobState state = JobState::prepared;
+  Outcome outcome = Outcome::none;
   std::vector<std::string> argv;
   std::string workdir;
   std::string marker;

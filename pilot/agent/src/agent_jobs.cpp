@@ -46,7 +46,7 @@ void Agent::fail_before_start(const jobs::MatchedJob& m, const std::string& mino
   u.source = agent_source();
   worker_.finish_unstarted(m.id, jobs::FinishedJob{s_.workdir / ("job_" + m.id),
                                                    nlohmann::json{{"state", "finished"},
-                                                                  {"outcome", "not_started"},
+                                                                  {"outcome", to_string(jw::Outcome::not_started)},
                                                                   {"error", detail}},
                                                    std::move(description), u});
 }
@@ -263,7 +263,7 @@ void Agent::job_finished(const std::string& id) {
   if (result && result->interrupted) ++summary_.jobs_interrupted;
   count_outcome(summary_, fr);
   log_.info("job done", {{"job_id", id},
-                         {"outcome", rec.outcome},
+                         {"outcome", std::string(to_string(rec.outcome))},
                          {"status", fr.statuses.back().status},
                          {"minor_status", fr.statuses.back().minor_status},
                          {"events", fr.events.value_or(-1)}});

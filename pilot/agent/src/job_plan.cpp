@@ -137,7 +137,7 @@ void add_status(FinalReport& r, std::string status, std::string minor, std::stri
 void add_end_statuses(FinalReport& r, const jw::JobRecord& rec,
                       const std::optional<mc::McResult>& mc) {
   bool mc_ok = mc && mc->success;
-  if (rec.outcome == "launch_failed") {
+  if (rec.outcome == jobwrapper::Outcome::launch_failed) {
     add_status(r, "Failed", "Application not found");
   } else if (kill_received(rec) && !mc_ok) {
     // The Watchdog's kill: Failed with its reason, then finalize's Failed.
@@ -146,7 +146,7 @@ void add_end_statuses(FinalReport& r, const jw::JobRecord& rec,
   } else if (rec.reason && *rec.reason != jw::Reason::stop_requested && !mc_ok) {
     add_status(r, "Failed", std::string(jw::reason_text(*rec.reason)));
     add_status(r, "Failed", "");
-  } else if (rec.outcome == "success" || mc_ok) {
+  } else if (rec.outcome == jobwrapper::Outcome::success || mc_ok) {
     add_status(r, "Completing", "Application Finished Successfully",
                mc && mc->events ? mc->detail : "");
     add_status(r, "Done", "Execution Complete");
@@ -234,7 +234,7 @@ FinalReport final_report(const jw::JobRecord& rec, const std::optional<mc::McRes
       {"ScaledCPUTime(s)", fixed2(wall * power)},
       {"MemoryUsed(MB)",
        fixed2(static_cast<double>(std::max(rec.max_pss_bytes, rec.max_rss_bytes)) / 1048576.0)}};
-  if (rec.outcome == "launch_failed")
+  if (rec.outcome == jobwrapper::Outcome::launch_failed)
     r.parameters.push_back({"ApplicationError", rec.error.empty() ? "None reported" : rec.error});
   if (rec.exit_code) r.parameters.push_back({"PayloadExitCode", std::to_string(*rec.exit_code)});
   if (mc && mc->events) {

@@ -22,14 +22,14 @@ class LostJobs {
   void recover_dir(const fs::path& dir) {
     auto rec = jw::load_job_record(dir);
     if (!rec || !rec->extra.contains("agent") || rec->extra["agent"].contains("reported")) return;
-    bool lost = rec->state != "finished";
+    bool lost = rec->state != jw::JobState::finished;
     // Without a recorded pid, recover_job looks for the payload by its marker: found, it was
     // caught as it started; not found, it never started.
     bool unrecorded = lost && rec->pid <= 0;
     if (lost) rec = mc::recover_job(dir, c_.grace_s, "/proc", c_.log);
     if (!rec) return;
     if (unrecorded && rec->pid <= 0) {
-      rec->outcome = "not_started";
+      rec->outcome = jw::Outcome::not_started;
       rec->error = "the pilot was lost before the payload started; recovered by pilot " +
                    std::to_string(::getpid());
       jw::save_job_record(dir, *rec);

@@ -295,7 +295,7 @@ TEST_CASE(
                                "[ Executable = \"/bin/true\"; CPUTime = 600; JobID = 1; ]");
       pilot::jobwrapper::JobRecord rec;
       rec.job_id = "1";
-      rec.state = "prepared";
+      rec.state = pilot::jobwrapper::JobState::prepared;
       rec.marker = "lost-pilot-marker-" + std::to_string(::getpid());
       rec.workdir = dir.string();
       rec.extra["agent"] = {{"processors", 1}, {"job_source", "DIRAC " + server.diset_url()}};

@@ -89,7 +89,7 @@ void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) 
       pilot::test::wait_until(
           [&] {
             auto rec = pilot::jobwrapper::load_job_record(job_dir);
-            return rec && rec->state == "finished";
+            return rec && rec->state == pilot::jobwrapper::JobState::finished;
           },
           30s);
       when = "after the job finished";
@@ -110,7 +110,7 @@ void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) 
       auto rec = pilot::jobwrapper::load_job_record(job_dir);
       REQUIRE(rec);
       rec->pid = 0;
-      rec->state = "prepared";
+      rec->state = pilot::jobwrapper::JobState::prepared;
       pilot::jobwrapper::save_job_record(job_dir, *rec);
     }
   }
@@ -180,7 +180,7 @@ TEST_CASE("agent faults: an MC job whose slot was killed before its first event 
     REQUIRE(pilot::test::wait_until(
         [&] {
           rec = pilot::jobwrapper::load_job_record(job_dir);
-          return rec && rec->state == "running";
+          return rec && rec->state == pilot::jobwrapper::JobState::running;
         },
         30s));
     // The whole slot goes (a batch kill, the OOM killer): the pilot and its payload's group.

@@ -65,7 +65,7 @@ TEST_CASE("MC jobs are sized with the power of all their processors, unknown pow
 
 TEST_CASE("final reports follow DIRAC's status flow") {
   jw::JobRecord rec;
-  rec.outcome = "success";
+  rec.outcome = jw::Outcome::success;
   rec.exit_code = 0;
   rec.cpu_seconds = 12.5;
   rec.wall_seconds = 20;
@@ -81,7 +81,7 @@ TEST_CASE("final reports follow DIRAC's status flow") {
   };
   CHECK(has(ok.parameters, "NormCPUTime(s)", "125.00"));
 
-  rec.outcome = "failed";
+  rec.outcome = jw::Outcome::failed;
   rec.exit_code = 3;
   auto bad = pilot::agent::final_report(rec, std::nullopt, 10, 1);
   // JobWrapper.execute reports Completing with errors, finalize a bare Failed; the application
@@ -109,7 +109,7 @@ TEST_CASE("final reports follow DIRAC's status flow") {
   CHECK_FALSE(again.success);
   CHECK(has(again.parameters, "PayloadExitCode", "222"));
 
-  rec.outcome = "killed";
+  rec.outcome = jw::Outcome::killed;
   rec.exit_code.reset();
   rec.reason = jw::Reason::stalled;
   auto stalled = pilot::agent::final_report(rec, std::nullopt, 10, 1);
@@ -132,13 +132,13 @@ TEST_CASE("final reports follow DIRAC's status flow") {
 
   // Wall time and its scaled value count every processor, as the Watchdog's summary does.
   rec.exit_code = 0;
-  rec.outcome = "success";
+  rec.outcome = jw::Outcome::success;
   rec.reason.reset();
   auto four = pilot::agent::final_report(rec, std::nullopt, 10, 4);
   CHECK(has(four.parameters, "WallClockTime(s)", "80.00"));
   CHECK(has(four.parameters, "ScaledCPUTime(s)", "800.00"));
 
-  rec.outcome = "stopped";
+  rec.outcome = jw::Outcome::stopped;
   rec.exit_code = 138;
   rec.reason = jw::Reason::stop_requested;
   pilot::mc::McResult mc;
