@@ -46,34 +46,6 @@ std::filesystem::path below(const std::filesystem::path& base, const std::string
 
 }  // namespace
 
-std::vector<CgroupMembership> parse_proc_cgroup(std::string_view text) {
-  std::vector<CgroupMembership> out;
-  for (std::size_t pos = 0; pos < text.size();) {
-    auto eol = text.find('\n', pos);
-    auto line =
-        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-    pos = eol == std::string_view::npos ? text.size() : eol + 1;
-    if (line.empty()) continue;
-    auto c1 = line.find(':');
-    auto c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
-    CgroupMembership m;
-    if (c2 == std::string_view::npos ||
-        std::from_chars(line.data(), line.data() + c1, m.hierarchy).ec != std::errc() ||
-        line.substr(c2 + 1).empty() || line[c2 + 1] != '/')
-      throw Error("malformed line in /proc/<pid>/cgroup: '" + std::string(line) + "'");
-    auto ctrl = line.substr(c1 + 1, c2 - c1 - 1);
-    for (std::size_t p = 0; p < ctrl.size();) {
-      auto comma = ctrl.find(',', p);
-      if (comma == std::string_view::npos) comma = ctrl.size();
-      if (comma > p) m.controllers.emplace_back(ctrl.substr(p, comma - p));
-      p = comma + 1;
-    }
-    m.path = std::string(line.substr(c2 + 1));
-    out.push_back(std::move(m));
-  }
-  return out;
-}
-
 FsKind fs_kind(const std::filesystem::path& path) {
   struct statfs sf {};
   if (::statfs(path.c_str(), &sf) != 0) return FsKind::missing;

@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/filesystem_space.hpp"
 #include "core/fs.hpp"
+#include "core/proc_cgroup.hpp"
 #include "text.hpp"
 
 namespace pilot::platform {
@@ -42,24 +43,19 @@ std::optional<T> to_number(std::string_view s) {
 }
 
 struct CgroupPaths {
-  std::string v2;                                       // path of the "0::" line
-  std::vector<std::pair<std::string, std::string>> v1;  // controllers, path
+  std::string v2;                                                    // path of the "0::" line
+  std::vector<std::pair<std::vector<std::string>, std::string>> v1;  // controllers, path
 };
 
 CgroupPaths read_cgroup_paths(const fs::path& root) {
   CgroupPaths out;
   auto text = try_read(root / "proc/self/cgroup");
   if (!text) return out;
-  for (auto line : text::lines(*text)) {
-    auto f = text::split(line, ':');
-    if (f.size() < 3) continue;
-    // The path may itself hold ':'.
-    auto path = line.substr(f[0].size() + f[1].size() + 2);
-    if (f[0] == "0" && f[1].empty()) {
-      out.v2 = path;
-    } else {
-      out.v1.emplace_back(f[1], path);
-    }
+  for (auto& m : parse_proc_cgroup(*text, MalformedLines::skip)) {
+    if (m.hierarchy == 0 && m.controllers.empty())
+      out.v2 = m.path;
+    else
+      out.v1.emplace_back(std::move(m.controllers), m.path);
   }
   return out;
 }
@@ -87,7 +83,7 @@ bool is_v2(const fs::path& root) {
 
 std::optional<std::string> v1_path(const CgroupPaths& paths, std::string_view controller) {
   for (const auto& [controllers, path] : paths.v1)
-    for (auto c : text::split(controllers, ','))
+    for (const auto& c : controllers)
       if (c == controller) return path;
   return std::nullopt;
 }

@@ -12,16 +12,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/proc_cgroup.hpp"
+
 namespace pilot::jobwrapper {
 
-// One line of /proc/<pid>/cgroup: "4:memory:/batch/job42" or "0::/batch/job42".
-struct CgroupMembership {
-  int hierarchy = 0;
-  std::vector<std::string> controllers;  // empty for the v2 line
-  std::string path;
-};
-// Throws pilot::Error naming the malformed line.
-std::vector<CgroupMembership> parse_proc_cgroup(std::string_view text);
+// /proc/<pid>/cgroup is read by core's parser, refusing malformed lines.
+using pilot::CgroupMembership;
+using pilot::parse_proc_cgroup;
 
 enum class CgroupVersion { v1, v2 };
 enum class FsKind { cgroup2, cgroup1, tmpfs, other, missing };
