@@ -85,14 +85,10 @@ constexpr std::pair<JobState, std::string_view> kStateWords[] = {
     {JobState::finished, "finished"},
 };
 constexpr std::pair<Outcome, std::string_view> kOutcomeWords[] = {
-    {Outcome::none, ""},
-    {Outcome::success, "success"},
-    {Outcome::failed, "failed"},
-    {Outcome::killed, "killed"},
-    {Outcome::stopped, "stopped"},
-    {Outcome::launch_failed, "launch_failed"},
-    {Outcome::lost, "lost"},
-    {Outcome::not_started, "not_started"},
+    {Outcome::none, ""},           {Outcome::success, "success"},
+    {Outcome::failed, "failed"},   {Outcome::killed, "killed"},
+    {Outcome::stopped, "stopped"}, {Outcome::launch_failed, "launch_failed"},
+    {Outcome::lost, "lost"},       {Outcome::not_started, "not_started"},
 };
 
 template <typename E, std::size_t N>
@@ -112,8 +108,12 @@ E value_of(std::string_view word, const std::pair<E, std::string_view> (&words)[
 
 }  // namespace
 
-std::string_view to_string(JobState state) { return word_of(state, kStateWords); }
-std::string_view to_string(Outcome outcome) { return word_of(outcome, kOutcomeWords); }
+std::string_view to_string(JobState state) {
+  return word_of(state, kStateWords);
+}
+std::string_view to_string(Outcome outcome) {
+  return word_of(outcome, kOutcomeWords);
+}
 JobState job_state_from_string(std::string_view word) {
   return value_of(word, kStateWords, "state");
 }

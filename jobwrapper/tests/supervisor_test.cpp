@@ -380,7 +380,9 @@ TEST_CASE("job.json says running while the payload runs, and hooks and heartbeat
   };
   hooks.on_heartbeat = [&](const jw::Heartbeat& h) { beats.push_back(jw::to_json(h)); };
   bool finished_called = false;
-  hooks.on_finished = [&](const jw::JobRecord& r) { finished_called = r.state == jw::JobState::finished; };
+  hooks.on_finished = [&](const jw::JobRecord& r) {
+    finished_called = r.state == jw::JobState::finished;
+  };
   auto rec = jw::run_job(s, hooks);
   CHECK(finished_called);
   REQUIRE_FALSE(states.empty());

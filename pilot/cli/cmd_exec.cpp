@@ -112,8 +112,8 @@ jw::JobSpec make_spec(const ExecOptions& o) {
 
 void print_human(const jw::JobRecord& r) {
   auto j = jw::to_json(r);
-  std::cout << "outcome " << to_string(r.outcome) << "\nexit_code " << j["exit_code"].dump() << "\nsignal "
-            << j["signal"].dump() << "\nreason " << j["reason"].dump();
+  std::cout << "outcome " << to_string(r.outcome) << "\nexit_code " << j["exit_code"].dump()
+            << "\nsignal " << j["signal"].dump() << "\nreason " << j["reason"].dump();
   if (r.reason) std::cout << " (" << jw::reason_text(*r.reason) << ": " << r.reason_detail << ")";
   char buf[160];
   std::snprintf(buf, sizeof buf, "\nwall %.2f s\ncpu %.2f s\nmax_pss %.1f MiB\nmax_rss %.1f MiB\n",

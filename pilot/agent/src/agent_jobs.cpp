@@ -44,11 +44,12 @@ void Agent::fail_before_start(const jobs::MatchedJob& m, const std::string& mino
   u.minor_status = minor;
   u.application_status = detail.substr(0, 255);
   u.source = agent_source();
-  worker_.finish_unstarted(m.id, jobs::FinishedJob{s_.workdir / ("job_" + m.id),
-                                                   nlohmann::json{{"state", "finished"},
-                                                                  {"outcome", to_string(jw::Outcome::not_started)},
-                                                                  {"error", detail}},
-                                                   std::move(description), u});
+  worker_.finish_unstarted(
+      m.id, jobs::FinishedJob{s_.workdir / ("job_" + m.id),
+                              nlohmann::json{{"state", "finished"},
+                                             {"outcome", to_string(jw::Outcome::not_started)},
+                                             {"error", detail}},
+                              std::move(description), u});
 }
 
 void Agent::start_job(jobs::MatchedJob m) {
