@@ -35,7 +35,6 @@ class McExec {
  public:
   // Sizes and prepares `spec` (throws "No time left to produce events" before anything starts).
   McExec(const McExecOptions& o, jobwrapper::JobSpec& spec, log::Logger logger);
-  bool active() const { return run_.has_value(); }
   // Wraps the supervisor hooks (mc::McRun): checkpoint mirroring, the deadline (--time-left,
   // --wall-limit or the slot's end) and the CPU limit on each poll, the result when the job
   // finishes. `sup` is set once the supervisor exists.

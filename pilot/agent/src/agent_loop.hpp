@@ -37,7 +37,6 @@ struct RunningJob {
   int processors = 1;
   std::unique_ptr<jobwrapper::Supervisor> supervisor;
   std::optional<mc::McRun> mc;
-  Clock::time_point started = Clock::now();
 };
 
 class Agent {
