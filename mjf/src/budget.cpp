@@ -88,11 +88,11 @@ void wall_time(const Observation& obs, const Config& config, std::int64_t now, R
   // Stable: on a tie the slot's own limit is named before an announced shutdown, and the job's
   // shutdown before the machine's.
   std::stable_sort(d.begin(), d.end(),
-                   [](const Deadline& a, const Deadline& c) { return a.epoch < c.epoch; });
-  if (!d.empty()) {
-    b.wall_seconds_left = d.front().epoch - now;
-    b.limited_by = d.front().source;
-  }
+                   [](const SlotDeadline& a, const SlotDeadline& c) { return a.epoch < c.epoch; });
+  if (d.empty()) return;
+  b.wall_seconds_left = d.front().epoch - now;
+  for (const auto& e : d)
+    if (e.epoch == d.front().epoch) b.limited_by.push_back(e.source);
 }
 
 void cpu_time(const Observation& obs, ResourceBudget& b) {
@@ -124,6 +124,15 @@ std::string_view limit_name(Limit limit) {
   return "unknown";
 }
 
+std::string limit_names(const std::vector<Limit>& limits) {
+  std::string out;
+  for (auto l : limits) {
+    if (!out.empty()) out += ',';
+    out += limit_name(l);
+  }
+  return out;
+}
+
 bool needs_batch_limits(const Features& mjf) {
   return !(mjf.job.jobstart_secs && mjf.job.wall_limit_secs);
 }
@@ -143,11 +152,10 @@ ResourceBudget compute_budget(const Observation& obs, const Config& config, std:
       b.cpu_work_left_hs06s =
           static_cast<double>(std::max<std::int64_t>(*secs, 0)) * *b.cpu_power_hs06;
   }
-  if (obs.mjf.job.shutdowntime_job) b.drain_reasons.emplace_back("shutdowntime_job");
-  if (obs.mjf.machine.shutdowntime) b.drain_reasons.emplace_back("shutdowntime");
-  if (obs.shutdown_file) b.drain_reasons.emplace_back("shutdown_file");
-  if (obs.drain_file) b.drain_reasons.emplace_back("drain_file");
-  b.draining = !b.drain_reasons.empty();
+  if (obs.mjf.job.shutdowntime_job) b.shutdowns_announced.push_back(Limit::shutdowntime_job);
+  if (obs.mjf.machine.shutdowntime) b.shutdowns_announced.push_back(Limit::shutdowntime);
+  if (obs.shutdown_file) b.shutdowns_announced.push_back(Limit::shutdown_file);
+  b.draining = obs.drain_file;
   return b;
 }
 

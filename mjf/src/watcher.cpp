@@ -6,7 +6,7 @@ namespace pilot::mjf {
 namespace {
 
 // The slot's own limit as compute_budget chooses it (without announced shutdowns).
-std::optional<Deadline> slot_limit(const Observation& obs, const Config& config) {
+std::optional<SlotDeadline> slot_limit(const Observation& obs, const Config& config) {
   Observation only = obs;
   only.mjf.job.shutdowntime_job.reset();
   only.mjf.machine.shutdowntime.reset();

@@ -8,14 +8,14 @@ namespace {
 constexpr std::int64_t kNow = 1700001000;
 
 std::string limited_by(const ResourceBudget& b) {
-  return b.limited_by ? std::string(limit_name(*b.limited_by)) : "";
+  return limit_names(b.limited_by);
 }
 }  // namespace
 
 TEST_CASE("nothing known: every answer is unknown and the slot is not draining") {
   auto b = compute_budget({}, {}, kNow);
   CHECK_FALSE(b.wall_seconds_left);
-  CHECK_FALSE(b.limited_by);
+  CHECK(b.limited_by.empty());
   CHECK_FALSE(b.cpu_seconds_left);
   CHECK_FALSE(b.processors);
   CHECK_FALSE(b.memory_limit_bytes);
@@ -43,7 +43,8 @@ TEST_CASE("wall time: the earliest deadline wins and is named") {
   auto b = compute_budget(o, {}, kNow);
   CHECK(b.wall_seconds_left == 4000);
   CHECK(limited_by(b) == "shutdowntime");
-  CHECK(b.draining);
+  CHECK(b.shutdowns_announced == std::vector{Limit::shutdowntime});
+  CHECK_FALSE(b.draining);  // a shutdown is announced, nobody asked to drain
 
   o.mjf.job.shutdowntime_job = 1700004000;  // job shutdown earlier than machine shutdown
   b = compute_budget(o, {}, kNow);
@@ -60,8 +61,23 @@ TEST_CASE("wall time: the earliest deadline wins and is named") {
   CHECK(limited_by(b) == "shutdown_file");
   REQUIRE(b.deadlines.size() == 4);
   CHECK(b.deadlines.back().source == Limit::wall_limit);
-  CHECK(b.drain_reasons ==
-        std::vector<std::string>{"shutdowntime_job", "shutdowntime", "shutdown_file"});
+  CHECK(b.shutdowns_announced ==
+        std::vector{Limit::shutdowntime_job, Limit::shutdowntime, Limit::shutdown_file});
+}
+
+TEST_CASE("wall time: deadlines that coincide are all named") {
+  Observation o;
+  o.mjf.job.jobstart_secs = 1700000000;
+  o.mjf.job.wall_limit_secs = 5000;
+  o.mjf.job.shutdowntime_job = 1700005000;
+  o.mjf.machine.shutdowntime = 1700005000;
+  o.shutdown_file = 1700009000;
+  auto b = compute_budget(o, {}, kNow);
+  CHECK(b.wall_seconds_left == 4000);
+  CHECK(b.limited_by ==
+        std::vector{Limit::wall_limit, Limit::shutdowntime_job, Limit::shutdowntime});
+  CHECK(limited_by(b) == "wall_limit,shutdowntime_job,shutdowntime");
+  CHECK(b.deadlines.size() == 4);
 }
 
 TEST_CASE("wall time: a past shutdown gives a negative answer, not a clamped one") {
@@ -69,7 +85,7 @@ TEST_CASE("wall time: a past shutdown gives a negative answer, not a clamped one
   o.mjf.machine.shutdowntime = kNow - 600;
   auto b = compute_budget(o, {}, kNow);
   CHECK(b.wall_seconds_left == -600);
-  CHECK(b.draining);
+  CHECK(b.shutdowns_announced == std::vector{Limit::shutdowntime});
   Config c;
   c.cpu_power_hs06 = 10;
   b = compute_budget(o, c, kNow);
@@ -200,14 +216,16 @@ TEST_CASE("CPU seconds and CPU work left (DIRAC's CPUTime in HS06 s)") {
   CHECK(compute_budget(o, {}, kNow).cpu_seconds_left == 200);
 }
 
-TEST_CASE("draining: any shutdown time or the drain file") {
+TEST_CASE("draining is the drain file, and a shutdown a day away is announced, not draining") {
   Observation o;
   o.drain_file = true;
   auto b = compute_budget(o, {}, kNow);
   CHECK(b.draining);
-  CHECK(b.drain_reasons == std::vector<std::string>{"drain_file"});
+  CHECK(b.shutdowns_announced.empty());
   CHECK_FALSE(b.wall_seconds_left);  // draining does not invent a deadline
   o.drain_file = false;
   o.mjf.job.shutdowntime_job = kNow + 86400;
-  CHECK(compute_budget(o, {}, kNow).draining);
+  b = compute_budget(o, {}, kNow);
+  CHECK_FALSE(b.draining);
+  CHECK(b.shutdowns_announced == std::vector{Limit::shutdowntime_job});
 }

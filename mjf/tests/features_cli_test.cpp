@@ -59,8 +59,9 @@ TEST_CASE("pilot features --json: every spec key, null when absent, and the budg
   CHECK(j["memory_limit_bytes"] == 8000000000LL);
   CHECK(j["cpu_seconds_left"] == 14400);
   CHECK(j["cpu_work_left_hs06s"] == 2600 * 12.5);
-  CHECK(j["draining"] == true);
-  CHECK(j["drain_reasons"] == nlohmann::json::array({"shutdowntime"}));
+  CHECK(j["shutdowns_announced"] == nlohmann::json::array({"shutdowntime"}));
+  CHECK(j["draining"] == false);                                         // no drain file
+  CHECK(j["drain_reasons"] == nlohmann::json::array({"shutdowntime"}));  // the old meaning
   CHECK(j["batch_system"].contains("name"));
   CHECK(j["batch_system"].contains("job_id"));
 
@@ -101,6 +102,8 @@ TEST_CASE("pilot features reads MJF over HTTP from the environment and reports t
   CHECK(j["cpu_power_source"] == "mjf_machine");
   CHECK(j["drain_file"] == true);
   CHECK(j["draining"] == true);
+  CHECK(j["shutdowns_announced"] == nlohmann::json::array({"shutdowntime_job"}));
+  CHECK(j["drain_reasons"] == nlohmann::json::array({"shutdowntime_job", "drain_file"}));
 }
 
 TEST_CASE("pilot features: configuration is the last source") {
@@ -132,7 +135,8 @@ TEST_CASE("pilot features: text output, and bad locations are usage errors") {
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("wall seconds left   600 (limited by shutdowntime_job"));
   CHECK_THAT(r.out, Catch::Contains("processors          2 (allocated_cpu)"));
-  CHECK_THAT(r.out, Catch::Contains("draining            yes (shutdowntime_job)"));
+  CHECK_THAT(r.out, Catch::Contains("shutdowns announced shutdowntime_job"));
+  CHECK_THAT(r.out, Catch::Contains("draining            no"));
 
   r = run_pilot({"features", "--machine-features", "relative/dir"});
   CHECK(r.exit_code == 2);

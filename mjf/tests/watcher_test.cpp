@@ -77,7 +77,8 @@ TEST_CASE("the watcher reports shutdowns announced, moved and withdrawn, and the
   CHECK(c[0].source == Limit::shutdowntime_job);
   CHECK(c[0].after == 1700005000);
   CHECK(w.budget().wall_seconds_left == 4000);
-  CHECK(w.budget().draining);
+  CHECK(w.budget().shutdowns_announced == std::vector{Limit::shutdowntime_job});
+  CHECK_FALSE(w.budget().draining);
 
   slot.set("job/shutdowntime_job", "1700004000");
   slot.set("machine/shutdowntime", "1700003000");
@@ -87,7 +88,7 @@ TEST_CASE("the watcher reports shutdowns announced, moved and withdrawn, and the
   CHECK(c[0].before == 1700005000);
   CHECK(c[0].after == 1700004000);
   CHECK(w.budget().wall_seconds_left == 2000);
-  CHECK(w.budget().limited_by == Limit::shutdowntime);
+  CHECK(w.budget().limited_by == std::vector{Limit::shutdowntime});
 
   slot.set("machine/shutdowntime", "not a time");  // a failed re-read changes nothing
   CHECK(w.poll().empty());
@@ -100,7 +101,7 @@ TEST_CASE("the watcher reports shutdowns announced, moved and withdrawn, and the
   CHECK(kinds(c) == std::vector{ChangeKind::shutdown_withdrawn, ChangeKind::shutdown_moved_later,
                                 ChangeKind::shutdown_announced, ChangeKind::drain_requested});
   CHECK(c[2].source == Limit::shutdown_file);
-  CHECK(w.budget().limited_by == Limit::shutdown_file);
+  CHECK(w.budget().limited_by == std::vector{Limit::shutdown_file});
 
   slot.remove("root/var/lib/dirac_drain");
   CHECK(kinds(w.poll()) == std::vector{ChangeKind::drain_lifted});
@@ -120,7 +121,7 @@ TEST_CASE("the watcher re-asks the batch system and reports a limit extended or 
   Watcher w(s, {}, {}, [] { return kNow; });
   auto b = w.budget();
   CHECK(b.wall_seconds_left == 1000);
-  CHECK(b.limited_by == Limit::batch);
+  CHECK(b.limited_by == std::vector{Limit::batch});
 
   slot.set("end", "1700003000");  // scontrol update TimeLimit=+...
   auto c = w.poll();

@@ -125,7 +125,8 @@ void print_human(const jw::JobRecord& r) {
 
 int run_exec(Cli& cli, const ExecOptions& o) {
   auto logger = cli.logger("exec");
-  if (o.mc.recover) return recover_exec(o.workdir, o.grace, o.json, logger);
+  if (o.mc.recover)
+    return recover_exec(o.workdir, jw::JobSpec{}.proc_root, o.grace, o.json, logger);
   auto spec = make_spec(o);
   McExec mc(o.mc, spec, logger);
   jw::Supervisor* sup_ptr = nullptr;

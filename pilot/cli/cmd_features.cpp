@@ -83,8 +83,8 @@ nlohmann::ordered_json to_json(const mjf::ObserveSettings& settings, const mjf::
   j["batch_system"]["problems"] =
       obs.batch_limits ? obs.batch_limits->problems : std::vector<std::string>{};
   j["wall_seconds_left"] = or_null(b.wall_seconds_left);
-  j["limited_by"] =
-      b.limited_by ? nlohmann::ordered_json(std::string(mjf::limit_name(*b.limited_by))) : nullptr;
+  j["limited_by"] = b.limited_by.empty() ? nlohmann::ordered_json(nullptr)
+                                         : nlohmann::ordered_json(mjf::limit_names(b.limited_by));
   j["deadline"] = b.deadlines.empty() ? nlohmann::ordered_json(nullptr)
                                       : nlohmann::ordered_json(b.deadlines.front().epoch);
   j["deadlines"] = nlohmann::ordered_json::array();
@@ -99,8 +99,13 @@ nlohmann::ordered_json to_json(const mjf::ObserveSettings& settings, const mjf::
   j["cpu_power_hs06"] = or_null(b.cpu_power_hs06);
   j["cpu_power_source"] = or_null(b.cpu_power_source);
   j["cpu_work_left_hs06s"] = or_null(b.cpu_work_left_hs06s);
+  j["shutdowns_announced"] = nlohmann::ordered_json::array();
+  for (auto l : b.shutdowns_announced) j["shutdowns_announced"].push_back(mjf::limit_name(l));
   j["draining"] = b.draining;
-  j["drain_reasons"] = b.drain_reasons;
+  // Until the next release, what `draining` meant before it was kept for the drain file: any
+  // shutdown announced, or the drain file.
+  j["drain_reasons"] = j["shutdowns_announced"];
+  if (b.draining) j["drain_reasons"].push_back("drain_file");
   return j;
 }
 
@@ -114,7 +119,7 @@ void print_text(const mjf::ObserveSettings& settings, const mjf::Observation& ob
   line("now") << now << ' ' << utc(now) << '\n';
   line("wall seconds left");
   if (b.wall_seconds_left)
-    o << *b.wall_seconds_left << " (limited by " << mjf::limit_name(*b.limited_by) << ", until "
+    o << *b.wall_seconds_left << " (limited by " << mjf::limit_names(b.limited_by) << ", until "
       << utc(b.deadlines.front().epoch) << ")\n";
   else
     o << "unknown\n";
@@ -137,15 +142,11 @@ void print_text(const mjf::ObserveSettings& settings, const mjf::Observation& ob
     o << text(*b.cpu_work_left_hs06s) << " HS06 s\n";
   else
     o << "unknown\n";
-  line("draining");
-  if (b.draining) {
-    o << "yes (";
-    for (std::size_t i = 0; i < b.drain_reasons.size(); ++i)
-      o << (i ? ", " : "") << b.drain_reasons[i];
-    o << ")\n";
-  } else {
-    o << "no\n";
-  }
+  line("shutdowns announced") << (b.shutdowns_announced.empty()
+                                      ? "none"
+                                      : mjf::limit_names(b.shutdowns_announced))
+                              << '\n';
+  line("draining") << (b.draining ? "yes (drain file)" : "no") << '\n';
   line("batch system");
   if (obs.batch)
     o << obs.batch->system << " job " << (obs.batch->job_id.empty() ? "?" : obs.batch->job_id)

@@ -58,13 +58,15 @@ McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
   budget_ = watcher_->budget();
   auto now = std::chrono::system_clock::now();
   if (o.time_left > 0)
-    deadline_ = mc::Deadline{now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                       std::chrono::duration<double>(o.time_left)),
-                             "time_left"};
+    fixed_stop_by_ =
+        mc::StopBy{now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                             std::chrono::duration<double>(o.time_left)),
+                   "time_left"};
   else if (spec.watchdog.wall_limit_s > 0)
-    deadline_ = mc::Deadline{now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                       std::chrono::duration<double>(spec.watchdog.wall_limit_s)),
-                             "wall_limit"};
+    fixed_stop_by_ =
+        mc::StopBy{now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                             std::chrono::duration<double>(spec.watchdog.wall_limit_s)),
+                   "wall_limit"};
   mc::McOptions mo;
   mo.summary_file = o.summary_file;
   if (o.events > 0) {
@@ -80,7 +82,7 @@ McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
     } else if (budget_->wall_seconds_left) {
       in.cpu_time_left_s = static_cast<double>(*budget_->wall_seconds_left);
       in.cpu_time_left_source =
-          std::string(budget_->limited_by ? mjf::limit_name(*budget_->limited_by) : "budget");
+          budget_->limited_by.empty() ? "budget" : mjf::limit_names(budget_->limited_by);
     } else {
       throw Error(
           "--cpue needs the time left: --time-left, --wall-limit, MJF or a batch system that knows "
@@ -101,15 +103,11 @@ void McExec::record_start(jw::Supervisor& sup) {
   if (run_) run_->record_start(sup.record());
 }
 
-std::optional<mc::Deadline> McExec::current_deadline() {
-  auto d = deadline_;
+std::optional<mc::StopBy> McExec::current_stop_by() {
+  auto d = fixed_stop_by_;
   std::lock_guard lock(budget_mutex_);
-  if (budget_ && !budget_->deadlines.empty()) {
-    const auto& e = budget_->deadlines.front();
-    mc::Deadline slot{std::chrono::system_clock::time_point(std::chrono::seconds(e.epoch)),
-                      std::string(mjf::limit_name(e.source))};
-    if (!d || slot.at < d->at) d = slot;
-  }
+  if (auto slot = budget_ ? mc::slot_end(*budget_) : std::nullopt; slot && (!d || slot->at < d->at))
+    d = slot;
   return d;
 }
 
@@ -123,7 +121,7 @@ void McExec::install(jw::Hooks& hooks, jw::Supervisor*& sup) {
           budget_ = b;
         });
   }
-  run_->install(hooks, [this] { return current_deadline(); });
+  run_->install(hooks, [this] { return current_stop_by(); });
   auto prev_finished = hooks.on_finished;
   hooks.on_finished = [this, prev_finished, &sup](const jw::JobRecord& rec) {
     watcher_thread_.reset();
@@ -153,9 +151,10 @@ void McExec::add_to_output(nlohmann::ordered_json& out, const jw::JobRecord& rec
   out["events_requested"] = run_->job().events_requested;
 }
 
-int recover_exec(const std::string& workdir, double grace_s, bool json, log::Logger logger) {
+int recover_exec(const std::string& workdir, const std::filesystem::path& proc_root, double grace_s,
+                 bool json, log::Logger logger) {
   if (workdir.empty()) throw Error("--recover needs --workdir");
-  auto rec = mc::recover_job(workdir, grace_s, "/proc", logger);
+  auto rec = mc::recover_job(workdir, grace_s, proc_root, logger);
   if (!rec)
     throw Error("no unfinished job in " + workdir + " (no job.json, or the job has finished)");
   nlohmann::ordered_json out = jw::to_json(*rec);

@@ -3,6 +3,7 @@
 // mirroring and deadline stops while the payload runs, and the result in the final record.
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -44,11 +45,11 @@ class McExec {
   void add_to_output(nlohmann::ordered_json& out, const jobwrapper::JobRecord& rec) const;
 
  private:
-  std::optional<mc::Deadline> current_deadline();
+  std::optional<mc::StopBy> current_stop_by();
 
   std::optional<mc::McRun> run_;
-  std::optional<mc::Deadline> deadline_;   // fixed: --time-left or --wall-limit
-  std::unique_ptr<mjf::Watcher> watcher_;  // MJF and the batch system: the slot's own end
+  std::optional<mc::StopBy> fixed_stop_by_;  // --time-left or --wall-limit
+  std::unique_ptr<mjf::Watcher> watcher_;    // MJF and the batch system: the slot's own end
   std::unique_ptr<mjf::WatcherThread> watcher_thread_;
   std::mutex budget_mutex_;
   std::optional<mjf::ResourceBudget> budget_;
@@ -57,6 +58,8 @@ class McExec {
 };
 
 // `pilot exec --recover --workdir DIR`: finishes and prints the job a lost pilot left there.
-int recover_exec(const std::string& workdir, double grace_s, bool json, log::Logger logger);
+// `proc_root`: where the payload is looked for, the one `pilot exec` runs payloads under.
+int recover_exec(const std::string& workdir, const std::filesystem::path& proc_root, double grace_s,
+                 bool json, log::Logger logger);
 
 }  // namespace pilot::cli

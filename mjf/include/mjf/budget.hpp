@@ -8,13 +8,16 @@
 //     configured wall limit counted from the pilot's start ("config");
 //   - every announced early stop: `shutdowntime_job`, `shutdowntime`, the local shutdown file
 //     ("shutdown_file"); the earlier of machine and job shutdown wins.
-// minus now. It may be zero or negative (the deadline passed): it is not clamped.
+// minus now. It may be zero or negative (the deadline passed): it is not clamped. `limited_by`
+// names every deadline that falls at that earliest time, not one picked among equals.
 // CPU power per processor (HS06): hs06_job/allocated_cpu ("mjf_job"), else hs06/total_cpu
 // ("mjf_machine"), else legacy hs06/min(max(log_cores, phys_cores), jobslots) rounded to two
 // decimals ("mjf_legacy"), else configuration ("config").
 // CPU work left (HS06·s, DIRAC's `CPUTime`): min(wall seconds left, CPU seconds left) × power,
 // never below zero.
-// Draining: any shutdown time is known, or the drain file exists.
+// Shutdowns announced: every shutdown time known, however far away (glideinWMS treats such a slot
+// as draining: no job that cannot finish before it). Draining: the operator's drain file exists,
+// so no new job is taken at all.
 
 #include <cstdint>
 #include <optional>
@@ -29,6 +32,8 @@ namespace pilot::mjf {
 
 enum class Limit { wall_limit, shutdowntime_job, shutdowntime, shutdown_file, batch, config };
 std::string_view limit_name(Limit limit);
+// The names joined by ',' in the given order ("wall_limit,shutdowntime_job"); "" for none.
+std::string limit_names(const std::vector<Limit>& limits);
 
 // What the operator configured; each value is the last source of its kind.
 struct Config {
@@ -50,15 +55,20 @@ struct Observation {
   std::optional<std::int64_t> cpu_used_secs;  // CPU already used by the job, when the caller knows
 };
 
-struct Deadline {
+// One of the slot's deadlines: what sets it and when it falls.
+struct SlotDeadline {
   Limit source;
   std::int64_t epoch;
 };
 
 struct ResourceBudget {
   std::optional<std::int64_t> wall_seconds_left;
-  std::optional<Limit> limited_by;
-  std::vector<Deadline> deadlines;  // every known deadline, earliest first
+  // The sources of every deadline at the earliest epoch, in `deadlines` order; empty when none
+  // is known.
+  std::vector<Limit> limited_by;
+  // Every known deadline, earliest first; on a tie the slot's own limit comes before an announced
+  // shutdown, and the job's shutdown before the machine's.
+  std::vector<SlotDeadline> deadlines;
   std::optional<std::int64_t> cpu_seconds_left;
   std::optional<std::int64_t> processors;
   std::string processors_source;  // "allocated_cpu", "allocated_CPU", a variable name, "config"
@@ -67,9 +77,9 @@ struct ResourceBudget {
   std::optional<double> cpu_power_hs06;
   std::string cpu_power_source;  // "mjf_job", "mjf_machine", "mjf_legacy", "config"
   std::optional<double> cpu_work_left_hs06s;
-  bool draining = false;
-  std::vector<std::string>
-      drain_reasons;  // "shutdowntime", "shutdowntime_job", "shutdown_file", "drain_file"
+  // shutdowntime_job, shutdowntime, shutdown_file: those known, in that order.
+  std::vector<Limit> shutdowns_announced;
+  bool draining = false;  // the drain file exists
 };
 
 // True when MJF does not give the slot's own wall limit, so the batch system must be asked.

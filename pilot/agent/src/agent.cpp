@@ -59,7 +59,7 @@ AgentSummary Agent::run() {
   // Blocked by `pilot run` until now, so a signal sent during start-up waits for the handler
   // instead of killing the pilot; the worker thread keeps them blocked (created blocked).
   stop_signals_mask(SIG_UNBLOCK);
-  recover_lost_jobs({s_.workdir, grace_s(), budget_view().cpu_power_hs06.value_or(0),
+  recover_lost_jobs({s_.workdir, s_.proc_root, grace_s(), budget_view().cpu_power_hs06.value_or(0),
                      agent_source(), log_, worker_, summary_});
   watch_budget();
   asio::post(ctx_, [this] { try_request(); });
@@ -136,23 +136,20 @@ void Agent::on_budget(const std::vector<mjf::Change>& changes, const mjf::Resour
   check_deadlines();
 }
 
-std::optional<mc::Deadline> Agent::slot_deadline() const {
-  if (!budget_ || budget_->deadlines.empty()) return std::nullopt;
-  const auto& d = budget_->deadlines.front();
-  return mc::Deadline{std::chrono::system_clock::time_point(std::chrono::seconds(d.epoch)),
-                      std::string(mjf::limit_name(d.source))};
+std::optional<mc::StopBy> Agent::slot_end() const {
+  return budget_ ? mc::slot_end(*budget_) : std::nullopt;
 }
 
 // MC payloads stop gracefully when the slot's end leaves just their grace; other payloads run
 // on (DIRAC's behaviour) and are stopped by the reclaim or the batch system.
 void Agent::check_deadlines() {
-  auto d = slot_deadline();
+  auto d = slot_end();
   if (!d) return;
   for (auto& [id, job] : jobs_)
     if (job->mc) job->mc->stop_before(*job->supervisor, *d, grace_s(), poll_period());
   // No time left for anything but the graceful end: no new job. Short of that, the offer's
   // CPU work left already keeps jobs that cannot finish away, and MC jobs are sized to fit.
-  if (mc::deadline_reached(*d, grace_s(), poll_period()))
+  if (mc::time_to_stop(*d, grace_s(), poll_period()))
     stop(StopReason::shutdown, "the slot ends (" + d->source + ")");
 }
 
@@ -176,7 +173,7 @@ BudgetView Agent::budget_view() const {
   if (budget_) {
     if (budget_->wall_seconds_left)
       v.wall_seconds_left = static_cast<double>(*budget_->wall_seconds_left);
-    if (budget_->limited_by) v.wall_source = std::string(mjf::limit_name(*budget_->limited_by));
+    v.wall_source = mjf::limit_names(budget_->limited_by);
     v.cpu_power_hs06 = budget_->cpu_power_hs06;
     v.cpu_power_source = budget_->cpu_power_source;
   }

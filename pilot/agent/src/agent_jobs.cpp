@@ -183,7 +183,7 @@ void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int pr
 
 jw::Hooks Agent::job_hooks(RunningJob& job) {
   jw::Hooks hooks;
-  if (job.mc) job.mc->install(hooks, [this] { return slot_deadline(); });
+  if (job.mc) job.mc->install(hooks, [this] { return slot_end(); });
   hooks.on_heartbeat = [this, id = job.id](const jw::Heartbeat& h) {
     send_heartbeat(id, jw::to_json(h));
   };

@@ -52,7 +52,7 @@ class Agent {
   void reclaim(StopReason reason, const std::string& why);
   void stop(StopReason reason, const std::string& detail);
   void on_budget(const std::vector<mjf::Change>& changes, const mjf::ResourceBudget& b);
-  std::optional<mc::Deadline> slot_deadline() const;
+  std::optional<mc::StopBy> slot_end() const;
   void check_deadlines();
   double grace_s() const;
   double poll_period() const;

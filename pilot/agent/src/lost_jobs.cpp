@@ -26,7 +26,7 @@ class LostJobs {
     // Without a recorded pid, recover_job looks for the payload by its marker: found, it was
     // caught as it started; not found, it never started.
     bool unrecorded = lost && rec->pid <= 0;
-    if (lost) rec = mc::recover_job(dir, c_.grace_s, "/proc", c_.log);
+    if (lost) rec = mc::recover_job(dir, c_.grace_s, c_.proc_root, c_.log);
     if (!rec) return;
     if (unrecorded && rec->pid <= 0) {
       rec->outcome = jw::Outcome::not_started;

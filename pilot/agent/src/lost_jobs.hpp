@@ -16,9 +16,10 @@ namespace pilot::agent {
 
 struct LostJobsContext {
   std::filesystem::path workdir;
-  double grace_s = 30;        // what a lost payload gets between its stop signal and SIGKILL
-  double cpu_power_hs06 = 0;  // for the CPU normalisation of the reports
-  std::string agent_source;   // the Source of the JobAgent's reports
+  std::filesystem::path proc_root;  // where the lost payloads are looked for
+  double grace_s = 30;              // what a lost payload gets between its stop signal and SIGKILL
+  double cpu_power_hs06 = 0;        // for the CPU normalisation of the reports
+  std::string agent_source;         // the Source of the JobAgent's reports
   log::Logger log;
   SourceWorker& worker;
   AgentSummary& summary;  // recovered jobs are counted here

@@ -87,6 +87,7 @@ struct StartupState {
   Config config;
   log::Logger log;
   mjf::Environment env;
+  NodeRoots roots;
   Startup& st;
   platform::PlatformInfo info{};
 
@@ -100,10 +101,11 @@ struct StartupState {
 void check_cvmfs(const StartupState& s) {
   for (const auto& repo : s.config.cvmfs_repositories) {
     std::error_code ec;
-    fs::path p = fs::path("/cvmfs") / repo;
+    fs::path p = s.roots.files / "cvmfs" / repo;
     if (!fs::is_directory(p, ec) || fs::directory_iterator(p, ec) == fs::directory_iterator()) {
       if (s.config.require_cvmfs)
-        throw Error("CVMFS repository " + repo + " is not available under /cvmfs");
+        throw Error("CVMFS repository " + repo + " is not available under " +
+                    (s.roots.files / "cvmfs").string());
       s.log.warn("CVMFS repository not available", {{"repository", repo}});
     }
   }
@@ -160,6 +162,7 @@ void check_credentials(StartupState& s) {
 
 void probe_platform(StartupState& s) {
   platform::ProbeOptions po;
+  po.root = s.roots.files;
   po.workdir = s.st.setup.workdir;
   po.containers = false;  // the container check runs images; the agent does not need it to start
   if (auto cc = s.getenv("CC")) po.cc = *cc;
@@ -194,19 +197,22 @@ mjf::Config budget_fallbacks(const Config& config) {
 void read_budget(StartupState& s) {
   mjf::ObserveSettings os;
   os.env = s.env;
+  os.root = s.roots.files;
   os.sources = mjf::sources_from_environment(s.env, s.log);
   os.drain_file = s.config.drain_file;  // moved by the operator: the default place is not watched
   s.st.watcher = std::make_unique<mjf::Watcher>(os, budget_fallbacks(s.config), s.log.child("mjf"));
   s.st.setup.watcher = s.st.watcher.get();
   auto b = s.st.watcher->budget();
-  std::string limited_by = b.limited_by ? std::string(mjf::limit_name(*b.limited_by)) : "";
+  std::string limited_by = mjf::limit_names(b.limited_by);
   s.log.info("budget", {{"wall_seconds_left", b.wall_seconds_left.value_or(-1)},
                         {"limited_by", limited_by.empty() ? "unknown" : limited_by},
                         {"processors", b.processors.value_or(0)},
                         {"cpu_power_hs06", b.cpu_power_hs06.value_or(0)},
                         {"cpu_work_left_hs06s", b.cpu_work_left_hs06s.value_or(-1)},
+                        {"shutdowns_announced", mjf::limit_names(b.shutdowns_announced)},
                         {"draining", b.draining}});
-  if (b.draining && b.wall_seconds_left && *b.wall_seconds_left <= 0)
+  if ((b.draining || !b.shutdowns_announced.empty()) && b.wall_seconds_left &&
+      *b.wall_seconds_left <= 0)
     throw Error("the slot has already ended (" + limited_by + ")");
 }
 
@@ -308,6 +314,7 @@ void open_job_source(StartupState& s) {
     jobs::LocalQueueOptions lo;
     lo.root = fs::absolute(s.config.queue_dir.empty() ? demo_queue(s) : s.config.queue_dir);
     lo.platform_ok = s.st.setup.platform_ok;
+    lo.proc_root = s.roots.proc;
     lo.logger = s.log.child("queue");
     s.st.setup.source = std::make_unique<jobs::LocalQueue>(lo);
   }
@@ -343,9 +350,10 @@ void run_step(StartupState& s, const StartupStep& step) {
 
 }  // namespace
 
-Startup start_up(Config config, log::Logger log) {
+Startup start_up(Config config, log::Logger log, const NodeRoots& roots) {
   Startup st;
-  StartupState s{std::move(config), log, mjf::environment_of(environ), st};
+  st.setup.proc_root = roots.proc;
+  StartupState s{std::move(config), log, mjf::environment_of(environ), roots, st};
   for (const auto& step : kSteps)
     if (!step.dirac_only || s.config.uses_dirac()) run_step(s, step);
   st.setup.config = std::move(s.config);

@@ -117,9 +117,16 @@ bool mirror_checkpoint(jw::Supervisor& sup, McJob& job, const log::Logger& logge
   return true;
 }
 
-bool deadline_reached(const Deadline& d, double grace_s, double period_s,
-                      std::chrono::system_clock::time_point now) {
-  auto left = std::chrono::duration<double>(d.at - now).count();
+std::optional<StopBy> slot_end(const mjf::ResourceBudget& budget) {
+  if (budget.deadlines.empty()) return std::nullopt;
+  return StopBy{
+      std::chrono::system_clock::time_point(std::chrono::seconds(budget.deadlines.front().epoch)),
+      mjf::limit_names(budget.limited_by)};
+}
+
+bool time_to_stop(const StopBy& stop_by, double grace_s, double period_s,
+                  std::chrono::system_clock::time_point now) {
+  auto left = std::chrono::duration<double>(stop_by.at - now).count();
   return left < grace_s + period_s;
 }
 

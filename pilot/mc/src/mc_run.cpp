@@ -10,8 +10,8 @@ McRun::McRun(jw::JobSpec& spec, const McOptions& options, log::Logger logger)
       poll_s_(spec.watchdog.poll_s),
       log_(std::move(logger)) {}
 
-void McRun::install(jw::Hooks& hooks, DeadlineSource deadline) {
-  deadline_ = std::move(deadline);
+void McRun::install(jw::Hooks& hooks, StopBySource stop_by) {
+  stop_by_ = std::move(stop_by);
   auto previous = std::move(hooks.on_poll);
   hooks.on_poll = [this, previous](jw::Supervisor& sup, const jw::TreeUsage& usage) {
     on_poll(sup, usage);
@@ -21,15 +21,15 @@ void McRun::install(jw::Hooks& hooks, DeadlineSource deadline) {
 
 void McRun::on_poll(jw::Supervisor& sup, const jw::TreeUsage& usage) {
   mirror_checkpoint(sup, job_, log_);
-  if (auto d = deadline_ ? deadline_() : std::nullopt; d && stop_before(sup, *d, grace_s_, poll_s_))
+  if (auto d = stop_by_ ? stop_by_() : std::nullopt; d && stop_before(sup, *d, grace_s_, poll_s_))
     return;
   if (auto why = cpu_limit_stop(cpu_rate_, usage.cpu_s(), cpu_limit_s_, grace_s_, poll_s_))
     sup.request_stop(*why);
 }
 
-bool McRun::stop_before(jw::Supervisor& sup, const Deadline& d, double grace_s,
+bool McRun::stop_before(jw::Supervisor& sup, const StopBy& d, double grace_s,
                         double period_s) const {
-  if (sup.finished() || !deadline_reached(d, grace_s, period_s)) return false;
+  if (sup.finished() || !time_to_stop(d, grace_s, period_s)) return false;
   sup.request_stop(d.source + " approaching: stopping at an event boundary");
   return true;
 }

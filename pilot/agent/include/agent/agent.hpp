@@ -37,9 +37,10 @@ struct AgentSetup {
   std::function<bool(const std::string&)> platform_ok;  // can this node run a job's Platform
   mjf::Watcher* watcher = nullptr;                      // the slot's budget; null: no limits known
   std::optional<jobwrapper::ContainerSpec> container;   // run payloads in this container
-  std::filesystem::path workdir;  // absolute; job directories are created below it
-  std::string batch_system;       // DIRAC's name of the batch system running the pilot; empty: none
-  std::string host_name;          // this node's name (job parameter HostName)
+  std::filesystem::path workdir;              // absolute; job directories are created below it
+  std::filesystem::path proc_root = "/proc";  // where a lost pilot's payloads are looked for
+  std::string batch_system;  // DIRAC's name of the batch system running the pilot; empty: none
+  std::string host_name;     // this node's name (job parameter HostName)
   log::Logger log;
   std::chrono::milliseconds watch_period{30000};
 };

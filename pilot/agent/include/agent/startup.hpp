@@ -4,6 +4,7 @@
 // description, job source. Each is logged with its duration; a failed step throws StepFailed
 // naming it, and the pilot exits non-zero with that name.
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,14 @@ struct StepFailed : Error {
   std::string step;
 };
 
+// Where the start-up reads the node: its file system (the platform probe, the shutdown file,
+// /cvmfs) and its live processes (owners of local queue jobs; payloads a lost pilot left, read by
+// the agent). Tests point them at fixture trees.
+struct NodeRoots {
+  std::filesystem::path files = "/";
+  std::filesystem::path proc = "/proc";
+};
+
 struct Startup {
   AgentSetup setup;
   std::unique_ptr<mjf::Watcher> watcher;  // setup.watcher points here
@@ -35,6 +44,6 @@ std::vector<std::pair<std::string, std::string>> demo_jobs();
 
 // `config.queue_dir` empty and no DIRAC services: the embedded default, a local queue in
 // <workdir>/demo-queue filled with the demo jobs.
-Startup start_up(Config config, log::Logger log);
+Startup start_up(Config config, log::Logger log, const NodeRoots& roots = {});
 
 }  // namespace pilot::agent

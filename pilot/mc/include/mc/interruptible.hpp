@@ -24,6 +24,7 @@
 #include "jobwrapper/supervisor.hpp"
 #include "mc/checkpoint.hpp"
 #include "mc/event_sizing.hpp"
+#include "mjf/budget.hpp"
 
 namespace pilot::mc {
 
@@ -58,15 +59,21 @@ void record_mc(jobwrapper::JobRecord& record, const McJob& job);
 // true. A malformed checkpoint is logged and ignored: the last good one is kept.
 bool mirror_checkpoint(jobwrapper::Supervisor& supervisor, McJob& job, const log::Logger& logger);
 
-// When to stop a payload gracefully before a deadline: once the time left is below the grace
-// the payload needs plus one check period (DIRAC's StopSig rule, without its 30-minute delay
-// after the start: an early reclaim must still save the events made so far).
-struct Deadline {
+// The moment by which a payload must have stopped, and what sets it: the slot's end (one or
+// several coinciding budget deadlines, "shutdowntime_job,shutdowntime") or a fixed limit of
+// `pilot exec` ("time_left", "wall_limit").
+struct StopBy {
   std::chrono::system_clock::time_point at;
-  std::string source;  // "shutdowntime_job", "wall_limit", ...
+  std::string source;
 };
-bool deadline_reached(const Deadline& deadline, double grace_s, double period_s,
-                      std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+// The slot's end from the budget's earliest deadline(s); nullopt when none is known.
+std::optional<StopBy> slot_end(const mjf::ResourceBudget& budget);
+
+// When to stop a payload gracefully: once the time left is below the grace the payload needs
+// plus one check period (DIRAC's StopSig rule, without its 30-minute delay after the start: an
+// early reclaim must still save the events made so far).
+bool time_to_stop(const StopBy& stop_by, double grace_s, double period_s,
+                  std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 struct McResult {
   std::optional<std::int64_t> events;

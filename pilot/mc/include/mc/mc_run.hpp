@@ -17,7 +17,7 @@ namespace pilot::mc {
 class McRun {
  public:
   // The slot's end as the caller knows it at the moment of asking; nullopt: none known.
-  using DeadlineSource = std::function<std::optional<Deadline>()>;
+  using StopBySource = std::function<std::optional<StopBy>()>;
 
   // Sizes the job and prepares `spec` (prepare_mc: throws "No time left to produce events"
   // before anything starts). The grace and the poll period of the checks are the spec's.
@@ -27,11 +27,11 @@ class McRun {
 
   // Runs the checks on each poll, before the poll hook already in `hooks`. The object must
   // outlive the supervisor.
-  void install(jobwrapper::Hooks& hooks, DeadlineSource deadline);
+  void install(jobwrapper::Hooks& hooks, StopBySource stop_by);
 
-  // Stops the payload when `deadline` leaves only its grace plus `period_s` (a caller that learns
-  // of a new deadline between polls). Returns whether it asked the payload to stop.
-  bool stop_before(jobwrapper::Supervisor& supervisor, const Deadline& deadline, double grace_s,
+  // Stops the payload when `stop_by` leaves only its grace plus `period_s` (a caller that learns
+  // of a new slot end between polls). Returns whether it asked the payload to stop.
+  bool stop_before(jobwrapper::Supervisor& supervisor, const StopBy& stop_by, double grace_s,
                    double period_s) const;
 
   // The MC section of job.json before the start (record_mc); the caller saves the record.
@@ -49,7 +49,7 @@ class McRun {
   double cpu_limit_s_ = 0;
   double grace_s_ = 0;
   double poll_s_ = 0;
-  DeadlineSource deadline_;
+  StopBySource stop_by_;
   log::Logger log_;
 };
 
