@@ -87,6 +87,8 @@ void Supervisor::State::abandon() noexcept {
     account();
     finish_record();
   } catch (...) {
+    // Called from the destructor, which must not throw whatever failed: the tree was killed
+    // above, and a record that cannot be written leaves job.json unfinished for recovery.
   }
 }
 

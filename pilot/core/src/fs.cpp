@@ -62,7 +62,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
     fd = UniqueFd();
     if (::rename(tmpl.c_str(), path.c_str()) != 0)
       throw_errno("cannot rename " + tmpl + " to " + path.string(), errno);
-  } catch (...) {
+  } catch (...) {  // the temporary file goes whatever failed; the error itself is rethrown
     ::unlink(tmpl.c_str());
     throw;
   }

@@ -94,7 +94,7 @@ CompressedCopy compress_tail(const std::filesystem::path& from, const std::files
     out = UniqueFd();
     if (::rename(tmp.c_str(), to.c_str()) != 0)
       throw_errno("cannot rename " + tmp.string() + " to " + to.string(), errno);
-  } catch (...) {
+  } catch (...) {  // the temporary file goes whatever failed; the error itself is rethrown
     ::unlink(tmp.c_str());
     throw;
   }

@@ -196,7 +196,7 @@ PackedOutput pack_output_sandbox(const fs::path& workdir, const jobs::JobDescrip
   out.files.push_back("job.json");
   try {
     sandbox::create_tar_bz2(archive, members);
-  } catch (...) {
+  } catch (...) {  // the record copy goes whatever failed; the error itself is rethrown
     std::error_code ec;
     fs::remove(record_file, ec);
     throw;

@@ -118,7 +118,7 @@ std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request
       status["processors"] = m.processors;
       queue::apply_status(status, {"Matched", "Assigned", "", now, "LocalQueue"});
       queue::write_status(to, status);
-    } catch (...) {
+    } catch (...) {  // the claim is undone whatever failed; the error itself is rethrown
       queue::rename_if_present(to, from);  // leave it to others rather than half-claimed
       throw;
     }

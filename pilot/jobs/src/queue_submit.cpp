@@ -31,7 +31,7 @@ std::string submit_job(const std::filesystem::path& root, std::string_view jdl_t
         if (!queue::find_state(root, id)) throw Error("job " + id + " vanished after submission");
         return id;
       }
-    } catch (...) {
+    } catch (...) {  // the staging directory goes whatever failed; the error itself is rethrown
       std::error_code ec;
       std::filesystem::remove_all(staging, ec);
       throw;
