@@ -56,17 +56,15 @@ McExec::McExec(const McExecOptions& o, jw::JobSpec& spec, log::Logger logger)
                       .count();
   watcher_ = std::make_unique<mjf::Watcher>(os, mc, logger_.child("mjf"));
   budget_ = watcher_->budget();
-  auto now = std::chrono::system_clock::now();
+  auto in_seconds = [now = std::chrono::system_clock::now()](double s, const char* source) {
+    return mc::StopBy{now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                std::chrono::duration<double>(s)),
+                      source};
+  };
   if (o.time_left > 0)
-    fixed_stop_by_ =
-        mc::StopBy{now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                             std::chrono::duration<double>(o.time_left)),
-                   "time_left"};
+    fixed_stop_by_ = in_seconds(o.time_left, "time_left");
   else if (spec.watchdog.wall_limit_s > 0)
-    fixed_stop_by_ =
-        mc::StopBy{now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                             std::chrono::duration<double>(spec.watchdog.wall_limit_s)),
-                   "wall_limit"};
+    fixed_stop_by_ = in_seconds(spec.watchdog.wall_limit_s, "wall_limit");
   mc::McOptions mo;
   mo.summary_file = o.summary_file;
   if (o.events > 0) {
