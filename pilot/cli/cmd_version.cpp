@@ -3,6 +3,7 @@
 
 #include "cli.hpp"
 #include "core/version.hpp"
+#include "library_versions.hpp"
 
 namespace pilot::cli {
 
