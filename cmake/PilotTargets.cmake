@@ -4,7 +4,8 @@ add_library(pilot_warnings INTERFACE)
 target_compile_options(pilot_warnings INTERFACE -Wall -Wextra -Werror)
 
 # spdlog header-only over fmt header-only: Debian's spdlog targets pull in libfmt.so, which cannot
-# be linked statically. Only pilot/core/src/log.cpp includes spdlog, to keep compile times down.
+# be linked statically. Only the logger (pilot/core/log/src/log.cpp) uses spdlog, to keep compile
+# times down; pilot/cli/library_versions.cpp reads its version macros.
 add_library(pilot_spdlog INTERFACE)
 target_compile_definitions(pilot_spdlog INTERFACE SPDLOG_FMT_EXTERNAL SPDLOG_HEADER_ONLY)
 target_link_libraries(pilot_spdlog INTERFACE fmt::fmt-header-only Threads::Threads)
