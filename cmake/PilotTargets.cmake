@@ -27,11 +27,22 @@ function(pilot_module name)
   target_link_libraries(${name} PUBLIC ${M_DEPS} PRIVATE pilot_warnings)
 endfunction()
 
-# pilot_tests(NAME SOURCES... DEPS ... [LABELS ...]): a Catch2 test executable whose cases
-# become ctest tests. Tests find the pilot binary, the source tree and the build tree through
-# compile definitions, so they run the same from ctest and by hand.
+# pilot_runs_pilot(TARGET): TARGET runs the built `pilot` binary (tests/support's run_pilot and
+# PilotProcess): it links pilot_runner, may include run_pilot.hpp and pilot_process.hpp (which
+# refuse to compile elsewhere), and the binary is built before it, so it never runs a stale one.
+function(pilot_runs_pilot target)
+  target_link_libraries(${target} PRIVATE pilot_runner)
+  target_compile_definitions(${target} PRIVATE PILOT_RUNS_PILOT)
+  add_dependencies(${target} pilot)
+endfunction()
+
+# pilot_tests(NAME SOURCES... DEPS ... [RUNS_PILOT] [ALSO_DIRAC_V9] [LABELS ...]): a Catch2 test
+# executable whose cases become ctest tests. Tests find the source tree and the build tree through
+# compile definitions, so they run the same from ctest and by hand. RUNS_PILOT: the tests run the
+# `pilot` binary (pilot_runs_pilot); without it a test executable neither waits for the binary to
+# build nor can run it.
 function(pilot_tests name)
-  cmake_parse_arguments(T "ALSO_DIRAC_V9" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "ALSO_DIRAC_V9;RUNS_PILOT" "" "SOURCES;DEPS;LABELS" ${ARGN})
   # ctest cuts a test name at ';' and Catch2 reads a leading '-' as an option: such a test would
   # run nothing and still pass.
   foreach(src ${T_SOURCES})
@@ -43,10 +54,11 @@ function(pilot_tests name)
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_DEPS} Catch2::Catch2WithMain pilot_warnings)
   target_compile_definitions(${name} PRIVATE
-    PILOT_BIN="$<TARGET_FILE:pilot>"
     PILOT_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     PILOT_BUILD_DIR="${PROJECT_BINARY_DIR}")
-  add_dependencies(${name} pilot)
+  if(T_RUNS_PILOT)
+    pilot_runs_pilot(${name})
+  endif()
   set(props TIMEOUT 300)
   if(T_LABELS)
     list(APPEND props LABELS "${T_LABELS}")

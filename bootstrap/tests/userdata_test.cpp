@@ -3,7 +3,6 @@
 #include "bootstrap/userdata.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
-#include "run_pilot.hpp"
 
 using pilot::bootstrap::make_user_data;
 using pilot::bootstrap::UserDataOptions;
@@ -61,19 +60,4 @@ TEST_CASE("user-data refuses bad options, naming them") {
   o = good();
   o.sha256 = std::string(64, 'A');
   CHECK_THAT(make_user_data(o), Catch::Contains(std::string(64, 'a') + "  pilot"));
-}
-
-TEST_CASE("pilot userdata checks the pilot configuration before it reaches a VM") {
-  pilot::TempDir dir("userdata");
-  pilot::write_file_atomic(dir.path() / "bad.json", R"({"queue_dri": "/q"})");
-  auto r =
-      pilot::test::run_pilot({"userdata", "--config", (dir.path() / "bad.json").string(),
-                              "--binary-url", "https://x/pilot", "--sha256", std::string(64, '0')});
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Catch::Contains("unknown configuration option 'queue_dri'"));
-  pilot::write_file_atomic(dir.path() / "good.json", R"({"queue_dir": "/q"})");
-  r = pilot::test::run_pilot({"userdata", "--config", (dir.path() / "good.json").string(),
-                              "--binary-url", "https://x/pilot", "--sha256", std::string(64, '0')});
-  CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::StartsWith("#cloud-config"));
 }

@@ -15,10 +15,11 @@
 #include "jobwrapper/job_record.hpp"
 #include "jobwrapper/procfs.hpp"
 #include "jobwrapper/supervisor.hpp"
-#include "pilot_process.hpp"
-#include "run_pilot.hpp"
+#include "processes.hpp"
 
 namespace jw = pilot::jobwrapper;
+using pilot::test::process_alive;
+using pilot::test::read_pid_file;
 
 namespace {
 
@@ -46,22 +47,6 @@ jw::JobRecord run_sh(const std::string& script,
   auto s = sh(d, script);
   configure(s);
   return jw::run_job(s);
-}
-
-// Alive = present and not a zombie (PID 1 here may take its time to reap orphans).
-bool alive(pid_t pid) {
-  auto st = jw::read_proc_stat("/proc", pid);
-  return st && !st->gone();
-}
-
-pid_t read_pid(const std::filesystem::path& p) {
-  for (int i = 0; i < 100; ++i) {
-    auto t = pilot::read_file(p);
-    if (t && !t->empty() && t->back() == '\n') return std::stoi(*t);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  FAIL("no pid in " << p);
-  return 0;
 }
 
 bool cgroup_available() {
@@ -277,7 +262,7 @@ TEST_CASE("a payload that ignores the stop signal and SIGTERM is escalated to SI
   CHECK(rec.signals_sent[1].signal == "SIGTERM");
   CHECK(rec.signals_sent[2].signal == "SIGKILL");
   CHECK(rec.signals_sent[2].processes == 2);
-  CHECK_FALSE(alive(read_pid(d.path() / "job" / "child.pid")));
+  CHECK_FALSE(process_alive(read_pid_file(d.path() / "job" / "child.pid")));
 }
 
 TEST_CASE("a double-forked, setsid child is gone after the job (/proc marker tracking)") {
@@ -287,8 +272,8 @@ TEST_CASE("a double-forked, setsid child is gone after the job (/proc marker tra
   auto rec = jw::run_job(s);
   CHECK(rec.outcome == jw::Outcome::success);
   CHECK(rec.tracking == "proc");
-  pid_t child = read_pid(d.path() / "job" / "child.pid");
-  CHECK_FALSE(alive(child));
+  pid_t child = read_pid_file(d.path() / "job" / "child.pid");
+  CHECK_FALSE(process_alive(child));
   REQUIRE_FALSE(rec.signals_sent.empty());
   CHECK(rec.signals_sent[0].signal == "SIGTERM");
 }
@@ -307,48 +292,8 @@ TEST_CASE(
   auto rec = jw::run_job(s);
   CHECK(rec.outcome == jw::Outcome::success);
   CHECK_THAT(rec.tracking, Catch::StartsWith("cgroup"));
-  CHECK_FALSE(alive(read_pid(d.path() / "job" / "child.pid")));
+  CHECK_FALSE(process_alive(read_pid_file(d.path() / "job" / "child.pid")));
   CHECK_FALSE(std::filesystem::exists(rec.tracking.substr(rec.tracking.find(' ') + 1)));
-}
-
-TEST_CASE("a lost pilot's job cgroup is emptied and removed by the pilot that recovers the job") {
-  if (!cgroup_available()) {
-    WARN("not tested here: no writable cgroup below this process's own (see /proc/self/cgroup)");
-    return;
-  }
-  pilot::TempDir d("jwsup");
-  auto wd = d.path() / "j";
-  // The payload's grandchild leaves its session and drops the marker: only the cgroup knows it.
-  pilot::write_file_atomic(d.path() / "payload.sh",
-                           "/bin/sh -c 'setsid env -i /bin/sh -c \"echo \\$\\$ > child.pid; exec "
-                           "sleep 300\" &'\nwhile [ ! -s child.pid ]; do sleep 0.05; done\n"
-                           "exec sleep 300\n");
-  {
-    pilot::test::PilotProcess p({"exec", "--workdir", wd.string(), "--tracking", "cgroup", "--poll",
-                                 "0.05", "--", "/bin/sh", (d.path() / "payload.sh").string()},
-                                d.path());
-    REQUIRE(pilot::test::wait_until([&] {
-      auto rec = jw::load_job_record(wd);
-      return rec && rec->state == jw::JobState::running && pilot::read_file(wd / "child.pid");
-    }));
-    p.signal(SIGKILL);
-    REQUIRE(p.wait());
-  }
-  auto rec = jw::load_job_record(wd);
-  REQUIRE(rec);
-  REQUIRE_THAT(rec->tracking, Catch::StartsWith("cgroup"));
-  std::filesystem::path cgroup_dir = rec->tracking.substr(rec->tracking.find(' ') + 1);
-  REQUIRE(std::filesystem::is_directory(cgroup_dir));
-  pid_t child = read_pid(wd / "child.pid");
-  REQUIRE(rec->pid > 1);
-  CHECK(alive(child));
-  auto r = pilot::test::run_pilot({"exec", "--workdir", wd.string(), "--recover", "--grace", "1"});
-  INFO(r.err);
-  CHECK(r.exit_code == 0);
-  CHECK_FALSE(alive(rec->pid));
-  CHECK_FALSE(alive(child));
-  CHECK_FALSE(std::filesystem::exists(cgroup_dir));
-  if (alive(child)) ::kill(child, SIGKILL);
 }
 
 TEST_CASE("huge output: the cap is honoured, head and tail are kept") {
@@ -425,10 +370,10 @@ TEST_CASE("destroying the supervisor with the job running kills the whole tree a
     pilot::process::asio::io_context ctx;
     jw::Supervisor sup(ctx, sh(d, "sleep 300 & echo $! > child.pid; wait"), {}, {});
     sup.start();
-    child = read_pid(d.path() / "job" / "child.pid");
-    CHECK(alive(child));
+    child = read_pid_file(d.path() / "job" / "child.pid");
+    CHECK(process_alive(child));
   }
-  CHECK_FALSE(alive(child));
+  CHECK_FALSE(process_alive(child));
   auto rec = jw::load_job_record(d.path() / "job");
   REQUIRE(rec);
   CHECK(rec->state == jw::JobState::finished);

@@ -19,7 +19,7 @@ struct Bin {
   pilot::TempDir dir{"mjf-bin"};
   void script(const std::string& name, const std::string& body) {
     auto p = dir.path() / name;
-    mjf_test::write(p, "#!/bin/sh\n" + body + "\n");
+    mjf_test::put_file(p, "#!/bin/sh\n" + body + "\n");
     ::chmod(p.c_str(), 0755);
   }
   // The scripts come first in PATH; the system directories follow for sh's own tools, unless
@@ -59,13 +59,13 @@ TEST_CASE("the batch system and job id come from the environment") {
   CHECK(detect_batch_job({{"JOB_ID", "5"}, {"SGE_ROOT", "/opt/sge"}})->system == "sge");
 
   pilot::TempDir tmp("mjf");
-  mjf_test::write(tmp.path() / "job.ad", "ClusterId = 123\nProcId = 4\n");
+  mjf_test::put_file(tmp.path() / "job.ad", "ClusterId = 123\nProcId = 4\n");
   auto c = detect_batch_job({{"_CONDOR_JOB_AD", (tmp.path() / "job.ad").string()}});
   REQUIRE(c);
   CHECK(c->system == "htcondor");
   CHECK(c->job_id == "123.4");
-  mjf_test::write(tmp.path() / "job2.ad",
-                  "GlobalJobId = \"ce.example#123.4#1700000000\"\nClusterId = 123\n");
+  mjf_test::put_file(tmp.path() / "job2.ad",
+                     "GlobalJobId = \"ce.example#123.4#1700000000\"\nClusterId = 123\n");
   CHECK(detect_batch_job({{"_CONDOR_JOB_AD", (tmp.path() / "job2.ad").string()}})->job_id ==
         "ce.example#123.4#1700000000");
   auto missing = detect_batch_job({{"_CONDOR_JOB_AD", (tmp.path() / "nope.ad").string()}});
@@ -76,7 +76,7 @@ TEST_CASE("the batch system and job id come from the environment") {
 
 TEST_CASE("processors come from the batch environment in glideinWMS order") {
   pilot::TempDir tmp("mjf");
-  mjf_test::write(tmp.path() / "machine.ad", "Cpus = 8\nMemory = 16000\n");
+  mjf_test::put_file(tmp.path() / "machine.ad", "Cpus = 8\nMemory = 16000\n");
   Environment env{{"_CONDOR_MACHINE_AD", (tmp.path() / "machine.ad").string()},
                   {"PBS_NUM_PPN", "7"},
                   {"PBS_NP", "6"},
@@ -172,9 +172,9 @@ TEST_CASE("Slurm: missing, failing and hanging commands are reported, not fatal"
 
 TEST_CASE("HTCondor: start date plus MaxRuntime or MaxWallTimeMins - memory from the machine ad") {
   pilot::TempDir tmp("mjf");
-  mjf_test::write(tmp.path() / "job.ad",
-                  "ClusterId = 1\nProcId = 0\nJobStartDate = 1700000000\nMaxRuntime = 3600\n");
-  mjf_test::write(tmp.path() / "machine.ad", "Cpus = 4\nMemory = 8000\n");
+  mjf_test::put_file(tmp.path() / "job.ad",
+                     "ClusterId = 1\nProcId = 0\nJobStartDate = 1700000000\nMaxRuntime = 3600\n");
+  mjf_test::put_file(tmp.path() / "machine.ad", "Cpus = 4\nMemory = 8000\n");
   Environment env{{"_CONDOR_JOB_AD", (tmp.path() / "job.ad").string()},
                   {"_CONDOR_MACHINE_AD", (tmp.path() / "machine.ad").string()}};
   auto l = query_batch_limits({"htcondor", "1.0"}, env, query());
@@ -182,12 +182,12 @@ TEST_CASE("HTCondor: start date plus MaxRuntime or MaxWallTimeMins - memory from
   CHECK(l.memory_bytes == 8000LL << 20);
   CHECK(l.problems.empty());
 
-  mjf_test::write(
+  mjf_test::put_file(
       tmp.path() / "job.ad",
       "JobStartDate = 1700000000\nJobCurrentStartDate = 1700000100\nMaxWallTimeMins = 60\n");
   CHECK(query_batch_limits({"htcondor", ""}, env, query()).end_time == 1700003700);
 
-  mjf_test::write(tmp.path() / "job.ad", "JobStartDate = 1700000000\nMaxRuntime = 3600 * 24\n");
+  mjf_test::put_file(tmp.path() / "job.ad", "JobStartDate = 1700000000\nMaxRuntime = 3600 * 24\n");
   l = query_batch_limits({"htcondor", ""}, env, query());
   CHECK_FALSE(l.end_time);
   CHECK(mentions(l.problems, "MaxRuntime"));

@@ -52,9 +52,9 @@ const std::map<std::string, std::string> kAllJob = {{"allocated_cpu", "4\n"},
 
 TEST_CASE("every 2016 and legacy key is read from directories with its type") {
   pilot::TempDir tmp("mjf");
-  mjf_test::write_set(tmp.path() / "m", kAllMachine);
-  mjf_test::write_set(tmp.path() / "j", kAllJob);
-  mjf_test::write(tmp.path() / "j/some_future_key", "whatever\n");  // unknown keys are ignored
+  mjf_test::put_files(tmp.path() / "m", kAllMachine);
+  mjf_test::put_files(tmp.path() / "j", kAllJob);
+  mjf_test::put_file(tmp.path() / "j/some_future_key", "whatever\n");  // unknown keys are ignored
   auto f = pilot::mjf::read_features(dirs(tmp.path() / "m", tmp.path() / "j"), {});
   const auto& m = f.machine;
   CHECK(m.total_cpu == 8);
@@ -87,14 +87,14 @@ TEST_CASE("every 2016 and legacy key is read from directories with its type") {
 TEST_CASE(
     "each key follows the value rules: whitespace, empty, garbage, floats, multi-line, negative") {
   pilot::TempDir tmp("mjf");
-  mjf_test::write_set(tmp.path() / "m", {{"total_cpu", " \t8\r\n"},            // stripped
+  mjf_test::put_files(tmp.path() / "m", {{"total_cpu", " \t8\r\n"},            // stripped
                                          {"hs06", "\n"},                       // empty: absent
                                          {"shutdowntime", "1398790803.78\n"},  // float: absent
                                          {"grace_secs", "12abc"},              // garbage: absent
                                          {"jobslots", "4\n5\n"},               // multi-line: absent
                                          {"log_cores", "-2"},  // negative integer is an integer
                                          {"phys_cores", "<html>404</html>"}});
-  mjf_test::write_set(tmp.path() / "j", {{"allocated_cpu", "4.0"},
+  mjf_test::put_files(tmp.path() / "j", {{"allocated_cpu", "4.0"},
                                          {"hs06_job", "ten"},
                                          {"shutdowntime_job", "-5"},
                                          {"job_id", "  job 42 \n"},
@@ -211,27 +211,27 @@ TEST_CASE("a refused connection gives absent keys, not an error") {
 
 TEST_CASE("dynamic keys are re-read - a failed re-read keeps the last good value") {
   pilot::TempDir tmp("mjf");
-  mjf_test::write_set(tmp.path() / "m", {{"shutdowntime", "1700007200"}, {"total_cpu", "8"}});
-  mjf_test::write_set(tmp.path() / "j", {{"allocated_cpu", "4"}});
+  mjf_test::put_files(tmp.path() / "m", {{"shutdowntime", "1700007200"}, {"total_cpu", "8"}});
+  mjf_test::put_files(tmp.path() / "j", {{"allocated_cpu", "4"}});
   auto s = dirs(tmp.path() / "m", tmp.path() / "j");
   auto f = pilot::mjf::read_features(s, {});
   CHECK(f.machine.shutdowntime == 1700007200);
   CHECK_FALSE(f.job.shutdowntime_job);
 
   // Announced, moved earlier; static keys are not re-read.
-  mjf_test::write(tmp.path() / "j/shutdowntime_job", "1700003600\n");
-  mjf_test::write(tmp.path() / "m/shutdowntime", "1700005000\n");
-  mjf_test::write(tmp.path() / "j/allocated_cpu", "2");
+  mjf_test::put_file(tmp.path() / "j/shutdowntime_job", "1700003600\n");
+  mjf_test::put_file(tmp.path() / "m/shutdowntime", "1700005000\n");
+  mjf_test::put_file(tmp.path() / "j/allocated_cpu", "2");
   pilot::mjf::refresh_dynamic(f, s, {});
   CHECK(f.job.shutdowntime_job == 1700003600);
   CHECK(f.machine.shutdowntime == 1700005000);
   CHECK(f.job.allocated_cpu == 4);
 
   // Garbage (a half-written file) and an unreadable file keep the last good value.
-  mjf_test::write(tmp.path() / "m/shutdowntime", "17000");
+  mjf_test::put_file(tmp.path() / "m/shutdowntime", "17000");
   pilot::mjf::refresh_dynamic(f, s, {});
   CHECK(f.machine.shutdowntime == 17000);
-  mjf_test::write(tmp.path() / "m/shutdowntime", "garbage");
+  mjf_test::put_file(tmp.path() / "m/shutdowntime", "garbage");
   std::filesystem::remove(tmp.path() / "j/shutdowntime_job");
   std::filesystem::create_directories(tmp.path() / "j/shutdowntime_job");  // unreadable as a value
   pilot::mjf::refresh_dynamic(f, s, {});
@@ -240,7 +240,7 @@ TEST_CASE("dynamic keys are re-read - a failed re-read keeps the last good value
 
   // Withdrawn: the file is gone or empty.
   std::filesystem::remove(tmp.path() / "j/shutdowntime_job");
-  mjf_test::write(tmp.path() / "m/shutdowntime", "\n");
+  mjf_test::put_file(tmp.path() / "m/shutdowntime", "\n");
   pilot::mjf::refresh_dynamic(f, s, {});
   CHECK_FALSE(f.job.shutdowntime_job);
   CHECK_FALSE(f.machine.shutdowntime);

@@ -1,5 +1,5 @@
 #pragma once
-// Small helpers shared by the mjf tests: MJF directories written as a site would.
+// Small helpers shared by the mjf tests: MJF directories written as a site would, local dates.
 
 #include <ctime>
 #include <filesystem>
@@ -7,19 +7,13 @@
 #include <string>
 
 #include "core/fs.hpp"
+#include "node_files.hpp"
 
 namespace mjf_test {
 
-inline void write(const std::filesystem::path& path, const std::string& data) {
-  std::filesystem::create_directories(path.parent_path());
-  pilot::write_file_atomic(path, data);
-}
-
-inline void write_set(const std::filesystem::path& dir,
-                      const std::map<std::string, std::string>& keys) {
-  std::filesystem::create_directories(dir);
-  for (const auto& [k, v] : keys) write(dir / k, v);
-}
+// MJF directories and files: pilot::test::put_files and put_file (tests/support/node_files.hpp).
+using pilot::test::put_file;
+using pilot::test::put_files;
 
 // Epoch of a local date and time, as batch systems print them.
 inline std::int64_t local_epoch(int y, int mo, int d, int h, int mi, int s) {

@@ -27,7 +27,7 @@ struct Slot {
     return s;
   }
   void set(const std::string& rel, const std::string& value) {
-    mjf_test::write(tmp.path() / rel, value);
+    mjf_test::put_file(tmp.path() / rel, value);
   }
   void remove(const std::string& rel) { std::filesystem::remove(tmp.path() / rel); }
 };
@@ -46,17 +46,17 @@ TEST_CASE("the shutdown file and the drain file are read under the root") {
   refresh_shutdown_file(t, root.path(), {});
   CHECK_FALSE(t);
   CHECK_FALSE(drain_file_exists(drain_file_path(root.path())));
-  mjf_test::write(shutdown_file_path(root.path()), " 1700002000\n");
-  mjf_test::write(drain_file_path(root.path()), "");
+  mjf_test::put_file(shutdown_file_path(root.path()), " 1700002000\n");
+  mjf_test::put_file(drain_file_path(root.path()), "");
   refresh_shutdown_file(t, root.path(), {});
   CHECK(t == 1700002000);
   CHECK(drain_file_exists(drain_file_path(root.path())));
   CHECK(shutdown_file_path(root.path()) == root.path() / "var/run/shutdown_time");
   CHECK(drain_file_path(root.path()) == root.path() / "var/lib/dirac_drain");
-  mjf_test::write(shutdown_file_path(root.path()), "1700002000.5");  // unusable: keep last good
+  mjf_test::put_file(shutdown_file_path(root.path()), "1700002000.5");  // unusable: keep last good
   refresh_shutdown_file(t, root.path(), {});
   CHECK(t == 1700002000);
-  mjf_test::write(shutdown_file_path(root.path()), "");  // withdrawn
+  mjf_test::put_file(shutdown_file_path(root.path()), "");  // withdrawn
   refresh_shutdown_file(t, root.path(), {});
   CHECK_FALSE(t);
 }
@@ -177,13 +177,13 @@ TEST_CASE("change names for logs") {
 
 TEST_CASE("a drain file moved elsewhere is the one watched, not the default place") {
   pilot::TempDir root("mjf-root");
-  mjf_test::write(drain_file_path(root.path()), "");  // the default place, not the site's choice
+  mjf_test::put_file(drain_file_path(root.path()), "");  // the default place, not the site's choice
   ObserveSettings s;
   s.root = root.path();
   s.drain_file = root.path() / "site" / "drain";
   auto obs = observe(s, {}, kNow);
   CHECK_FALSE(obs.drain_file);
-  mjf_test::write(s.drain_file, "");
+  mjf_test::put_file(s.drain_file, "");
   reobserve(obs, s, {}, kNow);
   CHECK(obs.drain_file);
   s.drain_file.clear();  // unset: the default place

@@ -1,17 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include "core/fs.hpp"
+#include "node_files.hpp"
 #include "platform/resources.hpp"
 
 using namespace pilot::platform;
 namespace fs = std::filesystem;
-
-namespace {
-void put(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  pilot::write_file_atomic(path, text);
-}
-}  // namespace
+using pilot::test::put_file;
 
 TEST_CASE("kernel CPU lists") {
   CHECK(count_cpu_list("0-3,8,10-11\n") == 7);
@@ -25,7 +20,8 @@ TEST_CASE("kernel CPU lists") {
 TEST_CASE("affinity from /proc/self/status under the root, or the live process") {
   pilot::TempDir root;
   CHECK_FALSE(affinity_cpus(root.path()));
-  put(root.path() / "proc/self/status", "Name:\tx\nCpus_allowed:\tf\nCpus_allowed_list:\t0-1,4\n");
+  put_file(root.path() / "proc/self/status",
+           "Name:\tx\nCpus_allowed:\tf\nCpus_allowed_list:\t0-1,4\n");
   CHECK(affinity_cpus(root.path()) == 3);
   auto live = affinity_cpus("/");
   REQUIRE(live);
@@ -35,45 +31,45 @@ TEST_CASE("affinity from /proc/self/status under the root, or the live process")
 TEST_CASE("cgroup v2: the tightest cpu.max and memory.max up the hierarchy") {
   pilot::TempDir root;
   auto cg = root.path() / "sys/fs/cgroup";
-  put(root.path() / "proc/self/cgroup", "0::/job/step\n");
-  put(cg / "cgroup.controllers", "cpu memory\n");
+  put_file(root.path() / "proc/self/cgroup", "0::/job/step\n");
+  put_file(cg / "cgroup.controllers", "cpu memory\n");
   CHECK_FALSE(cgroup_cpu_quota(root.path()));
   CHECK_FALSE(cgroup_memory_limit(root.path()));
-  put(cg / "job/cpu.max", "250000 100000\n");
-  put(cg / "job/step/cpu.max", "max 100000\n");
-  put(cg / "job/memory.max", "8589934592\n");
-  put(cg / "job/step/memory.max", "4294967296\n");
+  put_file(cg / "job/cpu.max", "250000 100000\n");
+  put_file(cg / "job/step/cpu.max", "max 100000\n");
+  put_file(cg / "job/memory.max", "8589934592\n");
+  put_file(cg / "job/step/memory.max", "4294967296\n");
   CHECK(cgroup_cpu_quota(root.path()) == Approx(2.5));
   CHECK(cgroup_memory_limit(root.path()) == 4294967296ULL);
-  put(cg / "job/step/memory.max", "max\n");
+  put_file(cg / "job/step/memory.max", "max\n");
   CHECK(cgroup_memory_limit(root.path()) == 8589934592ULL);
 }
 
 TEST_CASE("cgroup v1: cfs quota over period, memory.limit_in_bytes, unlimited ignored") {
   pilot::TempDir root;
   auto cg = root.path() / "sys/fs/cgroup";
-  put(root.path() / "proc/self/cgroup",
-      "4:memory:/slot1\n3:cpu,cpuacct:/slot1\n1:name=systemd:/\n");
-  put(cg / "cpu,cpuacct/slot1/cpu.cfs_quota_us", "400000\n");
-  put(cg / "cpu,cpuacct/slot1/cpu.cfs_period_us", "100000\n");
-  put(cg / "cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
-  put(cg / "cpu,cpuacct/cpu.cfs_period_us", "100000\n");
-  put(cg / "memory/slot1/memory.limit_in_bytes", "9223372036854771712\n");
-  put(cg / "memory/memory.limit_in_bytes", "2147483648\n");
+  put_file(root.path() / "proc/self/cgroup",
+           "4:memory:/slot1\n3:cpu,cpuacct:/slot1\n1:name=systemd:/\n");
+  put_file(cg / "cpu,cpuacct/slot1/cpu.cfs_quota_us", "400000\n");
+  put_file(cg / "cpu,cpuacct/slot1/cpu.cfs_period_us", "100000\n");
+  put_file(cg / "cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
+  put_file(cg / "cpu,cpuacct/cpu.cfs_period_us", "100000\n");
+  put_file(cg / "memory/slot1/memory.limit_in_bytes", "9223372036854771712\n");
+  put_file(cg / "memory/memory.limit_in_bytes", "2147483648\n");
   CHECK(cgroup_cpu_quota(root.path()) == Approx(4.0));
   CHECK(cgroup_memory_limit(root.path()) == 2147483648ULL);
 }
 
 TEST_CASE("garbage cgroup and meminfo files are ignored") {
   pilot::TempDir root;
-  put(root.path() / "proc/self/cgroup", "\xff\xfe garbage\n::::\n");
-  put(root.path() / "sys/fs/cgroup/cgroup.controllers", "");
-  put(root.path() / "sys/fs/cgroup/cpu.max", "lots of nothing\n");
-  put(root.path() / "proc/meminfo", "MemTotal: many kB\n");
+  put_file(root.path() / "proc/self/cgroup", "\xff\xfe garbage\n::::\n");
+  put_file(root.path() / "sys/fs/cgroup/cgroup.controllers", "");
+  put_file(root.path() / "sys/fs/cgroup/cpu.max", "lots of nothing\n");
+  put_file(root.path() / "proc/meminfo", "MemTotal: many kB\n");
   CHECK_FALSE(cgroup_cpu_quota(root.path()));
   CHECK_FALSE(cgroup_memory_limit(root.path()));
   CHECK_FALSE(mem_total(root.path()));
-  put(root.path() / "proc/meminfo", "MemFree: 1 kB\nMemTotal:       24683656 kB\n");
+  put_file(root.path() / "proc/meminfo", "MemFree: 1 kB\nMemTotal:       24683656 kB\n");
   CHECK(mem_total(root.path()) == 24683656ULL * 1024);
 }
 
@@ -99,17 +95,17 @@ TEST_CASE("usable CPUs: the smallest known limit") {
 TEST_CASE("NVIDIA GPUs from the driver and from PCI sysfs") {
   pilot::TempDir root;
   CHECK(nvidia_gpus(root.path()).empty());
-  put(root.path() / "proc/driver/nvidia/gpus/0000:3B:00.0/information",
-      "Model: \t\t Tesla V100-PCIE-32GB\nIRQ:   \t\t 88\n");
+  put_file(root.path() / "proc/driver/nvidia/gpus/0000:3B:00.0/information",
+           "Model: \t\t Tesla V100-PCIE-32GB\nIRQ:   \t\t 88\n");
   auto pci = root.path() / "sys/bus/pci/devices";
-  put(pci / "0000:3b:00.0/vendor", "0x10de\n");
-  put(pci / "0000:3b:00.0/class", "0x030200\n");
-  put(pci / "0000:d8:00.0/vendor", "0x10de\n");
-  put(pci / "0000:d8:00.0/class", "0x030000\n");
-  put(pci / "0000:00:1f.3/vendor", "0x10de\n");  // NVIDIA audio function: not a GPU
-  put(pci / "0000:00:1f.3/class", "0x040300\n");
-  put(pci / "0000:00:02.0/vendor", "0x8086\n");
-  put(pci / "0000:00:02.0/class", "0x030000\n");
+  put_file(pci / "0000:3b:00.0/vendor", "0x10de\n");
+  put_file(pci / "0000:3b:00.0/class", "0x030200\n");
+  put_file(pci / "0000:d8:00.0/vendor", "0x10de\n");
+  put_file(pci / "0000:d8:00.0/class", "0x030000\n");
+  put_file(pci / "0000:00:1f.3/vendor", "0x10de\n");  // NVIDIA audio function: not a GPU
+  put_file(pci / "0000:00:1f.3/class", "0x040300\n");
+  put_file(pci / "0000:00:02.0/vendor", "0x8086\n");
+  put_file(pci / "0000:00:02.0/class", "0x030000\n");
   auto gpus = nvidia_gpus(root.path());
   REQUIRE(gpus.size() == 2);
   CHECK(gpus[0].pci_address == "0000:3b:00.0");
@@ -123,9 +119,9 @@ TEST_CASE("NVIDIA GPUs from the driver and from PCI sysfs") {
 TEST_CASE("CVMFS repositories from the mount table and the /cvmfs listing") {
   pilot::TempDir root;
   CHECK(cvmfs_repositories(root.path()).empty());
-  put(root.path() / "proc/self/mounts",
-      "proc /proc proc rw 0 0\ncvmfs2 /cvmfs/lhcb.cern.ch fuse ro 0 0\n"
-      "cvmfs2 /cvmfs/grid.cern.ch fuse ro 0 0\n/dev/sda1 /cvmfs/not.cvmfs ext4 rw 0 0\n");
+  put_file(root.path() / "proc/self/mounts",
+           "proc /proc proc rw 0 0\ncvmfs2 /cvmfs/lhcb.cern.ch fuse ro 0 0\n"
+           "cvmfs2 /cvmfs/grid.cern.ch fuse ro 0 0\n/dev/sda1 /cvmfs/not.cvmfs ext4 rw 0 0\n");
   fs::create_directories(root.path() / "cvmfs/lhcb-condb.cern.ch");
   fs::create_directories(root.path() / "cvmfs/lhcb.cern.ch");
   CHECK(cvmfs_repositories(root.path()) ==
@@ -135,14 +131,14 @@ TEST_CASE("CVMFS repositories from the mount table and the /cvmfs listing") {
 TEST_CASE("glibc version from the libc-<ver>.so link name or the banner in libc.so.6") {
   pilot::TempDir root;
   CHECK_FALSE(glibc_version(root.path(), "x86_64"));
-  put(root.path() / "lib64/libc-2.17.so", "not really a library");
+  put_file(root.path() / "lib64/libc-2.17.so", "not really a library");
   fs::create_symlink("libc-2.17.so", root.path() / "lib64/libc.so.6");
   CHECK(glibc_version(root.path(), "x86_64") == "2.17");
   pilot::TempDir modern;
   static const char kLibc[] =
       "\x7f"
       "ELF junk\0\0release version x\0GNU C Library (GNU libc) stable release version 2.39.\n";
-  put(modern.path() / "lib/aarch64-linux-gnu/libc.so.6", std::string(kLibc, sizeof kLibc - 1));
+  put_file(modern.path() / "lib/aarch64-linux-gnu/libc.so.6", std::string(kLibc, sizeof kLibc - 1));
   CHECK(glibc_version(modern.path(), "aarch64") == "2.39");
   CHECK_FALSE(glibc_version(modern.path(), "x86_64"));
   auto live = glibc_version("/", "x86_64");

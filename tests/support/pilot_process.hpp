@@ -3,6 +3,11 @@
 // SIGKILL and recovery). stdout and stderr go to files; the process is killed if the test ends
 // while it still runs.
 
+#ifndef PILOT_RUNS_PILOT
+// Tests that run the binary are marked so that CMake builds it before them.
+#error "runs the pilot binary: mark the target RUNS_PILOT (cmake/PilotTargets.cmake)"
+#endif
+
 #include <sys/types.h>
 
 #include <chrono>

@@ -2,6 +2,11 @@
 // Runs the built `pilot` binary the way a user or a batch system would, for tests that check the
 // command line end to end.
 
+#ifndef PILOT_RUNS_PILOT
+// Tests that run the binary are marked so that CMake builds it before them.
+#error "runs the pilot binary: mark the target RUNS_PILOT (cmake/PilotTargets.cmake)"
+#endif
+
 #include <chrono>
 #include <map>
 #include <string>

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "agent_test_support.hpp"
 #include "core/fs.hpp"
 #include "core/run_command.hpp"
 #include "fake_server.hpp"
@@ -30,56 +31,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The pilot of these tests also uses the JobManager, beats every 0.5 s, needs 600 s of proxy
+// left and has a drain file of its own.
 struct Pilot {
   pilot::TempDir dir{"agent-dirac-e2e"};
   fs::path work() const { return dir.path() / "work"; }
 
   std::vector<std::string> args(const FakeDirac& server,
-                                std::vector<std::string> extra = {}) const {
-    auto pki = pilot::dirac::test::pki();
+                                const std::vector<std::string>& extra = {}) const {
     std::vector<std::string> a{
-        "run",
-        "--workdir",
-        work().string(),
-        "--json",
-        "--set",
-        "services.matcher=[\"" + server.diset_url() + "\"]",
-        "--set",
-        "services.job_state_update=[\"" + server.https_url() + "\"]",
-        "--set",
-        "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
         "--set",
         "services.job_manager=[\"" + server.diset_url("WorkloadManagement/JobManager") + "\"]",
-        "--set",
-        "setup=Test-Setup",
-        "--set",
-        "vo=testvo",
-        "--set",
-        "proxy=" + (pki / "proxy.pem").string(),
-        "--set",
-        "cert_dir=" + (pki / "certificates").string(),
-        "--set",
-        "site=DIRAC.Test.ch",
-        "--set",
-        "polling_s=0.1",
-        "--set",
-        "stop_after_failed_matches=1",
-        "--set",
-        "cpu_power_hs06=10",
-        "--set",
-        "wall_limit_s=100000",
-        "--set",
-        "min_free_disk_mb=10",
         "--set",
         "heartbeat_s=0.5",
         "--set",
         "min_proxy_lifetime_s=600",
         "--set",
-        "drain_file=" + (dir.path() / "drain").string(),
-        "--watch-period",
-        "0.5"};
+        "drain_file=" + (dir.path() / "drain").string()};
     a.insert(a.end(), extra.begin(), extra.end());
-    return a;
+    return pilot::agent::test::dirac_run_args(server, work(), "proxy.pem", a);
   }
 };
 

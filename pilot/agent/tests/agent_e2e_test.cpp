@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "agent_test_support.hpp"
 #include "core/fs.hpp"
 #include "mc/checkpoint.hpp"
 #include "output_files.hpp"
@@ -19,44 +20,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Queue {
-  pilot::TempDir dir{"agent-e2e"};
-  fs::path queue() const { return dir.path() / "queue"; }
-  fs::path work() const { return dir.path() / "work"; }
-
-  std::string submit(const std::string& jdl) {
-    auto f = dir.path() / "job.jdl";
-    pilot::write_file_atomic(f, jdl);
-    auto r = run_pilot({"queue", "submit", "--queue", queue().string(), f.string()});
-    REQUIRE(r.exit_code == 0);
-    return r.out.substr(0, r.out.find('\n'));
-  }
-  json show(const std::string& id) {
-    auto r = run_pilot({"queue", "show", "--queue", queue().string(), id});
-    REQUIRE(r.exit_code == 0);
-    return json::parse(r.out);
-  }
-  std::vector<std::string> args(std::vector<std::string> extra = {}) {
-    std::vector<std::string> a{"run",
-                               "--queue",
-                               queue().string(),
-                               "--workdir",
-                               work().string(),
-                               "--json",
-                               "--set",
-                               "polling_s=0.1",
-                               "--set",
-                               "stop_after_failed_matches=1",
-                               "--set",
-                               "cpu_power_hs06=10",
-                               "--set",
-                               "min_free_disk_mb=10",
-                               "--set",
-                               "heartbeat_s=0.5",
-                               "--watch-period",
-                               "0.5"};
+// Every test here beats every 0.5 s and watches the slot every 0.5 s.
+struct Queue : pilot::agent::test::LocalQueue {
+  Queue() : LocalQueue("agent-e2e") {}
+  std::vector<std::string> args(const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> a{"--set", "heartbeat_s=0.5", "--watch-period", "0.5"};
     a.insert(a.end(), extra.begin(), extra.end());
-    return a;
+    return run_args(a);
   }
 };
 

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agent_test_support.hpp"
 #include "core/fs.hpp"
 #include "fake_server.hpp"
 #include "output_files.hpp"
@@ -20,47 +21,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// One host failure is enough to stop, and any proxy lifetime left is enough: each test refuses
+// something else.
 std::vector<std::string> dirac_run(const FakeDirac& server, const fs::path& work,
-                                   const std::string& proxy, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a{
-      "run",
-      "--workdir",
-      work.string(),
-      "--json",
-      "--set",
-      "services.matcher=[\"" + server.diset_url() + "\"]",
-      "--set",
-      "services.job_state_update=[\"" + server.https_url() + "\"]",
-      "--set",
-      "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
-      "--set",
-      "setup=Test-Setup",
-      "--set",
-      "vo=testvo",
-      "--set",
-      "proxy=" + (pki() / proxy).string(),
-      "--set",
-      "cert_dir=" + (pki() / "certificates").string(),
-      "--set",
-      "site=DIRAC.Test.ch",
-      "--set",
-      "polling_s=0.1",
-      "--set",
-      "stop_after_failed_matches=1",
-      "--set",
-      "max_host_failures=1",
-      "--set",
-      "cpu_power_hs06=10",
-      "--set",
-      "wall_limit_s=100000",
-      "--set",
-      "min_free_disk_mb=10",
-      "--set",
-      "min_proxy_lifetime_s=0",
-      "--watch-period",
-      "0.5"};
+                                   const std::string& proxy,
+                                   const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> a{"--set", "max_host_failures=1", "--set", "min_proxy_lifetime_s=0"};
   a.insert(a.end(), extra.begin(), extra.end());
-  return a;
+  return pilot::agent::test::dirac_run_args(server, work, proxy, a);
 }
 
 // Every status dictionary (Status, MinorStatus, ApplicationStatus) the server received for `job`.
@@ -139,24 +107,6 @@ TEST_CASE("pilot run against a server whose certificate has expired stops, namin
   CHECK(s["stop_reason"] == "the job source could not be reached");
 }
 
-TEST_CASE("pilot dirac call shows why TLS was refused") {
-  FakeDirac server({"--host-cert", "selfsigned"});
-  std::map<std::string, std::string> env{{"X509_USER_PROXY", (pki() / "proxy.pem").string()},
-                                         {"X509_CERT_DIR", (pki() / "certificates").string()}};
-  auto r = run_pilot({"dirac", "call", server.diset_url(), "requestJob", "[{}]"}, env);
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Catch::Contains("certificate verify failed: self-signed certificate"));
-  auto p = run_pilot(
-      {"dirac", "call", server.https_url(), "setJobStatus", "[1, \"Running\", \"\", \"x\"]",
-       "--proxy", (pki() / "expired_proxy.pem").string()},
-      env);
-  CHECK(p.exit_code == 1);
-  CHECK_THAT(p.err, Catch::Contains("not connecting: " + (pki() / "expired_proxy.pem").string()) &&
-                        Catch::Contains("has expired: valid until 2020-01-02 00:00:00 UTC"));
-  CHECK(server.records().empty() ==
-        false);  // the self-signed handshake reached it; the expired proxy did not
-}
-
 TEST_CASE("bad job descriptions from the DIRAC server are reported Failed with the reason") {
   auto bad = bad_jobs();
   FakeDirac server({"--jobs", std::to_string(bad.size() + 1)});
@@ -194,32 +144,22 @@ TEST_CASE("bad job descriptions from the DIRAC server are reported Failed with t
 
 TEST_CASE(
     "bad job descriptions in the local queue are filed Failed with the reason, good jobs run") {
-  pilot::TempDir dir("agent-refusals");
-  auto queue = dir.path() / "queue";
+  pilot::agent::test::LocalQueue q("agent-refusals");
+  auto queue = q.queue();
   auto bad = bad_jobs();
   bad.push_back({"[ Executable = \"/bin/echo\"; JobName = \"raw \xff\xfe bytes\" ]",
                  "string is not valid UTF-8 (in attribute 'JobName')"});
   std::vector<std::string> ids;
-  for (std::size_t i = 0; i <= bad.size(); ++i) {
-    auto f = dir.path() / "good.jdl";
-    pilot::write_file_atomic(f,
-                             "[ Executable = \"/bin/echo\"; Arguments = \"ok\"; CPUTime = 3600 ]");
-    auto s = run_pilot({"queue", "submit", "--queue", queue.string(), f.string()});
-    REQUIRE(s.exit_code == 0);
-    ids.push_back(s.out.substr(0, s.out.find('\n')));
-  }
+  for (std::size_t i = 0; i <= bad.size(); ++i)
+    ids.push_back(q.submit("[ Executable = \"/bin/echo\"; Arguments = \"ok\"; CPUTime = 3600 ]"));
   // Replaced behind `pilot queue submit`'s back, as a broken or hostile writer of the queue would.
   for (std::size_t i = 0; i < bad.size(); ++i)
     pilot::write_file_atomic(queue / "pending" / ids[i] / "job.jdl", bad[i].jdl);
-  auto r = run_pilot({"run", "--queue", queue.string(), "--workdir", (dir.path() / "work").string(),
-                      "--json", "--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1",
-                      "--set", "cpu_power_hs06=10", "--set", "min_free_disk_mb=10"});
+  auto r = run_pilot(q.run_args());
   INFO(r.err.substr(0, 2000));
   REQUIRE(r.exit_code == 0);
   for (std::size_t i = 0; i <= bad.size(); ++i) {
-    auto show = run_pilot({"queue", "show", "--queue", queue.string(), ids[i]});
-    REQUIRE(show.exit_code == 0);
-    auto st = json::parse(show.out);
+    auto st = q.show(ids[i]);
     if (i == bad.size()) {
       CHECK(st["status"] == "Done");
       continue;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "agent_test_support.hpp"
 #include "core/fs.hpp"
 
 using nlohmann::json;
@@ -13,24 +14,16 @@ namespace fs = std::filesystem;
 namespace pilot::agent::test {
 
 std::vector<std::string> faulty_server_pilot_args(const FakeDirac& server, const fs::path& dir) {
-  auto pki = pilot::dirac::test::pki();
-  return {"run", "--workdir", (dir / "work").string(), "--json", "--set",
-          "services.matcher=[\"" + server.diset_url() + "\"]", "--set",
-          "services.job_state_update=[\"" + server.https_url() + "\"]",
-          // The ProxyManager shares the faulting DISET port: a job matched just before a fault
-          // runs without its owner's proxy rather than failing, so only the reports are tested.
-          "--set",
-          "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
-          "--set", "payload_proxy_required=false", "--set", "setup=Test-Setup", "--set",
-          "vo=testvo", "--set", "proxy=" + (pki / "proxy.pem").string(), "--set",
-          "cert_dir=" + (pki / "certificates").string(), "--set", "site=DIRAC.Test.ch", "--set",
-          "processors=1", "--set", "cpu_power_hs06=10", "--set", "wall_limit_s=100000", "--set",
-          "min_free_disk_mb=10", "--set", "min_proxy_lifetime_s=600", "--set",
-          "drain_file=" + (dir / "drain").string(),
-          // Short time-outs and polling keep the test fast; outages are ridden out, not counted.
-          "--set", "rpc_timeout_s=1", "--set", "rpc_connect_timeout_s=1", "--set", "polling_s=0.2",
-          "--set", "max_host_failures=1000", "--set", "stop_after_failed_matches=1", "--set",
-          "heartbeat_s=0.5", "--set", "report_retry_s=120", "--watch-period", "0.5"};
+  return dirac_run_args(
+      server, dir / "work", "proxy.pem",
+      {// The ProxyManager shares the faulting DISET port: a job matched just before a fault runs
+       // without its owner's proxy rather than failing, so only the reports are tested.
+       "--set", "payload_proxy_required=false", "--set", "processors=1", "--set",
+       "min_proxy_lifetime_s=600", "--set", "drain_file=" + (dir / "drain").string(),
+       // Short time-outs and polling keep the test fast; outages are ridden out, not counted.
+       "--set", "rpc_timeout_s=1", "--set", "rpc_connect_timeout_s=1", "--set", "polling_s=0.2",
+       "--set", "max_host_failures=1000", "--set", "heartbeat_s=0.5", "--set",
+       "report_retry_s=120"});
 }
 
 json sleeping_jobs(int n, double seconds) {

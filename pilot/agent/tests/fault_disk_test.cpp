@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent_test_support.hpp"
 #include "core/fs.hpp"
 #include "core/run_command.hpp"
 #include "output_files.hpp"
@@ -19,17 +20,12 @@ namespace fs = std::filesystem;
 TEST_CASE(
     "agent faults: the disk fills during a job: it fails with the watchdog's reason and is "
     "reported") {
-  pilot::TempDir dir("pilot-fault-disk");
-  auto queue = dir.path() / "queue", work = dir.path() / "work", copy = dir.path() / "work-after";
+  pilot::agent::test::LocalQueue q("pilot-fault-disk");
+  auto work = q.work(), copy = q.dir.path() / "work-after";
   fs::create_directories(work);
-  auto jdl = dir.path() / "fill.jdl";
-  pilot::write_file_atomic(
-      jdl,
+  auto id = q.submit(
       "[ Executable = \"/bin/sh\"; Arguments = \"-c 'echo filling; "
       "dd if=/dev/zero of=fill bs=64k 2>/dev/null; echo full; sleep 30'\"; CPUTime = 600; ]");
-  auto sub = run_pilot({"queue", "submit", "--queue", queue.string(), jdl.string()});
-  REQUIRE(sub.exit_code == 0);
-  auto id = sub.out.substr(0, sub.out.find('\n'));
 
   // The tmpfs exists only inside the namespace: what the pilot left there is copied out at the end.
   std::string script =
@@ -46,25 +42,12 @@ TEST_CASE(
                                 "sh",
                                 work.string(),
                                 copy.string(),
-                                PILOT_BIN,
-                                "run",
-                                "--queue",
-                                queue.string(),
-                                "--workdir",
-                                work.string(),
-                                "--json",
-                                "--set",
-                                "polling_s=0.1",
-                                "--set",
-                                "stop_after_failed_matches=1",
-                                "--set",
-                                "min_free_disk_mb=16",
-                                "--set",
-                                "heartbeat_s=0.4",
-                                "--set",
-                                "drain_file=" + (dir.path() / "drain").string(),
-                                "--watch-period",
-                                "0.5"};
+                                pilot::test::pilot_binary()};
+  // 16 MB of the 24 MB tmpfs must stay free: the payload's dd fills it past that.
+  auto run =
+      q.run_args({"--set", "min_free_disk_mb=16", "--set", "heartbeat_s=0.4", "--set",
+                  "drain_file=" + (q.dir.path() / "drain").string(), "--watch-period", "0.5"});
+  argv.insert(argv.end(), run.begin(), run.end());
   pilot::CommandOptions opts;
   opts.timeout = std::chrono::seconds(90);
   auto r = pilot::run_command(argv, opts);
@@ -77,9 +60,7 @@ TEST_CASE(
   CHECK(summary["jobs_failed"] == 1);
 
   // Reported, with DIRAC's reason.
-  auto show = run_pilot({"queue", "show", "--queue", queue.string(), id});
-  REQUIRE(show.exit_code == 0);
-  auto st = json::parse(show.out);
+  auto st = q.show(id);
   INFO(st.dump(1));
   CHECK(st["state"] == "done");
   CHECK(st["status"] == "Failed");

@@ -11,6 +11,7 @@
 #include <random>
 #include <thread>
 
+#include "agent_test_support.hpp"
 #include "core/fs.hpp"
 #include "jobwrapper/job_record.hpp"
 #include "output_files.hpp"
@@ -25,51 +26,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct KillRun {
-  pilot::TempDir dir{"pilot-fault-kill"};
-  fs::path queue() const { return dir.path() / "queue"; }
-  fs::path work() const { return dir.path() / "work"; }
+// A 50-event MC job on a local queue, and the pilot's command line: a 5 s grace, heartbeats every
+// 0.5 s, the slot watched every 0.2 s, a drain file of its own.
+struct KillRun : pilot::agent::test::LocalQueue {
+  KillRun() : LocalQueue("pilot-fault-kill") {}
 
-  std::string submit(const std::string& arguments = "--cpu-ms-per-event 15") {
-    auto f = dir.path() / "job.jdl";
-    pilot::write_file_atomic(f, "[ Executable = \"" + std::string(TOYMC_BIN) +
-                                    "\"; Arguments = \"" + arguments +
-                                    "\"; JobType = \"MCSimulation\";"
-                                    " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 50; ]");
-    auto r = run_pilot({"queue", "submit", "--queue", queue().string(), f.string()});
-    REQUIRE(r.exit_code == 0);
-    return r.out.substr(0, r.out.find('\n'));
+  std::string submit(const std::string& arguments = "--cpu-ms-per-event 15") const {
+    return LocalQueue::submit("[ Executable = \"" + std::string(TOYMC_BIN) + "\"; Arguments = \"" +
+                              arguments +
+                              "\"; JobType = \"MCSimulation\";"
+                              " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 50; ]");
   }
   std::vector<std::string> args() const {
-    return {"run",
-            "--queue",
-            queue().string(),
-            "--workdir",
-            work().string(),
-            "--json",
-            "--set",
-            "polling_s=0.1",
-            "--set",
-            "stop_after_failed_matches=1",
-            "--set",
-            "cpu_power_hs06=10",
-            "--set",
-            "wall_limit_s=100000",
-            "--set",
-            "min_free_disk_mb=10",
-            "--set",
-            "grace_s=5",
-            "--set",
-            "heartbeat_s=0.5",
-            "--set",
-            "drain_file=" + (dir.path() / "drain").string(),
-            "--watch-period",
-            "0.2"};
-  }
-  json show(const std::string& id) const {
-    auto r = run_pilot({"queue", "show", "--queue", queue().string(), id});
-    REQUIRE(r.exit_code == 0);
-    return json::parse(r.out);
+    return run_args({"--set", "wall_limit_s=100000", "--set", "grace_s=5", "--set",
+                     "heartbeat_s=0.5", "--set", "drain_file=" + (dir.path() / "drain").string(),
+                     "--watch-period", "0.2"});
   }
 };
 

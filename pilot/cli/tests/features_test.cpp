@@ -1,10 +1,15 @@
+// `pilot features` end to end: the JSON and text reports, MJF over HTTP, configuration as the
+// last source, and the locations it refuses.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/fs.hpp"
 #include "http_server.hpp"
-#include "mjf_test_support.hpp"
+#include "node_files.hpp"
 #include "run_pilot.hpp"
 
+using pilot::test::put_file;
+using pilot::test::put_files;
 using pilot::test::run_pilot;
 
 namespace {
@@ -23,17 +28,17 @@ nlohmann::json features_json(const std::vector<std::string>& args,
 
 TEST_CASE("pilot features --json: every spec key, null when absent, and the budget") {
   pilot::TempDir tmp("mjf-cli");
-  mjf_test::write_set(tmp.path() / "m", {{"hs06", "160\n"},
-                                         {"total_cpu", "16\n"},
-                                         {"shutdowntime", "1700005000"},
-                                         {"jobslots", "garbage"}});
-  mjf_test::write_set(tmp.path() / "j", {{"allocated_cpu", "4"},
-                                         {"hs06_job", "50"},
-                                         {"jobstart_secs", "1700000000"},
-                                         {"wall_limit_secs", "3600"},
-                                         {"max_rss_bytes", "8000000000"},
-                                         {"job_id", "vac:17"},
-                                         {"cpu_limit_secs", "14400"}});
+  put_files(tmp.path() / "m", {{"hs06", "160\n"},
+                               {"total_cpu", "16\n"},
+                               {"shutdowntime", "1700005000"},
+                               {"jobslots", "garbage"}});
+  put_files(tmp.path() / "j", {{"allocated_cpu", "4"},
+                               {"hs06_job", "50"},
+                               {"jobstart_secs", "1700000000"},
+                               {"wall_limit_secs", "3600"},
+                               {"max_rss_bytes", "8000000000"},
+                               {"job_id", "vac:17"},
+                               {"cpu_limit_secs", "14400"}});
   auto j = features_json({"--now", "1700001000", "--machine-features", (tmp.path() / "m").string(),
                           "--job-features", (tmp.path() / "j").string(), "--root",
                           (tmp.path() / "root").string()});
@@ -81,7 +86,7 @@ TEST_CASE("pilot features reads MJF over HTTP from the environment and reports t
   server.set("/machine/shutdowntime", {500, "1700001100"});
   server.set("/job/shutdowntime_job", {200, "1700001300\n"});
   pilot::TempDir root("mjf-cli");
-  mjf_test::write(root.path() / "var/lib/dirac_drain", "");
+  put_file(root.path() / "var/lib/dirac_drain", "");
   auto j = features_json({"--now", "1700001000", "--root", root.path().string()},
                          {{"MACHINEFEATURES", server.url("/machine")},
                           {"JOBFEATURES", server.url("/job")},
@@ -127,8 +132,7 @@ TEST_CASE("pilot features: configuration is the last source") {
 
 TEST_CASE("pilot features: text output, and bad locations are usage errors") {
   pilot::TempDir tmp("mjf-cli");
-  mjf_test::write_set(tmp.path() / "j",
-                      {{"shutdowntime_job", "1700000600"}, {"allocated_cpu", "2"}});
+  put_files(tmp.path() / "j", {{"shutdowntime_job", "1700000600"}, {"allocated_cpu", "2"}});
   auto r =
       run_pilot({"features", "--now", "1700000000", "--job-features", (tmp.path() / "j").string(),
                  "--machine-features", "", "--root", tmp.path().string()});

@@ -48,3 +48,21 @@ TEST_CASE("pilot dirac proxy-info shows the group and refuses an expired proxy")
   CHECK(e.exit_code == 1);
   CHECK(nlohmann::json::parse(e.out)["seconds_left"] == 0);
 }
+
+TEST_CASE("pilot dirac call shows why TLS was refused") {
+  FakeDirac server({"--host-cert", "selfsigned"});
+  std::map<std::string, std::string> env{{"X509_USER_PROXY", (pki() / "proxy.pem").string()},
+                                         {"X509_CERT_DIR", (pki() / "certificates").string()}};
+  auto r = pilot::test::run_pilot({"dirac", "call", server.diset_url(), "requestJob", "[{}]"}, env);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("certificate verify failed: self-signed certificate"));
+  auto p = pilot::test::run_pilot(
+      {"dirac", "call", server.https_url(), "setJobStatus", "[1, \"Running\", \"\", \"x\"]",
+       "--proxy", (pki() / "expired_proxy.pem").string()},
+      env);
+  CHECK(p.exit_code == 1);
+  CHECK_THAT(p.err, Catch::Contains("not connecting: " + (pki() / "expired_proxy.pem").string()) &&
+                        Catch::Contains("has expired: valid until 2020-01-02 00:00:00 UTC"));
+  CHECK(server.records().empty() ==
+        false);  // the self-signed handshake reached it; the expired proxy did not
+}

@@ -4,17 +4,14 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
+#include "node_files.hpp"
 #include "run_pilot.hpp"
 
+using pilot::test::put_file;
 using pilot::test::run_pilot;
 namespace fs = std::filesystem;
 
 namespace {
-
-void put(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  pilot::write_file_atomic(path, text);
-}
 
 const char* kHaswellCpuinfo =
     "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU E5-2680 v3 @ "
@@ -31,8 +28,8 @@ struct Node {
                                          {"PILOT_CACHE_DIR", ""}};
   // A Haswell node with this os-release.
   void haswell(const std::string& os_release) const {
-    put(root / "proc/cpuinfo", kHaswellCpuinfo);
-    put(root / "etc/os-release", os_release);
+    put_file(root / "proc/cpuinfo", kHaswellCpuinfo);
+    put_file(root / "etc/os-release", os_release);
   }
   std::vector<std::string> args(std::vector<std::string> extra = {}) const {
     std::vector<std::string> a{"platform", "--root", root.string(), "--machine", "x86_64"};
@@ -49,9 +46,9 @@ int lines(const std::string& s) {
 
 TEST_CASE("pilot platform prints the lb-describe-platform keys in order") {
   Node n;
-  put(n.root / "proc/cpuinfo", kHaswellCpuinfo);
-  put(n.root / "etc/os-release",
-      "ID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n");
+  put_file(n.root / "proc/cpuinfo", kHaswellCpuinfo);
+  put_file(n.root / "etc/os-release",
+           "ID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n");
   auto r = run_pilot(n.args({"--flags"}), n.env);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out,
@@ -71,7 +68,7 @@ TEST_CASE("pilot platform prints the lb-describe-platform keys in order") {
 TEST_CASE("pilot platform --json has every key the pilot and operators use") {
   Node n;
   n.haswell("ID=ubuntu\nVERSION_ID=\"22.04\"\n");
-  put(n.root / "proc/meminfo", "MemTotal:       2048 kB\n");
+  put_file(n.root / "proc/meminfo", "MemTotal:       2048 kB\n");
   auto r = run_pilot(n.args({"--json"}), n.env);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);
@@ -152,7 +149,7 @@ TEST_CASE("unreadable node files give a warning naming them, never a failure") {
   Node n;
   fs::create_directories(n.root / "proc/cpuinfo");  // a directory cannot be read as a file
   fs::create_directories(n.root / "etc/os-release");
-  put(n.root / "etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n");
+  put_file(n.root / "etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n");
   fs::create_directories(n.root / "proc/meminfo");
   fs::create_directories(n.root / "proc/self/cgroup");
   auto r = run_pilot(n.args({"--json"}), n.env);
@@ -169,8 +166,8 @@ TEST_CASE("garbage cpuinfo and binary junk in os-release do not break the probe"
   Node n;
   std::string junk;
   for (int i = 0; i < 4096; ++i) junk += static_cast<char>((i * 7919) % 256);
-  put(n.root / "proc/cpuinfo", junk + "\nflags\n:::\nflags : \xff\xfe sse\n");
-  put(n.root / "etc/os-release", junk + "\nID=\xff\xfe\x01-x\nVERSION_ID=\x80\n");
+  put_file(n.root / "proc/cpuinfo", junk + "\nflags\n:::\nflags : \xff\xfe sse\n");
+  put_file(n.root / "etc/os-release", junk + "\nID=\xff\xfe\x01-x\nVERSION_ID=\x80\n");
   auto r = run_pilot(n.args({"--json"}), n.env);
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);  // invalid UTF-8 is replaced, the JSON stays valid
@@ -221,9 +218,9 @@ TEST_CASE("requires, compatible, lowest-common and host-binary-tag") {
   CHECK(none.exit_code == 1);
   CHECK(none.out.empty());
   Node n;
-  put(n.root / "proc/cpuinfo", kHaswellCpuinfo);
-  put(n.root / "etc/redhat-release", "Scientific Linux CERN SLC release 6.10 (Carbon)\n");
-  put(n.dir.path() / "cc", "#!/bin/sh\necho 'gcc version 4.9.3 (GCC)'\n");
+  put_file(n.root / "proc/cpuinfo", kHaswellCpuinfo);
+  put_file(n.root / "etc/redhat-release", "Scientific Linux CERN SLC release 6.10 (Carbon)\n");
+  put_file(n.dir.path() / "cc", "#!/bin/sh\necho 'gcc version 4.9.3 (GCC)'\n");
   fs::permissions(n.dir.path() / "cc", fs::perms::owner_all);
   auto env = n.env;
   env["CC"] = (n.dir.path() / "cc").string();
@@ -239,7 +236,8 @@ TEST_CASE(
   Node n;
   n.haswell("ID=rocky\nID_LIKE=rhel\nVERSION_ID=9.1\n");
   auto list = n.dir.path() / "list.json";
-  put(list,
+  put_file(
+      list,
       R"({"rows":[{"key":"x86_64_v4-el9-gcc13-opt"},{"key":"x86_64_v3-el9-gcc13-opt"},{"key":"old"}]})");
   auto r = run_pilot(n.args({"--json", "--platforms-list", list.string()}), n.env);
   REQUIRE(r.exit_code == 0);
@@ -250,7 +248,7 @@ TEST_CASE(
       run_pilot(n.args({"--platforms-list", (n.dir.path() / "nope.json").string()}), n.env);
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.err, Catch::Contains("nope.json"));
-  put(list, "not json");
+  put_file(list, "not json");
   auto broken = run_pilot(n.args({"--platforms-list", list.string()}), n.env);
   CHECK(broken.exit_code == 1);
   CHECK_THAT(broken.err, Catch::Contains("list.json") && Catch::Contains("not valid JSON"));
@@ -259,8 +257,8 @@ TEST_CASE(
 TEST_CASE("the CVMFS platforms list under the root is used when present") {
   Node n;
   n.haswell("ID=rocky\nID_LIKE=rhel\nVERSION_ID=9.1\n");
-  put(n.root / "cvmfs/lhcb.cern.ch/lib/var/lib/softmetadata/platforms-list.json",
-      R"({"rows":[{"key":"x86_64_v2-el9-gcc42-opt"}]})");
+  put_file(n.root / "cvmfs/lhcb.cern.ch/lib/var/lib/softmetadata/platforms-list.json",
+           R"({"rows":[{"key":"x86_64_v2-el9-gcc42-opt"}]})");
   auto j = nlohmann::json::parse(run_pilot(n.args({"--json"}), n.env).out);
   CHECK(j["compatible_binary_tags"] == nlohmann::json::array({"x86_64_v2-el9-gcc42-opt"}));
   CHECK(j["cvmfs"] == nlohmann::json::array({"lhcb.cern.ch"}));
@@ -275,10 +273,10 @@ TEST_CASE(
     fs::create_directories(n.root / "cvmfs/lhcb.cern.ch/containers/os-base" / image / "prod/amd64");
   auto bin = n.dir.path() / "bin";
   // apptainer works except for the slc6 image; singularity lands in the wrong directory.
-  put(bin / "apptainer",
-      "#!/bin/sh\ncase \"$*\" in *slc6*) exit 255;; esac\n"
-      "[ \"$2\" = exec ] && [ \"$1\" = --silent ] || exit 9\nexec pwd -P\n");
-  put(bin / "singularity", "#!/bin/sh\necho /home/nobody\n");
+  put_file(bin / "apptainer",
+           "#!/bin/sh\ncase \"$*\" in *slc6*) exit 255;; esac\n"
+           "[ \"$2\" = exec ] && [ \"$1\" = --silent ] || exit 9\nexec pwd -P\n");
+  put_file(bin / "singularity", "#!/bin/sh\necho /home/nobody\n");
   fs::permissions(bin / "apptainer", fs::perms::owner_all);
   fs::permissions(bin / "singularity", fs::perms::owner_all);
   auto env = n.env;

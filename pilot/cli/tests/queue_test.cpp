@@ -1,4 +1,7 @@
+// `pilot queue` end to end: submit, list, show, kill and recover, and what it refuses.
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
@@ -13,6 +16,10 @@ namespace {
 std::string trimmed(std::string s) {
   while (!s.empty() && s.back() == '\n') s.pop_back();
   return s;
+}
+
+std::string job(const std::string& extra) {
+  return "[ Executable = \"/bin/true\"; " + extra + " ]";
 }
 
 }  // namespace
@@ -160,4 +167,34 @@ TEST_CASE("pilot queue recover and kill through the command line") {
   auto show = nlohmann::json::parse(run_pilot({"queue", "show", "--queue", queue, id}).out);
   CHECK(show["state"] == "done");
   CHECK(show["status"] == "Killed");
+}
+
+TEST_CASE("bad JDL: pilot queue submit refuses each with one line and queues nothing") {
+  std::string nested;
+  for (int i = 0; i < 40; ++i) nested += "[ L = ";
+  nested += "1" + std::string(40, ']');
+  pilot::TempDir tmp("bad-jdl");
+  auto queue = (tmp.path() / "q").string();
+  const std::pair<std::string, std::string> cases[] = {
+      {job("OutputSandbox = { \"../../../etc/cron.d/x\" }"),
+       "OutputSandbox entry '../../../etc/cron.d/x' contains a '..' component"},
+      {job("Arguments = \"" + std::string(2 << 20, 'a') + "\""),
+       "string longer than the limit of 1048576 bytes (in attribute 'Arguments')"},
+      {job("JobName = \"\xff\xfe\""), "string is not valid UTF-8 (in attribute 'JobName')"},
+      {job("JobRequirements = " + nested),
+       "nesting deeper than the limit of 32 (in attribute 'JobRequirements.L.L."},
+  };
+  int n = 0;
+  for (const auto& [text, message] : cases) {
+    auto file = tmp.path() / ("bad" + std::to_string(n++) + ".jdl");
+    pilot::write_file_atomic(file, text);
+    auto r = run_pilot({"queue", "submit", "--queue", queue, file.string()});
+    INFO(r.err.substr(0, 300));
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::StartsWith("pilot queue: error: " + file.string()) &&
+                          Catch::Contains(message));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  CHECK_FALSE(std::filesystem::exists(tmp.path() / "q" / "pending"));
 }

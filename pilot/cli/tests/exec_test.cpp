@@ -5,20 +5,20 @@
 #include "core/fs.hpp"
 #include "core/run_command.hpp"
 #include "core/zstd_file.hpp"
+#include "jobwrapper/cgroup.hpp"
 #include "jobwrapper/job_record.hpp"
-#include "jobwrapper/procfs.hpp"
+#include "output_files.hpp"
+#include "pilot_process.hpp"
+#include "processes.hpp"
 #include "run_pilot.hpp"
 
 namespace jw = pilot::jobwrapper;
+using pilot::test::last_json_line;
+using pilot::test::process_alive;
+using pilot::test::read_pid_file;
 using pilot::test::run_pilot;
 
 namespace {
-
-nlohmann::json last_json_line(const std::string& out) {
-  auto end = out.find_last_not_of('\n');
-  auto start = out.rfind('\n', end);
-  return nlohmann::json::parse(out.substr(start == std::string::npos ? 0 : start + 1));
-}
 
 // Runs a shell script (with $PILOT set to the binary) and returns its exit code and output.
 pilot::CommandResult shell(const std::string& script) {
@@ -28,6 +28,12 @@ pilot::CommandResult shell(const std::string& script) {
   auto r = pilot::run_command({"/bin/sh", "-c", script}, o);
   REQUIRE(r);
   return *r;
+}
+
+bool cgroup_available() {
+  auto self = pilot::read_file("/proc/self/cgroup");
+  return self && jw::find_cgroup_place("/sys/fs/cgroup", *self, jw::fs_kind("/sys/fs/cgroup"),
+                                       jw::fs_kind("/sys/fs/cgroup/unified"));
 }
 
 }  // namespace
@@ -166,4 +172,44 @@ TEST_CASE("a payload filling a small file system trips the disk check") {
   CHECK(j["reason"] == "disk_space");
   CHECK(j["reason_text"] == "Job has insufficient disk space to continue");
   CHECK(j["outcome"] == "killed");
+}
+
+TEST_CASE("a lost pilot's job cgroup is emptied and removed by the pilot that recovers the job") {
+  if (!cgroup_available()) {
+    WARN("not tested here: no writable cgroup below this process's own (see /proc/self/cgroup)");
+    return;
+  }
+  pilot::TempDir d("jwcli");
+  auto wd = d.path() / "j";
+  // The payload's grandchild leaves its session and drops the marker: only the cgroup knows it.
+  pilot::write_file_atomic(d.path() / "payload.sh",
+                           "/bin/sh -c 'setsid env -i /bin/sh -c \"echo \\$\\$ > child.pid; exec "
+                           "sleep 300\" &'\nwhile [ ! -s child.pid ]; do sleep 0.05; done\n"
+                           "exec sleep 300\n");
+  {
+    pilot::test::PilotProcess p({"exec", "--workdir", wd.string(), "--tracking", "cgroup", "--poll",
+                                 "0.05", "--", "/bin/sh", (d.path() / "payload.sh").string()},
+                                d.path());
+    REQUIRE(pilot::test::wait_until([&] {
+      auto rec = jw::load_job_record(wd);
+      return rec && rec->state == jw::JobState::running && pilot::read_file(wd / "child.pid");
+    }));
+    p.signal(SIGKILL);
+    REQUIRE(p.wait());
+  }
+  auto rec = jw::load_job_record(wd);
+  REQUIRE(rec);
+  REQUIRE_THAT(rec->tracking, Catch::StartsWith("cgroup"));
+  std::filesystem::path cgroup_dir = rec->tracking.substr(rec->tracking.find(' ') + 1);
+  REQUIRE(std::filesystem::is_directory(cgroup_dir));
+  pid_t child = read_pid_file(wd / "child.pid");
+  REQUIRE(rec->pid > 1);
+  CHECK(process_alive(child));
+  auto r = run_pilot({"exec", "--workdir", wd.string(), "--recover", "--grace", "1"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(process_alive(rec->pid));
+  CHECK_FALSE(process_alive(child));
+  CHECK_FALSE(std::filesystem::exists(cgroup_dir));
+  if (process_alive(child)) ::kill(child, SIGKILL);
 }

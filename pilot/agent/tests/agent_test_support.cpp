@@ -1,0 +1,78 @@
+#include "agent_test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "run_pilot.hpp"
+
+using nlohmann::json;
+using pilot::test::run_pilot;
+namespace fs = std::filesystem;
+
+namespace pilot::agent::test {
+
+namespace {
+
+// `head`, the options every `pilot run` of these tests sets (polling every 0.1 s, stopping after
+// one failed match, 10 HS06 per processor, 10 MB of free disk enough), then `extra`.
+std::vector<std::string> with_common_options(std::vector<std::string> head,
+                                             const std::vector<std::string>& extra) {
+  head.insert(head.end(), {"--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1",
+                           "--set", "cpu_power_hs06=10", "--set", "min_free_disk_mb=10"});
+  head.insert(head.end(), extra.begin(), extra.end());
+  return head;
+}
+
+}  // namespace
+
+std::string LocalQueue::submit(const std::string& jdl) const {
+  auto f = dir.path() / "job.jdl";
+  pilot::write_file_atomic(f, jdl);
+  auto r = run_pilot({"queue", "submit", "--queue", queue().string(), f.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+json LocalQueue::show(const std::string& id) const {
+  auto r = run_pilot({"queue", "show", "--queue", queue().string(), id});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
+
+std::vector<std::string> LocalQueue::run_args(const std::vector<std::string>& extra) const {
+  return with_common_options(
+      {"run", "--queue", queue().string(), "--workdir", work().string(), "--json"}, extra);
+}
+
+std::vector<std::string> dirac_run_args(const dirac::test::FakeDirac& server, const fs::path& work,
+                                        const std::string& proxy,
+                                        const std::vector<std::string>& extra) {
+  auto pki = dirac::test::pki();
+  std::vector<std::string> own{"--set", "wall_limit_s=100000", "--watch-period", "0.5"};
+  own.insert(own.end(), extra.begin(), extra.end());
+  return with_common_options(
+      {"run",
+       "--workdir",
+       work.string(),
+       "--json",
+       "--set",
+       "services.matcher=[\"" + server.diset_url() + "\"]",
+       "--set",
+       "services.job_state_update=[\"" + server.https_url() + "\"]",
+       "--set",
+       "services.proxy_manager=[\"" + server.diset_url("Framework/ProxyManager") + "\"]",
+       "--set",
+       "setup=Test-Setup",
+       "--set",
+       "vo=testvo",
+       "--set",
+       "proxy=" + (pki / proxy).string(),
+       "--set",
+       "cert_dir=" + (pki / "certificates").string(),
+       "--set",
+       "site=DIRAC.Test.ch"},
+      own);
+}
+
+}  // namespace pilot::agent::test
