@@ -27,6 +27,18 @@ TEST_CASE("run_command merges stderr into stdout when asked and sets environment
   CHECK(r->out == "v1\nC\n");
 }
 
+TEST_CASE("run_command gives a command only set_env when it must not inherit the environment") {
+  ::setenv("PILOT_TEST_INHERITED", "leaked", 1);
+  pilot::CommandOptions o;
+  o.inherit_env = false;
+  o.set_env = {{"ONLY", "this"}};
+  auto r = pilot::run_command({"/usr/bin/env"}, o);
+  ::unsetenv("PILOT_TEST_INHERITED");
+  REQUIRE(r);
+  CHECK(r->ok());
+  CHECK(r->out == "ONLY=this\n");
+}
+
 TEST_CASE("run_command reports a missing executable as nullopt") {
   CHECK_FALSE(pilot::run_command({"pilot-no-such-command-xyz"}).has_value());
   CHECK_FALSE(pilot::run_command({"/nonexistent/bin/cc"}).has_value());

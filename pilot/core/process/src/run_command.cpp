@@ -39,9 +39,9 @@ struct Reader {
   }
 };
 
-std::vector<std::string> build_env(const std::map<std::string, std::string>& set) {
+std::vector<std::string> build_env(const std::map<std::string, std::string>& set, bool inherit) {
   std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
+  for (char** e = environ; inherit && e && *e; ++e) {
     std::string_view kv(*e);
     auto key = kv.substr(0, kv.find('='));
     if (!set.count(std::string(key))) env.emplace_back(kv);
@@ -120,7 +120,7 @@ std::optional<CommandResult> run_command(const std::vector<std::string>& argv,
   Reader err{
       readable_pipe(ctx), options.merge_stderr ? result.out : result.err, options.max_output, {}};
   std::vector<std::string> args(argv.begin() + 1, argv.end());
-  auto env = build_env(options.set_env);
+  auto env = build_env(options.set_env, options.inherit_env);
 
   UniqueFd out_w = pipe_into(out, exe);
   UniqueFd err_w = options.merge_stderr ? UniqueFd() : pipe_into(err, exe);

@@ -15,6 +15,7 @@ struct CommandOptions {
   bool merge_stderr = false;  // stderr into `out`, like `2>&1`
   std::map<std::string, std::string>
       set_env;                       // added to (or replacing in) the inherited environment
+  bool inherit_env = true;           // false: the command's environment is set_env alone
   std::size_t max_output = 1 << 20;  // keep at most this much of each stream
 };
 
