@@ -6,6 +6,7 @@
 
 #include "core/fs.hpp"
 #include "dirac/runtime.hpp"
+#include "node_files.hpp"
 
 namespace fs = std::filesystem;
 using pilot::dirac::RuntimeOptions;
@@ -15,8 +16,7 @@ using namespace std::chrono_literals;
 namespace {
 
 void put(const fs::path& file, const std::string& text, bool executable = false) {
-  fs::create_directories(file.parent_path());
-  pilot::write_file_atomic(file, text);
+  pilot::test::put_file(file, text);
   if (executable) ::chmod(file.c_str(), 0755);
 }
 
