@@ -11,6 +11,7 @@
 #include "core/version.hpp"
 #include "jobs/job_description.hpp"
 #include "summary.hpp"
+#include "workflow_launch.hpp"
 
 namespace pilot::agent {
 namespace asio = boost::asio;
@@ -32,8 +33,20 @@ PilotFacts Agent::pilot_facts() const {
   return f;
 }
 
-// A job that ends before its payload started: its final status goes with finish_job, after
+// A job that ends before its payload started: its final status `u` goes with finish_job, after
 // whatever the source still delivers for it.
+void Agent::file_unstarted(const jobs::MatchedJob& m, const std::string& detail,
+                           std::optional<jobs::JobDescription> description, jobs::StatusUpdate u) {
+  u.application_status = detail.substr(0, 255);
+  u.source = agent_source();
+  worker_.finish_unstarted(
+      m.id, jobs::FinishedJob{s_.workdir / ("job_" + m.id),
+                              nlohmann::json{{"state", "finished"},
+                                             {"outcome", to_string(jw::Outcome::not_started)},
+                                             {"error", detail}},
+                              std::move(description), std::move(u)});
+}
+
 void Agent::fail_before_start(const jobs::MatchedJob& m, const std::string& minor,
                               const std::string& detail,
                               std::optional<jobs::JobDescription> description) {
@@ -42,14 +55,18 @@ void Agent::fail_before_start(const jobs::MatchedJob& m, const std::string& mino
   jobs::StatusUpdate u;
   u.status = "Failed";
   u.minor_status = minor;
-  u.application_status = detail.substr(0, 255);
-  u.source = agent_source();
-  worker_.finish_unstarted(
-      m.id, jobs::FinishedJob{s_.workdir / ("job_" + m.id),
-                              nlohmann::json{{"state", "finished"},
-                                             {"outcome", to_string(jw::Outcome::not_started)},
-                                             {"error", detail}},
-                              std::move(description), u});
+  file_unstarted(m, detail, std::move(description), std::move(u));
+}
+
+// A job this pilot cannot run goes back to the source to run elsewhere, as DIRAC's JobAgent
+// reschedules a job whose wrapper it could not set up.
+void Agent::hand_back_unstarted(const jobs::MatchedJob& m, const std::string& why,
+                                jobs::JobDescription description) {
+  log_.warn("job handed back", {{"job_id", m.id}, {"why", why}});
+  ++summary_.jobs_rescheduled;
+  jobs::StatusUpdate u;
+  u.status = "Rescheduled";
+  file_unstarted(m, why, std::move(description), std::move(u));
 }
 
 void Agent::start_job(jobs::MatchedJob m) {
@@ -60,6 +77,12 @@ void Agent::start_job(jobs::MatchedJob m) {
   worker_.parameters(m.id, job_received_parameters(pilot_facts(), m.match_seconds));
   auto d = accept_job(m);
   if (!d) return;
+  // Jobs that need DIRAC keep coming from a DIRAC server: this pilot stops asking.
+  if (jobs::needs_dirac_runtime(d->executable) && !s_.dirac_runtime) {
+    auto why = "'" + d->executable + "' needs a DIRAC runtime, this pilot has none";
+    hand_back_unstarted(m, why, std::move(*d));
+    return stop(StopReason::no_dirac_runtime, "job " + m.id + " needs DIRAC");
+  }
   int processors = processors_for_job(
       d->min_processors == d->max_processors ? std::optional<int>(d->min_processors) : std::nullopt,
       d->min_processors, d->max_processors, d->whole_node(), slots_.free_processors(),
@@ -160,6 +183,8 @@ void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int pr
   try {
     spec = make_job_spec(job->description, m.id, s_.config, jobdir, job->processors, budget);
     for (const auto& [name, value] : prepared.environment) spec.env.set[name] = value;
+    if (jobs::needs_dirac_runtime(job->description.executable))
+      prepare_workflow(spec, job->description, s_, budget);
     if (auto mo = mc_options(job->description, budget, job->processors))
       job->mc.emplace(spec, *mo, log_.child("job"));
     if (s_.container) {
@@ -167,6 +192,9 @@ void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int pr
       c.workdir = jobdir;
       spec.argv = jw::container_argv(c, spec.argv);
     }
+  } catch (const jobs::JobPreparationError& e) {
+    slots_.release(m.id);
+    return fail_before_start(m, e.minor_status, e.what(), std::move(job->description));
   } catch (const std::exception& e) {
     slots_.release(m.id);
     return fail_before_start(m, e.what(), e.what(), std::move(job->description));

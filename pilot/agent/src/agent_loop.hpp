@@ -74,6 +74,10 @@ class Agent {
   void fail_before_start(const jobs::MatchedJob& m, const std::string& minor,
                          const std::string& detail,
                          std::optional<jobs::JobDescription> description = std::nullopt);
+  void file_unstarted(const jobs::MatchedJob& m, const std::string& detail,
+                      std::optional<jobs::JobDescription> description, jobs::StatusUpdate u);
+  void hand_back_unstarted(const jobs::MatchedJob& m, const std::string& why,
+                           jobs::JobDescription description);
   void start_job(jobs::MatchedJob m);
   std::optional<jobs::JobDescription> accept_job(const jobs::MatchedJob& m);
   void prepare_job(jobs::MatchedJob m, jobs::JobDescription d, int processors);

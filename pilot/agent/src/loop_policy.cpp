@@ -26,6 +26,8 @@ const char* stop_reason_text(StopReason r) {
       return "pilot lifetime reached";
     case StopReason::version_mismatch:
       return "pilot version rejected by the server";
+    case StopReason::no_dirac_runtime:
+      return "the job source hands out jobs that need DIRAC and this pilot has no DIRAC runtime";
     case StopReason::signal:
       return "stopped by a signal";
   }

@@ -7,12 +7,14 @@
 #include <chrono>
 #include <map>
 
+#include "agent/job_plan.hpp"
 #include "core/error.hpp"
 #include "core/filesystem_space.hpp"
 #include "core/fs.hpp"
 #include "dirac/credentials.hpp"
 #include "dirac/dirac_job_source.hpp"
 #include "dirac/proxy_manager.hpp"
+#include "dirac/runtime.hpp"
 #include "jobs/local_queue.hpp"
 #include "mjf/batch.hpp"
 #include "platform/probe.hpp"
@@ -141,6 +143,34 @@ std::optional<std::string> credential_variable(const StartupState& s, const std:
   return s.getenv(k);
 }
 
+// DIRAC's InstallDIRAC / LHCbInstallDIRAC: the pilot installs nothing, it sources what the site
+// has (CVMFS) once and keeps the environment for the jobs that need it.
+void find_dirac_runtime(StartupState& s) {
+  const auto& rc = s.config.dirac_runtime;
+  if (rc.sources.empty()) {
+    s.log.info("no DIRAC runtime configured: jobs that need DIRAC are left to other pilots");
+    return;
+  }
+  dirac::RuntimeOptions o;
+  for (const auto& line : rc.sources) {
+    auto words = split_arguments(line);
+    if (words.empty()) throw Error("dirac_runtime.sources: an empty entry");
+    o.sources.push_back({words.front(), {words.begin() + 1, words.end()}});
+  }
+  o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(rc.timeout_s * 1000));
+  try {
+    auto rt = dirac::find_runtime(o);
+    s.log.info("DIRAC runtime", {{"source", rt.source.describe()},
+                                 {"dirac_jobexec", rt.jobexec.string()},
+                                 {"diracroot", rt.diracroot.string()}});
+    s.st.setup.dirac_runtime = std::move(rt);
+  } catch (const dirac::RuntimeNotFound& e) {
+    if (rc.required) throw;
+    s.log.warn("no DIRAC runtime: jobs that need DIRAC are left to other pilots",
+               {{"error", e.what()}});
+  }
+}
+
 void check_credentials(StartupState& s) {
   auto creds = dirac::find_credentials(
       [&](const std::string& k) { return credential_variable(s, k); }, ::getuid());
@@ -257,6 +287,7 @@ void describe_resource(StartupState& s) {
   req.platform = s.info.dirac_platform;
   req.tags = config.tags;
   req.required_tags = config.required_tags;
+  req.dirac_runtime = s.st.setup.dirac_runtime.has_value();
   describe_capacity(req, config, s.st.watcher->budget());
   if (!config.release_version.empty()) req.extra["ReleaseVersion"] = config.release_version;
   if (!config.release_project.empty()) req.extra["ReleaseProject"] = config.release_project;
@@ -329,9 +360,13 @@ struct StartupStep {
 
 // In the order of the DIRAC pilot's commands; each step may read what the ones before it found.
 constexpr StartupStep kSteps[] = {
-    {"node check", check_node, false},      {"credentials", check_credentials, true},
-    {"platform", probe_platform, false},    {"budget", read_budget, false},
-    {"pilot reference", name_pilot, false}, {"resource description", describe_resource, false},
+    {"node check", check_node, false},
+    {"credentials", check_credentials, true},
+    {"DIRAC runtime", find_dirac_runtime, false},
+    {"platform", probe_platform, false},
+    {"budget", read_budget, false},
+    {"pilot reference", name_pilot, false},
+    {"resource description", describe_resource, false},
     {"job source", open_job_source, false},
 };
 

@@ -10,6 +10,7 @@
 #include "core/fs.hpp"
 #include "core/trim.hpp"
 #include "dirac/codec.hpp"
+#include "jobs/job_description.hpp"
 
 namespace pilot::dirac {
 
@@ -84,7 +85,7 @@ std::string expand_vars(std::string_view text, const std::map<std::string, std::
 }
 
 std::string resolve_executable(std::string_view executable, const DiracRuntime& rt) {
-  if (is_jobexec(executable)) return rt.jobexec.string();
+  if (jobs::is_dirac_jobexec(executable)) return rt.jobexec.string();
   auto env = rt.environment;
   env["DIRACROOT"] = rt.diracroot.string();
   auto exe = expand_vars(trim(executable), env);
@@ -130,22 +131,6 @@ void check_cfg(const std::map<std::string, std::string>& env, std::vector<std::s
 
 }  // namespace
 
-bool is_jobexec(std::string_view executable) {
-  auto exe = trim(executable);
-  return exe == kJobexec || exe == "$DIRACROOT/scripts/dirac-jobexec" ||
-         exe == "${DIRACROOT}/scripts/dirac-jobexec";
-}
-
-bool needs_dirac_runtime(std::string_view executable) {
-  auto exe = trim(executable);
-  if (is_jobexec(exe) || exe.find("$DIRACROOT") != std::string_view::npos ||
-      exe.find("${DIRACROOT}") != std::string_view::npos)
-    return true;
-  auto slash = exe.rfind('/');
-  auto base = slash == std::string_view::npos ? exe : exe.substr(slash + 1);
-  return base.starts_with("dirac-");
-}
-
 CfgSection payload_cfg(const PayloadCfgInputs& in) {
   CfgSection root;
   auto& dirac = root.section("DIRAC");
@@ -177,7 +162,7 @@ std::vector<std::string> workflow_argv(std::string_view executable, std::string_
                                        const LocalSite& site, const DiracRuntime& runtime) {
   auto command = shell_word(resolve_executable(executable, runtime));
   if (!trim(arguments).empty()) command += " " + std::string(trim(arguments));
-  if (is_jobexec(executable)) {
+  if (jobs::is_dirac_jobexec(executable)) {
     auto option = [&](std::string_view name, const std::string& value) {
       command += " -o " + shell_word("/LocalSite/" + std::string(name) + "=" + value);
     };

@@ -36,19 +36,6 @@ LocalSite cern() {
 
 }  // namespace
 
-TEST_CASE("workflow: the jobs that need the DIRAC runtime") {
-  CHECK(needs_dirac_runtime("dirac-jobexec"));
-  CHECK(needs_dirac_runtime(" $DIRACROOT/scripts/dirac-jobexec"));
-  CHECK(needs_dirac_runtime("${DIRACROOT}/bin/python"));
-  CHECK(needs_dirac_runtime("dirac-dms-get-file"));
-  CHECK(needs_dirac_runtime("/opt/dirac/bin/dirac-wms-job-status"));
-  CHECK_FALSE(needs_dirac_runtime("/bin/echo"));
-  CHECK_FALSE(needs_dirac_runtime("lb-run"));
-  CHECK_FALSE(needs_dirac_runtime("my-dirac-tool"));
-  CHECK(is_jobexec("$DIRACROOT/scripts/dirac-jobexec"));
-  CHECK_FALSE(is_jobexec("dirac-dms-get-file"));
-}
-
 TEST_CASE("workflow: the payload configuration finds each service through the Setup") {
   PayloadCfgInputs in;
   in.setup = "LHCb-Production";

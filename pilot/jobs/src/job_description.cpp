@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/signals.hpp"
+#include "core/trim.hpp"
 #include "iequals.hpp"
 #include "jdl_lexer.hpp"
 #include "job_file_names.hpp"
@@ -165,6 +166,21 @@ JobDescription read_job_description(const Jdl& jdl, std::string_view source) {
 
 JobDescription parse_job_description(std::string_view text, std::string_view source) {
   return read_job_description(parse_jdl(text, source), source);
+}
+
+bool is_dirac_jobexec(std::string_view executable) {
+  auto exe = trim(executable);
+  return exe == "dirac-jobexec" || exe == "$DIRACROOT/scripts/dirac-jobexec" ||
+         exe == "${DIRACROOT}/scripts/dirac-jobexec";
+}
+
+bool needs_dirac_runtime(std::string_view executable) {
+  auto exe = trim(executable);
+  if (is_dirac_jobexec(exe) || exe.find("$DIRACROOT") != std::string_view::npos ||
+      exe.find("${DIRACROOT}") != std::string_view::npos)
+    return true;
+  auto slash = exe.rfind('/');
+  return (slash == std::string_view::npos ? exe : exe.substr(slash + 1)).starts_with("dirac-");
 }
 
 }  // namespace pilot::jobs

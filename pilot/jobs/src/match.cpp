@@ -69,6 +69,8 @@ MatchResult match_job(const JobDescription& job, const ResourceRequest& request,
     return r;
   };
 
+  if (needs_dirac_runtime(job.executable) && !request.dirac_runtime)
+    return no("'" + job.executable + "' needs a DIRAC runtime and this pilot has none");
   if (!unconstrained(job.sites) && !contains(job.sites, request.site))
     return no("Site " + join(job.sites) + " does not include this site '" + request.site + "'");
   if (!request.site.empty() && contains(job.banned_sites, request.site))

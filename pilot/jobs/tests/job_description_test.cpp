@@ -124,3 +124,19 @@ TEST_CASE("the shipped demo jobs are valid") {
   }
   CHECK(n >= 3);
 }
+
+TEST_CASE("the jobs that need the DIRAC runtime") {
+  using pilot::jobs::is_dirac_jobexec;
+  using pilot::jobs::needs_dirac_runtime;
+  CHECK(needs_dirac_runtime("dirac-jobexec"));
+  CHECK(needs_dirac_runtime(" $DIRACROOT/scripts/dirac-jobexec"));
+  CHECK(needs_dirac_runtime("${DIRACROOT}/bin/python"));
+  CHECK(needs_dirac_runtime("dirac-dms-get-file"));
+  CHECK(needs_dirac_runtime("/opt/dirac/bin/dirac-wms-job-status"));
+  CHECK_FALSE(needs_dirac_runtime("/bin/echo"));
+  CHECK_FALSE(needs_dirac_runtime("lb-run"));
+  CHECK_FALSE(needs_dirac_runtime("my-dirac-tool"));
+  CHECK(is_dirac_jobexec("$DIRACROOT/scripts/dirac-jobexec"));
+  CHECK(is_dirac_jobexec("${DIRACROOT}/scripts/dirac-jobexec"));
+  CHECK_FALSE(is_dirac_jobexec("dirac-dms-get-file"));
+}

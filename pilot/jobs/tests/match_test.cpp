@@ -37,6 +37,16 @@ TEST_CASE("a plain job matches a plain offer with one processor") {
   CHECK(m.processors == 1);
 }
 
+TEST_CASE("a job that needs DIRAC matches only an offer with a DIRAC runtime") {
+  auto workflow = parse_job_description(
+      "[ Executable = \"dirac-jobexec\"; Arguments = \"jobDescription.xml\"; CPUTime = 1000 ]");
+  CHECK(why(workflow, offer()) == "'dirac-jobexec' needs a DIRAC runtime and this pilot has none");
+  auto r = offer();
+  r.dirac_runtime = true;
+  CHECK(why(workflow, r) == "matched");
+  CHECK(why(job(""), r) == "matched");
+}
+
 TEST_CASE("site and banned sites") {
   CHECK(why(job("Site = \"ANY\""), offer()) == "matched");
   CHECK(why(job("Site = { \"LCG.CERN.cern\", \"LCG.RAL.uk\" }"), offer()) == "matched");

@@ -24,6 +24,7 @@
 #include "agent/config.hpp"
 #include "agent/loop_policy.hpp"
 #include "core/log.hpp"
+#include "dirac/runtime.hpp"
 #include "jobs/job_source.hpp"
 #include "jobwrapper/container.hpp"
 #include "mjf/watcher.hpp"
@@ -37,6 +38,7 @@ struct AgentSetup {
   std::function<bool(const std::string&)> platform_ok;  // can this node run a job's Platform
   mjf::Watcher* watcher = nullptr;                      // the slot's budget; null: no limits known
   std::optional<jobwrapper::ContainerSpec> container;   // run payloads in this container
+  std::optional<dirac::DiracRuntime> dirac_runtime;     // for jobs that need DIRAC; none: left
   std::filesystem::path workdir;              // absolute; job directories are created below it
   std::filesystem::path proc_root = "/proc";  // where a lost pilot's payloads are looked for
   std::string batch_system;  // DIRAC's name of the batch system running the pilot; empty: none

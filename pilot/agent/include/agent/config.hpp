@@ -26,6 +26,18 @@ struct ServiceUrls {
   std::vector<std::string> job_manager;
 };
 
+// The DIRAC installation workflow jobs need (dirac/runtime.hpp, dirac/workflow_job.hpp).
+struct DiracRuntimeConfig {
+  // Environment scripts, each with its arguments as shell words, tried in order:
+  // "/cvmfs/lhcb.cern.ch/lib/lhcb/LHCBDIRAC/lhcbdirac v11.0.2". Empty: none; jobs that need DIRAC
+  // are left to other pilots (local queue) or handed back (DIRAC).
+  std::vector<std::string> sources;
+  bool required = false;   // true: the start-up fails when no source gives a runtime
+  double timeout_s = 120;  // for sourcing each
+  std::vector<std::string> configuration_servers;  // the payload's /DIRAC/Configuration/Servers
+  std::filesystem::path site_cfg;  // a DIRAC cfg merged into every workflow job's configuration
+};
+
 struct Config {
   // Where jobs come from: a DIRAC server (service URLs set) or a local queue directory.
   std::string site = "Local.Site.local";
@@ -61,6 +73,7 @@ struct Config {
   double min_free_disk_mb = 2560;
   bool require_cvmfs = false;
   std::vector<std::string> cvmfs_repositories;
+  DiracRuntimeConfig dirac_runtime;
 
   // Job supervision.
   double heartbeat_s = 1800;

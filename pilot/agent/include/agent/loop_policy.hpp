@@ -31,6 +31,7 @@ enum class StopReason {
   shutdown,
   lifetime,
   version_mismatch,
+  no_dirac_runtime,
   signal,
 };
 const char* stop_reason_text(StopReason r);

@@ -1,8 +1,8 @@
 #pragma once
 // The start-up steps of `pilot run`, in the order of the DIRAC pilot's commands: node check
-// (disk, credentials, CVMFS), platform, budget (MJF and batch system), pilot reference, resource
-// description, job source. Each is logged with its duration; a failed step throws StepFailed
-// naming it, and the pilot exits non-zero with that name.
+// (disk, CVMFS), credentials, DIRAC runtime (for workflow jobs), platform, budget (MJF and batch
+// system), pilot reference, resource description, job source. Each is logged with its duration; a
+// failed step throws StepFailed naming it, and the pilot exits non-zero with that name.
 
 #include <filesystem>
 #include <memory>

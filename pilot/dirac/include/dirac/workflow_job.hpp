@@ -17,12 +17,7 @@
 
 namespace pilot::dirac {
 
-// `dirac-jobexec`, `$DIRACROOT/scripts/dirac-jobexec` (which DIRAC rewrites), any executable
-// naming $DIRACROOT, and any `dirac-*` command.
-bool needs_dirac_runtime(std::string_view executable);
-
-// True for the workflow engine itself, to which JobWrapper adds its `-o /LocalSite/...` options.
-bool is_jobexec(std::string_view executable);
+// Which jobs need the runtime: jobs::needs_dirac_runtime (jobs/job_description.hpp).
 
 // Where the payload runs, as DIRAC's /LocalSite describes it.
 struct LocalSite {

@@ -50,6 +50,14 @@ struct JobDescription {
   bool whole_node() const;  // tagged "WholeNode"
 };
 
+// DIRAC's workflow engine: `dirac-jobexec`, or `$DIRACROOT/scripts/dirac-jobexec` (which DIRAC
+// rewrites to it).
+bool is_dirac_jobexec(std::string_view executable);
+
+// The job needs a DIRAC installation (dirac/runtime.hpp): the workflow engine, any executable
+// naming $DIRACROOT, any `dirac-*` command.
+bool needs_dirac_runtime(std::string_view executable);
+
 // The file a plain InputSandbox entry (neither SB: nor LFN:) stands for in the job directory:
 // its last component, as DIRAC's JobWrapper takes os.path.basename(entry). DIRAC's WMSClient
 // lists the submitter's local names, absolute or relative, and ships the files in an SB: sandbox

@@ -34,6 +34,9 @@ struct ResourceRequest {
   std::vector<std::string> required_tags;  // RequiredTag
   std::string pilot_reference;             // PilotReference
   double pilot_benchmark = 0;              // PilotBenchmark (HS06 per processor)
+  // The pilot can run jobs that need DIRAC (jobs::needs_dirac_runtime). Not sent to DIRAC's
+  // Matcher, which has no such field; the local queue leaves such jobs for another pilot.
+  bool dirac_runtime = false;
   // Anything else the backend should forward verbatim (e.g. ReleaseVersion, VirtualOrganization).
   nlohmann::json extra = nlohmann::json::object();
 };

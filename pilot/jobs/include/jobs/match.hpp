@@ -3,6 +3,7 @@
 // itself for job sources without a server (the local queue).
 //
 // Rules, in the order they are checked (the first failing one is the reason):
+//   runtime   a job that needs DIRAC (needs_dirac_runtime) needs an offer with dirac_runtime
 //   site      the job's Site list (absent or "ANY": any) holds the offer's site; BannedSites don't
 //   jobtype   if the offer lists JobType (extra["JobType"], a string or list), it holds the job's
 //   platform  one of the job's Platform values (absent or "ANY": any) is accepted by the
