@@ -95,6 +95,14 @@ std::optional<CgroupPlace> find_cgroup_place(const std::filesystem::path& root,
   return std::nullopt;
 }
 
+std::optional<CgroupPlace> find_own_cgroup_place(const std::filesystem::path& cgroup_root,
+                                                 const std::filesystem::path& proc_root) {
+  auto self = read_file(proc_root / "self" / "cgroup");
+  if (!self) return std::nullopt;
+  return find_cgroup_place(cgroup_root, *self, fs_kind(cgroup_root),
+                           fs_kind(cgroup_root / "unified"));
+}
+
 std::optional<std::uint64_t> flat_keyed_value(std::string_view text, std::string_view key) {
   for (std::size_t pos = 0; pos < text.size();) {
     auto eol = text.find('\n', pos);

@@ -107,11 +107,7 @@ std::optional<std::string> Supervisor::State::setup_tracking() {
   if (spec.tracking == Tracking::proc) return std::nullopt;
   std::string why;
   try {
-    auto self = read_file(spec.proc_root / "self" / "cgroup");
-    auto place = self ? find_cgroup_place(spec.cgroup_root, *self, fs_kind(spec.cgroup_root),
-                                          fs_kind(spec.cgroup_root / "unified"))
-                      : std::nullopt;
-    if (place) {
+    if (auto place = find_own_cgroup_place(spec.cgroup_root, spec.proc_root)) {
       cgroup.emplace(*place, "pilot-job-" + rec.marker);
       rec.tracking = cgroup->describe();
       return std::nullopt;

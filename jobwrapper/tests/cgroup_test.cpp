@@ -136,3 +136,14 @@ TEST_CASE(
   CHECK_FALSE(std::filesystem::exists(dir));  // empty, so removed with the adopted object
   CHECK(std::filesystem::exists(root.path() / "system.slice"));
 }
+
+TEST_CASE("cgroup: this process's own place needs its membership in the proc root") {
+  pilot::TempDir root("cg-own");
+  auto proc = root.path() / "proc";
+  std::filesystem::create_directories(proc / "self");
+  CHECK_FALSE(jw::find_own_cgroup_place(root.path() / "sys", proc));  // no self/cgroup
+  // A plain directory is no cgroup file system, whatever the membership says.
+  pilot::write_file_atomic(proc / "self" / "cgroup", "0::/slurm/job_5\n");
+  std::filesystem::create_directories(root.path() / "sys" / "slurm" / "job_5");
+  CHECK_FALSE(jw::find_own_cgroup_place(root.path() / "sys", proc));
+}

@@ -50,9 +50,7 @@ jw::JobRecord run_sh(const std::string& script,
 }
 
 bool cgroup_available() {
-  auto self = pilot::read_file("/proc/self/cgroup");
-  return self && jw::find_cgroup_place("/sys/fs/cgroup", *self, jw::fs_kind("/sys/fs/cgroup"),
-                                       jw::fs_kind("/sys/fs/cgroup/unified"));
+  return jw::find_own_cgroup_place("/sys/fs/cgroup", "/proc").has_value();
 }
 
 }  // namespace

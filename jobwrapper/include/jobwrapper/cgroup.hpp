@@ -40,6 +40,12 @@ std::optional<CgroupPlace> find_cgroup_place(const std::filesystem::path& cgroup
                                              std::string_view proc_self_cgroup, FsKind root_kind,
                                              FsKind unified_kind);
 
+// find_cgroup_place for this process: its membership read from <proc_root>/self/cgroup, the kinds
+// of `cgroup_root` and its `unified` directory from statfs. nullopt when the membership cannot be
+// read or no place is usable.
+std::optional<CgroupPlace> find_own_cgroup_place(const std::filesystem::path& cgroup_root,
+                                                 const std::filesystem::path& proc_root);
+
 // "KEY VALUE" lines (memory.events, cpu.stat, memory.oom_control): the value of `key`.
 std::optional<std::uint64_t> flat_keyed_value(std::string_view text, std::string_view key);
 

@@ -167,9 +167,9 @@ void Agent::on_prepared(jobs::MatchedJob m, jobs::JobDescription d, int processo
   } else {
     launch_job(m, std::move(d), processors, jobdir, prepared);
   }
-  // A slot freed by a failed preparation can take another job; when stopping, the end may
-  // have been waiting for this job.
-  if (!error.empty() || stopping_) try_request();
+  // A slot freed by a failed preparation or launch can take another job; when stopping, the end
+  // may have been waiting for this job.
+  if (!jobs_.count(m.id) || stopping_) try_request();
 }
 
 void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int processors,

@@ -63,6 +63,17 @@ std::string hostname() {
 
 }  // namespace
 
+namespace {
+
+// A duration option, which must be above 0 seconds.
+std::chrono::milliseconds positive_ms(double s, const char* key) {
+  if (s <= 0)
+    throw Error(std::string("configuration option '") + key + "' must be above 0 seconds");
+  return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
+}
+
+}  // namespace
+
 dirac::RpcOptions rpc_options(const Config& config) {
   dirac::RpcOptions o;
   o.credentials =
@@ -71,13 +82,8 @@ dirac::RpcOptions rpc_options(const Config& config) {
           : dirac::Credentials{config.host_cert, config.host_key, config.cert_dir, true};
   o.setup = config.setup;
   o.vo = config.vo;
-  auto ms = [](double s, const char* key) {
-    if (s <= 0)
-      throw Error(std::string("configuration option '") + key + "' must be above 0 seconds");
-    return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000));
-  };
-  o.connect_timeout = ms(config.rpc_connect_timeout_s, "rpc_connect_timeout_s");
-  o.timeout = ms(config.rpc_timeout_s, "rpc_timeout_s");
+  o.connect_timeout = positive_ms(config.rpc_connect_timeout_s, "rpc_connect_timeout_s");
+  o.timeout = positive_ms(config.rpc_timeout_s, "rpc_timeout_s");
   return o;
 }
 
@@ -157,7 +163,7 @@ void find_dirac_runtime(StartupState& s) {
     if (words.empty()) throw Error("dirac_runtime.sources: an empty entry");
     o.sources.push_back({words.front(), {words.begin() + 1, words.end()}});
   }
-  o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(rc.timeout_s * 1000));
+  o.timeout = positive_ms(rc.timeout_s, "dirac_runtime.timeout_s");
   try {
     auto rt = dirac::find_runtime(o);
     s.log.info("DIRAC runtime", {{"source", rt.source.describe()},

@@ -204,3 +204,34 @@ TEST_CASE("agent: without a DIRAC runtime the local queue keeps workflow jobs fo
   CHECK(q.show(plain)["status"] == "Done");
   CHECK(q.show(workflow)["state"] == "pending");
 }
+
+TEST_CASE("agent: a DIRAC runtime sourced without a deadline is a configuration error") {
+  pilot::agent::test::LocalQueue q("agent-workflow");
+  auto r = run_pilot(q.run_args(
+      {"--set", "dirac_runtime.sources=[\"/x/diracosrc\"]", "--set", "dirac_runtime.timeout_s=0"}));
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.err, Catch::Contains("start-up step 'DIRAC runtime' failed: configuration option "
+                                    "'dirac_runtime.timeout_s' must be above 0 seconds"));
+}
+
+TEST_CASE(
+    "agent: a workflow job that would miss its proxy and CAs fails before it starts, naming them") {
+  pilot::agent::test::LocalQueue q("agent-workflow");
+  CvmfsTree cvmfs(q.dir.path());
+  // The local queue hands out no owner's proxy, and the CA directory named here does not exist.
+  auto id = q.submit(
+      "[ Executable = \"dirac-jobexec\"; Arguments = \"jobDescription.xml\"; CPUTime = 600 ]");
+  auto r = run_pilot(q.run_args({"--set", "processors=1", "--set",
+                                 "dirac_runtime.sources=[\"" + cvmfs.source() + "\"]", "--set",
+                                 "cert_dir=" + (q.dir.path() / "no-cas").string()}));
+  INFO(r.err.substr(0, 3000));
+  REQUIRE(r.exit_code == 0);
+  auto st = q.show(id);
+  CHECK(st["status"] == "Failed");
+  CHECK(st["minor_status"] == "Job Wrapper Initialization");
+  CHECK_THAT(st["application_status"].get<std::string>(),
+             Catch::StartsWith("the DIRAC workflow would miss: X509_USER_PROXY is not set") &&
+                 Catch::Contains("X509_CERT_DIR " + (q.dir.path() / "no-cas").string() +
+                                 " is not a directory"));
+  CHECK_FALSE(fs::exists(q.work() / ("job_" + id) / "jobexec-seen.txt"));  // never started
+}

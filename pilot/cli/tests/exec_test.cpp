@@ -31,9 +31,7 @@ pilot::CommandResult shell(const std::string& script) {
 }
 
 bool cgroup_available() {
-  auto self = pilot::read_file("/proc/self/cgroup");
-  return self && jw::find_cgroup_place("/sys/fs/cgroup", *self, jw::fs_kind("/sys/fs/cgroup"),
-                                       jw::fs_kind("/sys/fs/cgroup/unified"));
+  return jw::find_own_cgroup_place("/sys/fs/cgroup", "/proc").has_value();
 }
 
 }  // namespace

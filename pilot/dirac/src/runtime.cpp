@@ -6,6 +6,7 @@
 
 #include "core/find_executable.hpp"
 #include "core/run_command.hpp"
+#include "core/signals.hpp"
 #include "core/trim.hpp"
 
 namespace pilot::dirac {
@@ -64,7 +65,7 @@ CommandResult run_sourcing(const RuntimeSource& source, const RuntimeOptions& op
                 " s");
   if (!r->ok()) {
     auto how = r->exit_code ? "exit status " + std::to_string(*r->exit_code)
-                            : "signal " + std::to_string(r->signal);
+                            : "killed by " + signal_name(r->signal);
     auto err = stderr_tail(r->err);
     throw Error(source.describe() + ": sourcing it failed (" + how + ")" +
                 (err.empty() ? "" : ": " + err));
