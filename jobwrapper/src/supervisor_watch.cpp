@@ -97,10 +97,16 @@ void Supervisor::State::try_reap() {
   note(log::Level::info, "payload ended", ended);
   tree->refresh(false);
   account();
-  if (!tree->empty() && phase < Phase::term) {
+  if (!tree->empty() && phase == Phase::running) {
     note(log::Level::info, "payload left processes behind; terminating them",
          {{"processes", tree->usage().processes}});
     escalate(SIGTERM);
+  } else if (!tree->empty() && phase == Phase::stop_signal) {
+    // The stop signal reached the whole group: a launcher that does not wait for its children
+    // once interrupted (dirac-jobexec) leaves them finishing their event. The stop sequence
+    // already running decides how long they get.
+    note(log::Level::info, "payload's main process ended; its other processes finish their stop",
+         {{"processes", tree->usage().processes}});
   }
   maybe_finish();
   if (!finished) schedule_poll(kFastPoll);

@@ -239,6 +239,38 @@ TEST_CASE("a payload that stops on the stop signal ends the job gracefully, sign
   CHECK(pilot::read_zstd_file(d.path() / "job" / "std.out.zst") == "stopping\n");
 }
 
+TEST_CASE("a launcher that dies of the stop signal leaves its child the grace to finish its stop") {
+  // As dirac-jobexec does: it dies of SIGUSR1 at once, its step (same process group) takes a
+  // moment to finish its event and write its summary.
+  pilot::TempDir d("jwsup");
+  auto s = sh(d,
+              "sh -c 'trap \"sleep 0.5; echo finalised > step-summary; exit 138\" USR1;"
+              " echo $$ > step.pid; while :; do sleep 0.05; done' & "
+              "while [ ! -s step.pid ]; do sleep 0.01; done; echo started; "
+              "while :; do sleep 0.05; done");
+  s.stop_signal = SIGUSR1;
+  s.grace_s = 10;
+  pilot::process::asio::io_context ctx;
+  jw::Supervisor sup(ctx, s, {}, {});
+  sup.start();
+  std::thread other([&] {
+    for (int i = 0; i < 500 && !std::filesystem::exists(d.path() / "job" / "step.pid"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    sup.request_stop("slot reclaimed");
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  ctx.run();
+  other.join();
+  const auto& rec = sup.record();
+  CHECK(rec.signal == SIGUSR1);  // the launcher's own end
+  CHECK(rec.outcome == jw::Outcome::stopped);
+  CHECK(pilot::read_file(d.path() / "job" / "step-summary") == "finalised\n");
+  REQUIRE(rec.signals_sent.size() == 1);  // no SIGTERM cut the step's finalisation short
+  CHECK(rec.signals_sent[0].signal == "SIGUSR1");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(8));
+}
+
 TEST_CASE("a payload that ignores the stop signal and SIGTERM is escalated to SIGKILL") {
   pilot::TempDir d("jwsup");
   auto s =

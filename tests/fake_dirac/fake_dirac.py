@@ -41,6 +41,12 @@ JobStateUpdate follows DIRAC v8's JobStateUpdateHandler:
   call's record line as "refused": [{"time": <timestamp key>, "from": ..., "to": ...}] (only
   present when something was refused). A Status that is no job state at all gives
   S_ERROR("getNextState: '<status>' is not a valid state") and changes nothing (not forced).
+- Only the entries stamped at or after the job's last logged status (for each Status, "idem"
+  included, the time of its last record; the latest of those, to the millisecond; string
+  comparison of the timestamp keys) change the job's Status, MinorStatus and ApplicationStatus and
+  go through the state machine: a report older than what the server already logged only adds
+  history (the handler's lastTime rule). The Matcher logs Matched/Assigned (Source "Matcher")
+  when it hands a job out.
 - History (LoggingInfo): one record per entry, {"Status","MinorStatus","ApplicationStatus"
   ("idem" when absent), "Source" ("Unknown" when absent), "time" (the timestamp key),
   "time_order" (ms since the epoch of that timestamp, read as UTC, 3 decimals; null when
@@ -166,6 +172,20 @@ def time_order(ts):
         if dt is None:
             return None
     return round((calendar.timegm(dt.utctimetuple()) + dt.microsecond / 1e6) * 1000.0, 3)
+
+
+def last_logged_time(history):
+    """JobLoggingDB.getWMSTimeStamps as the handler uses it: for each Status ("idem" included) the
+    time of its last inserted record, the latest of those as TimeUtilities.toString prints it
+    (StatusTimeOrder keeps seconds to 3 decimals); None for a job with no history."""
+    stamps = {}
+    for rec in history:
+        if rec.get("time_order") is not None:
+            stamps[rec["Status"]] = rec["time_order"]
+    if not stamps:
+        return None
+    seconds = round(max(stamps.values()) / 1000.0, 3)
+    return str(datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds))
 
 
 def utc_now_string():
@@ -459,6 +479,10 @@ class State:
             for jid, job in sorted(self.jobs.items()):
                 if job["Status"] == "Waiting" and desc["CPUTime"] >= 3600:
                     job["Status"], job["MinorStatus"] = "Matched", "Assigned"
+                    ts = utc_now_string()
+                    job["history"].append({"Status": "Matched", "MinorStatus": "Assigned",
+                                           "ApplicationStatus": "idem", "Source": "Matcher",
+                                           "time": ts, "time_order": time_order(ts)})
                     jdl = c.get("jdl", {}).get(str(jid)) or JDL % jid
                     reply = {"JDL": jdl, "JobID": jid}
                     owner = dict(c.get("owners", {}).get(str(jid), {"DN": OWNER_DN, "Group": "testvo_user"}))
@@ -488,7 +512,10 @@ class State:
         current = "Running" if job["Status"] == "Stalled" else job["Status"]
         refused = []
         status, minor, app = None, "", ""
-        for ts, sdict in updates:
+        # Only entries stamped at or after the job's last logged status change its attributes
+        # (compared as strings, as the handler does); older ones only go into the history.
+        last = last_logged_time(job["history"])
+        for ts, sdict in [(ts, sdict) for ts, sdict in updates if last is None or str(ts) >= last]:
             status = sdict.get("Status", current)
             if not force and status != current:
                 new = next_state(current, status)

@@ -151,6 +151,15 @@ def behaviour_checks(work, pki, ports, record, control):
     expect("quote flaw: only the entry before the quote in history", len(rec["job_after"]["history"]), before + 1)
     expect("time_order of a fixed stamp", rec["job_after"]["history"][-1]["time_order"], 1893456001000.0)
 
+    r = call("setJobStatusBulk", [1, {"2029-12-31 23:59:59.000000": {"Status": "Done", "ApplicationStatus": "stale",
+                                                                    "Source": "JobWrapper"}}])
+    rec = last_record(record, "setJobStatusBulk")
+    expect("older than the last logged status: OK", r["OK"], True)
+    expect("older than the last logged status: attributes kept",
+           (rec["job_after"]["Status"], rec["job_after"]["ApplicationStatus"]), ("Killed", "fine"))
+    expect("older than the last logged status: logged", rec["job_after"]["history"][-1]["ApplicationStatus"], "stale")
+    before += 1
+
     r = call("sendHeartBeat", [1, {}, {}])
     rec = last_record(record, "sendHeartBeat")
     expect("heartbeat reply", r, {"OK": True, "Value": {}})

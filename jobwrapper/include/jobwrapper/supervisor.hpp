@@ -5,7 +5,9 @@
 //   stop signal to the payload's process group ONCE -> grace_s -> SIGTERM to the whole tree ->
 //   term_grace_s -> SIGKILL to whatever is left (repeated until nothing is left).
 // When the payload ends by itself, anything it left running gets SIGTERM then SIGKILL: nothing
-// started by the payload survives the job.
+// started by the payload survives the job. When it ends after the stop signal, the processes it
+// left (which got the signal too) finish their stop within the same grace: the job ends when the
+// whole tree has.
 //
 // The supervisor lives on an Asio io_context the caller runs (one thread). request_stop() may
 // be called from any thread. Hooks run on the io_context thread.

@@ -187,11 +187,7 @@ void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int pr
       prepare_workflow(spec, job->description, s_, budget);
     if (auto mo = mc_options(job->description, budget, job->processors))
       job->mc.emplace(spec, *mo, log_.child("job"));
-    if (s_.container) {
-      auto c = *s_.container;
-      c.workdir = jobdir;
-      spec.argv = jw::container_argv(c, spec.argv);
-    }
+    if (s_.container) spec.argv = jw::container_argv(job_container(spec), spec.argv);
   } catch (const jobs::JobPreparationError& e) {
     slots_.release(m.id);
     return fail_before_start(m, e.minor_status, e.what(), std::move(job->description));
@@ -204,9 +200,22 @@ void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int pr
   job->supervisor = std::make_unique<jw::Supervisor>(ctx_, std::move(spec), std::move(hooks),
                                                      log_.child("job " + m.id));
   if (job->mc) job->mc->record_start(job->supervisor->record());
-  job->supervisor->record().extra["agent"] = {{"processors", job->processors},
-                                              {"job_source", s_.source->describe()}};
+  job->supervisor->record().extra["agent"] = {
+      {"processors", job->processors},
+      {"job_source", s_.source->describe()},
+      {"payload", std::string(to_string(payload_kind(job->description)))}};
   start_supervisor(m, std::move(job));
+}
+
+// The pilot's container for one job: its directory, and what its environment points at outside
+// it (the payload's proxy, which lives in the hidden work area, the CAs, the DIRAC runtime).
+jw::ContainerSpec Agent::job_container(const jw::JobSpec& spec) const {
+  auto c = *s_.container;
+  c.workdir = spec.workdir;
+  for (const char* name : {"X509_USER_PROXY", "X509_CERT_DIR", "DIRACROOT"})
+    if (auto it = spec.env.set.find(name); it != spec.env.set.end() && !it->second.empty())
+      c.binds.emplace_back(it->second);
+  return c;
 }
 
 jw::Hooks Agent::job_hooks(RunningJob& job) {

@@ -86,6 +86,7 @@ class Agent {
                    const std::string& minor, const std::string& error);
   void launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int processors,
                   const std::filesystem::path& jobdir, const jobs::PreparedJob& prepared);
+  jobwrapper::ContainerSpec job_container(const jobwrapper::JobSpec& spec) const;
   jobwrapper::Hooks job_hooks(RunningJob& job);
   void send_heartbeat(const std::string& id, const nlohmann::json& data);
   void start_supervisor(const jobs::MatchedJob& m, std::unique_ptr<RunningJob> job);

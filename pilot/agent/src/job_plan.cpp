@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/signals.hpp"
+#include "dirac/workflow_job.hpp"
 #include "jobwrapper/watchdog.hpp"
 #include "platform/cpuinfo.hpp"
 #include "platform/resources.hpp"
@@ -112,7 +113,29 @@ std::optional<mc::McOptions> mc_options(const jobs::JobDescription& job, const B
   mc::McOptions o;
   o.sizing = in;
   o.summary_file = job.xml_summary_file;
+  o.workflow_step = payload_kind(job) == PayloadKind::dirac_workflow;
   return o;
+}
+
+std::string_view to_string(PayloadKind kind) {
+  switch (kind) {
+    case PayloadKind::plain:
+      return "plain";
+    case PayloadKind::dirac_workflow:
+      return "dirac_workflow";
+  }
+  return "plain";
+}
+
+PayloadKind payload_kind(const jobs::JobDescription& job) {
+  return jobs::is_dirac_jobexec(job.executable) ? PayloadKind::dirac_workflow : PayloadKind::plain;
+}
+
+PayloadKind payload_kind(const jw::JobRecord& record) {
+  auto it = record.extra.find("agent");
+  bool workflow = it != record.extra.end() && it->is_object() &&
+                  it->value("payload", "") == to_string(PayloadKind::dirac_workflow);
+  return workflow ? PayloadKind::dirac_workflow : PayloadKind::plain;
 }
 
 namespace {
@@ -137,6 +160,8 @@ void add_status(FinalReport& r, std::string status, std::string minor, std::stri
 void add_end_statuses(FinalReport& r, const jw::JobRecord& rec,
                       const std::optional<mc::McResult>& mc) {
   bool mc_ok = mc && mc->success;
+  // A workflow that ran to its end reported its own ApplicationStatus ("Gauss successful").
+  bool mc_detail = mc && mc->events && (payload_kind(rec) == PayloadKind::plain || mc->interrupted);
   if (rec.outcome == jobwrapper::Outcome::launch_failed) {
     add_status(r, "Failed", "Application not found");
   } else if (kill_received(rec) && !mc_ok) {
@@ -147,8 +172,7 @@ void add_end_statuses(FinalReport& r, const jw::JobRecord& rec,
     add_status(r, "Failed", std::string(jw::reason_text(*rec.reason)));
     add_status(r, "Failed", "");
   } else if (rec.outcome == jobwrapper::Outcome::success || mc_ok) {
-    add_status(r, "Completing", "Application Finished Successfully",
-               mc && mc->events ? mc->detail : "");
+    add_status(r, "Completing", "Application Finished Successfully", mc_detail ? mc->detail : "");
     add_status(r, "Done", "Execution Complete");
   } else if (rec.exit_code == kRescheduleExitCode) {
     // The payload's errno EWMSRESC (1502), truncated to 8 bits; rescheduleFailedJob then reports
@@ -236,6 +260,9 @@ FinalReport final_report(const jw::JobRecord& rec, const std::optional<mc::McRes
        fixed2(static_cast<double>(std::max(rec.max_pss_bytes, rec.max_rss_bytes)) / 1048576.0)}};
   if (rec.outcome == jobwrapper::Outcome::launch_failed)
     r.parameters.push_back({"ApplicationError", rec.error.empty() ? "None reported" : rec.error});
+  else if (payload_kind(rec) == PayloadKind::dirac_workflow && !r.success)
+    if (auto why = dirac::jobexec_failure(rec.exit_code, rec.signal); !why.empty())
+      r.parameters.push_back({"ApplicationError", why});
   if (rec.exit_code) r.parameters.push_back({"PayloadExitCode", std::to_string(*rec.exit_code)});
   if (mc && mc->events) {
     r.events = mc->events;

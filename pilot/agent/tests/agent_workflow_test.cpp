@@ -1,17 +1,23 @@
 // Workflow jobs (`dirac-jobexec`) end to end: a tree standing for CVMFS holds a DIRAC
 // environment script and a dirac-jobexec that records what JobWrapper would have given it; the
 // pilot finds the runtime at start-up and runs the job from the fake DIRAC server with it.
+#include <signal.h>
 #include <sys/stat.h>
+
 #include <catch2/catch.hpp>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "agent_test_support.hpp"
+#include "core/error.hpp"
 #include "core/fs.hpp"
 #include "dirac/cfg.hpp"
 #include "fake_server.hpp"
+#include "mc/checkpoint.hpp"
 #include "node_files.hpp"
 #include "output_files.hpp"
+#include "pilot_process.hpp"
 #include "run_pilot.hpp"
 
 using nlohmann::json;
@@ -21,16 +27,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// <dir>/cvmfs/dirac/v8.0.55: diracosrc and bin/dirac-jobexec, which writes its arguments, its
-// environment and its configuration into the job directory and exits with $FAKE_JOBEXEC_EXIT.
+// <dir>/cvmfs/dirac/v8.0.55: diracosrc and bin/dirac-jobexec, tests/fake_dirac/fake_jobexec.py:
+// it records what JobWrapper would have given it, runs its workflow's steps and reports through
+// the fake server as DIRAC's would.
 struct CvmfsTree {
   explicit CvmfsTree(const fs::path& dir) : root(dir / "cvmfs/dirac/v8.0.55") {
-    pilot::test::put_file(root / "bin/dirac-jobexec",
-                          "#!/bin/sh\n"
-                          "{ for a in \"$@\"; do echo \"arg [$a]\"; done; env | sort; } > "
-                          "jobexec-seen.txt\n"
-                          "cp \"$DIRACSYSCONFIG\" jobexec-cfg.txt\n"
-                          "exit ${FAKE_JOBEXEC_EXIT:-0}\n");
+    fs::create_directories(root / "bin");
+    fs::copy_file(pilot::dirac::test::fake_jobexec(), root / "bin/dirac-jobexec");
     ::chmod((root / "bin/dirac-jobexec").c_str(), 0755);
     pilot::test::put_file(root / "diracosrc",
                           "export DIRACOS=" + root.string() +
@@ -41,6 +44,83 @@ struct CvmfsTree {
   std::string source() const { return (root / "diracosrc").string() + " v8.0.55"; }
   fs::path root;
 };
+
+std::string python_bytes(const std::string& text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out = "bytes.fromhex('";
+  for (unsigned char c : text) out += hex[c >> 4], out += hex[c & 15];
+  return out + "')";
+}
+
+// One test's world: a tree standing for CVMFS and the fake server handing out workflow jobs as
+// DIRAC's Job() API makes them: dirac-jobexec on jobDescription.xml, which comes in the job's
+// input sandbox (for the stand-in, one "<executable> <arguments>" line per step).
+struct WorkflowWorld {
+  explicit WorkflowWorld(int jobs = 1) : server({"--jobs", std::to_string(jobs)}) {}
+  pilot::TempDir dir{"agent-workflow"};
+  CvmfsTree cvmfs{dir.path()};
+  FakeDirac server;
+  json jdls = json::object(), sandboxes = json::object();
+
+  fs::path work() const { return dir.path() / "work"; }
+  void add(int id, const std::string& steps, const std::string& extra_jdl = "") {
+    auto n = std::to_string(id);
+    auto ref = "SB:SandboxSE|/SandBox/o/owner.testvo_user/" + n + "/workflow.tar.bz2";
+    auto tar = pilot::dirac::test::python_tar(
+        dir.path() / ("sandbox-" + n + ".tar.bz2"), "w:bz2",
+        pilot::dirac::test::tar_member("jobDescription.xml", python_bytes(steps)));
+    jdls[n] =
+        "[ Executable = \"dirac-jobexec\"; Arguments = \"jobDescription.xml -o LogLevel=INFO\";"
+        " JobType = \"User\"; CPUTime = 600; JobID = " +
+        n + "; StdOutput = \"std.out\"; StdError = \"std.err\"; InputSandbox = { \"" + ref +
+        "\" }; " + extra_jdl + " ]";
+    sandboxes[ref] = tar.string();
+    server.control({{"jdl", jdls}, {"sandboxes", sandboxes}});
+  }
+  // `pilot run` against the server with this runtime, its SandboxStore, one processor; then
+  // `extra`.
+  std::vector<std::string> run_args(const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> a{
+        "--set",
+        "processors=1",
+        "--set",
+        "dirac_runtime.sources=[\"" + cvmfs.source() + "\"]",
+        "--set",
+        "services.sandbox_store=[\"" + server.diset_url("WorkloadManagement/SandboxStore") + "\"]"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return pilot::agent::test::dirac_run_args(server, work(), "proxy.pem", a);
+  }
+};
+
+// What the server holds for `job` after the last JobStateUpdate call on it: Status,
+// MinorStatus, ApplicationStatus and the history.
+json job_after(const FakeDirac& s, int job) {
+  json after;
+  for (const auto& r : s.records())
+    if (r.contains("job_after") && r.contains("args") && r["args"].is_array() &&
+        !r["args"].empty() && r["args"][0] == job)
+      after = r["job_after"];
+  return after;
+}
+
+// The ApplicationStatus entries of the job's history with their sources, in the order logged.
+std::vector<std::string> application_history(const FakeDirac& s, int job) {
+  std::vector<std::string> out;
+  auto after = job_after(s, job);
+  for (const auto& h : after["history"])
+    if (h["ApplicationStatus"] != "idem")
+      out.push_back(h["Source"].get<std::string>() + ": " +
+                    h["ApplicationStatus"].get<std::string>());
+  return out;
+}
+
+std::map<std::string, std::string> parameters_of(const FakeDirac& s, int job) {
+  std::map<std::string, std::string> out;
+  for (const auto& r : s.calls("setJobParameters"))
+    if (r["args"][0] == job)
+      for (const auto& p : r["args"][1]) out[p[0].get<std::string>()] = p[1].get<std::string>();
+  return out;
+}
 
 std::string workflow_jdl(int id) {
   return "[ Executable = \"dirac-jobexec\"; Arguments = \"jobDescription.xml -o LogLevel=INFO\";"
@@ -85,20 +165,22 @@ std::string last_status(const FakeDirac& s, int job) {
 TEST_CASE(
     "agent dirac: a workflow job runs the runtime's dirac-jobexec with JobWrapper's arguments, "
     "environment and configuration") {
-  pilot::TempDir dir("agent-workflow");
-  CvmfsTree cvmfs(dir.path());
-  FakeDirac server({"--jobs", "1"});
-  server.control({{"jdl", {{"1", workflow_jdl(1)}}}});
-  auto work = dir.path() / "work";
+  WorkflowWorld w;
+  w.add(1, "echo hello\n");
+  auto& server = w.server;
+  auto work = w.work();
   auto r = run_pilot(
-      pilot::agent::test::dirac_run_args(
-          server, work, "proxy.pem",
-          {"--set", "processors=1", "--set", "dirac_runtime.sources=[\"" + cvmfs.source() + "\"]",
-           "--set", "site=LCG.Test.ch", "--set", "queue=long", "--set", "ce=ce.test.ch"}),
+      w.run_args({"--set", "site=LCG.Test.ch", "--set", "queue=long", "--set", "ce=ce.test.ch"}),
       {{"REQUESTS_CA_BUNDLE", "/etc/pilot-bundle.pem"}, {"CURL_CA_BUNDLE", "/etc/x.pem"}});
   INFO(r.err.substr(0, 3000));
   REQUIRE(r.exit_code == 0);
   CHECK(last_status(server, 1) == "Done/Execution Complete");
+  INFO(pilot::read_file(work / "job_1" / "jobexec-reports.txt").value_or("(no reports)"));
+  CHECK(pilot::read_file(work / "job_1" / "Script1_echo.log") == "hello\n");
+  // The workflow's own reports reached the server and the pilot's later ones left them standing.
+  CHECK(application_history(server, 1) ==
+        std::vector<std::string>{"Job_1: Executing RunScriptStep1", "Job_1: echo successful"});
+  CHECK(job_after(server, 1)["ApplicationStatus"] == "echo successful");
 
   auto seen = lines_of(work / "job_1" / "jobexec-seen.txt");
   INFO(pilot::read_file(work / "job_1" / "jobexec-seen.txt").value_or("(no jobexec-seen.txt)"));
@@ -114,7 +196,7 @@ TEST_CASE(
   CHECK(has_line(seen, "JOBID=1"));
   CHECK(has_line(seen, "DIRACJOBID=1"));
   CHECK(has_line(seen, "DIRACSITE=LCG.Test.ch"));
-  CHECK(has_line(seen, "DIRACROOT=" + cvmfs.root.string()));
+  CHECK(has_line(seen, "DIRACROOT=" + w.cvmfs.root.string()));
   CHECK(has_line(seen, "DIRAC_RUNTIME_VERSION=v8.0.55"));
   CHECK(has_line(seen, "DIRACSYSCONFIG=" + (work / "job_1" / "dirac.cfg").string()));
   CHECK(has_line(seen, "X509_CERT_DIR=" + (pilot::dirac::test::pki() / "certificates").string()));
@@ -137,19 +219,87 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "agent dirac: a workflow job that exits non-zero is Completing with errors, then Failed") {
-  pilot::TempDir dir("agent-workflow");
-  CvmfsTree cvmfs(dir.path());
-  FakeDirac server({"--jobs", "1"});
-  server.control({{"jdl", {{"1", workflow_jdl(1)}}}});
-  auto r = run_pilot(
-      pilot::agent::test::dirac_run_args(
-          server, dir.path() / "work", "proxy.pem",
-          {"--set", "processors=1", "--set", "dirac_runtime.sources=[\"" + cvmfs.source() + "\"]"}),
-      {{"FAKE_JOBEXEC_EXIT", "2"}});
+    "agent dirac: a failed workflow is Completing with errors, then Failed, and its exit is "
+    "explained") {
+  WorkflowWorld w(2);
+  // Later steps still run after a failed one; the last failing step's code is the exit code.
+  w.add(1, "sh -c 'exit 70'\necho after\n");
+  w.add(2, "/no/such/program\n");
+  auto& server = w.server;
+  auto work = w.work();
+  auto r = run_pilot(w.run_args());
   INFO(r.err.substr(0, 3000));
   REQUIRE(r.exit_code == 0);
   CHECK(last_status(server, 1) == "Failed/Application Finished With Errors");
+  CHECK(parameters_of(server, 1)["PayloadExitCode"] == "70");
+  CHECK(parameters_of(server, 1)["ApplicationError"] ==
+        "the last failing workflow step exited 70 (dirac-jobexec exit 70)");
+  CHECK(pilot::read_file(work / "job_1" / "Script2_echo.log") == "after\n");
+  CHECK(job_after(server, 1)["ApplicationStatus"] == "echo successful");
+
+  CHECK(last_status(server, 2) == "Failed/Application Finished With Errors");
+  CHECK(parameters_of(server, 2)["ApplicationError"] ==
+        "a workflow step's executable could not be started (dirac-jobexec exit 232)");
+  CHECK(job_after(server, 2)["ApplicationStatus"] == "program Exited With Status 232");
+}
+
+TEST_CASE(
+    "agent dirac: an MC workflow stopped by the reclaim signal reports the step's events from its "
+    "summary") {
+  auto [name, stop_signal] = GENERATE(std::pair<std::string, int>{"SIGUSR1", SIGUSR1},
+                                      std::pair<std::string, int>{"SIGINT", SIGINT});
+  INFO("stop signal " << name);
+  WorkflowWorld w;
+  // The Gaudi step, finishing its event and writing its summary when the signal reaches it.
+  w.add(1, std::string(TOYMC_BIN) + " --cpu-ms-per-event 5 --stop-signals INT,USR1\n",
+        "CPUe = 1; MaxNumberOfEvents = 100000;");
+  auto& server = w.server;
+  auto work = w.work();
+  pilot::test::PilotProcess pilot(
+      w.run_args({"--set", "stop_signal=" + name, "--set", "grace_s=20"}), w.dir.path());
+  auto checkpointed = [&] {
+    try {
+      auto cp = pilot::mc::read_checkpoint(work / "job_1" / "pilot-checkpoint.txt");
+      return cp && cp->events >= 3;
+    } catch (const pilot::Error&) {
+      return false;  // being replaced
+    }
+  };
+  REQUIRE(pilot::test::wait_until(checkpointed, std::chrono::seconds(60)));
+  pilot.signal(SIGUSR1);  // the slot is reclaimed
+  auto rc = pilot.wait(std::chrono::seconds(40));
+  INFO(pilot.err().substr(0, 4000));
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  CHECK(last_status(server, 1) == "Done/Execution Complete");
+  auto params = parameters_of(server, 1);
+  REQUIRE(params.count("NumberOfEvents") == 1);
+  auto events = std::stoll(params["NumberOfEvents"]);
+  CHECK(events >= 3);
+  CHECK(events == pilot::test::count_lines(work / "job_1" / "toymc.out"));
+  CHECK(params["EventsSource"] == "summary");
+  CHECK(params["Interrupted"] == "True");
+  // The workflow's last word ("Executing RunScriptStep1", "KeyboardInterrupt()") is older.
+  CHECK(job_after(server, 1)["ApplicationStatus"] ==
+        "interrupted after " + std::to_string(events) + " events");
+  auto s = pilot::test::last_json_line(pilot.out());
+  CHECK(s["jobs_interrupted"] == 1);
+  CHECK(s["events"] == events);
+}
+
+TEST_CASE("agent dirac: a workflow job in a container sees the runtime, its proxy and the CAs") {
+  WorkflowWorld w;
+  w.add(1, "echo contained\n");
+  auto& server = w.server;
+  auto work = w.work();
+  auto args = w.run_args();
+  args.insert(args.end(), {"--container", "bubblewrap"});
+  auto r = run_pilot(args);
+  INFO(r.err.substr(0, 3000));
+  REQUIRE(r.exit_code == 0);
+  INFO(pilot::read_file(work / "job_1" / "jobexec-reports.txt").value_or("(no reports)"));
+  CHECK(last_status(server, 1) == "Done/Execution Complete");
+  CHECK(job_after(server, 1)["ApplicationStatus"] == "echo successful");
 }
 
 TEST_CASE(

@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -152,6 +153,56 @@ TEST_CASE("final reports follow DIRAC's status flow") {
   CHECK(inter.statuses[0].application_status == "interrupted after 120 events");
   CHECK(has(inter.parameters, "NumberOfEvents", "120"));
   CHECK(has(inter.parameters, "Interrupted", "True"));
+}
+
+TEST_CASE(
+    "a workflow job's end: its own ApplicationStatus stands unless it was interrupted, and its "
+    "exit is explained") {
+  namespace agent = pilot::agent;
+  pilot::jobs::JobDescription d;
+  d.executable = "dirac-jobexec";
+  CHECK(agent::payload_kind(d) == agent::PayloadKind::dirac_workflow);
+  d.executable = "/bin/echo";
+  CHECK(agent::payload_kind(d) == agent::PayloadKind::plain);
+
+  jw::JobRecord rec;
+  rec.extra["agent"]["payload"] = std::string(agent::to_string(agent::PayloadKind::dirac_workflow));
+  CHECK(agent::payload_kind(rec) == agent::PayloadKind::dirac_workflow);
+  rec.outcome = jw::Outcome::success;
+  rec.exit_code = 0;
+  pilot::mc::McResult mc;
+  mc.events = 50;
+  mc.events_source = "summary";
+  mc.success = true;
+  mc.detail = "50 events";
+  auto done = agent::final_report(rec, mc, 10, 1);
+  CHECK(done.success);
+  CHECK(done.statuses[0].application_status.empty());  // "Gauss successful" stays
+  mc.interrupted = true;
+  mc.detail = "interrupted after 50 events";
+  rec.outcome = jw::Outcome::stopped;
+  rec.reason = jw::Reason::stop_requested;
+  rec.exit_code.reset();
+  rec.signal = SIGUSR1;  // dirac-jobexec dies of it; its step finalised
+  auto inter = agent::final_report(rec, mc, 10, 1);
+  CHECK(inter.success);
+  CHECK(inter.statuses[0].application_status == "interrupted after 50 events");
+
+  rec = jw::JobRecord();
+  rec.extra["agent"]["payload"] = "dirac_workflow";
+  rec.outcome = jw::Outcome::failed;
+  rec.exit_code = 232;
+  auto failed = agent::final_report(rec, std::nullopt, 10, 1);
+  CHECK(failed.statuses[0].minor_status == "Application Finished With Errors");
+  CHECK(failed.statuses[0].application_status.empty());
+  auto error = std::find_if(failed.parameters.begin(), failed.parameters.end(),
+                            [](const auto& p) { return p.first == "ApplicationError"; });
+  REQUIRE(error != failed.parameters.end());
+  CHECK(error->second ==
+        "a workflow step's executable could not be started (dirac-jobexec exit 232)");
+  rec.extra["agent"]["payload"] = "plain";  // a plain payload's exit needs no explanation
+  for (const auto& [name, value] : agent::final_report(rec, std::nullopt, 10, 1).parameters)
+    CHECK(name != "ApplicationError");
 }
 
 TEST_CASE("the node's parameters as DIRAC's Watchdog reports them, read from a root") {

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/find_executable.hpp"
 #include "core/fs.hpp"
+#include "core/signals.hpp"
 #include "core/trim.hpp"
 #include "dirac/codec.hpp"
 #include "jobs/job_description.hpp"
@@ -160,7 +161,9 @@ std::string shell_word(std::string_view word) {
 
 std::vector<std::string> workflow_argv(std::string_view executable, std::string_view arguments,
                                        const LocalSite& site, const DiracRuntime& runtime) {
-  auto command = shell_word(resolve_executable(executable, runtime));
+  // exec: the job's main process is the command itself, so a signal that kills it is seen as
+  // such (WIFSIGNALED), not as the shell's 128 + signal.
+  auto command = "exec " + shell_word(resolve_executable(executable, runtime));
   if (!trim(arguments).empty()) command += " " + std::string(trim(arguments));
   if (jobs::is_dirac_jobexec(executable)) {
     auto option = [&](std::string_view name, const std::string& value) {
@@ -216,6 +219,22 @@ std::vector<std::string> missing_for_workflow(const std::vector<std::string>& en
                            "the CA directory and refuse every HTTPS service");
   check_cfg(env, missing);
   return missing;
+}
+
+std::string jobexec_failure(std::optional<int> exit_code, std::optional<int> signal) {
+  if (signal)
+    return "dirac-jobexec was killed by " + signal_name(*signal) + ": its steps' state is unknown";
+  if (!exit_code || *exit_code == 0) return "";
+  int n = *exit_code;
+  std::string code = " (dirac-jobexec exit " + std::to_string(n) + ")";
+  if (n == 1)
+    return "the workflow did not run to its end: a configuration error or an interrupt" + code;
+  if (n == 232) return "a workflow step's executable could not be started" + code;
+  // A step killed by signal S makes dirac-jobexec exit S: a small number may be either.
+  if (n < 65)
+    return "the last failing workflow step exited " + std::to_string(n) + " or was killed by " +
+           signal_name(n) + code;
+  return "the last failing workflow step exited " + std::to_string(n) + code;
 }
 
 }  // namespace pilot::dirac

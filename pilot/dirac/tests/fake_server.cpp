@@ -26,6 +26,10 @@ fs::path source(const std::string& rel) {
 }
 }  // namespace
 
+fs::path fake_jobexec() {
+  return source("tests/fake_dirac/fake_jobexec.py");
+}
+
 const fs::path& pki() {
   // One PKI per test process: key generation is the slow part of the set-up.
   static TempDir dir("pilot-dirac-pki");

@@ -25,6 +25,9 @@ Credentials host_credentials();
 // stored proxy for `lifetime_s` seconds, then the stored chain. Throws pilot::Error.
 std::string sign_with_owner_proxy(const std::string& request_pem, int lifetime_s);
 
+// tests/fake_dirac/fake_jobexec.py: DIRAC's dirac-jobexec as the tests' DIRAC runtime holds it.
+std::filesystem::path fake_jobexec();
+
 // A tar archive made by Python's tarfile, as DIRAC packs sandboxes: `code` adds members to `tf`
 // (see tar_member). `mode` is tarfile's, e.g. "w:bz2".
 std::filesystem::path python_tar(const std::filesystem::path& out, const std::string& mode,

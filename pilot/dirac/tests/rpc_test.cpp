@@ -275,23 +275,27 @@ TEST_CASE("DISET: a connection dropped mid-frame is a clear error") {
 }
 
 TEST_CASE("JobStateUpdate over HTTPS and DISET: exact types, replies, Kill") {
-  FakeDirac server;
+  // One job per transport: the kill logged on the first job is newer than the fixed stamps below,
+  // which the server would then only log.
+  FakeDirac server({"--jobs", "2"});
+  std::int64_t job = 0;
   for (auto url : {server.https_url(), server.diset_url("WorkloadManagement/JobStateUpdate")}) {
     INFO(url);
+    ++job;
     ServiceClient jsu{{url}, options(), {}};
     Value r = set_job_status_bulk(
-        jsu, 1,
+        jsu, job,
         {StatusEntry{DateTime{2026, 11, 25, 10, 0, 0, 5}, "Running", "Job Initialization", "",
                      "JobWrapper"},
          StatusEntry{DateTime{2026, 11, 25, 10, 0, 1, 0}, "", "", "hello", "JobWrapper"}});
     CHECK(r == Value(list({list({"MinorStatus", "ApplicationStatus"}),
                            list({"Job Initialization", "hello"})})));
-    CHECK(set_job_parameters(jsu, 1,
+    CHECK(set_job_parameters(jsu, job,
                              {{"CPUNormalizationFactor", "12.5"}, {"LocalBatchID", "42"}}) == 2);
-    CHECK(send_heartbeat(jsu, 1, dict({{"CPUConsumed", 1.5}}), dict({})).empty());
-    server.control({{"kill", {1}}});
+    CHECK(send_heartbeat(jsu, job, dict({{"CPUConsumed", 1.5}}), dict({})).empty());
+    server.control({{"kill", {job}}});
     auto cmds =
-        send_heartbeat(jsu, 1, dict({{"CPUConsumed", 2.5}}), dict({{"StandardOutput", "line"}}));
+        send_heartbeat(jsu, job, dict({{"CPUConsumed", 2.5}}), dict({{"StandardOutput", "line"}}));
     REQUIRE(cmds.size() == 1);
     CHECK(cmds[0].name == "Kill");
     server.control(nlohmann::json::object());
@@ -305,9 +309,11 @@ TEST_CASE("JobStateUpdate over HTTPS and DISET: exact types, replies, Kill") {
   auto bulk = server.calls("setJobStatusBulk");
   REQUIRE(bulk.size() == 2);
   auto expected = nlohmann::json::parse(
-      R"([1, {"2026-11-25 10:00:00.000005": {"Status": "Running", "MinorStatus": "Job Initialization", "Source": "JobWrapper"},
+      R"([0, {"2026-11-25 10:00:00.000005": {"Status": "Running", "MinorStatus": "Job Initialization", "Source": "JobWrapper"},
                                                "2026-11-25 10:00:01.000000": {"ApplicationStatus": "hello", "Source": "JobWrapper"}}, false])");
+  expected[0] = 1;
   CHECK(bulk[0]["args"] == expected);
+  expected[0] = 2;
   CHECK(bulk[1]["args"] == expected);
   auto params = server.calls("setJobParameters");
   REQUIRE(params.size() == 2);

@@ -1,5 +1,6 @@
 // Workflow jobs: which need the runtime, the command JobWrapper would run, the configuration and
 // environment the workflow reads, and what the pilot refuses to start without.
+#include <signal.h>
 #include <sys/stat.h>
 #include <catch2/catch.hpp>
 
@@ -91,17 +92,17 @@ TEST_CASE(
   CHECK(workflow_argv("dirac-jobexec", "jobDescription.xml -o LogLevel=INFO", site, rt) ==
         std::vector<std::string>{
             "/bin/sh", "-c",
-            "/cvmfs/dirac/v8/bin/dirac-jobexec jobDescription.xml -o LogLevel=INFO"
+            "exec /cvmfs/dirac/v8/bin/dirac-jobexec jobDescription.xml -o LogLevel=INFO"
             " -o /LocalSite/CPUNormalizationFactor=17.5 -o '/LocalSite/Site=LCG.Odd site'\\''s'"
             " -o /LocalSite/GridCE=ce503.cern.ch -o /LocalSite/CEQueue=condor"
             " -o /LocalSite/RemoteExecution=False"});
   CHECK(workflow_argv("$DIRACROOT/scripts/dirac-jobexec", "", cern(), rt)[2].starts_with(
-      "/cvmfs/dirac/v8/bin/dirac-jobexec -o /LocalSite/CPUNormalizationFactor=17.5"));
+      "exec /cvmfs/dirac/v8/bin/dirac-jobexec -o /LocalSite/CPUNormalizationFactor=17.5"));
   // Another command keeps its arguments and gets no options.
   CHECK(workflow_argv("$DIRACROOT/bin/tool", "a 'b c'", cern(), rt)[2] ==
-        "/cvmfs/dirac/v8/bin/tool a 'b c'");
+        "exec /cvmfs/dirac/v8/bin/tool a 'b c'");
   CHECK(workflow_argv("${PYTHONPATH}/x$UNKNOWN$", "", cern(), rt)[2] ==
-        "'/cvmfs/dirac/v8/lib/x$UNKNOWN$'");
+        "exec '/cvmfs/dirac/v8/lib/x$UNKNOWN$'");
 }
 
 TEST_CASE("workflow: the command's words reach dirac-jobexec through a real shell") {
@@ -176,4 +177,22 @@ TEST_CASE("workflow: shell words are quoted only when the shell would touch them
   CHECK(shell_word("a b") == "'a b'");
   CHECK(shell_word("it's") == "'it'\\''s'");
   CHECK(shell_word("$HOME") == "'$HOME'");
+}
+
+TEST_CASE("workflow: what the end of dirac-jobexec says about its steps") {
+  using pilot::dirac::jobexec_failure;
+  CHECK(jobexec_failure(0, std::nullopt).empty());
+  CHECK(jobexec_failure(1, std::nullopt) ==
+        "the workflow did not run to its end: a configuration error or an interrupt "
+        "(dirac-jobexec exit 1)");
+  CHECK(jobexec_failure(232, std::nullopt) ==
+        "a workflow step's executable could not be started (dirac-jobexec exit 232)");
+  // A step killed by signal S makes dirac-jobexec exit S.
+  CHECK(jobexec_failure(9, std::nullopt) ==
+        "the last failing workflow step exited 9 or was killed by SIGKILL (dirac-jobexec exit 9)");
+  CHECK(jobexec_failure(70, std::nullopt) ==
+        "the last failing workflow step exited 70 (dirac-jobexec exit 70)");
+  // Told apart by WIFSIGNALED: dirac-jobexec itself died.
+  CHECK(jobexec_failure(std::nullopt, SIGKILL) ==
+        "dirac-jobexec was killed by SIGKILL: its steps' state is unknown");
 }

@@ -80,6 +80,7 @@ McJob prepare_mc(jw::JobSpec& spec, const McOptions& o) {
   job.stop_signal = spec.stop_signal;
   job.checkpoint_file = std::filesystem::absolute(spec.workdir) / kCheckpointName;
   job.summary_file = o.summary_file;
+  job.workflow_step = o.workflow_step;
   std::string n = std::to_string(job.events_requested);
   spec.env.set[kEnvNumberOfEvents] = n;
   spec.env.set[kEnvCheckpointFile] = job.checkpoint_file.string();
@@ -93,6 +94,7 @@ void record_mc(jw::JobRecord& record, const McJob& job) {
   mc["sizing"] = job.sizing;
   mc["checkpoint_file"] = job.checkpoint_file.string();
   mc["summary_file"] = job.summary_file;
+  mc["workflow_step"] = job.workflow_step;
   mc["stop_signal"] = job.stop_signal;
   if (job.last) {
     auto cp = to_json(*job.last);
@@ -170,10 +172,13 @@ McResult collect_mc(const jw::JobRecord& rec, int stop_signal, const std::string
   if (!cp && mc.contains("checkpoint")) cp = checkpoint_from_json(mc["checkpoint"]);
   McResult r = from_files(workdir, summary_file, cp);
   bool stop_requested = !rec.stop_requested_at.empty();
-  bool clean_exit = rec.exit_code && (*rec.exit_code == 0 ||
-                                      (stop_requested && *rec.exit_code == 128 + stop_signal));
-  r.interrupted = stop_requested && rec.exit_code && *rec.exit_code == 128 + stop_signal;
-  r.success = clean_exit && r.events.has_value();
+  bool exit_0 = rec.exit_code == 0;
+  if (mc.value("workflow_step", false)) {
+    r.interrupted = stop_requested && !exit_0 && r.finalised;
+  } else {
+    r.interrupted = stop_requested && rec.exit_code == 128 + stop_signal;
+  }
+  r.success = (exit_0 || r.interrupted) && r.events.has_value();
   std::string n = r.events ? std::to_string(*r.events) : "no";
   if (r.success && r.interrupted)
     r.detail = "interrupted after " + n + " events";

@@ -42,11 +42,22 @@ jobwrapper::JobSpec make_job_spec(const jobs::JobDescription& job, const std::st
 std::optional<mc::McOptions> mc_options(const jobs::JobDescription& job, const BudgetView& budget,
                                         int processors);
 
+// What the job's main process is: a plain payload, or DIRAC's workflow engine (dirac-jobexec),
+// which reports the job's ApplicationStatus itself and whose exit code stands for its steps.
+// Kept in job.json (extra.agent.payload), so a pilot recovering the job reports it the same way.
+enum class PayloadKind { plain, dirac_workflow };
+std::string_view to_string(PayloadKind kind);
+PayloadKind payload_kind(const jobs::JobDescription& job);
+// What the agent recorded; plain for a record without it (written before it was kept).
+PayloadKind payload_kind(const jobwrapper::JobRecord& record);
+
 // A payload exiting with this code asks for its job to be rescheduled (DIRAC's EWMSRESC & 255):
 // the last status is then "Rescheduled" and the job source gives the job back.
 inline constexpr int kRescheduleExitCode = 222;
 
-// What to report when a job has ended, as DIRAC's JobWrapper reports it: the statuses in order
+// What to report when a job has ended, as DIRAC's JobWrapper reports it (for a workflow job also
+// what its exit means, as ApplicationError; its own ApplicationStatus stands, except after an
+// interruption, which the pilot reports as for any MC payload): the statuses in order
 // (an empty status where it reports only a minor status; a failed job ends with a second Failed
 // record without minor status, as JobWrapper.finalize sends it), the last one going with the
 // outputs.

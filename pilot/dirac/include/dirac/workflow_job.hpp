@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,7 +53,8 @@ struct PayloadCfgInputs {
 // Throws pilot::Error naming the option for a value the cfg format cannot carry.
 CfgSection payload_cfg(const PayloadCfgInputs& in);
 
-// The payload's command, as JobWrapper runs it: `/bin/sh -c "<exe> <Arguments> [options]"`,
+// The payload's command, as JobWrapper runs it: `/bin/sh -c "exec <exe> <Arguments> [options]"`
+// (exec'd, so that the job's main process is the command and its signal death shows as one),
 // the executable resolved in the runtime (dirac-jobexec and $DIRACROOT/scripts/dirac-jobexec to
 // the runtime's dirac-jobexec, another name on the runtime's PATH), Arguments kept as the shell
 // words they are, and for dirac-jobexec JobWrapper's `-o /LocalSite/...` options.
@@ -75,6 +77,12 @@ WorkflowEnvironment workflow_environment(const DiracRuntime& runtime,
 // What a workflow would silently miss in `env` (the payload's whole environment, "KEY=VALUE"):
 // one line each, naming the variable and what is wrong. Empty: it can start.
 std::vector<std::string> missing_for_workflow(const std::vector<std::string>& env);
+
+// What dirac-jobexec's end says about its workflow when it did not succeed (the exit code of
+// the last failing step, 232 for a step that could not start, 1 for a configuration error or an
+// interrupt, or a signal that killed dirac-jobexec itself), for the job's ApplicationError; empty
+// for exit 0.
+std::string jobexec_failure(std::optional<int> exit_code, std::optional<int> signal);
 
 // A word for `sh -c`: unchanged when it holds only characters the shell leaves alone, else in
 // single quotes.

@@ -8,7 +8,8 @@
 //
 // Everything the pilot knows about an MC job lives in job.json under extra.mc:
 //   {"events_requested": N, "sizing": {...}, "checkpoint_file": "...", "summary_file": "...",
-//    "checkpoint": {"events": n, "outputs": [...], "at": "..."}, "result": {...}}
+//    "workflow_step": false, "checkpoint": {"events": n, "outputs": [...], "at": "..."}, "result":
+//    {...}}
 
 #include <chrono>
 #include <cstdint>
@@ -35,6 +36,10 @@ struct McOptions {
   std::optional<std::int64_t> events;  // a fixed number (pilot exec --events)
   std::optional<SizingInputs> sizing;  // else sized from the budget (CPUe, power, time left)
   std::string summary_file;            // JDL XMLSummaryFile; empty: summary*.xml
+  // The MC application is a step of a DIRAC workflow: dirac-jobexec dies of the stop signal (or
+  // exits 1 on SIGINT) without waiting for its step, so its own end says nothing; the step's
+  // finalised summary after a stop request makes the job an interrupted success.
+  bool workflow_step = false;
 };
 
 struct McJob {
@@ -42,6 +47,7 @@ struct McJob {
   int stop_signal = 0;
   std::filesystem::path checkpoint_file;
   std::string summary_file;
+  bool workflow_step = false;
   nlohmann::json sizing;  // null for a fixed number
   std::optional<Checkpoint> last;
 };
@@ -96,7 +102,8 @@ std::optional<McResult> stored_result(const jobwrapper::JobRecord& record);
 
 // Classifies a finished job: exit 0, or 128 + its stop signal after a stop request, with a
 // finalised summary or a checkpoint, is a success; anything else reports the last checkpointed
-// count as such.
+// count as such. For a workflow step (extra.mc.workflow_step) the launcher's end after a stop
+// request does not count: a finalised summary makes it an interrupted success.
 McResult collect_mc(const jobwrapper::JobRecord& record, int stop_signal,
                     const std::string& summary_file);
 

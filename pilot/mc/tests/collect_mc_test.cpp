@@ -1,0 +1,78 @@
+// How a finished MC job is classified from its record and its job directory: a plain payload by
+// its own exit, a step of a DIRAC workflow by the step's summary.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "core/fs.hpp"
+#include "mc/interruptible.hpp"
+
+namespace jw = pilot::jobwrapper;
+
+namespace {
+
+const char* kFinalised = R"(<summary><success>True</success><step>finalize</step>
+  <output><file GUID="" name="PFN:Gauss.sim" status="full">42</file></output></summary>)";
+
+jw::JobRecord stopped_record(const pilot::TempDir& dir, bool workflow_step) {
+  jw::JobRecord rec;
+  rec.workdir = dir.path().string();
+  rec.stop_requested_at = "2026-12-03T10:00:00Z";
+  rec.extra["mc"]["workflow_step"] = workflow_step;
+  pilot::write_file_atomic(dir.path() / "summaryGauss_00012345_00000001_1.xml", kFinalised);
+  return rec;
+}
+
+}  // namespace
+
+TEST_CASE("collect_mc: a plain payload is interrupted only by its own 128 + stop signal") {
+  pilot::TempDir dir("collect-mc");
+  auto rec = stopped_record(dir, false);
+  rec.exit_code = 128 + SIGUSR1;
+  auto r = pilot::mc::collect_mc(rec, SIGUSR1, "");
+  CHECK(r.success);
+  CHECK(r.interrupted);
+  CHECK(r.events == 42);
+  CHECK(r.detail == "interrupted after 42 events");
+
+  rec.exit_code.reset();
+  rec.signal = SIGUSR1;  // died of the signal without finalising by its own account
+  r = pilot::mc::collect_mc(rec, SIGUSR1, "");
+  CHECK_FALSE(r.success);
+  CHECK_FALSE(r.interrupted);
+}
+
+TEST_CASE(
+    "collect_mc: a workflow step is interrupted when its summary is finalised, whatever "
+    "dirac-jobexec did") {
+  pilot::TempDir dir("collect-mc");
+  auto rec = stopped_record(dir, true);
+  rec.signal = SIGUSR1;  // dirac-jobexec dies of SIGUSR1
+  auto r = pilot::mc::collect_mc(rec, SIGUSR1, "");
+  CHECK(r.success);
+  CHECK(r.interrupted);
+  CHECK(r.events == 42);
+  CHECK(r.events_source == "summary");
+
+  rec.signal.reset();
+  rec.exit_code = 1;  // SIGINT: KeyboardInterrupt
+  r = pilot::mc::collect_mc(rec, SIGINT, "");
+  CHECK(r.success);
+  CHECK(r.interrupted);
+
+  // The step did not finalise: the job failed, the events are those of the summary so far.
+  pilot::write_file_atomic(dir.path() / "summaryGauss_00012345_00000001_1.xml",
+                           "<summary><success>False</success><step>execute</step></summary>");
+  r = pilot::mc::collect_mc(rec, SIGINT, "");
+  CHECK_FALSE(r.success);
+  CHECK_FALSE(r.interrupted);
+
+  // Without a stop request, exit 0 is a workflow that ran to its end.
+  pilot::write_file_atomic(dir.path() / "summaryGauss_00012345_00000001_1.xml", kFinalised);
+  rec.stop_requested_at.clear();
+  rec.exit_code = 0;
+  r = pilot::mc::collect_mc(rec, SIGINT, "");
+  CHECK(r.success);
+  CHECK_FALSE(r.interrupted);
+  CHECK(r.detail == "42 events");
+}
