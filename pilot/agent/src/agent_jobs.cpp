@@ -9,7 +9,9 @@
 #include "agent_loop.hpp"
 #include "core/fs.hpp"
 #include "core/version.hpp"
+#include "jobs/jdl.hpp"
 #include "jobs/job_description.hpp"
+#include "jobs/job_info.hpp"
 #include "summary.hpp"
 #include "workflow_launch.hpp"
 
@@ -138,6 +140,8 @@ void Agent::prepare_job(jobs::MatchedJob m, jobs::JobDescription d, int processo
       std::filesystem::create_directories(jobdir);
       // Kept with the job, so a pilot recovering it knows its outputs.
       write_file_atomic(jobdir / "job.jdl", m.jdl);
+      // DIRAC's JobWrapper leaves the description there for the payload.
+      write_file_atomic(jobdir / "job.info", jobs::job_info(jobs::parse_jdl(m.jdl, "job " + m.id)));
       prepared = s_.source->prepare_job(m, d, jobdir);
     } catch (const jobs::JobPreparationError& e) {
       minor = e.minor_status;

@@ -177,6 +177,9 @@ TEST_CASE(
   CHECK(last_status(server, 1) == "Done/Execution Complete");
   INFO(pilot::read_file(work / "job_1" / "jobexec-reports.txt").value_or("(no reports)"));
   CHECK(pilot::read_file(work / "job_1" / "Script1_echo.log") == "hello\n");
+  auto info = lines_of(work / "job_1" / "job.info");  // JobWrapper's, for the payload
+  CHECK(has_line(info, "/Job/Executable = dirac-jobexec"));
+  CHECK(has_line(info, "/Job/Arguments = jobDescription.xml -o LogLevel=INFO"));
   // The workflow's own reports reached the server and the pilot's later ones left them standing.
   CHECK(application_history(server, 1) ==
         std::vector<std::string>{"Job_1: Executing RunScriptStep1", "Job_1: echo successful"});
