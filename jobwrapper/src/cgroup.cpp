@@ -221,4 +221,35 @@ bool JobCgroup::remove() {
   return false;
 }
 
+namespace {
+
+// The pilot pid in a job cgroup's name, "pilot-job-<pid>-<random>" (the job marker).
+std::optional<pid_t> job_cgroup_pilot(const std::string& name) {
+  constexpr std::string_view prefix = "pilot-job-";
+  if (!name.starts_with(prefix)) return std::nullopt;
+  pid_t pid = 0;
+  const char* begin = name.data() + prefix.size();
+  const char* end = name.data() + name.size();
+  auto [p, ec] = std::from_chars(begin, end, pid);
+  if (ec != std::errc() || p == end || *p != '-' || pid <= 0) return std::nullopt;
+  return pid;
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> remove_abandoned_job_cgroups(
+    const CgroupPlace& place, const std::filesystem::path& proc_root) {
+  std::vector<std::filesystem::path> removed;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(place.dir, ec)) {
+    auto pilot = job_cgroup_pilot(entry.path().filename().string());
+    if (!pilot || *pilot == ::getpid() || !entry.is_directory(ec)) continue;
+    if (std::filesystem::exists(proc_root / std::to_string(*pilot), ec)) continue;
+    auto procs = read_optional(entry.path() / "cgroup.procs");
+    if (procs && procs->find_first_not_of(" \n") != std::string::npos) continue;
+    if (::rmdir(entry.path().c_str()) == 0) removed.push_back(entry.path());
+  }
+  return removed;
+}
+
 }  // namespace pilot::jobwrapper

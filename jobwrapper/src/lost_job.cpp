@@ -63,6 +63,8 @@ std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, d
       "the pilot supervising this job was lost; recovered by pilot " + std::to_string(::getpid());
   if (hooks.complete) hooks.complete(*rec);
   save_job_record(workdir, *rec);
+  std::error_code ignored;  // a reserve already gone (released before the pilot died) is fine
+  std::filesystem::remove(workdir / kReserveName, ignored);
   return rec;
 }
 

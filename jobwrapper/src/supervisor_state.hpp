@@ -30,10 +30,7 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   using Clock = std::chrono::steady_clock;
 
   static constexpr const char* kJobLogName = "pilot-job.log";
-  // Space kept in the job directory for the wrapper's own last words: a payload that fills the
-  // disk must not cost the final job record. Released (and the write retried) when a record write
-  // fails.
-  static constexpr const char* kReserveName = ".pilot-disk-reserve";
+  static constexpr const char* kReserveName = jobwrapper::kReserveName;
   static constexpr off_t kReserveBytes = 1 << 20;
   static constexpr double kFastPoll = 0.1;   // while stopping or collecting leftovers
   static constexpr double kPipeDrain = 1.0;  // after the tree is gone, how long pipes may stay open

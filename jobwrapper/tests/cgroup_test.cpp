@@ -1,4 +1,6 @@
 // cgroup detection and the job cgroup, on fixture trees (a tmpfs-like directory layout).
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -135,6 +137,30 @@ TEST_CASE(
   }
   CHECK_FALSE(std::filesystem::exists(dir));  // empty, so removed with the adopted object
   CHECK(std::filesystem::exists(root.path() / "system.slice"));
+}
+
+TEST_CASE(
+    "job cgroups a lost pilot never recorded are removed when empty and their pilot is gone") {
+  pilot::TempDir root("jwcg");
+  auto place_dir = root.path() / "slot";
+  auto proc = root.path() / "proc";
+  std::filesystem::create_directories(proc / "4242");  // a live pilot
+  auto dir = [&](const std::string& name) {
+    std::filesystem::create_directories(place_dir / name);
+    return place_dir / name;
+  };
+  auto abandoned = dir("pilot-job-999-0011223344556677");
+  auto busy = dir("pilot-job-998-8899aabbccddeeff");
+  pilot::write_file_atomic(busy / "cgroup.procs", "1234\n");  // an orphan payload still runs
+  auto live = dir("pilot-job-4242-0011223344556677");
+  auto mine = dir("pilot-job-" + std::to_string(::getpid()) + "-00");
+  auto other = dir("system.slice");
+  auto odd = dir("pilot-job-x-1");
+  auto removed =
+      jw::remove_abandoned_job_cgroups(jw::CgroupPlace{jw::CgroupVersion::v2, place_dir, ""}, proc);
+  CHECK(removed == std::vector<std::filesystem::path>{abandoned});
+  CHECK_FALSE(std::filesystem::exists(abandoned));
+  for (const auto& kept : {busy, live, mine, other, odd}) CHECK(std::filesystem::exists(kept));
 }
 
 TEST_CASE("cgroup: this process's own place needs its membership in the proc root") {

@@ -7,6 +7,7 @@
 #include "jobwrapper/environment.hpp"
 #include "jobwrapper/heartbeat.hpp"
 #include "jobwrapper/job_record.hpp"
+#include "jobwrapper/lost_job.hpp"
 #include "jobwrapper/procfs.hpp"
 #include "jobwrapper/watchdog.hpp"
 #include "jobwrapper/workdir_probe.hpp"
@@ -310,4 +311,25 @@ TEST_CASE(
   auto t = jw::newest_file_mtime(d.path(), {"job.json"});
   REQUIRE(t);
   CHECK(*t > 1.7e9);
+}
+
+TEST_CASE("a lost pilot's job is finished as lost, its disk reserve released") {
+  pilot::TempDir d("jwlost");
+  pilot::jobwrapper::JobRecord rec;
+  rec.job_id = "7";
+  rec.workdir = d.path().string();
+  rec.marker = "1-00";
+  rec.state = pilot::jobwrapper::JobState::prepared;  // died before the payload started
+  pilot::jobwrapper::save_job_record(d.path(), rec);
+  pilot::write_file_atomic(d.path() / pilot::jobwrapper::kReserveName, std::string(4096, '\0'));
+  auto proc = d.path() / "proc";  // no process left
+  std::filesystem::create_directories(proc);
+  auto done = pilot::jobwrapper::finish_lost_job(d.path(), 0.1, proc, {});
+  REQUIRE(done);
+  CHECK(done->state == pilot::jobwrapper::JobState::finished);
+  CHECK(done->outcome == pilot::jobwrapper::Outcome::lost);
+  CHECK_FALSE(std::filesystem::exists(d.path() / pilot::jobwrapper::kReserveName));
+  CHECK(pilot::jobwrapper::load_job_record(d.path())->state ==
+        pilot::jobwrapper::JobState::finished);
+  CHECK_FALSE(pilot::jobwrapper::finish_lost_job(d.path(), 0.1, proc, {}));
 }

@@ -49,6 +49,13 @@ std::optional<CgroupPlace> find_own_cgroup_place(const std::filesystem::path& cg
 // "KEY VALUE" lines (memory.events, cpu.stat, memory.oom_control): the value of `key`.
 std::optional<std::uint64_t> flat_keyed_value(std::string_view text, std::string_view key);
 
+// Job cgroups lost pilots created but never recorded (killed between creating one and writing
+// job.json): the `pilot-job-<pid>-*` directories of `place` whose pilot <pid> is gone
+// (<proc_root>/<pid> absent) and that hold no process, removed. One with processes is left
+// alone: they are a job's. Returns the directories removed.
+std::vector<std::filesystem::path> remove_abandoned_job_cgroups(
+    const CgroupPlace& place, const std::filesystem::path& proc_root);
+
 // One job's cgroup: created on construction, removed (once empty) on destruction.
 class JobCgroup {
  public:

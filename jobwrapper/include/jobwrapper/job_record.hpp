@@ -19,6 +19,10 @@
 namespace pilot::jobwrapper {
 
 inline constexpr const char* kJobRecordName = "job.json";
+// Space kept in the job directory for the wrapper's own last words: a payload that fills the disk
+// must not cost the final job record. Released when the job is finished, by its supervisor or by
+// the pilot that recovers it.
+inline constexpr const char* kReserveName = ".pilot-disk-reserve";
 
 // prepared -> running -> [stopping] -> finished.
 enum class JobState { prepared, running, stopping, finished };

@@ -5,6 +5,7 @@
 #include "agent/job_plan.hpp"
 #include "core/fs.hpp"
 #include "jobs/job_description.hpp"
+#include "jobwrapper/cgroup.hpp"
 #include "jobwrapper/job_record.hpp"
 #include "mc/interruptible.hpp"
 #include "summary.hpp"
@@ -113,6 +114,15 @@ class LostJobs {
   const LostJobsContext& c_;
 };
 
+// What a lost pilot's recorded jobs did not account for: the job cgroups it made and never
+// recorded, once they are empty.
+void remove_abandoned_cgroups(const LostJobsContext& c) {
+  auto place = jw::find_own_cgroup_place(c.cgroup_root, c.proc_root);
+  if (!place) return;
+  for (const auto& dir : jw::remove_abandoned_job_cgroups(*place, c.proc_root))
+    c.log.info("removed a lost pilot's empty job cgroup", {{"cgroup", dir.string()}});
+}
+
 }  // namespace
 
 void recover_lost_jobs(const LostJobsContext& c) {
@@ -128,6 +138,7 @@ void recover_lost_jobs(const LostJobsContext& c) {
                  {{"dir", it->path().string()}, {"error", e.what()}});
     }
   }
+  remove_abandoned_cgroups(c);
   c.worker.post([&source = c.worker.source(), log = c.log] {
     try {
       source.recover_orphans();

@@ -2,7 +2,8 @@
 // Jobs a lost pilot left in this work directory (job_<id>/ with a job.json the agent wrote):
 // the unfinished ones are finished (their payload stopped, their events counted), every job not
 // marked as reported is reported (a pilot killed during its final report left it finished but
-// unreported), and a lost job that made nothing is handed back to run again. Then the source
+// unreported), and a lost job that made nothing is handed back to run again; empty job cgroups a
+// lost pilot made but never recorded are removed. Then the source
 // recovers what it knows was lost before it left any trace here (recover_orphans).
 
 #include <filesystem>
@@ -22,7 +23,8 @@ struct LostJobsContext {
   std::string agent_source;         // the Source of the JobAgent's reports
   log::Logger log;
   SourceWorker& worker;
-  AgentSummary& summary;  // recovered jobs are counted here
+  AgentSummary& summary;                                 // recovered jobs are counted here
+  std::filesystem::path cgroup_root = "/sys/fs/cgroup";  // where their job cgroups are
 };
 
 // Never throws for one job directory: what cannot be recovered is logged and left in place.

@@ -184,6 +184,9 @@ void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& updat
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
+  // A pilot killed after filing the job but before moving it left it here; the pilot recovering
+  // it reports it again, and the first filing stands.
+  if (queue::filed(status)) return;
   queue::apply_status(status, update);
   queue::write_status(dir, status);
 }
@@ -193,6 +196,7 @@ void LocalQueue::set_parameters(
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
+  if (queue::filed(status)) return;  // reported again by the pilot recovering it
   for (const auto& [name, value] : parameters) status["parameters"][name] = value;
   queue::write_status(dir, status);
 }
@@ -211,6 +215,28 @@ std::vector<Command> LocalQueue::heartbeat(const std::string& job_id,
   if (auto kill = read_file(dir / "kill", 1 << 16))
     commands.push_back({"Kill", nlohmann::json::object({{"requested", *kill}})});
   return commands;
+}
+
+// The job's outputs, logs and final status into its directory: everything done/ will hold.
+void LocalQueue::file_results(const fs::path& dir, const std::string& job_id,
+                              const FinishedJob& job, bool rescheduled,
+                              nlohmann::json& status) const {
+  std::optional<JobDescription> description;
+  try {
+    description = parse_job_description(read_file(dir / "job.jdl").value_or(""), "job " + job_id);
+  } catch (const Error& e) {
+    status["problems"].push_back(std::string("cannot read the job's JDL: ") + e.what());
+  }
+  detail::ResultLimits limits{options_.max_log_bytes, options_.max_output_bytes};
+  detail::collect_results(dir, job, description ? &*description : nullptr, limits, status);
+  if (job.final_status && !rescheduled) queue::apply_status(status, *job.final_status);
+  status["finished"] = queue::utc_text(Clock::now());
+  write_file_atomic(dir / "job.json", job.record.dump(2) + "\n");
+  queue::write_status(dir, status);
+  for (const auto& p : status["problems"])
+    options_.logger.warn(
+        "job result problem",
+        {{"job_id", job_id}, {"problem", p.is_string() ? p.get<std::string>() : p.dump()}});
 }
 
 void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
@@ -236,22 +262,12 @@ void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
       return;
     }
   }
-  std::optional<JobDescription> description;
-  try {
-    description = parse_job_description(read_file(dir / "job.jdl").value_or(""), "job " + job_id);
-  } catch (const Error& e) {
-    status["problems"].push_back(std::string("cannot read the job's JDL: ") + e.what());
+  if (queue::filed(status)) {
+    options_.logger.warn("job filed by a lost pilot before it was moved; the filing stands",
+                         {{"job_id", job_id}, {"status", status.value("status", "")}});
+  } else {
+    file_results(dir, job_id, job, rescheduled, status);
   }
-  detail::ResultLimits limits{options_.max_log_bytes, options_.max_output_bytes};
-  detail::collect_results(dir, job, description ? &*description : nullptr, limits, status);
-  if (job.final_status && !rescheduled) queue::apply_status(status, *job.final_status);
-  status["finished"] = queue::utc_text(Clock::now());
-  write_file_atomic(dir / "job.json", job.record.dump(2) + "\n");
-  queue::write_status(dir, status);
-  for (const auto& p : status["problems"])
-    options_.logger.warn(
-        "job result problem",
-        {{"job_id", job_id}, {"problem", p.is_string() ? p.get<std::string>() : p.dump()}});
   if (!queue::rename_if_present(dir, options_.root / "done" / job_id))
     throw Error("cannot move job " + job_id + " to " + (options_.root / "done").string() +
                 ": it is gone from running/ or done/ already has it");

@@ -148,6 +148,11 @@ nlohmann::json new_status(const std::string& id, const std::string& job_name,
   return s;
 }
 
+bool filed(const nlohmann::json& status) {
+  auto it = status.find("finished");
+  return it != status.end() && !it->is_null();
+}
+
 void apply_status(nlohmann::json& status, const StatusUpdate& update) {
   if (!update.status.empty()) status["status"] = update.status;
   if (!update.minor_status.empty()) status["minor_status"] = update.minor_status;

@@ -36,6 +36,9 @@ void write_status(const fs::path& job_dir, const nlohmann::json& status);
 
 // Appends a history entry and updates the current status fields (empty fields: unchanged).
 void apply_status(nlohmann::json& status, const StatusUpdate& update);
+// Whether the job's final status, outputs and logs are in its directory ("finished" set): a job
+// found in running/ so was filed by a pilot that died before moving it to done/.
+bool filed(const nlohmann::json& status);
 // A job given back (its pilot was lost, or its payload asked for it): it goes back to pending/
 // as Waiting, "Rescheduled: <why>", or fails once it has been rescheduled `max_reschedules` times
 // (DIRAC's MaxRescheduling), with `problem` kept. The owner is cleared either way. True when the

@@ -175,6 +175,41 @@ TEST_CASE("a claimed job is reported on and filed in done/ with logs, outputs an
                     Catch::Contains("job " + id + " is not running in queue"));
 }
 
+TEST_CASE(
+    "a job filed by a pilot killed before moving it to done/ keeps its one filing when reported "
+    "again") {
+  pilot::TempDir tmp("queue");
+  auto id = submit_job(tmp.path(), kJob, "job.jdl");
+  LocalQueue q(options(tmp.path()));
+  REQUIRE(q.request_job(offer()));
+  pilot::TempDir work("work");
+  auto now = std::chrono::system_clock::now;
+  q.set_status(id, {"Completing", "Application Finished Successfully", "", now(), "JobWrapper"});
+  q.finish_job(id, {work.path(),
+                    {{"exit_code", 0}},
+                    std::nullopt,
+                    StatusUpdate{"Done", "Execution Complete", "", now(), "JobWrapper"}});
+  // What the kill between writing status.json and the rename leaves.
+  fs::rename(tmp.path() / "done" / id, tmp.path() / "running" / id);
+
+  // The pilot recovering the job reports it the same way again.
+  q.set_parameters(id, {{"PayloadExitCode", "1"}});
+  q.set_status(id, {"Completing", "Application Finished Successfully", "", now(), "JobWrapper"});
+  q.finish_job(id, {work.path(),
+                    {{"exit_code", 0}},
+                    std::nullopt,
+                    StatusUpdate{"Done", "Execution Complete", "", now(), "JobWrapper"}});
+  auto s = status_of(tmp.path(), id);
+  CHECK(s["state"] == "done");
+  std::vector<std::string> statuses;
+  for (const auto& h : s["history"])
+    statuses.push_back(h["status"].get<std::string>() + "/" + h["minor_status"].get<std::string>());
+  CHECK(statuses == std::vector<std::string>{"Waiting/Job accepted", "Matched/Assigned",
+                                             "Completing/Application Finished Successfully",
+                                             "Done/Execution Complete"});
+  CHECK_FALSE(s["parameters"].contains("PayloadExitCode"));
+}
+
 TEST_CASE("logs longer than the limit keep their tail") {
   pilot::TempDir tmp("queue");
   auto id = submit_job(tmp.path(), kJob, "job.jdl");

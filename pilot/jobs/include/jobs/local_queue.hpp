@@ -93,6 +93,8 @@ class LocalQueue final : public JobSource {
   };
   void reject_invalid(const std::string& id, const std::string& error);
   std::filesystem::path running_dir(const std::string& job_id) const;
+  void file_results(const std::filesystem::path& dir, const std::string& job_id,
+                    const FinishedJob& job, bool rescheduled, nlohmann::json& status) const;
 
   LocalQueueOptions options_;
   std::mutex mutex_;                        // one pilot runs several jobs from threads
