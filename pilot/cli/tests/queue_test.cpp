@@ -198,3 +198,32 @@ TEST_CASE("bad JDL: pilot queue submit refuses each with one line and queues not
   }
   CHECK_FALSE(std::filesystem::exists(tmp.path() / "q" / "pending"));
 }
+
+TEST_CASE("PILOT_FAILPOINT kills the pilot right after the named durable step, and only then") {
+  pilot::TempDir tmp("queue-cli");
+  auto queue = (tmp.path() / "q").string();
+  auto jdl = tmp.path() / "job.jdl";
+  pilot::write_file_atomic(jdl, job("CPUTime = 600;"));
+  auto listed = [&] {
+    auto list = run_pilot({"queue", "list", "--queue", queue, "--json"});
+    REQUIRE(list.exit_code == 0);
+    return nlohmann::json::parse(list.out).size();
+  };
+  // submit writes the job's status.json, then moves it to pending/: killed after the first.
+  auto killed = run_pilot({"queue", "submit", "--queue", queue, jdl.string()},
+                          {{"PILOT_FAILPOINT", "journal:1"}});
+  CHECK(killed.exit_code == -1);  // SIGKILL
+  CHECK(killed.out.empty());
+  CHECK(listed() == 0);  // not yet in pending/: never half-submitted
+  auto later = run_pilot({"queue", "submit", "--queue", queue, jdl.string()},
+                         {{"PILOT_FAILPOINT", "journal:1000"}});
+  CHECK(later.exit_code == 0);
+  auto other = run_pilot({"queue", "submit", "--queue", queue, jdl.string()},
+                         {{"PILOT_FAILPOINT", "elsewhere:1"}});
+  CHECK(other.exit_code == 0);
+  auto bad = run_pilot({"queue", "submit", "--queue", queue, jdl.string()},
+                       {{"PILOT_FAILPOINT", "journal"}});
+  CHECK(bad.exit_code == 0);
+  CHECK_THAT(bad.err, Catch::Contains("PILOT_FAILPOINT='journal' ignored"));
+  CHECK(listed() == 3);
+}

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/failpoint.hpp"
 #include "core/fs.hpp"
 
 namespace pilot::jobs::queue {
@@ -241,7 +242,10 @@ Liveness owner_liveness(const Owner& owner, const fs::path& proc_root, std::stri
 }
 
 bool rename_if_present(const fs::path& from, const fs::path& to) {
-  if (::rename(from.c_str(), to.c_str()) == 0) return true;
+  if (::rename(from.c_str(), to.c_str()) == 0) {
+    failpoint("journal");
+    return true;
+  }
   if (errno == ENOENT || errno == ENOTEMPTY || errno == EEXIST) return false;
   throw_errno("cannot rename " + from.string() + " to " + to.string(), errno);
 }

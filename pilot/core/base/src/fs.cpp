@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/error.hpp"
+#include "core/failpoint.hpp"
 
 namespace pilot {
 namespace {
@@ -68,6 +69,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
   }
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd) ::fsync(dfd.get());
+  failpoint("journal");
 }
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
