@@ -1,5 +1,6 @@
 #include "lost_jobs.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include "agent/job_plan.hpp"
@@ -20,23 +21,27 @@ class LostJobs {
  public:
   explicit LostJobs(const LostJobsContext& c) : c_(c) {}
 
+  // Idempotent: a pilot killed while recovering or filing a job leaves job.json saying what it
+  // decided (outcome lost or not_started, the MC result), and the next one decides the same.
   void recover_dir(const fs::path& dir) {
     auto rec = jw::load_job_record(dir);
     if (!rec || !rec->extra.contains("agent") || rec->extra["agent"].contains("reported")) return;
-    bool lost = rec->state != jw::JobState::finished;
+    bool running = rec->state != jw::JobState::finished;
     // Without a recorded pid, recover_job looks for the payload by its marker: found, it was
     // caught as it started; not found, it never started.
-    bool unrecorded = lost && rec->pid <= 0;
-    if (lost) rec = mc::recover_job(dir, c_.grace_s, c_.proc_root, c_.log);
+    bool unrecorded = running && rec->pid <= 0;
+    if (running) rec = mc::recover_job(dir, c_.grace_s, c_.proc_root, c_.log);
     if (!rec) return;
     if (unrecorded && rec->pid <= 0) {
       rec->outcome = jw::Outcome::not_started;
       rec->error = "the pilot was lost before the payload started; recovered by pilot " +
                    std::to_string(::getpid());
       jw::save_job_record(dir, *rec);
-      return hand_back(dir, *rec, "Pilot lost before the payload started");
     }
-    auto r = mc_result(dir, *rec, lost);
+    if (rec->outcome == jw::Outcome::not_started)
+      return hand_back(dir, *rec, "Pilot lost before the payload started");
+    bool lost = rec->outcome == jw::Outcome::lost;
+    auto r = mc_result(*rec);
     // A lost payload that made nothing worth reporting runs again instead: one caught as it
     // started, or an MC payload stopped before its first event.
     bool made_nothing = !(r && r->events.value_or(0) > 0);
@@ -48,14 +53,13 @@ class LostJobs {
   }
 
  private:
-  // The MC result kept in job.json; a lost job's counts as a success when it has events.
-  static std::optional<mc::McResult> mc_result(const fs::path& dir, const jw::JobRecord& rec,
-                                               bool lost) {
+  // The MC result kept in job.json (a lost job's by recover_job); for a job that finished but
+  // whose pilot died before keeping it, classified as that pilot would have.
+  static std::optional<mc::McResult> mc_result(const jw::JobRecord& rec) {
     if (!rec.extra.contains("mc")) return std::nullopt;
-    auto r = mc::stored_result(rec);
-    if (!r) return mc::recover_mc(dir);  // finished, but killed before the result was kept
-    if (lost) r->success = r->events.has_value();
-    return r;
+    if (auto r = mc::stored_result(rec)) return r;
+    const auto& m = rec.extra["mc"];
+    return mc::collect_mc(rec, m.value("stop_signal", SIGINT), m.value("summary_file", ""));
   }
 
   void report(const fs::path& dir, jw::JobRecord& rec, const std::optional<mc::McResult>& r,

@@ -243,8 +243,10 @@ void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
+  // A pilot killed between filing the job and moving it left it here: that filing stands.
+  bool filed_before = queue::filed(status);
   bool rescheduled = job.final_status && job.final_status->status == "Rescheduled";
-  if (rescheduled) {
+  if (rescheduled && !filed_before) {
     queue::apply_status(status, *job.final_status);
     auto now = Clock::now();
     std::string why =
@@ -262,7 +264,7 @@ void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
       return;
     }
   }
-  if (queue::filed(status)) {
+  if (filed_before) {
     options_.logger.warn("job filed by a lost pilot before it was moved; the filing stands",
                          {{"job_id", job_id}, {"status", status.value("status", "")}});
   } else {

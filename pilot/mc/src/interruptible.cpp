@@ -199,6 +199,8 @@ std::optional<McResult> recover_mc(const std::filesystem::path& workdir) {
   if (!cp && mc.contains("checkpoint")) cp = checkpoint_from_json(mc["checkpoint"]);
   McResult r = from_files(workdir, mc.value("summary_file", std::string()), cp);
   r.interrupted = true;
+  // Kept in job.json: whichever pilot files the job reports the same success.
+  r.success = r.events.has_value();
   std::string n = r.events ? std::to_string(*r.events) : "no";
   r.detail = "recovered after the pilot was lost: " + n + " events" +
              (r.events_source.empty() ? "" : " (" + r.events_source + ")");

@@ -76,3 +76,21 @@ TEST_CASE(
   CHECK_FALSE(r.interrupted);
   CHECK(r.detail == "42 events");
 }
+
+TEST_CASE("recover_mc: a lost pilot's job with events is a success, whoever files it") {
+  pilot::TempDir dir("collect-mc");
+  jw::JobRecord rec;
+  rec.job_id = "1";
+  rec.workdir = dir.path().string();
+  rec.extra["mc"]["summary_file"] = "";
+  jw::save_job_record(dir.path(), rec);
+  auto none = pilot::mc::recover_mc(dir.path());
+  REQUIRE(none);
+  CHECK_FALSE(none->success);  // nothing known: nothing to report as made
+  pilot::write_file_atomic(dir.path() / "summaryGauss_00012345_00000001_1.xml", kFinalised);
+  auto r = pilot::mc::recover_mc(dir.path());
+  REQUIRE(r);
+  CHECK(r->success);
+  CHECK(r->interrupted);
+  CHECK(r->events == 42);
+}

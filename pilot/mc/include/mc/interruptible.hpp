@@ -108,8 +108,9 @@ McResult collect_mc(const jobwrapper::JobRecord& record, int stop_signal,
                     const std::string& summary_file);
 
 // For a job directory whose job.json is not finished because the pilot died: the events the
-// payload left (summary or checkpoint file, else the count mirrored in job.json). nullopt when
-// the directory has no MC job record.
+// payload left (summary or checkpoint file, else the count mirrored in job.json), interrupted,
+// and a success when any are known (what a lost pilot's job made is reported). nullopt when the
+// directory has no MC job record.
 std::optional<McResult> recover_mc(const std::filesystem::path& workdir);
 
 // Finishes the job a lost pilot left in `workdir` (jobwrapper::finish_lost_job) with the MC
