@@ -39,7 +39,9 @@ std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, d
                                          const log::Logger& logger, const LostJobHooks& hooks) {
   auto rec = load_job_record(workdir);
   if (!rec || rec->state == JobState::finished) return std::nullopt;
-  if (find_unrecorded_payload(*rec, proc_root))
+  bool unrecorded = rec->pid <= 0;
+  bool found = find_unrecorded_payload(*rec, proc_root);
+  if (found)
     logger.warn("the lost pilot's payload runs without a recorded pid: found by its marker",
                 {{"job_id", rec->job_id}, {"pid", rec->pid}});
   int stop_signal = hooks.stop_signal ? hooks.stop_signal(*rec) : SIGINT;
@@ -57,15 +59,26 @@ std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, d
     if (!tree.empty()) stop_payload(*rec, tree, stop_signal, grace_s);
   }
   rec->state = JobState::finished;
-  rec->outcome = Outcome::lost;
   rec->finished_at = utc_now();
-  rec->error =
-      "the pilot supervising this job was lost; recovered by pilot " + std::to_string(::getpid());
+  auto recovered_by = "; recovered by pilot " + std::to_string(::getpid());
+  if (unrecorded && !found) {
+    rec->outcome = Outcome::not_started;
+    rec->error = "the pilot was lost before the payload started" + recovered_by;
+  } else {
+    rec->outcome = Outcome::lost;
+    rec->error = "the pilot supervising this job was lost" + recovered_by;
+  }
+  if (found) rec->extra[kLostPilotKey] = {{"payload_found_by_marker", true}};
   if (hooks.complete) hooks.complete(*rec);
   save_job_record(workdir, *rec);
   std::error_code ignored;  // a reserve already gone (released before the pilot died) is fine
   std::filesystem::remove(workdir / kReserveName, ignored);
   return rec;
+}
+
+bool payload_found_by_marker(const JobRecord& rec) {
+  auto it = rec.extra.find(kLostPilotKey);
+  return it != rec.extra.end() && it->is_object() && it->value("payload_found_by_marker", false);
 }
 
 }  // namespace pilot::jobwrapper

@@ -313,7 +313,7 @@ TEST_CASE(
   CHECK(*t > 1.7e9);
 }
 
-TEST_CASE("a lost pilot's job is finished as lost, its disk reserve released") {
+TEST_CASE("a lost pilot's job that never started is finished so, its disk reserve released") {
   pilot::TempDir d("jwlost");
   pilot::jobwrapper::JobRecord rec;
   rec.job_id = "7";
@@ -327,7 +327,8 @@ TEST_CASE("a lost pilot's job is finished as lost, its disk reserve released") {
   auto done = pilot::jobwrapper::finish_lost_job(d.path(), 0.1, proc, {});
   REQUIRE(done);
   CHECK(done->state == pilot::jobwrapper::JobState::finished);
-  CHECK(done->outcome == pilot::jobwrapper::Outcome::lost);
+  CHECK(done->outcome == pilot::jobwrapper::Outcome::not_started);  // never recorded nor found
+  CHECK_FALSE(pilot::jobwrapper::payload_found_by_marker(*done));
   CHECK_FALSE(std::filesystem::exists(d.path() / pilot::jobwrapper::kReserveName));
   CHECK(pilot::jobwrapper::load_job_record(d.path())->state ==
         pilot::jobwrapper::JobState::finished);

@@ -2,8 +2,11 @@
 // A job whose pilot was lost (job.json not finished): whatever of its payload still runs (found
 // by its recorded pid, or by its marker when the pid was never recorded, and by its cgroup) gets
 // the stop signal on its process group once, then after the grace SIGKILL with the rest of its
-// tree; the record is completed (state finished, outcome "lost", the signals sent) and saved.
-// What the payload made is for the caller's hook to add (MC: the events), before the save.
+// tree; the record is completed and saved in one write (state finished, the signals sent, outcome
+// "not_started" for a payload never recorded nor found, else "lost", with
+// extra.lost_pilot.payload_found_by_marker when it was found by its marker), and the job
+// directory's disk reserve released. What the payload made is for the caller's hook to add (MC:
+// the events), before the save. Whoever reads the record next decides from it alone.
 
 #include <filesystem>
 #include <functional>
@@ -13,6 +16,8 @@
 #include "jobwrapper/job_record.hpp"
 
 namespace pilot::jobwrapper {
+
+inline constexpr const char* kLostPilotKey = "lost_pilot";
 
 struct LostJobHooks {
   // The signal that asks this payload to stop gracefully; unset: SIGINT (Gaudi's).
@@ -26,5 +31,8 @@ struct LostJobHooks {
 std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, double grace_s,
                                          const std::filesystem::path& proc_root,
                                          const log::Logger& logger, const LostJobHooks& hooks = {});
+
+// Whether the recovery found the payload by its marker: caught as it started, its pid unrecorded.
+bool payload_found_by_marker(const JobRecord& record);
 
 }  // namespace pilot::jobwrapper

@@ -8,6 +8,7 @@
 #include "jobs/job_description.hpp"
 #include "jobwrapper/cgroup.hpp"
 #include "jobwrapper/job_record.hpp"
+#include "jobwrapper/lost_job.hpp"
 #include "mc/interruptible.hpp"
 #include "summary.hpp"
 
@@ -26,29 +27,21 @@ class LostJobs {
   void recover_dir(const fs::path& dir) {
     auto rec = jw::load_job_record(dir);
     if (!rec || !rec->extra.contains("agent") || rec->extra["agent"].contains("reported")) return;
-    bool running = rec->state != jw::JobState::finished;
-    // Without a recorded pid, recover_job looks for the payload by its marker: found, it was
-    // caught as it started; not found, it never started.
-    bool unrecorded = running && rec->pid <= 0;
-    if (running) rec = mc::recover_job(dir, c_.grace_s, c_.proc_root, c_.log);
+    if (rec->state != jw::JobState::finished)
+      rec = mc::recover_job(dir, c_.grace_s, c_.proc_root, c_.log);
     if (!rec) return;
-    if (unrecorded && rec->pid <= 0) {
-      rec->outcome = jw::Outcome::not_started;
-      rec->error = "the pilot was lost before the payload started; recovered by pilot " +
-                   std::to_string(::getpid());
-      jw::save_job_record(dir, *rec);
-    }
     if (rec->outcome == jw::Outcome::not_started)
       return hand_back(dir, *rec, "Pilot lost before the payload started");
     bool lost = rec->outcome == jw::Outcome::lost;
+    bool caught_starting = jw::payload_found_by_marker(*rec);
     auto r = mc_result(*rec);
     // A lost payload that made nothing worth reporting runs again instead: one caught as it
     // started, or an MC payload stopped before its first event.
     bool made_nothing = !(r && r->events.value_or(0) > 0);
-    if (lost && made_nothing && (unrecorded || rec->extra.contains("mc")))
-      return hand_back(
-          dir, *rec,
-          unrecorded ? "Pilot lost as the payload started" : "Pilot lost before the first event");
+    if (lost && made_nothing && (caught_starting || rec->extra.contains("mc")))
+      return hand_back(dir, *rec,
+                       caught_starting ? "Pilot lost as the payload started"
+                                       : "Pilot lost before the first event");
     report(dir, *rec, r, lost);
   }
 

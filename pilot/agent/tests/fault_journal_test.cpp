@@ -70,7 +70,7 @@ TEST_CASE(
     "every MC job once, with its events") {
   const char* steps = std::getenv("PILOT_JOURNAL_STEPS");
   bool all = steps && std::string(steps) == "all";
-  // CI: the first steps (claim, records, start) one by one, then every fifth.
+  // CI: steps 1 to 12 (claim, records, start) one by one, then every fifth.
   int checked = 0;
   for (int n = 1;; n += (all || n < 12) ? 1 : 5) {
     JournalRun r;
