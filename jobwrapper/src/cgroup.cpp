@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "jobwrapper/environment.hpp"
 
 namespace pilot::jobwrapper {
 namespace {
@@ -221,28 +222,17 @@ bool JobCgroup::remove() {
   return false;
 }
 
-namespace {
-
-// The pilot pid in a job cgroup's name, "pilot-job-<pid>-<random>" (the job marker).
-std::optional<pid_t> job_cgroup_pilot(const std::string& name) {
-  constexpr std::string_view prefix = "pilot-job-";
-  if (!name.starts_with(prefix)) return std::nullopt;
-  pid_t pid = 0;
-  const char* begin = name.data() + prefix.size();
-  const char* end = name.data() + name.size();
-  auto [p, ec] = std::from_chars(begin, end, pid);
-  if (ec != std::errc() || p == end || *p != '-' || pid <= 0) return std::nullopt;
-  return pid;
-}
-
-}  // namespace
-
 std::vector<std::filesystem::path> remove_abandoned_job_cgroups(
     const CgroupPlace& place, const std::filesystem::path& proc_root) {
   std::vector<std::filesystem::path> removed;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(place.dir, ec)) {
-    auto pilot = job_cgroup_pilot(entry.path().filename().string());
+    // Named "pilot-job-<job marker>" by the supervisor.
+    auto name = entry.path().filename().string();
+    constexpr std::string_view prefix = "pilot-job-";
+    auto pilot = name.starts_with(prefix)
+                     ? marker_pilot(std::string_view(name).substr(prefix.size()))
+                     : std::nullopt;
     if (!pilot || *pilot == ::getpid() || !entry.is_directory(ec)) continue;
     if (std::filesystem::exists(proc_root / std::to_string(*pilot), ec)) continue;
     auto procs = read_optional(entry.path() / "cgroup.procs");

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <map>
 
@@ -79,6 +80,14 @@ std::string make_marker() {
     out += hex;
   }
   return out;
+}
+
+std::optional<pid_t> marker_pilot(std::string_view marker) {
+  pid_t pid = 0;
+  auto [p, ec] = std::from_chars(marker.data(), marker.data() + marker.size(), pid);
+  if (ec != std::errc() || p == marker.data() + marker.size() || *p != '-' || pid <= 0)
+    return std::nullopt;
+  return pid;
 }
 
 }  // namespace pilot::jobwrapper

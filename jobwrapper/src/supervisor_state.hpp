@@ -30,7 +30,6 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   using Clock = std::chrono::steady_clock;
 
   static constexpr const char* kJobLogName = "pilot-job.log";
-  static constexpr const char* kReserveName = jobwrapper::kReserveName;
   static constexpr off_t kReserveBytes = 1 << 20;
   static constexpr double kFastPoll = 0.1;   // while stopping or collecting leftovers
   static constexpr double kPipeDrain = 1.0;  // after the tree is gone, how long pipes may stay open

@@ -1,4 +1,6 @@
 // Pure pieces of the job wrapper, fed with fixture text and files.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -333,4 +335,10 @@ TEST_CASE("a lost pilot's job that never started is finished so, its disk reserv
   CHECK(pilot::jobwrapper::load_job_record(d.path())->state ==
         pilot::jobwrapper::JobState::finished);
   CHECK_FALSE(pilot::jobwrapper::finish_lost_job(d.path(), 0.1, proc, {}));
+}
+
+TEST_CASE("a job marker names the pilot that made it") {
+  CHECK(pilot::jobwrapper::marker_pilot(pilot::jobwrapper::make_marker()) == ::getpid());
+  CHECK_FALSE(pilot::jobwrapper::marker_pilot("x-1"));
+  CHECK_FALSE(pilot::jobwrapper::marker_pilot("42"));
 }

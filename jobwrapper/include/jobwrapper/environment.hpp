@@ -1,6 +1,9 @@
 #pragma once
 // The payload's environment, built explicitly from the pilot's and the job's policy.
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,5 +23,7 @@ std::vector<std::string> current_environment();
 
 // A unique marker for one job: "<pid>-<random hex>".
 std::string make_marker();
+// The pid of the pilot that made `marker`; nullopt when it is no marker.
+std::optional<pid_t> marker_pilot(std::string_view marker);
 
 }  // namespace pilot::jobwrapper

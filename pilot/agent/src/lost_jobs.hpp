@@ -3,8 +3,8 @@
 // the unfinished ones are finished (their payload stopped, their events counted), every job not
 // marked as reported is reported (a pilot killed during its final report left it finished but
 // unreported), and a lost job that made nothing is handed back to run again; empty job cgroups a
-// lost pilot made but never recorded are removed. Then the source
-// recovers what it knows was lost before it left any trace here (recover_orphans).
+// lost pilot made but never recorded are removed. Then the source recovers what it knows was lost
+// before it left any trace here (recover_orphans).
 
 #include <filesystem>
 #include <string>
