@@ -182,6 +182,19 @@ def descendants(pid):
     return out
 
 
+def keepers(pid):
+    """The payload keepers (`pilot keep ...`) below `pid`."""
+    out = []
+    for k in descendants(pid):
+        try:
+            argv = Path(f"/proc/{k}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 1 and argv[1] == b"keep":
+            out.append(k)
+    return out
+
+
 class Bench:
     def __init__(self, args, tmp):
         self.a = args
@@ -275,6 +288,7 @@ class Bench:
     def supervision(self):
         out = {}
         hold = self.a.rss_hold
+        keeper_rss, keeper_ref = [], []
         for n in (1, 8):
             rss, ref = [], []
             for _ in range(self.a.runs_rss):
@@ -283,9 +297,11 @@ class Bench:
                     self.submit(queue, f'[ Executable = "/bin/sleep"; Arguments = "{hold}"; CPUTime = 100000; ]')
                 p = subprocess.Popen(self.run_argv(queue, work, n), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
-                peak = 0
+                peak = keeper_peak = 0
                 while p.poll() is None:
                     peak = max(peak, vm_hwm_kb(p.pid) or 0)
+                    if n == 1:
+                        keeper_peak = max([keeper_peak] + [vm_hwm_kb(k) or 0 for k in keepers(p.pid)])
                     time.sleep(0.05)
                 if p.returncode != 0:
                     raise BenchError(f"pilot run ({n} payloads) exited {p.returncode}: {p.stderr.read().decode()}")
@@ -294,9 +310,17 @@ class Bench:
                     raise BenchError(f"pilot run with {n} slots ran {started} payloads, not {n}")
                 rss.append(peak / 1024)
                 ref.append(self.python_rss_kb() / 1024)
+                if n == 1:
+                    if keeper_peak == 0:
+                        raise BenchError("no payload keeper seen while the payload ran")
+                    keeper_rss.append(keeper_peak / 1024)
+                    keeper_ref.append(ref[-1])
             out[f"peak_rss_{n}_payload{'s' if n > 1 else ''}"] = metric(
                 f"pilot run peak RSS (VmHWM) supervising {n} payload{'s' if n > 1 else ''}", summary(rss, "MB"),
                 "python3 -c pass peak RSS", summary(ref, "MB"))
+        out["keeper_peak_rss"] = metric(
+            "payload keeper (pilot keep) peak RSS (VmHWM)", summary(keeper_rss, "MB"),
+            "python3 -c pass peak RSS", summary(keeper_ref, "MB"))
 
         # CPU: one pilot supervising one idle payload with production sampling; windows of
         # `window` seconds after the payload started, extrapolated to one hour.
@@ -315,10 +339,12 @@ class Bench:
             ref_p = subprocess.Popen(["python3", "-c", watch, str(p.pid)])
             time.sleep(1)
             cpu, ref = [], []
-            a, ra = task_cpu_s(p.pid), task_cpu_s(ref_p.pid)
+            # The supervision is the pilot's and its payload's keeper's.
+            supervising = [p.pid] + keepers(p.pid)
+            a, ra = sum(task_cpu_s(x) for x in supervising), task_cpu_s(ref_p.pid)
             for _ in range(count):
                 time.sleep(window)
-                b, rb = task_cpu_s(p.pid), task_cpu_s(ref_p.pid)
+                b, rb = sum(task_cpu_s(x) for x in supervising), task_cpu_s(ref_p.pid)
                 cpu.append((b - a) * 3600 / window)
                 ref.append((rb - ra) * 3600 / window)
                 a, ra = b, rb
@@ -330,7 +356,7 @@ class Bench:
                     proc.kill()
                     proc.wait()
         out["cpu_per_hour"] = metric(
-            "pilot run CPU time per hour supervising 1 idle payload", summary(cpu, "s/h"),
+            "pilot run and keeper CPU time per hour supervising 1 idle payload", summary(cpu, "s/h"),
             "python3 loop reading /proc every 5 s", summary(ref, "s/h"),
             f"extrapolated from {count} windows of {window:g} s (x {3600 / window:g})")
         return out

@@ -6,6 +6,7 @@
 #include "core/signals.hpp"
 #include "jobwrapper/job_spec.hpp"
 #include "jobwrapper/procfs.hpp"
+#include "json_reader.hpp"
 
 namespace pilot::jobwrapper {
 namespace {
@@ -22,40 +23,9 @@ ojson str_or_null(const std::string& s) {
   return s.empty() ? ojson(nullptr) : ojson(s);
 }
 
-// Field access that names the field when the record is damaged.
-struct Reader {
-  const json& j;
-  std::string where;
-  const json* find(const char* key) const {
-    auto it = j.find(key);
-    return it == j.end() || it->is_null() ? nullptr : &*it;
-  }
-  template <typename T>
-  T get(const char* key, T fallback = T{}) const {
-    const json* v = find(key);
-    if (!v) return fallback;
-    try {
-      return v->get<T>();
-    } catch (const json::exception&) {
-      throw Error(where + ": field '" + key + "' has the wrong type");
-    }
-  }
-  // Calls fn with a Reader for each element of the array `key` (absent: no call).
-  template <typename F>
-  void each(const char* key, F fn) const {
-    const json* a = find(key);
-    if (!a) return;
-    if (!a->is_array()) throw Error(where + ": field '" + key + "' is not an array");
-    for (const auto& e : *a) fn(Reader{e, where + ": " + key + "[]"});
-  }
-  template <typename T>
-  std::optional<T> get_opt(const char* key) const {
-    if (!find(key)) return std::nullopt;
-    return get<T>(key);
-  }
-};
+}  // namespace
 
-ojson stream_json(const StreamRecord& s) {
+ojson to_json(const StreamRecord& s) {
   ojson j;
   j["path"] = s.path;
   j["bytes"] = s.bytes;
@@ -63,14 +33,12 @@ ojson stream_json(const StreamRecord& s) {
   return j;
 }
 
-StreamRecord stream_from(const json& j, const std::string& where) {
+StreamRecord stream_record_from_json(const json& j, const std::string& where) {
   if (!j.is_object()) return {};
   Reader r{j, where};
   return {r.get<std::string>("path"), r.get<std::uint64_t>("bytes"),
           r.get<std::uint64_t>("dropped_bytes")};
 }
-
-}  // namespace
 
 std::string utc_now() {
   return log::utc_timestamp();
@@ -91,21 +59,6 @@ constexpr std::pair<Outcome, std::string_view> kOutcomeWords[] = {
     {Outcome::lost, "lost"},       {Outcome::not_started, "not_started"},
 };
 
-template <typename E, std::size_t N>
-std::string_view word_of(E value, const std::pair<E, std::string_view> (&words)[N]) {
-  for (const auto& [v, w] : words)
-    if (v == value) return w;
-  return "?";  // unreachable: every enumerator is listed
-}
-
-template <typename E, std::size_t N>
-E value_of(std::string_view word, const std::pair<E, std::string_view> (&words)[N],
-           const char* what) {
-  for (const auto& [v, w] : words)
-    if (w == word) return v;
-  throw Error(std::string("job record: unknown ") + what + " '" + std::string(word) + "'");
-}
-
 }  // namespace
 
 std::string_view to_string(JobState state) {
@@ -115,10 +68,10 @@ std::string_view to_string(Outcome outcome) {
   return word_of(outcome, kOutcomeWords);
 }
 JobState job_state_from_string(std::string_view word) {
-  return value_of(word, kStateWords, "state");
+  return value_of(word, kStateWords, "job record: unknown state");
 }
 Outcome outcome_from_string(std::string_view word) {
-  return value_of(word, kOutcomeWords, "outcome");
+  return value_of(word, kOutcomeWords, "job record: unknown outcome");
 }
 
 ojson to_json(const JobRecord& r) {
@@ -146,6 +99,7 @@ ojson to_json(const JobRecord& r) {
   j["argv"] = r.argv;
   j["pid"] = r.pid ? ojson(r.pid) : ojson(nullptr);
   j["pilot_pid"] = r.pilot_pid;
+  j["keeper_pid"] = r.keeper_pid ? ojson(r.keeper_pid) : ojson(nullptr);
   j["marker"] = r.marker;
   j["tracking"] = str_or_null(r.tracking);
   j["prepared_at"] = str_or_null(r.prepared_at);
@@ -162,8 +116,8 @@ ojson to_json(const JobRecord& r) {
   for (const auto& s : r.signals_sent)
     j["signals_sent"].push_back(
         {{"at", s.at}, {"signal", s.signal}, {"target", s.target}, {"processes", s.processes}});
-  j["stdout"] = stream_json(r.stdout_log);
-  j["stderr"] = stream_json(r.stderr_log);
+  j["stdout"] = to_json(r.stdout_log);
+  j["stderr"] = to_json(r.stderr_log);
   j["extra"] = r.extra;
   return j;
 }
@@ -205,6 +159,7 @@ JobRecord job_record_from_json(const json& j) {
   r.argv = rd.get<std::vector<std::string>>("argv");
   r.pid = rd.get<pid_t>("pid");
   r.pilot_pid = rd.get<pid_t>("pilot_pid");
+  r.keeper_pid = rd.get<pid_t>("keeper_pid");
   r.marker = rd.get<std::string>("marker");
   r.tracking = rd.get<std::string>("tracking");
   r.prepared_at = rd.get<std::string>("prepared_at");
@@ -222,8 +177,10 @@ JobRecord job_record_from_json(const json& j) {
     r.signals_sent.push_back({sr.get<std::string>("at"), sr.get<std::string>("signal"),
                               sr.get<std::string>("target"), sr.get<std::size_t>("processes")});
   });
-  if (const json* s = rd.find("stdout")) r.stdout_log = stream_from(*s, "job record: stdout");
-  if (const json* s = rd.find("stderr")) r.stderr_log = stream_from(*s, "job record: stderr");
+  if (const json* s = rd.find("stdout"))
+    r.stdout_log = stream_record_from_json(*s, "job record: stdout");
+  if (const json* s = rd.find("stderr"))
+    r.stderr_log = stream_record_from_json(*s, "job record: stderr");
   if (const json* e = rd.find("extra")) {
     if (!e->is_object()) throw Error("job record: field 'extra' is not an object");
     r.extra = ojson::parse(e->dump());

@@ -42,7 +42,7 @@ Heartbeat Supervisor::State::heartbeat() const {
   h.load_average = read_load_average(spec.proc_root);
   if (auto f = free_disk_bytes(spec.workdir))
     h.available_disk_mb = static_cast<double>(*f) / (1024.0 * 1024.0);
-  if (out) h.standard_output = out->peek();
+  if (started) h.standard_output = read_keeper_peek(spec.workdir, spec.stdout_name);
   return h;
 }
 

@@ -1,6 +1,7 @@
 // The end of the job: waiting for its output, then the final record and the hooks.
 
-#include "core/zstd_file.hpp"
+#include <signal.h>
+
 #include "supervisor_state.hpp"
 
 namespace pilot::jobwrapper {
@@ -9,18 +10,27 @@ void Supervisor::State::maybe_finish() {
   if (finished || !reaped) return;
   tree->refresh(false);
   if (!tree->empty()) return;
-  if (!(out_eof && err_eof)) {
-    // Whatever still holds the pipes is not ours (it escaped tracking): do not wait for it.
+  if (!keeper_done) {
+    // Whatever still holds the payload's streams is not ours (it escaped tracking): the keeper
+    // is told to stop waiting for them, and killed if it does not.
     if (draining) return;
     draining = true;
     drain_timer.expires_after(seconds(kPipeDrain));
     auto self = weak_from_this();
     drain_timer.async_wait([self](boost::system::error_code ec) {
       auto s = self.lock();
-      if (!s || ec || s->finished) return;
-      s->note(log::Level::warn, "payload output still open after the job ended; closing it");
-      s->out_eof = s->err_eof = true;
-      s->finish();
+      if (!s || ec || s->finished || s->keeper_done) return;
+      s->note(log::Level::warn, "payload output still open after the job ended; closing it",
+              {{"keeper_pid", s->keeper_pid}});
+      ::kill(s->keeper_pid, SIGTERM);
+      s->drain_timer.expires_after(seconds(kKeeperGrace));
+      s->drain_timer.async_wait([self](boost::system::error_code ec2) {
+        auto s2 = self.lock();
+        if (!s2 || ec2 || s2->finished || s2->keeper_done) return;
+        s2->note(log::Level::error, "the payload's keeper does not end; killing it",
+                 {{"keeper_pid", s2->keeper_pid}});
+        ::kill(s2->keeper_pid, SIGKILL);
+      });
     });
     return;
   }
@@ -45,10 +55,8 @@ void Supervisor::State::finish_record() {
   heartbeat_timer.cancel();
   drain_timer.cancel();
   sigchld.cancel(ignored);
-  out_pipe.close(ignored);
-  err_pipe.close(ignored);
-  finalize_stream(out.get(), rec.stdout_log);
-  finalize_stream(err.get(), rec.stderr_log);
+  control.close(ignored);
+  take_keeper_record();
   if (cgroup && !cgroup->remove())
     note(log::Level::warn, "cannot remove the job cgroup", {{"cgroup", cgroup->dir().string()}});
   rec.state = JobState::finished;
@@ -65,16 +73,17 @@ void Supervisor::State::finish_record() {
   if (hooks.on_finished) hooks.on_finished(rec);
 }
 
-void Supervisor::State::finalize_stream(CappedOutput* o, StreamRecord& r) {
-  if (!o) return;
+void Supervisor::State::take_keeper_record() {
+  if (!keeper_pid) return;  // never started
   try {
-    o->finish();
-    r.bytes = o->total_bytes();
-    r.dropped_bytes = o->dropped_bytes();
-    if (spec.compress_logs) r.path = compress_file_zstd(o->path()).filename().string();
+    if (auto k = load_keeper_record(spec.workdir)) {
+      apply_keeper_record(*k, rec);
+      if (k->state != KeeperState::closed && rec.error.empty())
+        rec.error = "payload output not finalised: its keeper ended before closing it";
+    }
   } catch (const std::exception& e) {
-    note(log::Level::error, "cannot finalise payload output", {{"error", e.what()}});
-    if (rec.error.empty()) rec.error = std::string("payload output: ") + e.what();
+    note(log::Level::error, "cannot read the keeper's record", {{"error", e.what()}});
+    if (rec.error.empty()) rec.error = std::string("keeper record: ") + e.what();
   }
 }
 

@@ -2,8 +2,11 @@
 // configured.
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -34,12 +37,14 @@ log::Options job_log_options(const std::filesystem::path& file) {
   return lo;
 }
 
-// The read end goes to `p`; the returned write end is for the payload.
-UniqueFd pipe_into(asio::readable_pipe& p) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("cannot create a pipe for the payload", errno);
-  p.assign(fds[0]);
-  return UniqueFd(fds[1]);
+// The payload's environment without the job marker: the keeper's own (it adds the marker for the
+// payload, and must not be taken for one of the job's processes).
+std::vector<std::string> without_marker(const std::vector<std::string>& env) {
+  std::vector<std::string> out;
+  const std::string prefix = std::string(kMarkerVariable) + "=";
+  for (const auto& e : env)
+    if (!e.starts_with(prefix)) out.push_back(e);
+  return out;
 }
 
 }  // namespace
@@ -47,14 +52,10 @@ UniqueFd pipe_into(asio::readable_pipe& p) {
 void Supervisor::State::start() {
   prepare_job_directory();
   write_prepared_record();
-  open_payload_outputs();
   Command cmd;
   if (auto why = resolve_command(cmd)) return launch_failed(*why);
   if (auto why = setup_tracking()) return launch_failed(*why);
-  // Our write ends close when start() returns: from then on the pipes' end of file is the
-  // payload's.
-  PayloadPipes pipes = open_payload_pipes();
-  if (auto why = launch(cmd, pipes)) return launch_failed(*why);
+  if (auto why = launch(cmd)) return launch_failed(*why);
   mark_running();
   start_watching();
 }
@@ -79,13 +80,6 @@ void Supervisor::State::write_prepared_record() {
   rec.stderr_log.path = spec.stderr_name;
   save_job_record(spec.workdir, rec);  // an unwritable job directory is the caller's error
   make_reserve();
-}
-
-void Supervisor::State::open_payload_outputs() {
-  out = std::make_unique<CappedOutput>(spec.workdir / spec.stdout_name, spec.log_cap_bytes,
-                                       spec.peek_lines);
-  err = std::make_unique<CappedOutput>(spec.workdir / spec.stderr_name, spec.log_cap_bytes,
-                                       spec.peek_lines);
 }
 
 std::optional<std::string> Supervisor::State::resolve_command(Command& cmd) const {
@@ -121,39 +115,107 @@ std::optional<std::string> Supervisor::State::setup_tracking() {
   return std::nullopt;
 }
 
-auto Supervisor::State::open_payload_pipes() -> PayloadPipes {
-  return {pipe_into(out_pipe), pipe_into(err_pipe)};
-}
-
-std::optional<std::string> Supervisor::State::launch(const Command& cmd,
-                                                     const PayloadPipes& pipes) {
-  auto failure = spawn(cmd, pipes);
-  if (failure && cgroup && spec.tracking == Tracking::automatic) {
+std::optional<std::string> Supervisor::State::launch(const Command& cmd) {
+  auto failure = spawn(cmd);
+  if (failure && cgroup && spec.tracking == Tracking::automatic && !payload_started_unseen) {
     // A cgroup that looked writable may still refuse the move (delegation rules): /proc
     // tracking is the fallback, not a reason to lose the job.
     note(log::Level::warn, "launch into the job cgroup failed; retrying with /proc tracking",
          {{"error", *failure}, {"cgroup", cgroup->dir().string()}});
     cgroup.reset();
     rec.tracking = "proc";
-    failure = spawn(cmd, pipes);
+    failure = spawn(cmd);
   }
   return failure;
 }
 
-std::optional<std::string> Supervisor::State::spawn(const Command& cmd, const PayloadPipes& pipes) {
+KeeperRequest Supervisor::State::keeper_request(const Command& cmd) const {
+  KeeperRequest k;
+  k.workdir = spec.workdir;
+  k.marker = rec.marker;
+  k.tracking = rec.tracking;
+  k.stdout_name = spec.stdout_name;
+  k.stderr_name = spec.stderr_name;
+  k.log_cap_bytes = spec.log_cap_bytes;
+  k.peek_lines = spec.peek_lines;
+  k.compress_logs = spec.compress_logs;
+  k.exe = cmd.exe;
+  k.args = cmd.args;
+  return k;
+}
+
+std::optional<std::string> Supervisor::State::spawn(const Command& cmd) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return "cannot create the keeper's control pipe";
+  UniqueFd control_w(fds[1]);
+  control.assign(fds[0]);
+  auto keeper = keeper_executable();
   try {
-    UniqueFd join_fd(cgroup ? cgroup->open_procs_for_join() : -1);
-    process::bp::process proc(
-        ctx, cmd.exe, cmd.args,
-        process::bp::process_stdio{nullptr, pipes.out_w.get(), pipes.err_w.get()},
-        process::bp::process_environment(cmd.env), process::bp::process_start_dir(spec.workdir),
-        process::NewProcessGroup{true}, JoinCgroup{join_fd.get()}, ResetSignals{},
-        process::CloseInheritedFds{});
-    pid = proc.id();
+    process::bp::process proc(ctx, keeper, keeper_arguments(keeper_request(cmd)),
+                              process::bp::process_stdio{nullptr, control_w.get(), nullptr},
+                              process::bp::process_environment(without_marker(cmd.env)),
+                              process::bp::process_start_dir(spec.workdir),
+                              process::NewProcessGroup{true}, ResetSignals{},
+                              process::CloseInheritedFds{});
+    keeper_pid = proc.id();
     proc.detach();
-    return std::nullopt;
   } catch (const std::exception& e) {
-    return "cannot start " + cmd.exe.string() + ": " + e.what();
+    boost::system::error_code ignored;
+    control.close(ignored);
+    return "cannot start the payload's keeper " + keeper.string() + ": " + e.what();
+  }
+  control_w = UniqueFd();  // from now on the pipe's end of file is the keeper's
+  auto first = first_control_line();
+  auto msg = parse_keeper_message(first);
+  if (msg && msg->kind == KeeperMessage::Kind::started) {
+    pid = msg->pid;
+    return std::nullopt;
+  }
+  // It exits at once after a failure: reaped here, so that no zombie is left.
+  int status = 0;
+  ::waitpid(keeper_pid, &status, 0);
+  keeper_pid = 0;
+  boost::system::error_code ignored;
+  control.close(ignored);
+  if (msg && msg->kind == KeeperMessage::Kind::failed) return msg->why;
+  std::string why = "the payload's keeper ended (status " + std::to_string(status) +
+                    ") before saying whether it started it (" +
+                    (first.empty() ? std::string("no word from it") : "said '" + first + "'") +
+                    "; see " + (spec.workdir / kKeeperLogName).string() + ")";
+  return why + stop_unseen_payload();
+}
+
+std::string Supervisor::State::stop_unseen_payload() {
+  std::optional<KeeperRecord> k;
+  try {
+    k = load_keeper_record(spec.workdir);
+  } catch (const std::exception&) {
+    return "";  // it died before writing it: before starting the payload
+  }
+  if (!k || k->marker != rec.marker || k->payload_pid <= 1) return "";
+  // Started, but no one can wait for it now: it must not run beside a second attempt.
+  payload_started_unseen = true;
+  ProcessTree t(spec.proc_root, k->payload_pid, std::string(kMarkerVariable) + "=" + rec.marker,
+                cgroup ? &*cgroup : nullptr);
+  ::kill(-k->payload_pid, SIGKILL);
+  auto n = t.signal_all(SIGKILL);
+  return "; its payload (pid " + std::to_string(k->payload_pid) + ") had started and was killed (" +
+         std::to_string(n) + " processes)";
+}
+
+std::string Supervisor::State::first_control_line() {
+  for (;;) {
+    if (auto nl = control_lines.find('\n'); nl != std::string::npos) {
+      auto line = control_lines.substr(0, nl);
+      control_lines.erase(0, nl + 1);
+      return line;
+    }
+    // A plain read: the descriptor is still blocking, and another job's SIGCHLD interrupts it
+    // (asio's synchronous read reports EINTR as an error).
+    ssize_t n = ::read(control.native_handle(), control_chunk.data(), control_chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return control_lines;  // what it said before it ended, if anything
+    control_lines.append(control_chunk.data(), static_cast<std::size_t>(n));
   }
 }
 
@@ -161,16 +223,17 @@ void Supervisor::State::mark_running() {
   start_time = Clock::now();
   start_epoch = epoch_now();
   started = true;
-  out_eof = err_eof = false;
   tree = std::make_unique<ProcessTree>(spec.proc_root, pid,
                                        std::string(kMarkerVariable) + "=" + rec.marker,
                                        cgroup ? &*cgroup : nullptr);
   rec.pid = pid;
+  rec.keeper_pid = keeper_pid;
   rec.started_at = utc_now();
   rec.state = JobState::running;
   save();
   note(log::Level::info, "payload started",
        {{"pid", pid},
+        {"keeper_pid", keeper_pid},
         {"command", spec.argv[0]},
         {"workdir", rec.workdir},
         {"tracking", rec.tracking}});

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "core/fs.hpp"
-#include "jobwrapper/capped_output.hpp"
 #include "jobwrapper/cgroup.hpp"
+#include "jobwrapper/keeper.hpp"
 #include "jobwrapper/supervisor.hpp"
 #include "jobwrapper/watchdog.hpp"
 
@@ -33,6 +33,7 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   static constexpr off_t kReserveBytes = 1 << 20;
   static constexpr double kFastPoll = 0.1;   // while stopping or collecting leftovers
   static constexpr double kPipeDrain = 1.0;  // after the tree is gone, how long pipes may stay open
+  static constexpr double kKeeperGrace = 10.0;  // after asking the keeper to close, before SIGKILL
 
   static std::chrono::nanoseconds seconds(double s) {
     return std::chrono::nanoseconds(static_cast<std::int64_t>(std::max(0.0, s) * 1e9));
@@ -48,8 +49,7 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
         spec(std::move(sp)),
         hooks(std::move(h)),
         caller(std::move(l)),
-        out_pipe(c),
-        err_pipe(c),
+        control(c),
         sigchld(c, SIGCHLD),
         poll_timer(c),
         stop_timer(c),
@@ -65,18 +65,21 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   JobRecord rec;
   std::optional<JobCgroup> cgroup;
   std::unique_ptr<ProcessTree> tree;
-  std::unique_ptr<CappedOutput> out, err;
-  asio::readable_pipe out_pipe, err_pipe;
-  std::array<char, 32768> out_buf{}, err_buf{};
-  bool out_eof = true, err_eof = true;
-  bool out_failed = false, err_failed = false;
+  // The keeper's control pipe (its stdout): one line per step of the payload (keeper.hpp).
+  asio::readable_pipe control;
+  std::array<char, 512> control_chunk{};
+  std::string control_lines;
   asio::signal_set sigchld;
   asio::steady_timer poll_timer, stop_timer, heartbeat_timer, drain_timer;
   Watchdog watchdog;
 
-  pid_t pid = 0;
-  bool started = false, reaped = false, draining = false;
-  std::atomic<bool> finished = false;  // also read by other threads through finished()
+  pid_t pid = 0;         // the payload
+  pid_t keeper_pid = 0;  // its keeper, our child
+  // reaped: the payload has ended (its keeper says so); keeper_done: the keeper has ended too,
+  // the payload's streams are closed.
+  bool started = false, reaped = false, keeper_done = false, draining = false;
+  bool payload_started_unseen = false;  // stop_unseen_payload
+  std::atomic<bool> finished = false;   // also read by other threads through finished()
   enum class Phase { running, stop_signal, term, kill } phase = Phase::running;
   Clock::time_point start_time;
   double start_epoch = 0;
@@ -106,35 +109,41 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
     std::vector<std::string> env;
   };
 
-  // The write ends of the payload's stdout and stderr pipes.
-  struct PayloadPipes {
-    UniqueFd out_w, err_w;
-  };
-
   void start();
   void prepare_job_directory();
   void write_prepared_record();
-  void open_payload_outputs();
   // nullopt when `cmd` is what to execute; else why the payload cannot be started.
   std::optional<std::string> resolve_command(Command& cmd) const;
   // nullopt when tracking is set up; else why the job cannot be tracked as configured.
   std::optional<std::string> setup_tracking();
-  PayloadPipes open_payload_pipes();
   // nullopt when the payload runs; else why it could not be started.
-  std::optional<std::string> launch(const Command& cmd, const PayloadPipes& pipes);
-  std::optional<std::string> spawn(const Command& cmd, const PayloadPipes& pipes);
+  std::optional<std::string> launch(const Command& cmd);
+  // Starts the keeper, which starts the payload; waits for its first control line.
+  std::optional<std::string> spawn(const Command& cmd);
+  KeeperRequest keeper_request(const Command& cmd) const;
+  // Blocks: the keeper says at once whether the payload started.
+  std::string first_control_line();
+  // A keeper that died without a word may have started the payload (keeper.json says so): it is
+  // killed, and the launch not retried. What to add to the launch failure.
+  std::string stop_unseen_payload();
   void mark_running();
   void launch_failed(const std::string& why);
 
   // ---- event sources, reaping, sampling and checks (supervisor_watch.cpp) ---------------------
   void start_watching();
-  template <std::size_t N>
-  void read_stream(asio::readable_pipe& pipe, std::array<char, N>& buf, CappedOutput& sink,
-                   bool& eof, bool& failed);
+  void read_control();
+  void handle_control_lines();
+  void on_control_line(std::string_view line);
   void wait_sigchld();
   void schedule_poll(double after);
   void schedule_heartbeat();
-  void try_reap();
+  // The keeper has ended: reaped here, so that no zombie is left.
+  void try_reap_keeper();
+  // The payload has ended: what its keeper recorded.
+  void payload_ended();
+  // Leftovers of a payload that ended by itself are terminated; the job finishes once its tree
+  // and keeper have.
+  void after_payload_end();
   void poll();
   void run_checks();
   std::set<std::string> wrapper_files() const;
@@ -154,7 +163,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   void maybe_finish();
   void finish();
   void finish_record();
-  void finalize_stream(CappedOutput* o, StreamRecord& r);
+  // The keeper's last record into ours: the exit, and the streams once the keeper closed them.
+  void take_keeper_record();
 
   Supervisor* wrapper = nullptr;
 };

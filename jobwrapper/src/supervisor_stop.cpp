@@ -66,21 +66,22 @@ void Supervisor::State::abandon() noexcept {
     if (!started || finished) return;
     note(log::Level::error, "supervisor destroyed while the payload ran; killing the tree");
     for (int i = 0; i < 50; ++i) {
-      ::kill(-pid, SIGKILL);
+      if (!reaped) ::kill(-pid, SIGKILL);
       tree->signal_all(SIGKILL);
-      if (!reaped) {
-        int status = 0;
-        struct rusage ru {};
-        if (::wait4(pid, &status, WNOHANG, &ru) == pid) {
-          reaped = true;
-          tree->root_reaped(ru);
-          if (WIFSIGNALED(status)) rec.signal = WTERMSIG(status);
-          if (WIFEXITED(status)) rec.exit_code = WEXITSTATUS(status);
-        }
-      }
+      if (!keeper_done && ::waitpid(keeper_pid, nullptr, WNOHANG) == keeper_pid) keeper_done = true;
       tree->refresh(false);
-      if (reaped && tree->empty()) break;
+      if (keeper_done && tree->empty()) break;
       ::usleep(20000);
+    }
+    if (!keeper_done) {
+      // Its streams are held by something outside the tree: its record is what it is.
+      ::kill(keeper_pid, SIGKILL);
+      ::waitpid(keeper_pid, nullptr, 0);
+      keeper_done = true;
+    }
+    if (!reaped) {
+      if (auto k = load_keeper_record(spec.workdir)) apply_keeper_record(*k, rec);
+      reaped = true;
     }
     rec.error = "supervisor destroyed while the payload ran";
     rec.outcome = Outcome::killed;

@@ -1,6 +1,7 @@
 // Watching the running job: its output, its end (SIGCHLD), and the samples the watchdog checks.
 
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -12,39 +13,46 @@
 namespace pilot::jobwrapper {
 
 void Supervisor::State::start_watching() {
-  read_stream(out_pipe, out_buf, *out, out_eof, out_failed);
-  read_stream(err_pipe, err_buf, *err, err_eof, err_failed);
+  read_control();
   wait_sigchld();
   schedule_poll(std::min(spec.watchdog.poll_s, 0.2));  // an early first sample
   if (spec.heartbeat_s > 0) schedule_heartbeat();
-  try_reap();
+  try_reap_keeper();
 }
 
-template <std::size_t N>
-void Supervisor::State::read_stream(asio::readable_pipe& pipe, std::array<char, N>& buf,
-                                    CappedOutput& sink, bool& eof, bool& failed) {
+void Supervisor::State::handle_control_lines() {
+  for (auto nl = control_lines.find('\n'); nl != std::string::npos; nl = control_lines.find('\n')) {
+    auto line = control_lines.substr(0, nl);
+    control_lines.erase(0, nl + 1);
+    on_control_line(line);
+  }
+}
+
+void Supervisor::State::read_control() {
+  handle_control_lines();  // those that came with the first one
   auto self = weak_from_this();
-  pipe.async_read_some(asio::buffer(buf), [self, &pipe, &buf, &sink, &eof, &failed](
-                                              boost::system::error_code ec, std::size_t n) {
-    auto s = self.lock();
-    if (!s || ec == asio::error::operation_aborted) return;
-    if (n > 0 && !failed) {
-      try {
-        sink.append(std::string_view(buf.data(), n));
-      } catch (const std::exception& e) {
-        // Keep draining so the payload never blocks on a full pipe; the loss is recorded.
-        failed = true;
-        s->note(log::Level::error, "cannot store payload output", {{"error", e.what()}});
-        s->rec.error = std::string("payload output lost: ") + e.what();
-      }
-    }
-    if (ec) {
-      eof = true;
-      s->maybe_finish();
-      return;
-    }
-    s->read_stream(pipe, buf, sink, eof, failed);
-  });
+  control.async_read_some(asio::buffer(control_chunk),
+                          [self](boost::system::error_code ec, std::size_t n) {
+                            auto s = self.lock();
+                            if (!s || ec == asio::error::operation_aborted || s->finished) return;
+                            s->control_lines.append(s->control_chunk.data(), n);
+                            if (ec) {
+                              // The keeper has ended (or closed its end): what it did is in
+                              // keeper.json.
+                              s->handle_control_lines();
+                              s->try_reap_keeper();
+                              return;
+                            }
+                            s->read_control();
+                          });
+}
+
+void Supervisor::State::on_control_line(std::string_view line) {
+  auto msg = parse_keeper_message(line);
+  if (msg && msg->kind == KeeperMessage::Kind::ended) return payload_ended();
+  if (msg && msg->kind == KeeperMessage::Kind::closed) return;  // its exit follows
+  note(log::Level::warn, "unexpected line from the payload's keeper",
+       {{"line", std::string(line)}, {"keeper_pid", keeper_pid}});
 }
 
 void Supervisor::State::wait_sigchld() {
@@ -52,7 +60,7 @@ void Supervisor::State::wait_sigchld() {
   sigchld.async_wait([self](boost::system::error_code ec, int) {
     auto s = self.lock();
     if (!s || ec) return;
-    s->try_reap();
+    s->try_reap_keeper();
     if (!s->finished) s->wait_sigchld();
   });
 }
@@ -78,23 +86,57 @@ void Supervisor::State::schedule_heartbeat() {
   });
 }
 
-void Supervisor::State::try_reap() {
-  if (!started || reaped) return;
+void Supervisor::State::try_reap_keeper() {
+  if (!started || keeper_done) return;
   int status = 0;
-  struct rusage ru {};
-  pid_t r = ::wait4(pid, &status, WNOHANG, &ru);
-  if (r != pid) return;
-  reaped = true;
-  tree->root_reaped(ru);
-  if (WIFEXITED(status)) {
-    rec.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    rec.signal = WTERMSIG(status);
+  if (::waitpid(keeper_pid, &status, WNOHANG) != keeper_pid) return;
+  keeper_done = true;
+  if (!reaped) {
+    // Its "ended" line may not have been read yet; a keeper that died without recording the
+    // payload's end leaves the payload orphaned: it is still stopped and accounted as a tree,
+    // and its exit is unknown.
+    payload_ended();
+    if (!reaped) {
+      note(log::Level::error, "the payload's keeper ended before the payload",
+           {{"keeper_pid", keeper_pid}, {"status", status}});
+      rec.error = "the payload's keeper ended before the payload; its exit is unknown";
+      reaped = true;
+      after_payload_end();
+    }
   }
+  maybe_finish();
+}
+
+void Supervisor::State::payload_ended() {
+  if (!started || reaped) return;
+  std::optional<KeeperRecord> k;
+  try {
+    k = load_keeper_record(spec.workdir);
+  } catch (const std::exception& e) {
+    note(log::Level::error, "cannot read the keeper's record", {{"error", e.what()}});
+  }
+  if (!k || k->state == KeeperState::started) return;
+  reaped = true;
+  struct rusage ru {};
+  auto to_timeval = [](double s) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(s);
+    tv.tv_usec = static_cast<suseconds_t>((s - static_cast<double>(tv.tv_sec)) * 1e6);
+    return tv;
+  };
+  ru.ru_utime = to_timeval(k->cpu_user_seconds);
+  ru.ru_stime = to_timeval(k->cpu_system_seconds);
+  tree->root_reaped(ru);
+  rec.exit_code = k->exit_code;
+  rec.signal = k->signal;
   log::Fields ended{{"pid", pid}};
   if (rec.exit_code) ended.emplace_back("exit_code", *rec.exit_code);
   if (rec.signal) ended.emplace_back("signal", signal_name(*rec.signal));
   note(log::Level::info, "payload ended", ended);
+  after_payload_end();
+}
+
+void Supervisor::State::after_payload_end() {
   tree->refresh(false);
   account();
   if (!tree->empty() && phase == Phase::running) {
@@ -114,7 +156,7 @@ void Supervisor::State::try_reap() {
 
 void Supervisor::State::poll() {
   if (finished) return;
-  try_reap();
+  try_reap_keeper();
   if (finished) return;
   const bool active = phase == Phase::running && !reaped;
   try {
@@ -169,6 +211,9 @@ std::set<std::string> Supervisor::State::wrapper_files() const {
   return {kJobRecordName,
           kJobLogName,
           kReserveName,
+          kKeeperRecordName,
+          kKeeperLogName,
+          keeper_peek_path(spec.workdir, spec.stdout_name).filename().string(),
           spec.stdout_name,
           spec.stderr_name,
           "." + spec.stdout_name + ".tail",

@@ -16,6 +16,7 @@
 #include "jobwrapper/procfs.hpp"
 #include "jobwrapper/supervisor.hpp"
 #include "processes.hpp"
+#include "quick_spec.hpp"
 
 namespace jw = pilot::jobwrapper;
 using pilot::test::process_alive;
@@ -23,18 +24,7 @@ using pilot::test::read_pid_file;
 
 namespace {
 
-jw::JobSpec quick_spec(const pilot::TempDir& d, std::vector<std::string> argv) {
-  jw::JobSpec s;
-  s.argv = std::move(argv);
-  s.workdir = d.path() / "job";
-  s.watchdog.poll_s = 0.05;
-  s.watchdog.stalled_window_s = 0;
-  s.watchdog.min_free_disk_bytes = 0;
-  s.grace_s = 1;
-  s.term_grace_s = 1;
-  s.heartbeat_s = 0;
-  return s;
-}
+using jw::test::quick_spec;
 
 jw::JobSpec sh(const pilot::TempDir& d, const std::string& script) {
   return quick_spec(d, {"/bin/sh", "-c", script});

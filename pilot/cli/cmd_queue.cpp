@@ -3,6 +3,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "agent/job_dirs.hpp"
 #include "cli.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -153,6 +154,9 @@ int run_recover(const QueueOptions& o) {
   if (o.older_than >= 0) ro.older_than = std::chrono::seconds(o.older_than);
   ro.dry_run = o.dry_run;
   ro.max_reschedules = o.max_reschedules;
+  ro.held_by_job_dir = [](const std::filesystem::path& workdir, const std::string& id) {
+    return agent::lost_job_held(workdir, id, "/proc");
+  };
   auto actions = jobs::recover_jobs(o.queue, ro);
   if (o.json) {
     print_actions_json(actions);

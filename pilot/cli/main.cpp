@@ -3,8 +3,13 @@
 #include "cli.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
+#include "jobwrapper/keeper.hpp"
 
 int main(int argc, char** argv) {
+  // The payload keeper is this binary re-executed by the supervisor: it starts before anything
+  // else so that what it holds is only what it needs (jobwrapper/keeper.hpp).
+  if (argc > 1 && argv[1] == pilot::jobwrapper::kKeeperCommand)
+    return pilot::jobwrapper::keeper_main(argc, argv);
   pilot::cli::Cli cli;
   cli.app.set_version_flag("--version", pilot::version());
   pilot::cli::add_version_command(cli);

@@ -19,6 +19,7 @@ EXPECTED = {
     "features_json": ("ms", 0, 60e3),
     "peak_rss_1_payload": ("MB", 0.5, 1000),
     "peak_rss_8_payloads": ("MB", 0.5, 1000),
+    "keeper_peak_rss": ("MB", 0.1, 1000),
     "cpu_per_hour": ("s/h", 0, 3600),
     "jobs_per_s_1_slot": ("jobs/s", 0, 1e5),
     "jobs_per_s_4_slots": ("jobs/s", 0, 1e5),

@@ -66,6 +66,10 @@ struct StreamRecord {
   std::uint64_t dropped_bytes = 0;
 };
 
+nlohmann::ordered_json to_json(const StreamRecord& s);
+// Throws pilot::Error starting with `where` when a field has the wrong type.
+StreamRecord stream_record_from_json(const nlohmann::json& j, const std::string& where);
+
 struct JobRecord {
   std::string job_id;
   JobState state = JobState::prepared;
@@ -76,6 +80,7 @@ struct JobRecord {
   std::string tracking;  // "cgroup2 <dir>", "cgroup1 <dir>" or "proc"
   pid_t pilot_pid = 0;
   pid_t pid = 0;
+  pid_t keeper_pid = 0;  // the payload's keeper (keeper.hpp)
   std::string prepared_at, started_at, stop_requested_at, finished_at;
   std::optional<int> exit_code;
   std::optional<int> signal;

@@ -1,12 +1,19 @@
 #pragma once
-// A job whose pilot was lost (job.json not finished): whatever of its payload still runs (found
-// by its recorded pid, or by its marker when the pid was never recorded, and by its cgroup) gets
-// the stop signal on its process group once, then after the grace SIGKILL with the rest of its
-// tree; the record is completed and saved in one write (state finished, the signals sent, outcome
-// "not_started" for a payload never recorded nor found, else "lost", with
-// extra.lost_pilot.payload_found_by_marker when it was found by its marker), and the job
-// directory's disk reserve released. What the payload made is for the caller's hook to add (MC:
-// the events), before the save. Whoever reads the record next decides from it alone.
+// A job whose pilot was lost (job.json not finished). Its payload is found by its recorded pid,
+// else by its keeper's record or its marker (extra.lost_pilot.payload_found_by_marker: caught as
+// it started), and its cgroup. One still running gets the stop signal on its process group once,
+// then after the grace SIGKILL with the rest of its tree; one that exited by itself while its
+// pilot was gone (its keeper recorded the exit code) only has its leftovers terminated, and one
+// killed by a signal then is taken as killed with its pilot (a slot killed whole): lost. Its keeper
+// is let finish the payload's streams. The record is completed and saved in one write: state
+// finished, the signals sent, the keeper's exit, CPU and streams, and the outcome:
+//   not_started  never recorded nor found;
+//   success/failed/stopped/killed  exited by itself, as its pilot would have recorded it (its
+//                   exit code, the stop its pilot had asked for;
+//                   extra.lost_pilot.payload_ended_alone);
+//   lost  stopped here, or gone without a word.
+// The job directory's disk reserve is released. What the payload made is for the caller's hook to
+// add (MC: the events), before the save. Whoever reads the record next decides from it alone.
 
 #include <filesystem>
 #include <functional>
@@ -31,6 +38,14 @@ struct LostJobHooks {
 std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, double grace_s,
                                          const std::filesystem::path& proc_root,
                                          const log::Logger& logger, const LostJobHooks& hooks = {});
+
+// What the payload of a lost pilot's unfinished job is doing, nullopt when it is gone without a
+// word: its keeper still runs, it ended by itself (its keeper recorded how), its tree still runs
+// (by the recorded pid and marker), or it runs without a recorded pid (by its marker). Reads
+// only; signals nothing.
+std::optional<std::string> lost_payload_state(const JobRecord& record,
+                                              const std::filesystem::path& workdir,
+                                              const std::filesystem::path& proc_root);
 
 // Whether the recovery found the payload by its marker: caught as it started, its pid unrecorded.
 bool payload_found_by_marker(const JobRecord& record);

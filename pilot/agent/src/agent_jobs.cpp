@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "agent/job_dirs.hpp"
 #include "agent_loop.hpp"
 #include "core/fs.hpp"
 #include "core/version.hpp"
@@ -42,7 +43,7 @@ void Agent::file_unstarted(const jobs::MatchedJob& m, const std::string& detail,
   u.application_status = detail.substr(0, 255);
   u.source = agent_source();
   worker_.finish_unstarted(
-      m.id, jobs::FinishedJob{s_.workdir / ("job_" + m.id),
+      m.id, jobs::FinishedJob{job_dir(s_.workdir, m.id),
                               nlohmann::json{{"state", "finished"},
                                              {"outcome", to_string(jw::Outcome::not_started)},
                                              {"error", detail}},
@@ -131,7 +132,7 @@ std::optional<jobs::JobDescription> Agent::accept_job(const jobs::MatchedJob& m)
 
 void Agent::prepare_job(jobs::MatchedJob m, jobs::JobDescription d, int processors) {
   ++preparing_;
-  auto jobdir = s_.workdir / ("job_" + m.id);
+  auto jobdir = job_dir(s_.workdir, m.id);
   worker_.post([this, m = std::move(m), d = std::move(d), processors, jobdir]() mutable {
     jobs::PreparedJob prepared;
     std::string minor, error;

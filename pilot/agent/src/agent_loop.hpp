@@ -18,6 +18,7 @@
 #include "agent/agent.hpp"
 #include "agent/job_plan.hpp"
 #include "agent/slots.hpp"
+#include "core/fs.hpp"
 #include "jobwrapper/supervisor.hpp"
 #include "mc/interruptible.hpp"
 #include "mc/mc_run.hpp"
@@ -115,6 +116,7 @@ class Agent {
   bool requesting_ = false, stopping_ = false, reclaiming_ = false, finished_ = false;
   bool signalled_ = false, give_up_armed_ = false;
   AgentSummary summary_;
+  std::vector<UniqueFd> recovery_locks_;  // recover_lost_jobs
 };
 
 }  // namespace pilot::agent

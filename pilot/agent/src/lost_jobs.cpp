@@ -1,9 +1,15 @@
 #include "lost_jobs.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <future>
+
+#include "agent/job_dirs.hpp"
 #include "agent/job_plan.hpp"
+#include "core/error.hpp"
 #include "core/fs.hpp"
 #include "jobs/job_description.hpp"
 #include "jobwrapper/cgroup.hpp"
@@ -21,6 +27,34 @@ namespace {
 class LostJobs {
  public:
   explicit LostJobs(const LostJobsContext& c) : c_(c) {}
+
+  // Never throws: what cannot be recovered is logged and left in place.
+  void recover_dir_safely(const fs::path& dir) {
+    try {
+      if (!lock(dir)) {
+        c_.log.info("a job directory is being recovered by another pilot", {{"dir", dir.string()}});
+        return;
+      }
+      recover_dir(dir);
+    } catch (const std::exception& e) {
+      c_.log.warn("cannot recover a job directory", {{"dir", dir.string()}, {"error", e.what()}});
+    }
+  }
+
+ private:
+  // Two pilots may recover the same directory (one restarted on it, one on another work
+  // directory): the first to lock it does. The lock is held until this pilot ends, as its
+  // reports of the job go out later; the kernel releases it when the pilot dies.
+  bool lock(const fs::path& dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw_errno("cannot open " + dir.string(), errno);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) return false;
+      throw_errno("cannot lock " + dir.string(), errno);
+    }
+    c_.locks.push_back(std::move(fd));
+    return true;
+  }
 
   // Idempotent: a pilot killed while recovering or filing a job leaves job.json saying what it
   // decided (outcome lost or not_started, the MC result), and the next one decides the same.
@@ -45,7 +79,6 @@ class LostJobs {
     report(dir, *rec, r, lost);
   }
 
- private:
   // The MC result kept in job.json (a lost job's by recover_job); for a job that finished but
   // whose pilot died before keeping it, classified as that pilot would have.
   static std::optional<mc::McResult> mc_result(const jw::JobRecord& rec) {
@@ -122,28 +155,40 @@ void remove_abandoned_cgroups(const LostJobsContext& c) {
 
 }  // namespace
 
+// The source's own recovery, on its worker after the reports posted so far (so the jobs just
+// recovered here are filed first); waited for, as what it returns is recovered here next.
+std::vector<jobs::OrphanJob> source_orphans(const LostJobsContext& c) {
+  std::promise<std::vector<jobs::OrphanJob>> done;
+  auto orphans = done.get_future();
+  c.worker.post([&done, &source = c.worker.source(), log = c.log] {
+    std::vector<jobs::OrphanJob> held;
+    try {
+      held = source.recover_orphans();
+    } catch (const std::exception& e) {
+      log.warn("cannot recover the jobs of lost pilots",
+               {{"source", source.describe()}, {"error", e.what()}});
+    }
+    done.set_value(std::move(held));
+  });
+  return orphans.get();
+}
+
 void recover_lost_jobs(const LostJobsContext& c) {
   LostJobs lost(c);
   std::error_code ec;
   for (auto it = fs::directory_iterator(c.workdir, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
-    if (!it->is_directory() || !it->path().filename().string().starts_with("job_")) continue;
-    try {
-      lost.recover_dir(it->path());
-    } catch (const std::exception& e) {
-      c.log.warn("cannot recover a job directory",
-                 {{"dir", it->path().string()}, {"error", e.what()}});
-    }
+    if (it->is_directory() && is_job_dir_name(it->path().filename().string()))
+      lost.recover_dir_safely(it->path());
   }
   remove_abandoned_cgroups(c);
-  c.worker.post([&source = c.worker.source(), log = c.log] {
-    try {
-      source.recover_orphans();
-    } catch (const std::exception& e) {
-      log.warn("cannot recover the jobs of lost pilots",
-               {{"source", source.describe()}, {"error", e.what()}});
-    }
-  });
+  // Lost pilots of this node that worked elsewhere (a pilot restarted on a new work directory):
+  // their jobs are recovered from there, as this pilot's own would be.
+  for (const auto& o : source_orphans(c)) {
+    c.log.warn("recovering a lost pilot's job from its work directory",
+               {{"job_id", o.id}, {"workdir", o.pilot_workdir.string()}});
+    lost.recover_dir_safely(job_dir(o.pilot_workdir, o.id));
+  }
 }
 
 }  // namespace pilot::agent

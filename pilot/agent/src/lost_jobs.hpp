@@ -4,12 +4,14 @@
 // marked as reported is reported (a pilot killed during its final report left it finished but
 // unreported), and a lost job that made nothing is handed back to run again; empty job cgroups a
 // lost pilot made but never recorded are removed. Then the source recovers what it knows was lost
-// before it left any trace here (recover_orphans).
+// before it left any trace here (recover_orphans), and the jobs it says lost pilots of this node
+// left in other work directories are recovered from there, the same way.
 
 #include <filesystem>
 #include <string>
 
 #include "agent/agent.hpp"
+#include "core/fs.hpp"
 #include "core/log.hpp"
 #include "source_worker.hpp"
 
@@ -23,7 +25,8 @@ struct LostJobsContext {
   std::string agent_source;         // the Source of the JobAgent's reports
   log::Logger log;
   SourceWorker& worker;
-  AgentSummary& summary;                                 // recovered jobs are counted here
+  AgentSummary& summary;         // recovered jobs are counted here
+  std::vector<UniqueFd>& locks;  // the job directories this pilot recovers, locked for its life
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";  // where their job cgroups are
 };
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 
+#include "agent/job_dirs.hpp"
 #include "agent/job_plan.hpp"
 #include "core/error.hpp"
 #include "core/filesystem_space.hpp"
@@ -353,6 +354,10 @@ void open_job_source(StartupState& s) {
     lo.platform_ok = s.st.setup.platform_ok;
     lo.proc_root = s.roots.proc;
     lo.logger = s.log.child("queue");
+    lo.pilot_workdir = fs::absolute(s.st.setup.workdir);
+    lo.held_by_job_dir = [proc = s.roots.proc](const fs::path& workdir, const std::string& id) {
+      return lost_job_held(workdir, id, proc);
+    };
     s.st.setup.source = std::make_unique<jobs::LocalQueue>(lo);
   }
   s.log.info("job source", {{"source", s.st.setup.source->describe()}});

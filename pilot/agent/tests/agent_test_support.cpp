@@ -45,10 +45,16 @@ std::vector<std::string> LocalQueue::run_args(const std::vector<std::string>& ex
       {"run", "--queue", queue().string(), "--workdir", work().string(), "--json"}, extra);
 }
 
+std::vector<std::string> with_workdir(std::vector<std::string> args, const fs::path& workdir) {
+  for (std::size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--workdir") args[i + 1] = workdir.string();
+  return args;
+}
+
 std::vector<std::string> dirac_run_args(const dirac::test::FakeDirac& server, const fs::path& work,
                                         const std::string& proxy,
                                         const std::vector<std::string>& extra) {
-  auto pki = dirac::test::pki();
+  const auto& pki = dirac::test::pki();
   std::vector<std::string> own{"--set", "wall_limit_s=100000", "--watch-period", "0.5"};
   own.insert(own.end(), extra.begin(), extra.end());
   return with_common_options(

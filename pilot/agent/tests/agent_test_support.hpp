@@ -30,6 +30,11 @@ struct LocalQueue {
   std::vector<std::string> run_args(const std::vector<std::string>& extra = {}) const;
 };
 
+// `args` (a pilot's command line) with its work directory replaced: a pilot started over the
+// same queue elsewhere, as pilot-bootstrap.sh does on every start.
+std::vector<std::string> with_workdir(std::vector<std::string> args,
+                                      const std::filesystem::path& workdir);
+
 // `pilot run --workdir WORK --json` against `server`'s Matcher, JobStateUpdate (HTTPS) and
 // ProxyManager with the test PKI's `proxy` (a file name in it) and CA directory, as site
 // DIRAC.Test.ch of Test-Setup and VO testvo, polling every 0.1 s, stopping after one failed match,

@@ -1,8 +1,9 @@
 // The pilot SIGKILLed right after each of its durable writes (the "journal" failpoint of
 // core/failpoint.hpp), then restarted on the same work directory (every other time killed again
-// early in its recovery): every MC job of the local queue ends filed once, with one final status
-// and the events its payload really made. CI runs a
-// bounded sample of the steps; PILOT_JOURNAL_STEPS=all runs every one (see the README).
+// early in its recovery) or, every third time, on a new one over the same queue: every job of
+// the local queue ends filed once, with one final status, the events its payload really made
+// (MC) or its exit code (plain), and no payload ran twice. CI runs a bounded sample of the steps;
+// PILOT_JOURNAL_STEPS=all runs every one (see the README).
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -28,20 +29,46 @@ struct JournalRun : pilot::agent::test::LocalQueue {
                   "\"; Arguments = \"--cpu-ms-per-event 10\"; JobType = \"MCSimulation\";"
                   " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 30; ]");
   }
-  std::vector<std::string> args() const {
-    return run_args({"--set", "processors=2", "--set", "wall_limit_s=100000", "--set", "grace_s=5",
-                     "--set", "heartbeat_s=0.5", "--set",
-                     "drain_file=" + (dir.path() / "drain").string(), "--watch-period", "0.2"});
+  // A plain job: a script that counts its runs in <dir>/<name> and exits with `exit_code`.
+  std::string submit_plain(const std::string& name, int exit_code) const {
+    auto script =
+        pilot::test::write_counting_script(dir.path(), name, "exit " + std::to_string(exit_code));
+    return submit("[ Executable = \"/bin/sh\"; Arguments = \"" + script.string() +
+                  "\"; CPUTime = 600 ]");
+  }
+  fs::path work2() const { return dir.path() / "work2"; }
+  std::vector<std::string> args(const fs::path& work = {}) const {
+    auto a = run_args({"--set", "processors=2", "--set", "wall_limit_s=100000", "--set",
+                       "grace_s=5", "--set", "heartbeat_s=0.5", "--set",
+                       "drain_file=" + (dir.path() / "drain").string(), "--watch-period", "0.2"});
+    return work.empty() ? a : pilot::agent::test::with_workdir(a, work);
   }
 };
 
 // The first pilot dies after its n-th durable write; false when it ended before (no such step).
-bool kill_at_step(const JournalRun& r, int n) {
-  pilot::test::PilotProcess first(r.args(), r.dir.path(),
+bool kill_at_step(const JournalRun& r, int n, const fs::path& work = {}) {
+  pilot::test::PilotProcess first(r.args(work), r.dir.path(),
                                   {{"PILOT_FAILPOINT", "journal:" + std::to_string(n)}});
   auto rc = first.wait(60s);
   REQUIRE(rc);
   return *rc == 128 + SIGKILL;
+}
+
+// The final statuses in a job's history.
+std::multiset<std::string> final_statuses(const nlohmann::json& st) {
+  std::multiset<std::string> finals;
+  for (const auto& h : st["history"]) {
+    auto s = h["status"].get<std::string>();
+    if (s == "Done" || s == "Failed") finals.insert(s + "/" + h["minor_status"].get<std::string>());
+  }
+  return finals;
+}
+
+// The job directory of the attempt that was filed, from the wrapper's record filed with it: the
+// first pilot's work directory or the new one's.
+fs::path filed_job_dir(const JournalRun& r, const std::string& id) {
+  auto rec = nlohmann::json::parse(pilot::read_file(r.queue() / "done" / id / "job.json").value());
+  return rec.at("workdir").get<std::string>();
 }
 
 // What the job's record says against what its payload left in its directory.
@@ -50,23 +77,32 @@ void check_filed_once(const JournalRun& r, const std::string& id) {
   INFO("job " << id << ": " << st.dump(1).substr(0, 3000));
   REQUIRE(st["state"] == "done");
   CHECK(st["status"] == "Done");
-  std::multiset<std::string> finals;
-  for (const auto& h : st["history"]) {
-    auto s = h["status"].get<std::string>();
-    if (s == "Done" || s == "Failed") finals.insert(s + "/" + h["minor_status"].get<std::string>());
-  }
-  CHECK(finals == std::multiset<std::string>{"Done/Execution Complete"});
+  CHECK(final_statuses(st) == std::multiset<std::string>{"Done/Execution Complete"});
   auto events = std::stoll(st["parameters"].value("NumberOfEvents", std::string("-1")));
   // The events of the attempt that was filed: its directory's output (an earlier attempt that
   // made nothing was set aside, lost_* or earlier_*).
   CHECK(events >= 1);
-  CHECK(events == pilot::test::count_lines(r.work() / ("job_" + id) / "toymc.out"));
+  CHECK(events == pilot::test::count_lines(filed_job_dir(r, id) / "toymc.out"));
+}
+
+// A plain job: filed once with the status of the exit its payload really had, run once.
+void check_plain_filed_once(const JournalRun& r, const std::string& id, const std::string& name,
+                            int exit_code) {
+  auto st = r.show(id);
+  INFO("job " << id << ": " << st.dump(1).substr(0, 3000));
+  REQUIRE(st["state"] == "done");
+  auto finals = final_statuses(st);
+  CHECK(finals.size() == 1);
+  CHECK(st["status"] == (exit_code == 0 ? "Done" : "Failed"));
+  auto rec = nlohmann::json::parse(pilot::read_file(r.queue() / "done" / id / "job.json").value());
+  CHECK(rec["exit_code"] == exit_code);
+  CHECK(pilot::read_file(r.dir.path() / name).value_or("never") == "1\n");  // it ran once
 }
 
 }  // namespace
 
 TEST_CASE(
-    "agent faults: a pilot SIGKILLed after each of its journal steps; the restarted pilot files "
+    "agent faults: a pilot SIGKILLed after each of its journal steps, the restarted pilot files "
     "every MC job once, with its events") {
   const char* steps = std::getenv("PILOT_JOURNAL_STEPS");
   bool all = steps && std::string(steps) == "all";
@@ -76,19 +112,26 @@ TEST_CASE(
     JournalRun r;
     auto a = r.submit_mc();
     auto b = r.submit_mc();
+    auto ok = r.submit_plain("ok", 0);
+    auto bad = r.submit_plain("bad", 3);
     if (!kill_at_step(r, n)) break;  // past the last step: the run ended by itself
     // The pilot recovering the jobs dies too, early in its recovery and filing (every other
-    // time): the third files them as the second would have.
+    // time): the third files them as the second would have. Every third time they start on a
+    // new work directory, as pilot-bootstrap.sh does on every start.
     int again = n % 2 ? 1 + (n / 2) % 4 : 0;
-    INFO("killed after journal step " << n << ", its successor after step " << again);
-    if (again) kill_at_step(r, again);
-    pilot::test::PilotProcess second(r.args(), r.dir.path());
+    fs::path work = n % 3 == 0 ? r.work2() : fs::path();
+    INFO("killed after journal step " << n << ", its successor after step " << again
+                                      << (work.empty() ? "" : ", both on a new work directory"));
+    if (again) kill_at_step(r, again, work);
+    pilot::test::PilotProcess second(r.args(work), r.dir.path());
     auto rc = second.wait(90s);
     INFO(second.err().substr(0, 4000));
     REQUIRE(rc);
     CHECK(*rc == 0);
     check_filed_once(r, a);
     check_filed_once(r, b);
+    check_plain_filed_once(r, ok, "ok", 0);
+    check_plain_filed_once(r, bad, "bad", 3);
     ++checked;
     if (!all && checked >= 25) break;
   }

@@ -108,8 +108,9 @@ void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) 
   CHECK(events == pilot::test::count_lines(job_dir / "toymc.out"));
   CHECK_FALSE(fs::exists(job_dir / pilot::jobwrapper::kReserveName));
   if (at == KillAt::pid_unrecorded) {
-    // Found by its marker and recovered in place: not set aside and run a second time.
-    CHECK_THAT(second.err(), Catch::Contains("found by its marker"));
+    // Found by its keeper's record or its marker and recovered in place: not set aside and run
+    // a second time.
+    CHECK_THAT(second.err(), Catch::Contains("runs without a recorded pid: found by"));
     for (const auto& e : fs::directory_iterator(k.work()))
       CHECK_FALSE(e.path().filename().string().starts_with("lost_"));
   }
@@ -165,9 +166,10 @@ TEST_CASE("agent faults: an empty job cgroup a lost pilot never recorded is remo
   auto r = run_pilot(q.run_args());
   INFO(r.err.substr(0, 3000));
   CHECK(r.exit_code == 0);
+  // Removed by this pilot, or by another test's pilot sweeping the same place first (ctest -j):
+  // either way gone, which is the point.
   CHECK_FALSE(fs::exists(abandoned));
   if (fs::exists(abandoned)) ::rmdir(abandoned.c_str());
-  CHECK_THAT(r.err, Catch::Contains("removed a lost pilot's empty job cgroup"));
   CHECK(q.show(id)["status"] == "Done");
 }
 

@@ -174,7 +174,7 @@ TEST_CASE("MC: a pilot SIGKILLed mid-job is recovered by the next one with the e
 }
 
 TEST_CASE(
-    "MC: a payload whose pid the killed pilot never recorded is found by its marker and "
+    "MC: a payload whose pid the killed pilot never recorded is found by its keeper's record and "
     "recovered") {
   pilot::TempDir dir("mc-e2e");
   auto job = dir.path() / "job";
@@ -188,7 +188,7 @@ TEST_CASE(
       {"exec", "--workdir", job.string(), "--recover", "--grace", "5", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.err, Catch::Contains("found by its marker"));
+  CHECK_THAT(r.err, Catch::Contains("runs without a recorded pid: found by its keeper's record"));
   auto j = pilot::test::last_json_line(r.out);
   CHECK(j["pid"].get<int>() > 1);
   auto events = j["events"].get<std::int64_t>();

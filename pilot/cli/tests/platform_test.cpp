@@ -231,7 +231,7 @@ TEST_CASE("requires, compatible, lowest-common and host-binary-tag") {
 }
 
 TEST_CASE(
-    "an explicit platforms list (--platforms-list FILE) replaces the list; a missing or broken one "
+    "an explicit platforms list (--platforms-list FILE) replaces the list, a missing or broken one "
     "is an error naming it") {
   Node n;
   n.haswell("ID=rocky\nID_LIKE=rhel\nVERSION_ID=9.1\n");

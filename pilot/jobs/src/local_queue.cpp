@@ -55,6 +55,17 @@ void LocalQueue::reject_invalid(const std::string& id, const std::string& error)
   options_.logger.warn("invalid job moved to done/", {{"job_id", id}, {"error", error}});
 }
 
+void LocalQueue::write_claim(const std::filesystem::path& dir, int processors) const {
+  auto status = queue::read_status(dir);
+  auto now = Clock::now();
+  auto owner = queue::self_owner(options_.proc_root);
+  owner.workdir = options_.pilot_workdir.string();
+  status["owner"] = queue::owner_json(owner, now);
+  status["processors"] = processors;
+  queue::apply_status(status, {"Matched", "Assigned", "", now, "LocalQueue"});
+  queue::write_status(dir, status);
+}
+
 std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request) {
   std::lock_guard lock(mutex_);
   std::vector<std::string> ids;
@@ -112,12 +123,7 @@ std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request
     auto to = options_.root / "running" / id;
     if (!queue::rename_if_present(from, to)) continue;  // another pilot was faster
     try {
-      auto status = queue::read_status(to);
-      auto now = Clock::now();
-      status["owner"] = queue::owner_json(queue::self_owner(options_.proc_root), now);
-      status["processors"] = m.processors;
-      queue::apply_status(status, {"Matched", "Assigned", "", now, "LocalQueue"});
-      queue::write_status(to, status);
+      write_claim(to, m.processors);
     } catch (...) {  // the claim is undone whatever failed; the error itself is rethrown
       queue::rename_if_present(to, from);  // leave it to others rather than half-claimed
       throw;
@@ -150,7 +156,7 @@ PreparedJob LocalQueue::prepare_job(const MatchedJob& job, const JobDescription&
   return {};
 }
 
-void LocalQueue::recover_orphans() {
+std::vector<OrphanJob> LocalQueue::recover_orphans() {
   auto ownerless = [&] {
     std::set<std::string> ids;
     std::error_code ec;
@@ -166,6 +172,7 @@ void LocalQueue::recover_orphans() {
   };
   RecoverOptions o;
   o.proc_root = options_.proc_root;
+  o.held_by_job_dir = options_.held_by_job_dir;
   o.ownerless.emplace();
   if (auto first = ownerless(); !first.empty()) {
     std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -173,11 +180,20 @@ void LocalQueue::recover_orphans() {
       if (first.count(id)) o.ownerless->insert(id);
   }
   std::lock_guard lock(mutex_);
-  for (const auto& a : recover_jobs(options_.root, o))
-    if (a.verdict != "alive" && a.verdict != "unknown")
+  std::vector<OrphanJob> held;
+  for (const auto& a : recover_jobs(options_.root, o)) {
+    if (a.verdict == "held") {
+      // This pilot reports it as if it were its own: it must not wait for the next pilot there.
+      if (a.pilot_workdir != options_.pilot_workdir) held.push_back({a.id, a.pilot_workdir});
+      options_.logger.warn("job of a lost pilot of this node held by its work directory",
+                           {{"job_id", a.id}, {"owner", a.owner}, {"reason", a.reason}});
+    } else if (a.verdict != "alive" && a.verdict != "unknown") {
       options_.logger.warn(
           "job claimed by a lost pilot of this node, put back",
           {{"job_id", a.id}, {"owner", a.owner}, {"verdict", a.verdict}, {"reason", a.reason}});
+    }
+  }
+  return held;
 }
 
 void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& update) {

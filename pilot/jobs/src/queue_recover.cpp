@@ -100,7 +100,7 @@ void settle(const fs::path& root, const fs::path& dir, nlohmann::json& status,
 RecoverAction recover_job(const fs::path& root, const std::string& id,
                           const RecoverOptions& options, Clock::time_point now) {
   auto dir = root / "running" / id;
-  RecoverAction a{id, "", "", ""};
+  RecoverAction a{id, "", "", "", {}};
   auto job = read_running(dir, id, now);
   auto liveness = queue::Liveness::dead;
   if (job.owner) {
@@ -118,6 +118,15 @@ RecoverAction recover_job(const fs::path& root, const std::string& id,
   if (liveness == queue::Liveness::alive) {
     a.verdict = "alive";
     return a;
+  }
+  if (liveness == queue::Liveness::dead && job.owner && !job.owner->workdir.empty() &&
+      options.held_by_job_dir) {
+    if (auto why = options.held_by_job_dir(job.owner->workdir, id)) {
+      a.verdict = "held";
+      a.reason += "; " + *why;
+      a.pilot_workdir = job.owner->workdir;
+      return a;
+    }
   }
   if (liveness == queue::Liveness::unknown && !(options.older_than && age >= *options.older_than)) {
     a.verdict = "unknown";

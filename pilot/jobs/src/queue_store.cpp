@@ -201,11 +201,8 @@ Owner self_owner(const fs::path& proc_root) {
 }
 
 nlohmann::json owner_json(const Owner& o, std::chrono::system_clock::time_point claimed) {
-  return {{"host", o.host},
-          {"pid", o.pid},
-          {"start_ticks", o.start_ticks},
-          {"boot_id", o.boot_id},
-          {"claimed", utc_text(claimed)}};
+  return {{"host", o.host},       {"pid", o.pid},         {"start_ticks", o.start_ticks},
+          {"boot_id", o.boot_id}, {"workdir", o.workdir}, {"claimed", utc_text(claimed)}};
 }
 
 std::optional<Owner> owner_from_json(const nlohmann::json& j) {
@@ -216,6 +213,7 @@ std::optional<Owner> owner_from_json(const nlohmann::json& j) {
     o.pid = j.value("pid", std::int64_t{0});
     o.start_ticks = j.value("start_ticks", std::int64_t{0});
     o.boot_id = j.value("boot_id", "");
+    o.workdir = j.value("workdir", "");
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }

@@ -55,6 +55,7 @@ struct Owner {
   std::int64_t pid = 0;
   std::int64_t start_ticks = 0;  // field 22 of /proc/<pid>/stat
   std::string boot_id;
+  std::string workdir;  // where the pilot keeps its job directories; empty: not known
 };
 Owner self_owner(const fs::path& proc_root);
 std::string host_name();

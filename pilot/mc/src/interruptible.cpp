@@ -214,8 +214,14 @@ std::optional<jw::JobRecord> recover_job(const std::filesystem::path& workdir, d
   hooks.stop_signal = [](const jw::JobRecord& rec) {
     return rec.extra.contains("mc") ? rec.extra["mc"].value("stop_signal", SIGINT) : SIGINT;
   };
-  hooks.complete = [&workdir](jw::JobRecord& rec) {
-    if (auto r = recover_mc(workdir)) store_result(rec, *r);
+  hooks.complete = [&workdir, stop_signal = hooks.stop_signal](jw::JobRecord& rec) {
+    if (rec.outcome == jw::Outcome::lost) {
+      if (auto r = recover_mc(workdir)) store_result(rec, *r);
+    } else if (rec.extra.contains("mc") && rec.outcome != jw::Outcome::not_started) {
+      // It ended by itself, its keeper kept the exit: classified as its pilot would have.
+      store_result(rec,
+                   collect_mc(rec, stop_signal(rec), rec.extra["mc"].value("summary_file", "")));
+    }
   };
   return jw::finish_lost_job(workdir, grace_s, proc_root, logger, hooks);
 }

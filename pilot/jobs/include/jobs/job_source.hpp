@@ -95,6 +95,12 @@ struct FinishedJob {
   std::optional<StatusUpdate> final_status{};
 };
 
+// A lost pilot's job left in that pilot's work directory.
+struct OrphanJob {
+  std::string id;
+  std::filesystem::path pilot_workdir;
+};
+
 class JobSource {
  public:
   virtual ~JobSource() = default;
@@ -133,7 +139,9 @@ class JobSource {
   virtual std::size_t refused_reports() const { return 0; }
   // At start-up, after the jobs found in the work directory are reported: jobs an earlier pilot
   // of this node claimed but left no trace of (killed during the claim) go back to the source.
-  virtual void recover_orphans() {}
+  // Returned: the jobs of lost pilots that another work directory still holds (their payload
+  // runs, their result is unreported), for the caller to recover from there instead.
+  virtual std::vector<OrphanJob> recover_orphans() { return {}; }
   // Whether recover_orphans() gives back a job whose pilot was lost before its payload started
   // (then it runs again; otherwise it is reported failed).
   virtual bool requeues_unstarted_jobs() const { return false; }

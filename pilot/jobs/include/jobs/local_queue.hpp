@@ -15,7 +15,7 @@
 // status.json (written with write_file_atomic; timestamps UTC ISO 8601 with microseconds):
 //   id, submitted, job_name, executable, status, minor_status, application_status,
 //   history: [{time, status, minor_status, application_status, source}],
-//   parameters: {name: value}, owner: {host, pid, start_ticks, boot_id, claimed} | null,
+//   parameters: {name: value}, owner: {host, pid, start_ticks, boot_id, workdir, claimed} | null,
 //   processors, heartbeat: {count, last, data}, events (from the wrapper record) | null,
 //   reschedules, finished | null, logs: [{name, file, bytes, stored_bytes, truncated}],
 //   outputs: [{name, file, bytes}], problems: [text]
@@ -41,6 +41,12 @@
 
 namespace pilot::jobs {
 
+// Why the work directory of a lost pilot (`pilot_workdir`) still holds job `id` (its payload runs,
+// its result is not reported), nullopt when it holds nothing of it: the agent knows its job
+// directories, the queue only where they are.
+using HeldByJobDir = std::function<std::optional<std::string>(
+    const std::filesystem::path& pilot_workdir, const std::string& id)>;
+
 struct LocalQueueOptions {
   std::filesystem::path root;  // the queue directory; must exist
   PlatformCheck platform_ok;   // see match.hpp; empty: exact platform equality
@@ -49,6 +55,10 @@ struct LocalQueueOptions {
   std::size_t max_log_bytes = 64 << 20;       // per log file; longer logs keep their tail
   std::size_t max_output_bytes = 10 << 20;    // output sandbox per job (DIRAC's default limit)
   int max_reschedules = 3;  // a job its payload hands back (exit 222) fails after that many
+  // The claiming pilot's work directory, recorded with each claim so that a pilot started on
+  // another one finds what a lost pilot's job left (recover_orphans).
+  std::filesystem::path pilot_workdir;
+  HeldByJobDir held_by_job_dir;  // see RecoverOptions
 };
 
 class LocalQueue final : public JobSource {
@@ -82,7 +92,7 @@ class LocalQueue final : public JobSource {
   // Requeues (see recover_jobs) the running jobs whose recorded owner is a dead process of this
   // host, and those still without an owner a few seconds after a first look (a pilot killed
   // between the claim's rename and its status write; a live claim writes it at once).
-  void recover_orphans() override;
+  std::vector<OrphanJob> recover_orphans() override;
   bool requeues_unstarted_jobs() const override { return true; }
 
  private:
@@ -92,6 +102,9 @@ class LocalQueue final : public JobSource {
     std::string jdl;
   };
   void reject_invalid(const std::string& id, const std::string& error);
+  // The claim of a job just moved to running/<id>: its owner (this pilot, its work directory),
+  // processors and Matched status.
+  void write_claim(const std::filesystem::path& dir, int processors) const;
   std::filesystem::path running_dir(const std::string& job_id) const;
   void file_results(const std::filesystem::path& dir, const std::string& job_id,
                     const FinishedJob& job, bool rescheduled, nlohmann::json& status) const;
@@ -140,13 +153,19 @@ struct RecoverOptions {
   // may be a claim under way (rename done, owner not yet written).
   std::optional<std::set<std::string>> ownerless;
   std::filesystem::path proc_root = "/proc";
+  // A job of a lost pilot of this host that left something in its work directory (its payload
+  // still running, or a result not reported yet) is "held" there instead of requeued: running it
+  // again would run it twice or lose what it made. Unset: work directories are not looked at.
+  HeldByJobDir held_by_job_dir;
 };
 
 struct RecoverAction {
   std::string id;
-  std::string owner;    // "host:pid"
-  std::string verdict;  // "alive", "unknown", "requeued", "failed" (or "would be ..." when dry)
+  std::string owner;  // "host:pid"
+  // "alive", "unknown", "held", "requeued", "failed" (or "would be ..." when dry)
+  std::string verdict;
   std::string reason;
+  std::filesystem::path pilot_workdir;  // held: the lost pilot's work directory
 };
 std::vector<RecoverAction> recover_jobs(const std::filesystem::path& root,
                                         const RecoverOptions& options);

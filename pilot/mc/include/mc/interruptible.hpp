@@ -114,7 +114,8 @@ McResult collect_mc(const jobwrapper::JobRecord& record, int stop_signal,
 std::optional<McResult> recover_mc(const std::filesystem::path& workdir);
 
 // Finishes the job a lost pilot left in `workdir` (jobwrapper::finish_lost_job) with the MC
-// job's own stop signal, and keeps the events its payload left as the MC result (store_result).
+// job's own stop signal, and keeps as the MC result (store_result) the events its payload left
+// (recover_mc) or, for a payload that ended by itself, what collect_mc makes of its end.
 // nullopt when there is no record or it is already finished.
 std::optional<jobwrapper::JobRecord> recover_job(const std::filesystem::path& workdir,
                                                  double grace_s,

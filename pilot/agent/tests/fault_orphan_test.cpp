@@ -1,0 +1,166 @@
+// Fault injection: the pilot SIGKILLed while its payload runs, and the payload carrying on
+// without it. Its keeper (jobwrapper/keeper.hpp) keeps its output and its exit, so the pilot
+// restarted on the same work directory files the job with what the payload really did, once.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "agent_test_support.hpp"
+#include "core/fs.hpp"
+#include "jobwrapper/job_record.hpp"
+#include "jobwrapper/keeper.hpp"
+#include "output_files.hpp"
+#include "pilot_process.hpp"
+#include "run_pilot.hpp"
+
+namespace fs = std::filesystem;
+namespace jw = pilot::jobwrapper;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Starts a pilot with `args` and SIGKILLs it alone once job.json in `job_dir` says running.
+void kill_pilot_while_running(const std::vector<std::string>& args, const fs::path& cwd,
+                              const fs::path& job_dir) {
+  pilot::test::PilotProcess first(args, cwd);
+  REQUIRE(pilot::test::wait_until(
+      [&] {
+        auto rec = jw::load_job_record(job_dir);
+        return rec && rec->state == jw::JobState::running;
+      },
+      30s));
+  first.signal(SIGKILL);
+  REQUIRE(first.wait(10s));
+}
+
+}  // namespace
+
+TEST_CASE("agent faults: a plain job that ends while its pilot is dead is filed with its exit") {
+  auto exit_code = GENERATE(0, 3);
+  pilot::agent::test::LocalQueue q("pilot-fault-orphan");
+  // It writes after its pilot is gone: with the pilot holding its stdout it died of SIGPIPE.
+  auto script = pilot::test::write_counting_script(
+      q.dir.path(), "orphan",
+      "echo before; sleep 2; echo after; echo err >&2; exit " + std::to_string(exit_code));
+  auto id = q.submit("[ Executable = \"/bin/sh\"; Arguments = \"" + script.string() +
+                     "\"; CPUTime = 600 ]");
+  auto args = q.run_args();
+  auto job_dir = q.work() / ("job_" + id);
+  kill_pilot_while_running(args, q.dir.path(), job_dir);
+  std::optional<jw::KeeperRecord> k;
+  REQUIRE(pilot::test::wait_until(
+      [&] {
+        k = jw::load_keeper_record(job_dir);
+        return k && k->state == jw::KeeperState::closed;
+      },
+      30s));
+  CHECK(k->exit_code == exit_code);
+  CHECK(k->stdout_log.bytes == std::string("before\nafter\n").size());
+  CHECK(k->stderr_log.bytes == 4);
+  CHECK(k->stdout_log.path == "std.out.zst");
+
+  auto r = pilot::test::run_pilot(args);
+  INFO(r.err.substr(0, 4000));
+  CHECK(r.exit_code == 0);
+  auto st = q.show(id);
+  INFO(st.dump(1));
+  CHECK(st["status"] == (exit_code == 0 ? "Done" : "Failed"));
+  CHECK(pilot::read_file(q.dir.path() / "orphan").value_or("never") == "1\n");  // it ran once
+  int finals = 0;
+  for (const auto& h : st["history"])
+    if (h["status"] == "Done" || h["status"] == "Failed") ++finals;
+  CHECK(finals == 1);
+  auto rec = jw::load_job_record(job_dir);
+  REQUIRE(rec);
+  CHECK(rec->exit_code == exit_code);
+  CHECK(rec->stdout_log.bytes == k->stdout_log.bytes);
+  CHECK(rec->extra["lost_pilot"]["payload_ended_alone"] == true);
+}
+
+TEST_CASE(
+    "agent faults: a lost pilot's running MC job runs once: pilot queue recover holds it, a "
+    "pilot on a new work directory stops it and reports its events") {
+  pilot::agent::test::LocalQueue q("pilot-fault-orphan-mc");
+  auto id = q.submit("[ Executable = \"" + std::string(TOYMC_BIN) +
+                     "\"; Arguments = \"--cpu-ms-per-event 25\"; JobType = \"MCSimulation\";"
+                     " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 2000; ]");
+  auto args = q.run_args({"--set", "grace_s=5", "--watch-period", "0.2"});
+  auto job_dir = q.work() / ("job_" + id);
+  {
+    pilot::test::PilotProcess first(args, q.dir.path());
+    REQUIRE(pilot::test::wait_until([&] { return pilot::test::checkpointed_events(job_dir) >= 2; },
+                                    30s));
+    first.signal(SIGKILL);
+    REQUIRE(first.wait(10s));
+  }
+  auto rec = jw::load_job_record(job_dir);
+  REQUIRE(rec);
+  REQUIRE(rec->pid > 1);
+  REQUIRE(::kill(rec->pid, 0) == 0);  // the orphan runs on
+
+  // The operator's recovery sees it is still running and leaves it alone.
+  auto recover =
+      pilot::test::run_pilot({"queue", "recover", "--queue", q.queue().string(), "--json"});
+  INFO(recover.err);
+  REQUIRE(recover.exit_code == 0);
+  auto actions = nlohmann::json::parse(recover.out);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0]["verdict"] == "held");
+  CHECK_THAT(actions[0]["reason"].get<std::string>(), Catch::Contains("keeper"));
+  CHECK(fs::exists(q.queue() / "running" / id));
+
+  // A pilot on another work directory recovers it from the lost pilot's: stopped at an event
+  // boundary, its events reported, not run a second time.
+  auto work2 = q.dir.path() / "work2";
+  auto r = pilot::test::run_pilot(pilot::agent::test::with_workdir(args, work2));
+  INFO(r.err.substr(0, 6000));
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("recovering a lost pilot's job from its work directory"));
+  auto st = q.show(id);
+  INFO(st.dump(1));
+  REQUIRE(st["state"] == "done");
+  CHECK(st["status"] == "Done");
+  auto events = std::stoll(st["parameters"].value("NumberOfEvents", std::string("-1")));
+  CHECK(events >= 2);
+  CHECK(events == pilot::test::count_lines(job_dir / "toymc.out"));
+  CHECK_FALSE(fs::exists(work2 / ("job_" + id)));
+  CHECK(::kill(rec->pid, 0) != 0);
+  int finals = 0;
+  for (const auto& h : st["history"])
+    if (h["status"] == "Done" || h["status"] == "Failed") ++finals;
+  CHECK(finals == 1);
+}
+
+TEST_CASE(
+    "agent faults: a plain job that ended after its pilot was lost is filed by a pilot on a new "
+    "work directory, not run again") {
+  pilot::agent::test::LocalQueue q("pilot-fault-orphan-new");
+  auto script = pilot::test::write_counting_script(q.dir.path(), "orphan", "sleep 1; echo done");
+  auto id = q.submit("[ Executable = \"/bin/sh\"; Arguments = \"" + script.string() +
+                     "\"; CPUTime = 600 ]");
+  auto args = q.run_args();
+  auto job_dir = q.work() / ("job_" + id);
+  kill_pilot_while_running(args, q.dir.path(), job_dir);
+  REQUIRE(pilot::test::wait_until(
+      [&] {
+        auto k = jw::load_keeper_record(job_dir);
+        return k && k->state == jw::KeeperState::closed;
+      },
+      30s));
+  auto recover =
+      pilot::test::run_pilot({"queue", "recover", "--queue", q.queue().string(), "--json"});
+  REQUIRE(recover.exit_code == 0);
+  auto actions = nlohmann::json::parse(recover.out);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0]["verdict"] == "held");  // its result waits for a pilot to report it
+  CHECK_THAT(actions[0]["reason"].get<std::string>(), Catch::Contains("ended"));
+
+  auto r = pilot::test::run_pilot(pilot::agent::test::with_workdir(args, q.dir.path() / "work2"));
+  INFO(r.err.substr(0, 6000));
+  CHECK(r.exit_code == 0);
+  CHECK(q.show(id)["status"] == "Done");
+  CHECK(pilot::read_file(q.dir.path() / "orphan").value_or("never") == "1\n");
+}
