@@ -3,12 +3,14 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "jobwrapper/environment.hpp"
 #include "jobwrapper/heartbeat.hpp"
 #include "jobwrapper/job_record.hpp"
+#include "jobwrapper/keeper.hpp"
 #include "jobwrapper/lost_job.hpp"
 #include "jobwrapper/procfs.hpp"
 #include "jobwrapper/watchdog.hpp"
@@ -335,6 +337,72 @@ TEST_CASE("a lost pilot's job that never started is finished so, its disk reserv
   CHECK(pilot::jobwrapper::load_job_record(d.path())->state ==
         pilot::jobwrapper::JobState::finished);
   CHECK_FALSE(pilot::jobwrapper::finish_lost_job(d.path(), 0.1, proc, {}));
+}
+
+namespace {
+
+// A lost pilot's running job whose payload is gone, and what its keeper recorded of its end.
+pilot::jobwrapper::JobRecord lost_running_job(const std::filesystem::path& dir,
+                                              std::optional<int> exit_code,
+                                              std::optional<int> signal) {
+  namespace jw = pilot::jobwrapper;
+  jw::JobRecord rec;
+  rec.job_id = "8";
+  rec.workdir = dir.string();
+  rec.marker = "1-01";
+  rec.state = jw::JobState::running;
+  rec.pid = 999999;  // gone
+  jw::save_job_record(dir, rec);
+  jw::KeeperRecord k;
+  k.state = jw::KeeperState::closed;
+  k.keeper_pid = 999998;  // gone too
+  k.payload_pid = rec.pid;
+  k.marker = rec.marker;
+  k.exit_code = exit_code;
+  k.signal = signal;
+  k.cpu_user_seconds = 2.5;
+  k.stdout_log = {"std.out.zst", 42, 0};
+  jw::save_keeper_record(dir, k);
+  return rec;
+}
+
+}  // namespace
+
+TEST_CASE("a lost job's payload that exited while its pilot was gone is finished with its exit") {
+  namespace jw = pilot::jobwrapper;
+  pilot::TempDir d("jwlost");
+  auto proc = d.path() / "proc";
+  std::filesystem::create_directories(proc);
+  auto code = GENERATE(0, 3);
+  lost_running_job(d.path(), code, std::nullopt);
+  auto done = jw::finish_lost_job(d.path(), 0.1, proc, {});
+  REQUIRE(done);
+  CHECK(done->outcome == (code == 0 ? jw::Outcome::success : jw::Outcome::failed));
+  CHECK(done->exit_code == code);
+  CHECK(done->cpu_seconds == 2.5);
+  CHECK(done->stdout_log.path == "std.out.zst");
+  CHECK(done->stdout_log.bytes == 42);
+  CHECK(done->extra["lost_pilot"]["payload_ended_alone"] == true);
+  CHECK(done->signals_sent.empty());
+}
+
+TEST_CASE("a lost job's payload killed by a signal, or stopped by a recovering pilot, is lost") {
+  namespace jw = pilot::jobwrapper;
+  pilot::TempDir d("jwlost");
+  auto proc = d.path() / "proc";
+  std::filesystem::create_directories(proc);
+  SECTION("killed with its pilot") {
+    lost_running_job(d.path(), std::nullopt, SIGKILL);
+  }
+  SECTION("its exit 130 came after a stop an earlier recovering pilot sent") {
+    auto rec = lost_running_job(d.path(), 130, std::nullopt);
+    rec.extra[jw::kLostPilotKey] = {{"stop_sent", true}};
+    jw::save_job_record(d.path(), rec);
+  }
+  auto done = jw::finish_lost_job(d.path(), 0.1, proc, {});
+  REQUIRE(done);
+  CHECK(done->outcome == jw::Outcome::lost);
+  CHECK_FALSE(done->extra["lost_pilot"].contains("payload_ended_alone"));
 }
 
 TEST_CASE("a job marker names the pilot that made it") {

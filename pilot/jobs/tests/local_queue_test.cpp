@@ -434,6 +434,53 @@ TEST_CASE("recover requeues the job of a dead pilot and leaves a live one alone"
   CHECK(status_of(root, stale)["history"].size() == 4);
 }
 
+TEST_CASE("recover holds a dead pilot's job that its work directory still holds") {
+  pilot::TempDir tmp("queue");
+  auto root = tmp.path();
+  auto id = submit_job(root, kJob, "held.jdl");
+  auto work = tmp.path() / "work";
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    try {
+      auto o = options(root);
+      o.pilot_workdir = work;
+      LocalQueue q(o);
+      ::_exit(q.request_job(offer()) ? 0 : 1);
+    } catch (...) {
+      ::_exit(2);
+    }
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  REQUIRE(WEXITSTATUS(st) == 0);
+  CHECK(status_of(root, id)["owner"]["workdir"] == work.string());
+
+  std::vector<std::pair<std::filesystem::path, std::string>> asked;
+  RecoverOptions o;
+  o.held_by_job_dir = [&](const std::filesystem::path& w, const std::string& job) {
+    asked.emplace_back(w, job);
+    return std::optional<std::string>("its payload's keeper (pid 1234) still runs");
+  };
+  auto actions = recover_jobs(root, o);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].verdict == "held");
+  CHECK_THAT(actions[0].reason, Catch::Contains("keeper (pid 1234)"));
+  CHECK(actions[0].pilot_workdir == work);
+  REQUIRE(asked.size() == 1);
+  CHECK(asked[0].first == work);
+  CHECK(asked[0].second == id);
+  CHECK(status_of(root, id)["state"] == "running");  // not requeued
+
+  // Once the directory holds nothing of it, it is requeued as any lost pilot's job.
+  o.held_by_job_dir = [](const std::filesystem::path&, const std::string&) {
+    return std::optional<std::string>();
+  };
+  actions = recover_jobs(root, o);
+  CHECK(actions[0].verdict == "requeued");
+  CHECK(status_of(root, id)["state"] == "pending");
+}
+
 TEST_CASE("recover acts on other hosts' jobs only when they are silent for longer than asked") {
   pilot::TempDir tmp("queue");
   auto root = tmp.path();
