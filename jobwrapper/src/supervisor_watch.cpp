@@ -80,7 +80,9 @@ void Supervisor::State::schedule_heartbeat() {
   auto self = weak_from_this();
   heartbeat_timer.async_wait([self](boost::system::error_code ec) {
     auto s = self.lock();
-    if (!s || ec || s->finished) return;
+    // None once the payload has ended: what is left (its keeper closing the streams, leftovers
+    // being stopped) is not the job's running state, and a sample of it would read as idle.
+    if (!s || ec || s->finished || s->reaped) return;
     if (s->hooks.on_heartbeat) s->hooks.on_heartbeat(s->heartbeat());
     s->schedule_heartbeat();
   });
