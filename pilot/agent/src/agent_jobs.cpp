@@ -318,6 +318,7 @@ void Agent::job_finished(const std::string& id) {
       jobs::FinishedJob{rec.workdir, nlohmann::json(jw::to_json(rec)), job.description, last});
   slots_.release(id);
   jobs_.erase(it);
+  waiting_for_own_jobs_ = false;
   if (stopping_) return maybe_finish();
   try_request();
 }

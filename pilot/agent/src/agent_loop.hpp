@@ -66,8 +66,13 @@ class Agent {
   void wait_for_next_request();
   std::vector<jobs::ResourceRequest> requests_for_free_slots() const;
   void request_on_worker(std::vector<jobs::ResourceRequest> requests);
+  // What the source holds when nothing matched (JobSource::has_pending_jobs, holds_no_jobs).
+  struct SourceContents {
+    bool pending = true;
+    bool empty = false;
+  };
   void on_request_result(std::optional<jobs::MatchedJob> match, const std::string& error,
-                         bool refused);
+                         bool refused, SourceContents contents);
 
   // --- jobs (agent_jobs.cpp) ---
   std::string agent_source() const;
@@ -115,6 +120,7 @@ class Agent {
   int preparing_ = 0;  // jobs the source is preparing on the worker thread
   bool requesting_ = false, stopping_ = false, reclaiming_ = false, finished_ = false;
   bool signalled_ = false, give_up_armed_ = false;
+  bool waiting_for_own_jobs_ = false;  // nothing pending, only this pilot's jobs running
   AgentSummary summary_;
   std::vector<UniqueFd> recovery_locks_;  // recover_lost_jobs
 };

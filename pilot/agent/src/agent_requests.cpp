@@ -23,6 +23,7 @@ StopReason Agent::stop_check(std::string& detail) {
 
 void Agent::try_request() {
   if (stopping_ || requesting_) return maybe_finish();
+  if (waiting_for_own_jobs_) return;  // job_finished calls again
   if (next_request_ > Clock::now()) return wait_for_next_request();
   std::string detail;
   if (auto reason = stop_check(detail); reason != StopReason::none) {
@@ -64,6 +65,7 @@ void Agent::request_on_worker(std::vector<jobs::ResourceRequest> requests) {
     std::optional<jobs::MatchedJob> match;
     std::string error;
     bool refused = false;
+    SourceContents contents;
     try {
       for (const auto& r : requests) {
         auto asked = Clock::now();
@@ -79,14 +81,18 @@ void Agent::request_on_worker(std::vector<jobs::ResourceRequest> requests) {
     } catch (const std::exception& e) {
       error = e.what();
     }
-    asio::post(ctx_, [this, match = std::move(match), error, refused]() mutable {
-      on_request_result(std::move(match), error, refused);
+    if (!match && error.empty()) {
+      contents.pending = s_.source->has_pending_jobs();
+      contents.empty = !contents.pending && s_.source->holds_no_jobs();
+    }
+    asio::post(ctx_, [this, match = std::move(match), error, refused, contents]() mutable {
+      on_request_result(std::move(match), error, refused, contents);
     });
   });
 }
 
 void Agent::on_request_result(std::optional<jobs::MatchedJob> match, const std::string& error,
-                              bool refused) {
+                              bool refused, SourceContents contents) {
   requesting_ = false;
   if (refused) {
     log_.error("the server rejects this pilot's version", {{"error", error}});
@@ -94,6 +100,17 @@ void Agent::on_request_result(std::optional<jobs::MatchedJob> match, const std::
   } else if (!error.empty()) {
     policy_.on_host_failure();
     log_.warn("job request failed", {{"error", error}, {"consecutive", policy_.host_failures()}});
+  } else if (!match && contents.empty) {
+    // Nothing to wait for: every job of the source is done (the demo's queue once its jobs ran).
+    log_.info("no job matched: the job source holds none, pending or running",
+              {{"source", s_.source->describe()}});
+    stop(StopReason::source_empty, s_.source->describe());
+  } else if (!match && !contents.pending && !jobs_.empty()) {
+    // Only running jobs, this pilot's among them: asking again before one of them ends (and
+    // with it, perhaps, the source's last) finds nothing either; not a failed match.
+    log_.info("no job pending: waiting for this pilot's jobs to end",
+              {{"running", static_cast<std::int64_t>(jobs_.size())}});
+    waiting_for_own_jobs_ = true;
   } else if (!match) {
     policy_.on_no_match();
     log_.info("no job matched", {{"consecutive", policy_.failed_matches()}});

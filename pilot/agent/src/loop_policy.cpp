@@ -28,6 +28,8 @@ const char* stop_reason_text(StopReason r) {
       return "pilot version rejected by the server";
     case StopReason::no_dirac_runtime:
       return "the job source hands out jobs that need DIRAC and this pilot has no DIRAC runtime";
+    case StopReason::source_empty:
+      return "the job source holds no job, pending or running";
     case StopReason::signal:
       return "stopped by a signal";
   }

@@ -156,6 +156,27 @@ PreparedJob LocalQueue::prepare_job(const MatchedJob& job, const JobDescription&
   return {};
 }
 
+namespace {
+
+// Whether <root>/<state> holds a job; true when it cannot be read (cannot tell: keep asking).
+bool holds_a_job(const fs::path& root, const char* state) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(root / state, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec))
+    if (queue::is_job_id(it->path().filename().string())) return true;
+  return static_cast<bool>(ec);
+}
+
+}  // namespace
+
+bool LocalQueue::holds_no_jobs() const {
+  return !holds_a_job(options_.root, "pending") && !holds_a_job(options_.root, "running");
+}
+
+bool LocalQueue::has_pending_jobs() const {
+  return holds_a_job(options_.root, "pending");
+}
+
 std::vector<OrphanJob> LocalQueue::recover_orphans() {
   auto ownerless = [&] {
     std::set<std::string> ids;

@@ -210,6 +210,19 @@ TEST_CASE(
   CHECK_FALSE(s["parameters"].contains("PayloadExitCode"));
 }
 
+TEST_CASE("a queue holds no jobs once every job is done, not while one is pending or running") {
+  pilot::TempDir tmp("queue");
+  LocalQueue q(options(tmp.path()));
+  CHECK(q.holds_no_jobs());
+  auto id = submit_job(tmp.path(), kJob, "job.jdl");
+  CHECK_FALSE(q.holds_no_jobs());  // pending
+  REQUIRE(q.request_job(offer()));
+  CHECK_FALSE(q.holds_no_jobs());  // running
+  pilot::TempDir work("work");
+  q.finish_job(id, {work.path(), nlohmann::json::object()});
+  CHECK(q.holds_no_jobs());  // done
+}
+
 TEST_CASE("logs longer than the limit keep their tail") {
   pilot::TempDir tmp("queue");
   auto id = submit_job(tmp.path(), kJob, "job.jdl");

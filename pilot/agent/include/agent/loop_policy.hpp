@@ -32,6 +32,7 @@ enum class StopReason {
   lifetime,
   version_mismatch,
   no_dirac_runtime,
+  source_empty,
   signal,
 };
 const char* stop_reason_text(StopReason r);

@@ -142,6 +142,12 @@ class JobSource {
   // Returned: the jobs of lost pilots that another work directory still holds (their payload
   // runs, their result is unreported), for the caller to recover from there instead.
   virtual std::vector<OrphanJob> recover_orphans() { return {}; }
+  // Whether the source holds no job at all, pending or running (a local queue whose every job
+  // is done): no later request can match, so a pilot need not wait for one. A server that others
+  // submit to never says so.
+  virtual bool holds_no_jobs() const { return false; }
+  // Whether a job is waiting to be claimed (one this pilot's request did not match included).
+  virtual bool has_pending_jobs() const { return true; }
   // Whether recover_orphans() gives back a job whose pilot was lost before its payload started
   // (then it runs again; otherwise it is reported failed).
   virtual bool requeues_unstarted_jobs() const { return false; }

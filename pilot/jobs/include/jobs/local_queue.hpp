@@ -93,6 +93,8 @@ class LocalQueue final : public JobSource {
   // host, and those still without an owner a few seconds after a first look (a pilot killed
   // between the claim's rename and its status write; a live claim writes it at once).
   std::vector<OrphanJob> recover_orphans() override;
+  bool holds_no_jobs() const override;
+  bool has_pending_jobs() const override;
   bool requeues_unstarted_jobs() const override { return true; }
 
  private:
