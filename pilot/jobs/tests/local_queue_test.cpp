@@ -394,24 +394,35 @@ TEST_CASE("four processes claiming from one queue get every one of 200 jobs exac
   CHECK(owners.count(::getpid()) == 0);
 }
 
-TEST_CASE("recover requeues the job of a dead pilot and leaves a live one alone") {
-  pilot::TempDir tmp("queue");
-  auto root = tmp.path();
-  auto stale = submit_job(root, kJob, "stale.jdl");
-  // A pilot process claims the job and dies without finishing it.
+namespace {
+
+// A pilot process (a child) that claims a job of the queue with `o` and exits without finishing
+// it; returns its pid, now a dead owner's.
+pid_t claim_and_die(const LocalQueueOptions& o) {
   pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     try {
-      LocalQueue q(options(root));
+      LocalQueue q(o);
       ::_exit(q.request_job(offer()) ? 0 : 1);
-    } catch (...) {
+    } catch (...) {  // a child that must not return into the test runner, whatever it threw
       ::_exit(2);
     }
   }
   int st = 0;
   REQUIRE(::waitpid(pid, &st, 0) == pid);
   REQUIRE(WEXITSTATUS(st) == 0);
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE("recover requeues the job of a dead pilot and leaves a live one alone") {
+  pilot::TempDir tmp("queue");
+  auto root = tmp.path();
+  auto stale = submit_job(root, kJob, "stale.jdl");
+  // A pilot process claims the job and dies without finishing it.
+  pid_t pid = claim_and_die(options(root));
   auto live = submit_job(root, kJob, "live.jdl");
   LocalQueue me(options(root));
   REQUIRE(me.request_job(offer())->id == live);
@@ -452,30 +463,18 @@ TEST_CASE("recover holds a dead pilot's job that its work directory still holds"
   auto root = tmp.path();
   auto id = submit_job(root, kJob, "held.jdl");
   auto work = tmp.path() / "work";
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    try {
-      auto o = options(root);
-      o.pilot_workdir = work;
-      LocalQueue q(o);
-      ::_exit(q.request_job(offer()) ? 0 : 1);
-    } catch (...) {
-      ::_exit(2);
-    }
-  }
-  int st = 0;
-  REQUIRE(::waitpid(pid, &st, 0) == pid);
-  REQUIRE(WEXITSTATUS(st) == 0);
+  auto o = options(root);
+  o.pilot_workdir = work;
+  claim_and_die(o);
   CHECK(status_of(root, id)["owner"]["workdir"] == work.string());
 
   std::vector<std::pair<std::filesystem::path, std::string>> asked;
-  RecoverOptions o;
-  o.held_by_job_dir = [&](const std::filesystem::path& w, const std::string& job) {
+  RecoverOptions ro;
+  ro.held_by_job_dir = [&](const std::filesystem::path& w, const std::string& job) {
     asked.emplace_back(w, job);
     return std::optional<std::string>("its payload's keeper (pid 1234) still runs");
   };
-  auto actions = recover_jobs(root, o);
+  auto actions = recover_jobs(root, ro);
   REQUIRE(actions.size() == 1);
   CHECK(actions[0].verdict == "held");
   CHECK_THAT(actions[0].reason, Catch::Contains("keeper (pid 1234)"));
@@ -486,10 +485,10 @@ TEST_CASE("recover holds a dead pilot's job that its work directory still holds"
   CHECK(status_of(root, id)["state"] == "running");  // not requeued
 
   // Once the directory holds nothing of it, it is requeued as any lost pilot's job.
-  o.held_by_job_dir = [](const std::filesystem::path&, const std::string&) {
+  ro.held_by_job_dir = [](const std::filesystem::path&, const std::string&) {
     return std::optional<std::string>();
   };
-  actions = recover_jobs(root, o);
+  actions = recover_jobs(root, ro);
   CHECK(actions[0].verdict == "requeued");
   CHECK(status_of(root, id)["state"] == "pending");
 }
