@@ -14,15 +14,6 @@ namespace {
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-template <typename T>
-ojson opt(const std::optional<T>& v) {
-  return v ? ojson(*v) : ojson(nullptr);
-}
-
-ojson str_or_null(const std::string& s) {
-  return s.empty() ? ojson(nullptr) : ojson(s);
-}
-
 }  // namespace
 
 ojson to_json(const StreamRecord& s) {

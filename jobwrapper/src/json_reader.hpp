@@ -12,6 +12,15 @@
 
 namespace pilot::jobwrapper {
 
+// Writing: an absent optional or an empty text is JSON null.
+template <typename T>
+nlohmann::ordered_json opt(const std::optional<T>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
+inline nlohmann::ordered_json str_or_null(const std::string& s) {
+  return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
+}
+
 // Field access that names the field when the record is damaged.
 struct Reader {
   const nlohmann::json& j;

@@ -23,15 +23,6 @@ constexpr std::pair<KeeperState, std::string_view> kKeeperStateWords[] = {
     {KeeperState::closed, "closed"},
 };
 
-ojson str_or_null(const std::string& s) {
-  return s.empty() ? ojson(nullptr) : ojson(s);
-}
-
-template <typename T>
-ojson opt(const std::optional<T>& v) {
-  return v ? ojson(*v) : ojson(nullptr);
-}
-
 std::optional<long> to_number(std::string_view text) {
   long v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
