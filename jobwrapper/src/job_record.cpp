@@ -1,5 +1,8 @@
 #include "jobwrapper/job_record.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
@@ -33,6 +36,19 @@ StreamRecord stream_record_from_json(const json& j, const std::string& where) {
 
 std::string utc_now() {
   return log::utc_timestamp();
+}
+
+std::optional<double> utc_epoch(std::string_view text) {
+  std::tm tm{};
+  int millis = 0, consumed = 0;
+  std::string t(text);
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis, &consumed) != 7 ||
+      static_cast<std::size_t>(consumed) != t.size())
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(timegm(&tm)) + millis / 1000.0;
 }
 
 namespace {

@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/number.hpp"
 #include "jobwrapper/keeper.hpp"
 #include "json_reader.hpp"
 
@@ -22,13 +22,6 @@ constexpr std::pair<KeeperState, std::string_view> kKeeperStateWords[] = {
     {KeeperState::payload_ended, "payload_ended"},
     {KeeperState::closed, "closed"},
 };
-
-std::optional<long> to_number(std::string_view text) {
-  long v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return v;
-}
 
 // The option words of the command line, in the order keeper_arguments writes them.
 constexpr std::string_view kWorkdir = "--workdir", kMarker = "--marker", kTracking = "--tracking",
@@ -78,7 +71,7 @@ KeeperRequest parse_keeper_arguments(const std::vector<std::string>& args) {
   };
   auto number = [&](std::string_view option) {
     const auto& text = value(option);
-    auto v = to_number(text);
+    auto v = whole_number<long>(text);
     if (!v || *v < 0)
       throw Error("keeper: " + std::string(option) + " '" + text + "' is not a number");
     return static_cast<std::uint64_t>(*v);
@@ -194,7 +187,7 @@ std::optional<KeeperMessage> parse_keeper_message(std::string_view line) {
   auto word = line.substr(0, line.find(' '));
   auto rest = word.size() < line.size() ? line.substr(word.size() + 1) : std::string_view();
   if (word == "started") {
-    auto pid = to_number(rest);
+    auto pid = whole_number<long>(rest);
     if (!pid || *pid <= 1) return std::nullopt;
     return KeeperMessage{KeeperMessage::Kind::started, static_cast<pid_t>(*pid), ""};
   }

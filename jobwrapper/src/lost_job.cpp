@@ -49,22 +49,15 @@ void stop_payload(JobRecord& rec, ProcessTree& tree, int sig, double grace_s) {
   }
 }
 
-// keeper.json, nullopt when there is none or it cannot be read (the job record decides alone).
+// keeper.json, nullopt when there is none or it cannot be read (the job record decides alone;
+// why is logged when there is a logger).
 std::optional<KeeperRecord> read_keeper(const std::filesystem::path& workdir,
-                                        const log::Logger& logger) {
+                                        const log::Logger* logger = nullptr) {
   try {
     return load_keeper_record(workdir);
   } catch (const Error& e) {
-    logger.warn("the lost job's keeper record cannot be read", {{"error", e.what()}});
+    if (logger) logger->warn("the lost job's keeper record cannot be read", {{"error", e.what()}});
     return std::nullopt;
-  }
-}
-
-std::optional<KeeperRecord> load_keeper_record_quietly(const std::filesystem::path& workdir) {
-  try {
-    return load_keeper_record(workdir);
-  } catch (const Error&) {
-    return std::nullopt;  // the job record decides alone
   }
 }
 
@@ -88,7 +81,7 @@ std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, d
                                          const log::Logger& logger, const LostJobHooks& hooks) {
   auto rec = load_job_record(workdir);
   if (!rec || rec->state == JobState::finished) return std::nullopt;
-  auto keeper = read_keeper(workdir, logger);
+  auto keeper = read_keeper(workdir, &logger);
   bool unrecorded = rec->pid <= 0;
   bool found = false;
   const char* found_by = "its marker";
@@ -138,7 +131,7 @@ std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, d
   }
   if (keeper && keeper->marker == rec->marker) {
     let_keeper_finish(*keeper, proc_root, logger);
-    if (auto k = read_keeper(workdir, logger)) apply_keeper_record(*k, *rec);
+    if (auto k = read_keeper(workdir, &logger)) apply_keeper_record(*k, *rec);
   }
   rec->state = JobState::finished;
   rec->finished_at = utc_now();
@@ -171,7 +164,7 @@ std::optional<std::string> lost_payload_state(const JobRecord& record,
                                               const std::filesystem::path& workdir,
                                               const std::filesystem::path& proc_root) {
   if (record.state == JobState::finished) return std::nullopt;
-  auto keeper = load_keeper_record_quietly(workdir);
+  auto keeper = read_keeper(workdir);
   if (keeper && keeper->marker == record.marker && keeper_alive(*keeper, proc_root))
     return "its payload's keeper (pid " + std::to_string(keeper->keeper_pid) + ") still runs";
   if (keeper && keeper->marker == record.marker && keeper->state != KeeperState::started) {
@@ -191,6 +184,20 @@ std::optional<std::string> lost_payload_state(const JobRecord& record,
   if (tree.empty()) return std::nullopt;
   return "its payload (pid " + std::to_string(r.pid) + ", " +
          std::to_string(tree.usage().processes) + " processes) still runs";
+}
+
+std::optional<std::string> adoption_refusal(const JobRecord& record,
+                                            const std::filesystem::path& workdir,
+                                            const std::filesystem::path& proc_root) {
+  if (record.state == JobState::finished) return "it has finished";
+  if (record.state == JobState::stopping) return "its lost pilot was stopping it";
+  auto keeper = read_keeper(workdir);
+  if (!keeper || keeper->marker != record.marker) return "its keeper left no record of it";
+  if (keeper->state != KeeperState::started) return "its payload has ended";
+  if (keeper->payload_pid <= 1 || (record.pid > 1 && record.pid != keeper->payload_pid))
+    return "its keeper's record names another payload";
+  if (!keeper_alive(*keeper, proc_root)) return "its keeper is gone";
+  return std::nullopt;
 }
 
 bool payload_found_by_marker(const JobRecord& rec) {

@@ -117,9 +117,8 @@ std::vector<pid_t> ProcessTree::alive() const {
   return out;
 }
 
-void ProcessTree::root_reaped(const struct rusage& ru) {
-  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-  root_final_ = std::make_pair(secs(ru.ru_utime), secs(ru.ru_stime));
+void ProcessTree::root_ended(double user_s, double system_s) {
+  root_final_ = std::make_pair(user_s, system_s);
   members_.erase(root_);
 }
 

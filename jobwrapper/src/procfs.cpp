@@ -8,14 +8,16 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/number.hpp"
 
 namespace pilot::jobwrapper {
 namespace {
 
 template <typename T>
 bool to_number(std::string_view s, T& out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+  auto v = whole_number<T>(s);
+  if (v) out = *v;
+  return v.has_value();
 }
 
 std::filesystem::path pid_file(const std::filesystem::path& root, pid_t pid, const char* name) {

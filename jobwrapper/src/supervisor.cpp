@@ -19,6 +19,10 @@ void Supervisor::start() {
   s_->start();
 }
 
+void Supervisor::adopt(JobRecord record) {
+  s_->adopt(std::move(record));
+}
+
 void Supervisor::request_stop(std::string why) {
   std::weak_ptr<State> w = s_;
   asio::post(s_->ctx, [w, why = std::move(why)] {

@@ -56,13 +56,17 @@ void Supervisor::State::finish_record() {
   drain_timer.cancel();
   sigchld.cancel(ignored);
   control.close(ignored);
+  keeper_exit.close(ignored);
+  payload_exit.close(ignored);
   take_keeper_record();
   if (cgroup && !cgroup->remove())
     note(log::Level::warn, "cannot remove the job cgroup", {{"cgroup", cgroup->dir().string()}});
   rec.state = JobState::finished;
   rec.finished_at = utc_now();
+  // Released for this last write, so that no finished job keeps it: a pilot killed right after
+  // the save leaves nothing to clean up. What comes after (the caller's own marks) is small.
+  release_reserve();
   save();
-  release_reserve();  // what comes after (the caller's own marks) is small
   note(rec.outcome == Outcome::success ? log::Level::info : log::Level::warn, "job finished",
        {{"outcome", std::string(to_string(rec.outcome))},
         {"reason", rec.reason ? std::string(reason_code(*rec.reason)) : std::string("none")},

@@ -10,11 +10,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "core/fs.hpp"
 #include "jobwrapper/cgroup.hpp"
@@ -55,6 +58,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
         stop_timer(c),
         heartbeat_timer(c),
         drain_timer(c),
+        keeper_exit(c),
+        payload_exit(c),
         watchdog(spec.watchdog) {}
 
   asio::io_context& ctx;
@@ -71,6 +76,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   std::string control_lines;
   asio::signal_set sigchld;
   asio::steady_timer poll_timer, stop_timer, heartbeat_timer, drain_timer;
+  // An adopted job's keeper is not our child: pidfds say when it and the payload end.
+  asio::posix::stream_descriptor keeper_exit, payload_exit;
   Watchdog watchdog;
 
   pid_t pid = 0;         // the payload
@@ -79,7 +86,12 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   // the payload's streams are closed.
   bool started = false, reaped = false, keeper_done = false, draining = false;
   bool payload_started_unseen = false;  // stop_unseen_payload
-  std::atomic<bool> finished = false;   // also read by other threads through finished()
+  // Adopted from a lost pilot (supervisor_adopt.cpp); its keeper is known by its record.
+  bool adopted = false;
+  bool without_pidfds = false;     // the kernel has none: the polls look every second
+  bool payload_exit_seen = false;  // its keeper is about to record the end
+  std::optional<KeeperRecord> adopted_keeper;
+  std::atomic<bool> finished = false;  // also read by other threads through finished()
   enum class Phase { running, stop_signal, term, kill } phase = Phase::running;
   Clock::time_point start_time;
   double start_epoch = 0;
@@ -128,6 +140,21 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   std::string stop_unseen_payload();
   void mark_running();
   void launch_failed(const std::string& why);
+
+  // ---- adopting a lost pilot's job (supervisor_adopt.cpp) -------------------------------------
+  void adopt(JobRecord record);
+  void take_over_record(JobRecord record, const KeeperRecord& keeper);
+  void watch_adopted_processes();
+  // Calls on_exit once `pid` has ended (now, if it has already); false when the kernel cannot
+  // say (no pidfd_open).
+  // `still_ours`, when set, is asked once the pidfd is open: a false answer means `pid` is
+  // another process now.
+  bool watch_exit(asio::posix::stream_descriptor& fd, pid_t pid, void (*on_exit)(State&),
+                  const std::function<bool()>& still_ours);
+  void adopted_payload_exited();
+  // Whether the keeper has ended (reaped here when it is our child).
+  bool keeper_ended(int& status);
+  double running_poll_period() const;
 
   // ---- event sources, reaping, sampling and checks (supervisor_watch.cpp) ---------------------
   void start_watching();

@@ -68,7 +68,8 @@ void Supervisor::State::abandon() noexcept {
     for (int i = 0; i < 50; ++i) {
       if (!reaped) ::kill(-pid, SIGKILL);
       tree->signal_all(SIGKILL);
-      if (!keeper_done && ::waitpid(keeper_pid, nullptr, WNOHANG) == keeper_pid) keeper_done = true;
+      int status = 0;
+      if (!keeper_done && keeper_ended(status)) keeper_done = true;
       tree->refresh(false);
       if (keeper_done && tree->empty()) break;
       ::usleep(20000);
@@ -76,7 +77,7 @@ void Supervisor::State::abandon() noexcept {
     if (!keeper_done) {
       // Its streams are held by something outside the tree: its record is what it is.
       ::kill(keeper_pid, SIGKILL);
-      ::waitpid(keeper_pid, nullptr, 0);
+      if (!adopted) ::waitpid(keeper_pid, nullptr, 0);
       keeper_done = true;
     }
     if (!reaped) {

@@ -1,9 +1,5 @@
 // Watching the running job: its output, its end (SIGCHLD), and the samples the watchdog checks.
 
-#include <sys/resource.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-
 #include <algorithm>
 
 #include "core/signals.hpp"
@@ -13,8 +9,10 @@
 namespace pilot::jobwrapper {
 
 void Supervisor::State::start_watching() {
-  read_control();
-  wait_sigchld();
+  if (!adopted) {  // an adopted job's keeper talks to its lost pilot, and is not our child
+    read_control();
+    wait_sigchld();
+  }
   schedule_poll(std::min(spec.watchdog.poll_s, 0.2));  // an early first sample
   if (spec.heartbeat_s > 0) schedule_heartbeat();
   try_reap_keeper();
@@ -91,7 +89,7 @@ void Supervisor::State::schedule_heartbeat() {
 void Supervisor::State::try_reap_keeper() {
   if (!started || keeper_done) return;
   int status = 0;
-  if (::waitpid(keeper_pid, &status, WNOHANG) != keeper_pid) return;
+  if (!keeper_ended(status)) return;
   keeper_done = true;
   if (!reaped) {
     // Its "ended" line may not have been read yet; a keeper that died without recording the
@@ -119,16 +117,7 @@ void Supervisor::State::payload_ended() {
   }
   if (!k || k->state == KeeperState::started) return;
   reaped = true;
-  struct rusage ru {};
-  auto to_timeval = [](double s) {
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(s);
-    tv.tv_usec = static_cast<suseconds_t>((s - static_cast<double>(tv.tv_sec)) * 1e6);
-    return tv;
-  };
-  ru.ru_utime = to_timeval(k->cpu_user_seconds);
-  ru.ru_stime = to_timeval(k->cpu_system_seconds);
-  tree->root_reaped(ru);
+  tree->root_ended(k->cpu_user_seconds, k->cpu_system_seconds);
   rec.exit_code = k->exit_code;
   rec.signal = k->signal;
   log::Fields ended{{"pid", pid}};
@@ -159,6 +148,7 @@ void Supervisor::State::after_payload_end() {
 void Supervisor::State::poll() {
   if (finished) return;
   try_reap_keeper();
+  if (adopted) payload_ended();  // no control line tells an adopter
   if (finished) return;
   const bool active = phase == Phase::running && !reaped;
   try {
@@ -174,7 +164,7 @@ void Supervisor::State::poll() {
     note(log::Level::error, "sampling the job failed", {{"error", e.what()}});
   }
   if (!finished)
-    schedule_poll(phase == Phase::running && !reaped ? spec.watchdog.poll_s
+    schedule_poll(phase == Phase::running && !reaped ? running_poll_period()
                                                      : std::min(spec.watchdog.poll_s, kFastPoll));
 }
 

@@ -121,5 +121,7 @@ int shell_status(const JobRecord& r);
 
 // Current UTC time as "2026-11-25T10:43:20.123Z".
 std::string utc_now();
+// The inverse: seconds since the epoch, nullopt for text that is not such a time.
+std::optional<double> utc_epoch(std::string_view text);
 
 }  // namespace pilot::jobwrapper

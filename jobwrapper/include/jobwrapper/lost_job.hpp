@@ -47,6 +47,13 @@ std::optional<std::string> lost_payload_state(const JobRecord& record,
                                               const std::filesystem::path& workdir,
                                               const std::filesystem::path& proc_root);
 
+// Why a lost pilot's unfinished job cannot be adopted (Supervisor::adopt), nullopt when it can:
+// it was not being stopped, and its keeper, recorded for this job, still runs with the payload it
+// started. Reads only.
+std::optional<std::string> adoption_refusal(const JobRecord& record,
+                                            const std::filesystem::path& workdir,
+                                            const std::filesystem::path& proc_root);
+
 // Whether the recovery found the payload by its marker: caught as it started, its pid unrecorded.
 bool payload_found_by_marker(const JobRecord& record);
 

@@ -5,7 +5,6 @@
 // group, and every process whose environment carries the job's marker. A zombie counts as gone
 // (PID 1 may not reap orphans promptly).
 
-#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -49,9 +48,9 @@ class ProcessTree {
   std::vector<pid_t> alive() const;
   bool empty() const { return usage_.processes == 0; }
 
-  // The root has been reaped by the supervisor with this resource usage (its own and its
-  // waited-for children's); it replaces the root's sampled values.
-  void root_reaped(const struct rusage& ru);
+  // The root has ended and been reaped (by its keeper) with this CPU time, its own and its
+  // waited-for children's (wait4); it replaces the root's sampled values.
+  void root_ended(double user_s, double system_s);
 
   // Rescans, then sends `sig` to every alive member (and, for SIGKILL, cgroup.kill). Returns how
   // many processes were signalled.

@@ -49,6 +49,15 @@ class Supervisor {
   // cannot be made or written throws pilot::Error.
   void start();
 
+  // Takes over a job a lost pilot started and cannot finish (its record, which
+  // adoption_refusal() accepts): from here it is supervised as if started here, sampled, checked,
+  // stopped on request and finished from its keeper's record. Its pid comes from the keeper's
+  // record when the lost pilot died before saving it, its wall time counts from its start; the
+  // job log is appended to and extra.lost_pilot records who adopted it and when. Its keeper is
+  // not this pilot's child: its end and the payload's are seen through pidfds (or, on kernels
+  // without them, by polling every second). Throws pilot::Error when the record cannot be saved.
+  void adopt(JobRecord record);
+
   // Thread-safe. Starts the stop sequence with reason stop_requested and `why` as detail; later
   // requests are logged and ignored (the stop signal goes out once).
   void request_stop(std::string why);

@@ -60,7 +60,10 @@ AgentSummary Agent::run() {
   // instead of killing the pilot; the worker thread keeps them blocked (created blocked).
   stop_signals_mask(SIG_UNBLOCK);
   recover_lost_jobs({s_.workdir, s_.proc_root, grace_s(), budget_view().cpu_power_hs06.value_or(0),
-                     agent_source(), log_, worker_, summary_, recovery_locks_});
+                     agent_source(), log_, worker_, summary_, recovery_locks_,
+                     [this](const std::filesystem::path& dir, const jobwrapper::JobRecord& rec) {
+                       return adopt_job(dir, rec);
+                     }});
   watch_budget();
   asio::post(ctx_, [this] { try_request(); });
   ctx_.run();

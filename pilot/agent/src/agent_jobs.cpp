@@ -90,7 +90,7 @@ void Agent::start_job(jobs::MatchedJob m) {
       d->min_processors == d->max_processors ? std::optional<int>(d->min_processors) : std::nullopt,
       d->min_processors, d->max_processors, d->whole_node(), slots_.free_processors(),
       slots_.total_processors);
-  std::int64_t memory = slots_.total_memory_mb > 0 ? d->max_ram_mb.value_or(0) : 0;
+  std::int64_t memory = slots_.memory_for(d->max_ram_mb);
   if (!slots_.fits(processors, memory))
     return fail_before_start(m, "Not enough free processors or memory",
                              std::to_string(processors) + " processors needed, " +

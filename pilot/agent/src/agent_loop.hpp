@@ -100,6 +100,15 @@ class Agent {
   void job_finished(const std::string& id);
   void set_aside_earlier_attempt(const std::filesystem::path& jobdir);
 
+  // --- a lost pilot's running job taken over (agent_adopt.cpp) ---
+  bool adopt_job(const std::filesystem::path& dir, const jobwrapper::JobRecord& rec);
+  std::optional<std::string> adoption_refusal(const std::filesystem::path& dir,
+                                              const jobwrapper::JobRecord& rec) const;
+  std::unique_ptr<RunningJob> adopted_job(const std::filesystem::path& dir,
+                                          const jobwrapper::JobRecord& rec);
+  bool source_adopts(const std::string& id, const std::filesystem::path& dir);
+  void supervise_adopted(std::unique_ptr<RunningJob> job, const jobwrapper::JobRecord& rec);
+
   AgentSetup& s_;
   log::Logger log_;
   boost::asio::io_context ctx_;

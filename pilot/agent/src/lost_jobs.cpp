@@ -5,8 +5,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <future>
-
 #include "agent/job_dirs.hpp"
 #include "agent/job_plan.hpp"
 #include "core/error.hpp"
@@ -61,8 +59,10 @@ class LostJobs {
   void recover_dir(const fs::path& dir) {
     auto rec = jw::load_job_record(dir);
     if (!rec || !rec->extra.contains("agent") || rec->extra["agent"].contains("reported")) return;
-    if (rec->state != jw::JobState::finished)
+    if (rec->state != jw::JobState::finished) {
+      if (c_.adopt && c_.adopt(dir, *rec)) return;
       rec = mc::recover_job(dir, c_.grace_s, c_.proc_root, c_.log);
+    }
     if (!rec) return;
     if (rec->outcome == jw::Outcome::not_started)
       return hand_back(dir, *rec, "Pilot lost before the payload started");
@@ -158,19 +158,13 @@ void remove_abandoned_cgroups(const LostJobsContext& c) {
 // The source's own recovery, on its worker after the reports posted so far (so the jobs just
 // recovered here are filed first); waited for, as what it returns is recovered here next.
 std::vector<jobs::OrphanJob> source_orphans(const LostJobsContext& c) {
-  std::promise<std::vector<jobs::OrphanJob>> done;
-  auto orphans = done.get_future();
-  c.worker.post([&done, &source = c.worker.source(), log = c.log] {
-    std::vector<jobs::OrphanJob> held;
-    try {
-      held = source.recover_orphans();
-    } catch (const std::exception& e) {
-      log.warn("cannot recover the jobs of lost pilots",
-               {{"source", source.describe()}, {"error", e.what()}});
-    }
-    done.set_value(std::move(held));
-  });
-  return orphans.get();
+  try {
+    return c.worker.call([&source = c.worker.source()] { return source.recover_orphans(); });
+  } catch (const std::exception& e) {
+    c.log.warn("cannot recover the jobs of lost pilots",
+               {{"source", c.worker.source().describe()}, {"error", e.what()}});
+    return {};
+  }
 }
 
 void recover_lost_jobs(const LostJobsContext& c) {

@@ -1,6 +1,7 @@
 #pragma once
 // Jobs a lost pilot left in this work directory (job_<id>/ with a job.json the agent wrote):
-// the unfinished ones are finished (their payload stopped, their events counted), every job not
+// the unfinished ones whose payload still runs are adopted where the agent can (`adopt`), the
+// other unfinished ones are finished (their payload stopped, their events counted), every job not
 // marked as reported is reported (a pilot killed during its final report left it finished but
 // unreported), and a lost job that made nothing is handed back to run again; empty job cgroups a
 // lost pilot made but never recorded are removed. Then the source recovers what it knows was lost
@@ -8,11 +9,13 @@
 // left in other work directories are recovered from there, the same way.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "agent/agent.hpp"
 #include "core/fs.hpp"
 #include "core/log.hpp"
+#include "jobwrapper/job_record.hpp"
 #include "source_worker.hpp"
 
 namespace pilot::agent {
@@ -27,6 +30,9 @@ struct LostJobsContext {
   SourceWorker& worker;
   AgentSummary& summary;         // recovered jobs are counted here
   std::vector<UniqueFd>& locks;  // the job directories this pilot recovers, locked for its life
+  // Takes over an unfinished job whose payload still runs; false: it is stopped and filed as
+  // lost. Unset: none is adopted.
+  std::function<bool(const std::filesystem::path& dir, const jobwrapper::JobRecord& record)> adopt;
   std::filesystem::path cgroup_root = "/sys/fs/cgroup";  // where their job cgroups are
 };
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,15 @@ class SourceWorker {
 
   // Runs `call` on the worker thread after everything posted before it.
   void post(std::function<void()> call);
+  // Runs `call` there too and waits for what it returns (or throws): for the start-up, before
+  // the event loop runs.
+  template <class F>
+  auto call(F f) -> decltype(f()) {
+    auto task = std::make_shared<std::packaged_task<decltype(f())()>>(std::move(f));
+    auto result = task->get_future();
+    post([task] { (*task)(); });
+    return result.get();
+  }
 
   void status(const std::string& id, jobs::StatusUpdate update);  // stamped now
   void parameters(const std::string& id, JobParameters params);

@@ -13,6 +13,7 @@ nlohmann::json to_json(const AgentSummary& s) {
           {"jobs_rescheduled", s.jobs_rescheduled},
           {"jobs_interrupted", s.jobs_interrupted},
           {"jobs_recovered", s.jobs_recovered},
+          {"jobs_adopted", s.jobs_adopted},
           {"events", s.events},
           {"cpu_seconds", s.cpu_seconds},
           {"cpu_efficiency", efficiency},

@@ -1,7 +1,8 @@
 // Fault injection: `pilot run` SIGKILLed at random points of an interruptible MC job's life
 // (start-up, claim, running, final report), then restarted on the same work directory and local
-// queue. The restarted pilot must always report the job, with at least the events checkpointed
-// before the kill and exactly the events the payload wrote. PILOT_FAULT_SEED replays a run.
+// queue. The restarted pilot must always report the job (adopting it when its payload still
+// runs), with at least the events checkpointed before the kill and exactly the events the payload
+// wrote. PILOT_FAULT_SEED replays a run.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -108,9 +109,10 @@ void kill_and_restart(KillAt at, std::mt19937& rng, const std::string& context) 
   CHECK(events == pilot::test::count_lines(job_dir / "toymc.out"));
   CHECK_FALSE(fs::exists(job_dir / pilot::jobwrapper::kReserveName));
   if (at == KillAt::pid_unrecorded) {
-    // Found by its keeper's record or its marker and recovered in place: not set aside and run
+    // Its keeper's record names it: adopted in place and run to its end, not set aside and run
     // a second time.
-    CHECK_THAT(second.err(), Catch::Contains("runs without a recorded pid: found by"));
+    CHECK_THAT(second.err(), Catch::Contains("adopted a lost pilot's running job"));
+    CHECK(events == 50);
     for (const auto& e : fs::directory_iterator(k.work()))
       CHECK_FALSE(e.path().filename().string().starts_with("lost_"));
   }

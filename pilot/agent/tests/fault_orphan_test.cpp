@@ -82,7 +82,7 @@ TEST_CASE("agent faults: a plain job that ends while its pilot is dead is filed 
 
 TEST_CASE(
     "agent faults: a lost pilot's running MC job runs once: pilot queue recover holds it, a "
-    "pilot on a new work directory stops it and reports its events") {
+    "pilot on a new work directory adopts it, and its reclaim stops it at an event boundary") {
   pilot::agent::test::LocalQueue q("pilot-fault-orphan-mc");
   auto id = q.submit("[ Executable = \"" + std::string(TOYMC_BIN) +
                      "\"; Arguments = \"--cpu-ms-per-event 25\"; JobType = \"MCSimulation\";"
@@ -112,20 +112,44 @@ TEST_CASE(
   CHECK_THAT(actions[0]["reason"].get<std::string>(), Catch::Contains("keeper"));
   CHECK(fs::exists(q.queue() / "running" / id));
 
-  // A pilot on another work directory recovers it from the lost pilot's: stopped at an event
-  // boundary, its events reported, not run a second time.
+  // A pilot on another work directory finds it in the lost pilot's and adopts it there: the
+  // payload runs on undisturbed, now owned by that pilot, until its slot is reclaimed; then it
+  // stops at an event boundary and its events are reported, not run a second time.
   auto work2 = q.dir.path() / "work2";
-  auto r = pilot::test::run_pilot(pilot::agent::test::with_workdir(args, work2));
-  INFO(r.err.substr(0, 6000));
-  CHECK(r.exit_code == 0);
-  CHECK_THAT(r.err, Catch::Contains("recovering a lost pilot's job from its work directory"));
+  pilot::test::PilotProcess second(pilot::agent::test::with_workdir(args, work2), q.dir.path());
+  REQUIRE(pilot::test::wait_until(
+      [&] { return second.err().find("adopted a lost pilot's running job") != std::string::npos; },
+      30s));
+  auto claimed = q.show(id);
+  CHECK(claimed["owner"]["pid"] == second.pid());
+  CHECK(claimed["owner"]["workdir"] == q.work().string());
+  auto before = pilot::test::checkpointed_events(job_dir);
+  REQUIRE(pilot::test::wait_until(
+      [&] { return pilot::test::checkpointed_events(job_dir) > before; }, 30s));
+  CHECK(::kill(rec->pid, 0) == 0);  // the same payload
+  second.signal(SIGTERM);
+  auto rc = second.wait(30s);
+  INFO(second.err().substr(0, 6000));
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  CHECK_THAT(second.err(),
+             Catch::Contains("recovering a lost pilot's job from its work directory"));
   auto st = q.show(id);
   INFO(st.dump(1));
   REQUIRE(st["state"] == "done");
   CHECK(st["status"] == "Done");
   auto events = std::stoll(st["parameters"].value("NumberOfEvents", std::string("-1")));
-  CHECK(events >= 2);
+  CHECK(events > before);
+  CHECK(events < 2000);
+  CHECK(st["parameters"].value("Interrupted", std::string()) == "True");
+  auto summary = pilot::test::last_json_line(second.out());
+  CHECK(summary["jobs_adopted"] == 1);
+  CHECK(summary["jobs_interrupted"] == 1);
   CHECK(events == pilot::test::count_lines(job_dir / "toymc.out"));
+  auto final_rec = jw::load_job_record(job_dir);
+  REQUIRE(final_rec);
+  CHECK(final_rec->pid == rec->pid);
+  CHECK(final_rec->extra["lost_pilot"]["adopted"].size() == 1);
   CHECK_FALSE(fs::exists(work2 / ("job_" + id)));
   CHECK(::kill(rec->pid, 0) != 0);
   int finals = 0;

@@ -66,6 +66,26 @@ void LocalQueue::write_claim(const std::filesystem::path& dir, int processors) c
   queue::write_status(dir, status);
 }
 
+bool LocalQueue::adopt_job(const std::string& job_id, const std::filesystem::path& jobdir) {
+  std::lock_guard lock(mutex_);
+  queue::check_job_id(job_id);
+  auto dir = options_.root / "running" / job_id;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return false;  // filed, or requeued meanwhile
+  auto status = queue::read_status(dir);
+  auto owner = queue::owner_from_json(status.value("owner", nlohmann::json()));
+  std::string why;
+  if (!owner || queue::owner_liveness(*owner, options_.proc_root, &why) != queue::Liveness::dead)
+    return false;
+  auto self = queue::self_owner(options_.proc_root);
+  self.workdir = jobdir.parent_path().string();
+  status["owner"] = queue::owner_json(self, Clock::now());
+  queue::write_status(dir, status);
+  options_.logger.warn("this pilot owns a lost pilot's running job",
+                       {{"job_id", job_id}, {"lost_pilot", owner->pid}, {"why", why}});
+  return true;
+}
+
 std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request) {
   std::lock_guard lock(mutex_);
   std::vector<std::string> ids;

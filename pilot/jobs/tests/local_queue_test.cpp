@@ -548,3 +548,30 @@ TEST_CASE("kill: a pending job is filed as Killed, a running one gets a Kill com
   CHECK(commands[0].name == "Kill");
   CHECK_THROWS_WITH(kill_job(root, "20260101-000000-000000-0000"), Catch::Contains("no job"));
 }
+
+TEST_CASE("a pilot adopts a dead pilot's running job: it becomes its owner, the job stays put") {
+  pilot::TempDir tmp("queue");
+  auto root = tmp.path();
+  auto id = submit_job(root, kJob, "adopt.jdl");
+  auto work = tmp.path() / "work";
+  auto o = options(root);
+  o.pilot_workdir = work;
+  pid_t lost = claim_and_die(o);
+
+  auto mine = options(root);
+  mine.pilot_workdir = tmp.path() / "work2";
+  LocalQueue q(mine);
+  CHECK_FALSE(q.adopt_job("20990101-000000-000000-abcd", work / "job_x"));  // no such job
+  REQUIRE(q.adopt_job(id, work / ("job_" + id)));
+  auto s = status_of(root, id);
+  CHECK(s["state"] == "running");
+  CHECK(s["owner"]["pid"] == ::getpid());
+  CHECK(s["owner"]["workdir"] == work.string());  // where its job directory is
+  CHECK(s["owner"]["pid"] != lost);
+  // Owned by a live pilot now: no other pilot takes it over, no recovery requeues it.
+  LocalQueue other(mine);
+  CHECK_FALSE(other.adopt_job(id, work / ("job_" + id)));
+  auto a = recover_jobs(root, {});
+  REQUIRE(a.size() == 1);
+  CHECK(a[0].verdict == "alive");
+}

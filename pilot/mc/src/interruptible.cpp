@@ -103,6 +103,27 @@ void record_mc(jw::JobRecord& record, const McJob& job) {
   }
 }
 
+McJob mc_job_from_record(const jw::JobRecord& record) {
+  auto where = "job " + record.job_id + " record extra.mc";
+  auto it = record.extra.find("mc");
+  if (it == record.extra.end() || !it->is_object()) throw Error(where + ": missing");
+  const auto& mc = *it;
+  McJob job;
+  try {
+    job.events_requested = mc.at("events_requested").get<std::int64_t>();
+    job.sizing = mc.value("sizing", nlohmann::json());
+    job.checkpoint_file = checkpoint_path(record.workdir, mc);
+    job.summary_file = mc.value("summary_file", "");
+    job.workflow_step = mc.value("workflow_step", false);
+    job.stop_signal = mc.at("stop_signal").get<int>();
+    if (auto cp = mc.find("checkpoint"); cp != mc.end() && cp->is_object())
+      job.last = checkpoint_from_json(*cp);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": " + e.what());
+  }
+  return job;
+}
+
 bool mirror_checkpoint(jw::Supervisor& sup, McJob& job, const log::Logger& logger) {
   std::optional<Checkpoint> cp;
   try {

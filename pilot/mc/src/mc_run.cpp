@@ -10,6 +10,13 @@ McRun::McRun(jw::JobSpec& spec, const McOptions& options, log::Logger logger)
       poll_s_(spec.watchdog.poll_s),
       log_(std::move(logger)) {}
 
+McRun::McRun(const jw::JobSpec& spec, const jw::JobRecord& record, log::Logger logger)
+    : job_(mc_job_from_record(record)),
+      cpu_limit_s_(spec.watchdog.cpu_limit_s),
+      grace_s_(spec.grace_s),
+      poll_s_(spec.watchdog.poll_s),
+      log_(std::move(logger)) {}
+
 void McRun::install(jw::Hooks& hooks, StopBySource stop_by) {
   stop_by_ = std::move(stop_by);
   auto previous = std::move(hooks.on_poll);

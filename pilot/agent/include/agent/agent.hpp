@@ -57,7 +57,8 @@ struct AgentSummary {
   int jobs_failed = 0;
   int jobs_rescheduled = 0;  // handed back: exit code 222, or lost before they made anything
   int jobs_interrupted = 0;
-  int jobs_recovered = 0;           // finished or reported for a lost pilot of this work directory
+  int jobs_recovered = 0;  // finished, reported or adopted for a lost pilot of this node
+  int jobs_adopted = 0;    // of those, taken over while their payload ran, then run to their end
   std::size_t reports_refused = 0;  // reports the job source refused for good (kept on disk)
   // A stop signal came while the job source did not answer: the pilot ends without waiting,
   // its reports on disk; the caller must end the process before destroying the setup.

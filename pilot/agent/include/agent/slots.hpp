@@ -28,6 +28,10 @@ struct Slots {
   std::int64_t free_memory_mb() const;  // 0 when memory is not accounted
   bool idle() const { return running.empty(); }
 
+  // The memory a job holds: what it asks for (MaxRAM), when memory is accounted.
+  std::int64_t memory_for(std::optional<std::int64_t> max_ram_mb) const {
+    return total_memory_mb > 0 ? max_ram_mb.value_or(0) : 0;
+  }
   // Whether a job needing `processors` and `memory_mb` fits now.
   bool fits(int processors, std::int64_t memory_mb) const;
   // Reserves the job's share; throws pilot::Error if it does not fit (the caller checks first).

@@ -4,11 +4,12 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string>
+
+#include "core/number.hpp"
 
 namespace pilot {
 
@@ -28,17 +29,16 @@ Armed& armed() {
     if (!v || !*v) return;
     std::string_view text(v);
     auto colon = text.rfind(':');
-    long n = 0;
-    bool ok = colon != std::string_view::npos && colon > 0 &&
-              std::from_chars(text.data() + colon + 1, text.data() + text.size(), n).ptr ==
-                  text.data() + text.size() &&
-              n > 0;
+    auto n = colon != std::string_view::npos && colon > 0
+                 ? whole_number<long>(text.substr(colon + 1))
+                 : std::nullopt;
+    bool ok = n && *n > 0;
     if (!ok) {
       std::fprintf(stderr, "PILOT_FAILPOINT='%s' ignored: expected <name>:<n> with n >= 1\n", v);
       return;
     }
     a.name = std::string(text.substr(0, colon));
-    a.at = n;
+    a.at = *n;
   });
   return a;
 }

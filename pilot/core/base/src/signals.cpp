@@ -3,10 +3,10 @@
 #include <signal.h>
 
 #include <array>
-#include <charconv>
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/number.hpp"
 
 namespace pilot {
 namespace {
@@ -27,10 +27,8 @@ constexpr std::array<std::pair<std::string_view, int>, 31> kSignals{{
 int parse_signal(std::string_view text) {
   std::string_view t = text;
   if (t.starts_with("SIG")) t.remove_prefix(3);
-  int n = 0;
-  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
-  if (!t.empty() && ec == std::errc() && end == t.data() + t.size()) {
-    if (n >= 1 && n <= SIGRTMAX) return n;
+  if (auto n = whole_number<int>(t)) {
+    if (*n >= 1 && *n <= SIGRTMAX) return *n;
   } else {
     for (const auto& [name, sig] : kSignals)
       if (name == t) return sig;

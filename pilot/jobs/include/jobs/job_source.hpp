@@ -142,6 +142,15 @@ class JobSource {
   // Returned: the jobs of lost pilots that another work directory still holds (their payload
   // runs, their result is unreported), for the caller to recover from there instead.
   virtual std::vector<OrphanJob> recover_orphans() { return {}; }
+  // A lost pilot's job whose payload still runs (in `jobdir`), which this pilot takes over: from
+  // now on it is this pilot's, heartbeats, reports and finish_job included. False when the source
+  // cannot hand it over (the job is then stopped and filed as a lost pilot's); throws pilot::Error
+  // when it could not record the change.
+  virtual bool adopt_job(const std::string& job_id, const std::filesystem::path& jobdir) {
+    (void)job_id;
+    (void)jobdir;
+    return false;
+  }
   // Whether the source holds no job at all, pending or running (a local queue whose every job
   // is done): no later request can match, so a pilot need not wait for one. A server that others
   // submit to never says so.

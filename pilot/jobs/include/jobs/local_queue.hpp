@@ -93,6 +93,10 @@ class LocalQueue final : public JobSource {
   // host, and those still without an owner a few seconds after a first look (a pilot killed
   // between the claim's rename and its status write; a live claim writes it at once).
   std::vector<OrphanJob> recover_orphans() override;
+  // Records this pilot as the owner of the running job, when its owner is a dead process of this
+  // host (the job directory stays where it is: its pilot work directory is recorded as the
+  // owner's); false when the job is no longer running or another live pilot owns it.
+  bool adopt_job(const std::string& job_id, const std::filesystem::path& jobdir) override;
   bool holds_no_jobs() const override;
   bool has_pending_jobs() const override;
   bool requeues_unstarted_jobs() const override { return true; }

@@ -60,6 +60,9 @@ McJob prepare_mc(jobwrapper::JobSpec& spec, const McOptions& options);
 // Writes the MC section (request, sizing, last checkpoint) into the record's extras; the caller
 // saves the record.
 void record_mc(jobwrapper::JobRecord& record, const McJob& job);
+// The inverse, for a job a lost pilot prepared: the MC section as it was recorded. Throws
+// pilot::Error naming the record's field that is missing or of the wrong type.
+McJob mc_job_from_record(const jobwrapper::JobRecord& record);
 
 // Reads the checkpoint file; when it moved on, mirrors it into job.json (durably) and returns
 // true. A malformed checkpoint is logged and ignored: the last good one is kept.

@@ -22,6 +22,9 @@ class McRun {
   // Sizes the job and prepares `spec` (prepare_mc: throws "No time left to produce events"
   // before anything starts). The grace and the poll period of the checks are the spec's.
   McRun(jobwrapper::JobSpec& spec, const McOptions& options, log::Logger logger);
+  // A job a lost pilot prepared and started, adopted: as that pilot sized it (its record's MC
+  // section, mc_job_from_record, which throws), checked with this spec's limits.
+  McRun(const jobwrapper::JobSpec& spec, const jobwrapper::JobRecord& record, log::Logger logger);
 
   const McJob& job() const { return job_; }
 
