@@ -665,3 +665,50 @@ TEST_CASE("agent dirac: a job whose owner has no stored proxy fails before it st
   CHECK_FALSE(fs::exists(p.work() / "job_1" / "ran"));
   CHECK(r.err.find("has no proxy registered") != std::string::npos);
 }
+
+TEST_CASE(
+    "agent dirac: a pilot killed while its job runs: the restarted pilot adopts the job with its "
+    "owner's proxy and files it Done, once") {
+  FakeDirac server({"--jobs", "1"});
+  Pilot p;
+  // It runs on after its pilot is gone, and needs its proxy file at its end.
+  auto script = pilot::test::write_counting_script(
+      p.dir.path(), "adopted", "sleep 3; test -s \"$X509_USER_PROXY\" || exit 5; echo proxy ok");
+  server.control({{"jdl",
+                   {{"1", "[ Executable = \"/bin/sh\"; Arguments = \"" + script.string() +
+                              "\"; CPUTime = 600; JobID = 1; ]"}}}});
+  auto args = p.args(server, {"--set", "processors=1"});
+  auto job_dir = p.work() / "job_1";
+  {
+    PilotProcess first(args, p.dir.path());
+    REQUIRE(wait_until([&] {
+      auto rec = pilot::jobwrapper::load_job_record(job_dir);
+      return rec && rec->state == pilot::jobwrapper::JobState::running;
+    }));
+    first.signal(SIGKILL);
+    REQUIRE(first.wait(std::chrono::seconds(10)));
+  }
+  auto proxies = server.calls("getProxy").size();
+  auto beats = server.calls("sendHeartBeat").size();
+  auto r = run_pilot(args);
+  INFO(r.err.substr(0, 6000));
+  REQUIRE(r.exit_code == 0);
+  auto s = pilot::test::last_json_line(r.out);
+  CHECK(s["jobs_adopted"] == 1);
+  CHECK(s["jobs_succeeded"] == 1);
+  CHECK(pilot::read_file(p.dir.path() / "adopted").value_or("never") == "1\n");  // ran once
+  CHECK(server.calls("getProxy").size() == proxies + 1);  // renewed for its owner
+  CHECK(final_status(server, 1) == "Done");
+  int finals = 0;
+  for (const auto& st : statuses(server, 1)) finals += st.starts_with("Done/");
+  CHECK(finals == 1);
+  // Who runs it now: both pilots said so (JobWrapperPID, Pilot_Reference, PilotAgent).
+  std::set<std::string> wrappers;
+  for (const auto& c : server.calls("setJobParameters"))
+    if (c["args"][0] == 1)
+      for (const auto& kv : c["args"][1])
+        if (kv[0] == "JobWrapperPID") wrappers.insert(kv[1].dump());
+  CHECK(wrappers.size() == 2);
+  CHECK(server.calls("sendHeartBeat").size() >= beats + 2);  // the adopting pilot's
+  CHECK_FALSE(fs::exists(p.work() / ".pilot-state" / "payload-proxies" / "x509up_job_1"));
+}

@@ -209,6 +209,15 @@ void DiracJobSource::maintain_job(const std::string& job_id) {
   proxies_.maintain(job_id);
 }
 
+bool DiracJobSource::adopt_job(const std::string& job_id, const std::filesystem::path&) {
+  return proxies_.adopt(job_id);
+}
+
+std::vector<jobs::OrphanJob> DiracJobSource::recover_orphans() {
+  proxies_.remove_unadopted();
+  return {};
+}
+
 void DiracJobSource::finish_job(const std::string& job_id, const jobs::FinishedJob& job) {
   // A kept output sandbox keeps the final status with it: the job must not show Done before its
   // outputs are on the server.

@@ -39,19 +39,37 @@ namespace pilot::dirac {
 
 PayloadProxyKeeper::PayloadProxyKeeper(ServiceClient proxy_manager, PayloadProxyConfig config,
                                        log::Logger log)
-    : pm_(std::move(proxy_manager)), config_(std::move(config)), log_(std::move(log)) {
-  remove_stale_proxies();
+    : pm_(std::move(proxy_manager)), config_(std::move(config)), log_(std::move(log)) {}
+
+namespace {
+
+fs::path owner_file(const fs::path& proxy_file) {
+  return proxy_file.string() + ".owner";
 }
 
-void PayloadProxyKeeper::remove_stale_proxies() {
-  // A pilot that was SIGKILLed never released its jobs' proxies; nothing needs them any more (a
-  // recovered job's outputs go with this pilot's identity), and a credential must not linger.
+// The job id of a proxy file, its owner file or a temporary file of either; empty for another
+// file.
+std::string proxy_file_job(const std::string& name) {
+  for (std::string_view prefix : {"x509up_job_", ".x509up_job_"})
+    if (name.starts_with(prefix)) {
+      auto rest = name.substr(prefix.size());
+      return rest.substr(0, rest.find('.'));
+    }
+  return "";
+}
+
+}  // namespace
+
+void PayloadProxyKeeper::remove_unadopted() {
+  // A pilot that was SIGKILLed never released its jobs' proxies; those of jobs not adopted are
+  // needed by no one (a recovered job's outputs go with this pilot's identity).
+  std::lock_guard lock(mutex_);
   std::error_code ec;
   std::size_t removed = 0;
   for (auto it = fs::directory_iterator(config_.dir, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
-    auto name = it->path().filename().string();
-    if (!name.starts_with("x509up_job_") && !name.starts_with(".x509up_job_")) continue;
+    auto job = proxy_file_job(it->path().filename().string());
+    if (job.empty() || jobs_.count(job)) continue;
     std::error_code rm;
     if (fs::remove(it->path(), rm))
       ++removed;
@@ -106,9 +124,37 @@ std::optional<fs::path> PayloadProxyKeeper::prepare(const std::string& job_id,
   }
   state.last_check = std::chrono::steady_clock::now();
   auto file = state.file;
+  // A later pilot adopting the job renews the proxy for the same owner.
+  write_file_atomic(owner_file(file),
+                    nlohmann::json{{"owner", state.owner}, {"group", state.group}}.dump() + "\n",
+                    0600);
   std::lock_guard lock(mutex_);
   jobs_[job_id] = std::move(state);
   return file;
+}
+
+bool PayloadProxyKeeper::adopt(const std::string& job_id) {
+  PayloadProxyState state;
+  state.file = payload_proxy_path(config_.dir, job_id);
+  try {
+    auto owner = read_file(owner_file(state.file));
+    if (!owner) {
+      if (!fs::exists(state.file)) return true;  // it runs with the pilot's identity
+      throw Error("its owner was not recorded beside it");
+    }
+    auto j = nlohmann::json::parse(*owner);
+    state.owner = j.at("owner").get<std::string>();
+    state.group = j.at("group").get<std::string>();
+    fetch(state);
+  } catch (const std::exception& e) {
+    log_.warn("cannot renew the proxy of a lost pilot's job",
+              {{"job_id", job_id}, {"file", state.file.string()}, {"error", e.what()}});
+    return false;
+  }
+  state.last_check = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  jobs_[job_id] = std::move(state);
+  return true;
 }
 
 void PayloadProxyKeeper::maintain(const std::string& job_id) {
@@ -145,11 +191,12 @@ void PayloadProxyKeeper::release(const std::string& job_id) {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) return;
-  std::error_code ec;
-  fs::remove(it->second.file, ec);
-  if (ec)
-    log_.warn("cannot remove the payload proxy",
-              {{"file", it->second.file.string()}, {"error", ec.message()}});
+  for (const auto& f : {it->second.file, owner_file(it->second.file)}) {
+    std::error_code ec;
+    fs::remove(f, ec);
+    if (ec)
+      log_.warn("cannot remove the payload proxy", {{"file", f.string()}, {"error", ec.message()}});
+  }
   jobs_.erase(it);
 }
 

@@ -363,18 +363,63 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "Payload proxy: proxies a SIGKILLed pilot left behind are removed when the next one starts") {
+    "Payload proxy: proxies a SIGKILLed pilot left behind are removed once the next one has "
+    "adopted its jobs") {
   FakeDirac server({"--jobs", "1"});
   pilot::TempDir state;
   auto dir = state.path() / "payload-proxies";
   fs::create_directories(dir);
   pilot::write_file_atomic(dir / "x509up_job_17", "a proxy\n");
+  pilot::write_file_atomic(dir / "x509up_job_17.owner", "{}\n");
   pilot::write_file_atomic(dir / ".x509up_job_18.tmpAbC123", "half a proxy\n");
   pilot::write_file_atomic(dir / "README", "an operator's note\n");
   DiracJobSource source(config(server, state.path()), {});
+  CHECK(fs::exists(dir / "x509up_job_17"));  // until the adoptions are done
+  CHECK(source.recover_orphans().empty());
   CHECK_FALSE(fs::exists(dir / "x509up_job_17"));
+  CHECK_FALSE(fs::exists(dir / "x509up_job_17.owner"));
   CHECK_FALSE(fs::exists(dir / ".x509up_job_18.tmpAbC123"));
   CHECK(fs::exists(dir / "README"));
+}
+
+TEST_CASE(
+    "Payload proxy: a lost pilot's running job is adopted with its proxy file, renewed for the "
+    "owner recorded beside it, and the others' files are removed") {
+  FakeDirac server({"--jobs", "3"});
+  pilot::TempDir state, jobdir;
+  fs::path file, other;
+  {
+    // The lost pilot: it prepared jobs 1 and 2 and was killed.
+    DiracJobSource lost(config(server, state.path()), {});
+    auto job1 = lost.request_job(offer());
+    auto job2 = lost.request_job(offer());
+    REQUIRE((job1 && job2));
+    file = env_value(lost.prepare_job(*job1, {}, jobdir.path()), "X509_USER_PROXY");
+    other = env_value(lost.prepare_job(*job2, {}, jobdir.path()), "X509_USER_PROXY");
+  }
+  REQUIRE(fs::exists(fs::path(file.string() + ".owner")));
+  auto before = pilot::read_file(file).value();
+  auto calls = server.calls("getProxy").size();
+
+  DiracJobSource next(config(server, state.path()), {});
+  REQUIRE(next.adopt_job("1", jobdir.path()));
+  CHECK(server.calls("getProxy").size() == calls + 1);
+  CHECK(pilot::read_file(file).value() != before);  // renewed, at the path the payload reads
+  CHECK(openssl_verifies(file));
+  CHECK(read_certificate_info(file).identity == test::kOwnerDn);
+  CHECK(next.adopt_job("3", jobdir.path()));  // no proxy: runs with the pilot's identity
+  next.recover_orphans();
+  CHECK(fs::exists(file));
+  CHECK_FALSE(fs::exists(other));
+  CHECK_FALSE(fs::exists(fs::path(other.string() + ".owner")));
+
+  // A proxy whose owner is not known cannot be renewed: not adopted.
+  pilot::write_file_atomic(state.path() / "payload-proxies" / "x509up_job_9", "a proxy\n");
+  CHECK_FALSE(next.adopt_job("9", jobdir.path()));
+
+  next.finish_job("1", {jobdir.path(), nlohmann::json::object()});
+  CHECK_FALSE(fs::exists(file));
+  CHECK_FALSE(fs::exists(fs::path(file.string() + ".owner")));
 }
 
 TEST_CASE("Payload proxy: a group with a VOMS attribute asks getVOMSProxy, over HTTPS too") {

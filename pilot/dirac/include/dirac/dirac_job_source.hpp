@@ -69,6 +69,11 @@ class DiracJobSource : public jobs::JobSource {
                                 const jobs::JobDescription& description,
                                 const std::filesystem::path& jobdir) override;
   void maintain_job(const std::string& job_id) override;
+  // Its payload keeps its proxy file, renewed for the owner recorded beside it (or none: it runs
+  // as the pilot); the server sees the same job go on, now reported by this pilot.
+  bool adopt_job(const std::string& job_id, const std::filesystem::path& jobdir) override;
+  // The proxy files earlier pilots left for jobs not adopted are removed.
+  std::vector<jobs::OrphanJob> recover_orphans() override;
   // Sends DIRAC's JobReport would: without any ' in the fields, each job's statuses strictly
   // increasing in milliseconds.
   void set_status(const std::string& job_id, const jobs::StatusUpdate& update) override;

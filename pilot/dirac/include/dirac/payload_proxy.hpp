@@ -53,7 +53,9 @@ struct PayloadProxyConfig {
 };
 
 // The payload proxies of the running jobs. Thread-safe. One pilot owns the directory: the
-// proxy files found there when it starts are an earlier pilot's leftovers and are removed.
+// proxy files found there when it starts are an earlier pilot's: those of the jobs it adopts are
+// renewed and kept (each proxy's owner and group are kept beside it, in "<file>.owner"), the
+// others removed once the adoptions are done.
 class PayloadProxyKeeper {
  public:
   PayloadProxyKeeper(ServiceClient proxy_manager, PayloadProxyConfig config, log::Logger log);
@@ -72,8 +74,16 @@ class PayloadProxyKeeper {
   // Removes the job's proxy file.
   void release(const std::string& job_id);
 
+  // A lost pilot's job whose payload still runs, with the proxy file its payload reads: renewed
+  // now for the owner recorded beside it, then maintained as this keeper's own. True for a job
+  // that had no proxy (no owner: it runs with the pilot's identity); false when its owner is not
+  // known or the proxy cannot be had (logged).
+  bool adopt(const std::string& job_id);
+  // The proxy files of earlier pilots' jobs that were not adopted: removed (a credential must not
+  // linger).
+  void remove_unadopted();
+
  private:
-  void remove_stale_proxies();
   void fetch(PayloadProxyState& state);
 
   ServiceClient pm_;

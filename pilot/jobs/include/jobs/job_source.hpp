@@ -137,8 +137,9 @@ class JobSource {
   virtual void stop_waiting() {}
   // Reports the source refused for good (kept for the operator, logged as errors).
   virtual std::size_t refused_reports() const { return 0; }
-  // At start-up, after the jobs found in the work directory are reported: jobs an earlier pilot
-  // of this node claimed but left no trace of (killed during the claim) go back to the source.
+  // At start-up, after the jobs found in the work directory are reported or adopted: jobs an
+  // earlier pilot of this node claimed but left no trace of (killed during the claim) go back to
+  // the source, and what it kept for jobs no longer run here is removed.
   // Returned: the jobs of lost pilots that another work directory still holds (their payload
   // runs, their result is unreported), for the caller to recover from there instead.
   virtual std::vector<OrphanJob> recover_orphans() { return {}; }
