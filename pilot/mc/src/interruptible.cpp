@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <limits>
 #include <thread>
 
 #include "core/error.hpp"
@@ -109,6 +110,18 @@ McJob mc_job_from_record(const jw::JobRecord& record) {
   if (it == record.extra.end() || !it->is_object()) throw Error(where + ": missing");
   const auto& mc = *it;
   McJob job;
+  // Integers in range only: nlohmann casts any number to an integer type unchecked.
+  auto integer = [&](const char* key, std::int64_t max) {
+    auto v = mc.find(key);
+    bool ok =
+        v != mc.end() && v->is_number_integer() &&
+        (v->is_number_unsigned() ? v->get<std::uint64_t>() <= static_cast<std::uint64_t>(max)
+                                 : v->get<std::int64_t>() >= 0 && v->get<std::int64_t>() <= max);
+    if (!ok)
+      throw Error(where + ": '" + key + "' is not an integer from 0 to " + std::to_string(max));
+  };
+  integer("events_requested", std::numeric_limits<std::int64_t>::max());
+  integer("stop_signal", 64);
   try {
     job.events_requested = mc.at("events_requested").get<std::int64_t>();
     job.sizing = mc.value("sizing", nlohmann::json());

@@ -94,3 +94,44 @@ TEST_CASE("recover_mc: a lost pilot's job with events is a success, whoever file
   CHECK(r->interrupted);
   CHECK(r->events == 42);
 }
+
+TEST_CASE("an adopted MC job is read back as its lost pilot recorded it, a damaged one named") {
+  pilot::TempDir dir("mc-record");
+  pilot::mc::McJob job;
+  job.events_requested = 1234;
+  job.stop_signal = SIGUSR2;
+  job.checkpoint_file = dir.path() / "pilot-checkpoint.txt";
+  job.summary_file = "summary.xml";
+  job.workflow_step = true;
+  job.sizing = {{"events", 1234}};
+  job.last = pilot::mc::Checkpoint{56, {"out.sim"}, {}};
+  jw::JobRecord rec;
+  rec.job_id = "7";
+  rec.workdir = dir.path().string();
+  pilot::mc::record_mc(rec, job);
+  // Through job.json, as a restarted pilot reads it.
+  auto back = pilot::mc::mc_job_from_record(jw::job_record_from_json(jw::to_json(rec)));
+  CHECK(back.events_requested == 1234);
+  CHECK(back.stop_signal == SIGUSR2);
+  CHECK(back.checkpoint_file == job.checkpoint_file);
+  CHECK(back.summary_file == "summary.xml");
+  CHECK(back.workflow_step);
+  CHECK(back.sizing == job.sizing);
+  REQUIRE(back.last);
+  CHECK(*back.last == *job.last);
+
+  for (auto bad : {nlohmann::ordered_json(2.5e40), nlohmann::ordered_json(-3),
+                   nlohmann::ordered_json("many")}) {
+    auto damaged = rec;
+    damaged.extra["mc"]["events_requested"] = bad;
+    CHECK_THROWS_WITH(
+        pilot::mc::mc_job_from_record(damaged),
+        Catch::Contains("job 7 record extra.mc") && Catch::Contains("events_requested"));
+  }
+  auto huge_signal = rec;
+  huge_signal.extra["mc"]["stop_signal"] = 1000;
+  CHECK_THROWS_WITH(pilot::mc::mc_job_from_record(huge_signal), Catch::Contains("stop_signal"));
+  jw::JobRecord none;
+  none.job_id = "8";
+  CHECK_THROWS_WITH(pilot::mc::mc_job_from_record(none), Catch::Contains("missing"));
+}
