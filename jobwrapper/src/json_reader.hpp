@@ -2,8 +2,6 @@
 // Reading the wrapper's own JSON records (job.json, keeper.json) field by field, naming the field
 // when a record is damaged.
 
-#include <cmath>
-#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -12,6 +10,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/json_number.hpp"
 
 namespace pilot::jobwrapper {
 
@@ -39,7 +38,7 @@ struct Reader {
     if constexpr (std::is_arithmetic_v<T>) {
       // nlohmann converts any number to any arithmetic type with a plain cast, undefined for a
       // value out of the type's range: a damaged record must not get that far.
-      if (auto n = number_as<T>(*v)) return *n;
+      if (auto n = json_number<T>(*v)) return *n;
       throw Error(where + ": field '" + key + "' has the wrong type or is out of range");
     } else {
       try {
@@ -48,23 +47,6 @@ struct Reader {
         throw Error(where + ": field '" + key + "' has the wrong type");
       }
     }
-  }
-  // `v` as a T when it is one: a boolean for bool, an integer in T's range for an integer type,
-  // any number for a floating-point type.
-  template <typename T>
-  static std::optional<T> number_as(const nlohmann::json& v) {
-    if constexpr (std::is_same_v<T, bool>) {
-      if (v.is_boolean()) return v.get<bool>();
-    } else if constexpr (std::is_integral_v<T>) {
-      if (v.is_number_unsigned() && std::in_range<T>(v.get<std::uint64_t>()))
-        return static_cast<T>(v.get<std::uint64_t>());
-      if (v.is_number_integer() && !v.is_number_unsigned() &&
-          std::in_range<T>(v.get<std::int64_t>()))
-        return static_cast<T>(v.get<std::int64_t>());
-    } else if (v.is_number() && (!v.is_number_float() || std::isfinite(v.get<double>()))) {
-      return v.get<T>();
-    }
-    return std::nullopt;
   }
   // Calls fn with a Reader for each element of the array `key` (absent: no call).
   template <typename F>

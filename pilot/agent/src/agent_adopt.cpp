@@ -59,7 +59,7 @@ std::unique_ptr<RunningJob> Agent::adopted_job(const std::filesystem::path& dir,
   auto text = read_file(jdl);
   if (!text) throw Error(jdl.string() + " is missing");
   job->description = jobs::parse_job_description(*text, jdl.string());
-  job->processors = std::max(1, rec.extra["agent"].value("processors", 1));
+  job->processors = recorded_processors(rec);
   std::int64_t memory = slots_.memory_for(job->description.max_ram_mb);
   if (!slots_.fits(job->processors, memory))
     throw Error(std::to_string(job->processors) + " processors needed, " +

@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/json_number.hpp"
 #include "core/signals.hpp"
 #include "dirac/workflow_job.hpp"
 #include "jobwrapper/watchdog.hpp"
@@ -197,6 +198,14 @@ std::vector<std::pair<std::string, std::string>> job_received_parameters(const P
   if (!f.ce_queue.empty()) p.emplace_back("CEQueue", f.ce_queue);
   if (!f.batch_system.empty()) p.emplace_back("BatchSystem", f.batch_system);
   return p;
+}
+
+int recorded_processors(const jw::JobRecord& record) {
+  auto agent = record.extra.find("agent");
+  if (agent == record.extra.end() || !agent->is_object() || !agent->contains("processors"))
+    return 1;
+  auto n = json_number<int>((*agent)["processors"]);
+  return n && *n >= 1 ? *n : 1;
 }
 
 std::vector<std::pair<std::string, std::string>> initial_job_parameters(

@@ -92,8 +92,7 @@ class LostJobs {
               bool lost) {
     ++c_.summary.jobs_recovered;
     if (r && r->events) c_.summary.events += *r->events;
-    int processors = rec.extra.contains("agent") ? rec.extra["agent"].value("processors", 1) : 1;
-    auto fr = final_report(rec, r, c_.cpu_power_hs06, processors);
+    auto fr = final_report(rec, r, c_.cpu_power_hs06, recorded_processors(rec));
     count_outcome(c_.summary, fr);
     c_.log.warn(lost ? "reporting a job recovered from a lost pilot"
                      : "reporting a finished job its lost pilot did not report",

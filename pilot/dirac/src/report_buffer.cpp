@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
+#include "core/json_number.hpp"
 
 namespace pilot::dirac {
 namespace {
@@ -50,7 +51,9 @@ ReportBuffer::ReportBuffer(std::filesystem::path file) : file_(std::move(file)) 
       for (const auto& p : job.at("parameters"))
         r.parameters.emplace_back(p.at(0).get<std::string>(), p.at(1).get<std::string>());
       r.reschedule = job.value("reschedule", false);
-      jobs_[job.at("job").get<std::int64_t>()] = std::move(r);
+      auto id = json_number<std::int64_t>(job.at("job"));
+      if (!id) throw Error("a job id that is not an integer");
+      jobs_[*id] = std::move(r);
     }
     if (j.contains("refused"))
       for (const auto& r : j.at("refused")) refused_.push_back(r);

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/json_number.hpp"
 #include "core/zstd_file.hpp"
 #include "dirac/sandbox_store.hpp"
 
@@ -226,7 +227,9 @@ std::vector<PendingOutput> list_pending_outputs(const fs::path& state_dir, const
       if (!text || !fs::exists(it->path() / "sandbox.tar.bz2")) continue;  // still being written
       auto j = nlohmann::json::parse(*text);
       PendingOutput p;
-      p.job_id = j.at("job_id").get<std::int64_t>();
+      auto id = json_number<std::int64_t>(j.at("job_id"));
+      if (!id) throw Error("its job_id is not an integer");
+      p.job_id = *id;
       p.dir = it->path();
       if (j.contains("final_status")) {
         const auto& f = j["final_status"];

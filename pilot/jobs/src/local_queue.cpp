@@ -264,7 +264,8 @@ std::vector<Command> LocalQueue::heartbeat(const std::string& job_id,
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
   auto& hb = status["heartbeat"];
-  hb["count"] = hb.value("count", 0) + 1;
+  if (!hb.is_object()) hb = nlohmann::json::object();
+  hb["count"] = queue::status_count(hb, "count") + 1;
   hb["last"] = queue::utc_text(Clock::now());
   hb["data"] = dynamic_data;
   queue::write_status(dir, status);
@@ -309,15 +310,17 @@ void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
     std::string why =
         job.final_status->minor_status.empty() ? "Rescheduled" : job.final_status->minor_status;
     if (queue::reschedule(status, why,
-                          "rescheduled " + std::to_string(status.value("reschedules", 0)) +
+                          "rescheduled " +
+                              std::to_string(queue::status_count(status, "reschedules")) +
                               " times; its payload asked again (" + why + ")",
                           options_.max_reschedules, now, "LocalQueue")) {
       queue::write_status(dir, status);
       if (!queue::rename_if_present(dir, options_.root / "pending" / job_id))
         throw Error("cannot requeue job " + job_id +
                     ": it is gone from running/ or pending/ has it");
-      options_.logger.info("job rescheduled",
-                           {{"job_id", job_id}, {"reschedules", status.value("reschedules", 0)}});
+      options_.logger.info(
+          "job rescheduled",
+          {{"job_id", job_id}, {"reschedules", queue::status_count(status, "reschedules")}});
       return;
     }
   }

@@ -72,7 +72,7 @@ std::chrono::seconds report_age(const fs::path& dir, Clock::time_point now) {
 void settle(const fs::path& root, const fs::path& dir, nlohmann::json& status,
             const RecoverOptions& options, Clock::time_point now, RecoverAction& a) {
   std::error_code ec;
-  int reschedules = status.value("reschedules", 0);
+  int reschedules = queue::status_count(status, "reschedules");
   bool killed = fs::exists(dir / "kill", ec);  // the operator wanted it stopped anyway
   bool fail = killed || reschedules >= options.max_reschedules;
   a.verdict = std::string(options.dry_run ? "would be " : "") + (killed ? "killed"

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/failpoint.hpp"
 #include "core/fs.hpp"
+#include "core/json_number.hpp"
 
 namespace pilot::jobs::queue {
 
@@ -165,12 +166,18 @@ void apply_status(nlohmann::json& status, const StatusUpdate& update) {
                                {"source", update.source}});
 }
 
+int status_count(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  auto n = it == object.end() ? std::nullopt : json_number<int>(*it);
+  return n && *n > 0 ? *n : 0;
+}
+
 bool reschedule(nlohmann::json& status, const std::string& why, const std::string& problem,
                 int max_reschedules, std::chrono::system_clock::time_point now,
                 const std::string& source) {
   status["owner"] = nullptr;
   status["processors"] = nullptr;
-  int done = status.value("reschedules", 0);
+  int done = status_count(status, "reschedules");
   if (done >= max_reschedules) {
     apply_status(status, {"Failed", "Maximum of reschedulings reached", "", now, source});
     status["problems"].push_back(problem);

@@ -39,6 +39,9 @@ void apply_status(nlohmann::json& status, const StatusUpdate& update);
 // Whether the job's final status, outputs and logs are in its directory ("finished" set): a job
 // found in running/ so was filed by a pilot that died before moving it to done/.
 bool filed(const nlohmann::json& status);
+// A count status.json keeps ("reschedules", a heartbeat's "count"): 0 when absent or not a count
+// (a damaged file is not a reason to lose the job).
+int status_count(const nlohmann::json& object, const char* key);
 // A job given back (its pilot was lost, or its payload asked for it): it goes back to pending/
 // as Waiting, "Rescheduled: <why>", or fails once it has been rescheduled `max_reschedules` times
 // (DIRAC's MaxRescheduling), with `problem` kept. The owner is cleared either way. True when the

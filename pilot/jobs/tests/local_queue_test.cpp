@@ -514,17 +514,24 @@ TEST_CASE("recover acts on other hosts' jobs only when they are silent for longe
   CHECK(status_of(root, id)["state"] == "pending");
 }
 
-TEST_CASE("recover fails a job that was rescheduled too often") {
+TEST_CASE("recover fails a job that was rescheduled too often, a damaged count counts as none") {
+  // A count out of any integer's range must not be cast unchecked: none, and requeued.
+  auto [count, verdict] = GENERATE(table<nlohmann::json, std::string>(
+      {{nlohmann::json(3), "failed"}, {nlohmann::json(2.5e40), "requeued"}}));
   pilot::TempDir tmp("queue");
   auto root = tmp.path();
-  auto id = claim_and_edit(root, [](auto& s) {
+  auto id = claim_and_edit(root, [count = count](auto& s) {
     s["owner"]["pid"] = 0;  // no such process
-    s["reschedules"] = 3;
+    s["reschedules"] = count;
   });
   auto a = recover_jobs(root, {});
   REQUIRE(a.size() == 1);
-  CHECK(a[0].verdict == "failed");
+  CHECK(a[0].verdict == verdict);
   auto s = status_of(root, id);
+  if (verdict == "requeued") {
+    CHECK(s["reschedules"] == 1);
+    return;
+  }
   CHECK(s["state"] == "done");
   CHECK(s["status"] == "Failed");
   CHECK(s["minor_status"] == "Maximum of reschedulings reached");

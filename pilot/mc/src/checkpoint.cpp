@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/json_number.hpp"
 #include "core/trim.hpp"
 
 namespace pilot::mc {
@@ -61,7 +62,9 @@ nlohmann::json to_json(const Checkpoint& cp) {
 
 Checkpoint checkpoint_from_json(const nlohmann::json& j) {
   Checkpoint cp;
-  cp.events = j.at("events").get<std::int64_t>();
+  auto events = j.contains("events") ? json_number<std::int64_t>(j["events"]) : std::nullopt;
+  if (!events || *events < 0) throw Error("checkpoint record: 'events' is not a count of events");
+  cp.events = *events;
   cp.outputs = j.value("outputs", std::vector<std::string>{});
   cp.extras = j.value("extras", std::map<std::string, std::string>{});
   return cp;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/json_number.hpp"
 #include "core/signals.hpp"
 #include "jobwrapper/lost_job.hpp"
 #include "mc/xml_summary.hpp"
@@ -110,25 +111,20 @@ McJob mc_job_from_record(const jw::JobRecord& record) {
   if (it == record.extra.end() || !it->is_object()) throw Error(where + ": missing");
   const auto& mc = *it;
   McJob job;
-  // Integers in range only: nlohmann casts any number to an integer type unchecked.
   auto integer = [&](const char* key, std::int64_t max) {
     auto v = mc.find(key);
-    bool ok =
-        v != mc.end() && v->is_number_integer() &&
-        (v->is_number_unsigned() ? v->get<std::uint64_t>() <= static_cast<std::uint64_t>(max)
-                                 : v->get<std::int64_t>() >= 0 && v->get<std::int64_t>() <= max);
-    if (!ok)
+    auto n = v == mc.end() ? std::nullopt : json_number<std::int64_t>(*v);
+    if (!n || *n < 0 || *n > max)
       throw Error(where + ": '" + key + "' is not an integer from 0 to " + std::to_string(max));
+    return *n;
   };
-  integer("events_requested", std::numeric_limits<std::int64_t>::max());
-  integer("stop_signal", 64);
   try {
-    job.events_requested = mc.at("events_requested").get<std::int64_t>();
+    job.events_requested = integer("events_requested", std::numeric_limits<std::int64_t>::max());
     job.sizing = mc.value("sizing", nlohmann::json());
     job.checkpoint_file = checkpoint_path(record.workdir, mc);
     job.summary_file = mc.value("summary_file", "");
     job.workflow_step = mc.value("workflow_step", false);
-    job.stop_signal = mc.at("stop_signal").get<int>();
+    job.stop_signal = static_cast<int>(integer("stop_signal", 64));
     if (auto cp = mc.find("checkpoint"); cp != mc.end() && cp->is_object())
       job.last = checkpoint_from_json(*cp);
   } catch (const nlohmann::json::exception& e) {
@@ -179,7 +175,10 @@ nlohmann::json to_json(const McResult& r) {
 
 McResult mc_result_from_json(const nlohmann::json& j) {
   McResult r;
-  if (j.contains("events") && !j["events"].is_null()) r.events = j["events"].get<std::int64_t>();
+  if (j.contains("events") && !j["events"].is_null()) {
+    r.events = json_number<std::int64_t>(j["events"]);
+    if (!r.events || *r.events < 0) throw Error("MC result: 'events' is not a count of events");
+  }
   if (j.contains("events_source") && !j["events_source"].is_null())
     r.events_source = j["events_source"].get<std::string>();
   r.finalised = j.value("finalised", false);

@@ -14,6 +14,11 @@ TEST_CASE("a checkpoint has the events count, output files and extras") {
   CHECK(cp.extras.at("step") == "gen");
   CHECK(parse_checkpoint(pilot::mc::format_checkpoint(cp)) == cp);
   CHECK(pilot::mc::checkpoint_from_json(pilot::mc::to_json(cp)) == cp);
+  // Its copy in job.json, damaged: never cast unchecked.
+  for (auto bad :
+       {nlohmann::json(3e40), nlohmann::json(-1), nlohmann::json("12"), nlohmann::json()})
+    CHECK_THROWS_WITH(pilot::mc::checkpoint_from_json({{"events", bad}}),
+                      Catch::Contains("'events' is not a count"));
 }
 
 TEST_CASE("CRLF line ends and zero events are accepted") {

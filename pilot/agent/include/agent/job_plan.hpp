@@ -70,6 +70,9 @@ struct FinalReport {
 };
 FinalReport final_report(const jobwrapper::JobRecord& record, const std::optional<mc::McResult>& mc,
                          double cpu_power_hs06, int processors);
+// The processors the job's pilot gave it (extra.agent.processors); 1 when the record has none
+// or a damaged value.
+int recorded_processors(const jobwrapper::JobRecord& record);
 
 // What DIRAC's JobAgent and JobWrapper report about the pilot that runs a job.
 struct PilotFacts {

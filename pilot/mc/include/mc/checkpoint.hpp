@@ -37,6 +37,8 @@ std::optional<Checkpoint> read_checkpoint(const std::filesystem::path& file);
 
 std::string format_checkpoint(const Checkpoint& checkpoint);
 nlohmann::json to_json(const Checkpoint& checkpoint);
+// Throws pilot::Error when 'events' is not a count, nlohmann's type errors for other fields of
+// the wrong type.
 Checkpoint checkpoint_from_json(const nlohmann::json& j);
 
 }  // namespace pilot::mc

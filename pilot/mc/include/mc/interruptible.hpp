@@ -94,8 +94,8 @@ struct McResult {
   std::string detail;  // "interrupted after 120 events", ...
 };
 nlohmann::json to_json(const McResult& r);
-// The inverse of to_json; absent fields keep McResult's defaults. Throws nlohmann's type errors
-// on a field of the wrong type.
+// The inverse of to_json; absent fields keep McResult's defaults. Throws pilot::Error when the
+// events are not a count, nlohmann's type errors for another field of the wrong type.
 McResult mc_result_from_json(const nlohmann::json& j);
 
 // The result kept in job.json (extra.mc.result), written by whoever collected it and read by
