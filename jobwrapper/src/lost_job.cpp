@@ -165,14 +165,15 @@ std::optional<std::string> lost_payload_state(const JobRecord& record,
                                               const std::filesystem::path& proc_root) {
   if (record.state == JobState::finished) return std::nullopt;
   auto keeper = read_keeper(workdir);
-  if (keeper && keeper->marker == record.marker && keeper_alive(*keeper, proc_root))
-    return "its payload's keeper (pid " + std::to_string(keeper->keeper_pid) + ") still runs";
+  // Its end first: a keeper that recorded it may still be closing the streams or exiting.
   if (keeper && keeper->marker == record.marker && keeper->state != KeeperState::started) {
     auto how = keeper->exit_code ? "exit " + std::to_string(*keeper->exit_code)
                : keeper->signal  ? "signal " + std::to_string(*keeper->signal)
                                  : std::string("exit unknown");
     return "its payload ended (" + how + ") after its pilot was lost";
   }
+  if (keeper && keeper->marker == record.marker && keeper_alive(*keeper, proc_root))
+    return "its payload's keeper (pid " + std::to_string(keeper->keeper_pid) + ") still runs";
   JobRecord r = record;
   if (find_unrecorded_payload(r, proc_root))
     return "its payload (pid " + std::to_string(r.pid) + ", found by its marker) still runs";

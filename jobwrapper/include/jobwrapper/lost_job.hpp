@@ -40,7 +40,7 @@ std::optional<JobRecord> finish_lost_job(const std::filesystem::path& workdir, d
                                          const log::Logger& logger, const LostJobHooks& hooks = {});
 
 // What the payload of a lost pilot's unfinished job is doing, nullopt when it is gone without a
-// word: its keeper still runs, it ended by itself (its keeper recorded how), its tree still runs
+// word: it ended by itself (its keeper recorded how), its keeper still runs, its tree still runs
 // (by the recorded pid and marker), or it runs without a recorded pid (by its marker). Reads
 // only; signals nothing.
 std::optional<std::string> lost_payload_state(const JobRecord& record,
