@@ -36,7 +36,6 @@ void Supervisor::State::adopt(JobRecord record) {
 
 void Supervisor::State::take_over_record(JobRecord record, const KeeperRecord& keeper) {
   rec = std::move(record);
-  adopted = true;
   adopted_keeper = keeper;
   // A pilot lost between the keeper's start and its own record left them unsaved.
   if (rec.pid <= 1) rec.pid = keeper.payload_pid;
@@ -108,14 +107,14 @@ void Supervisor::State::adopted_payload_exited() {
 }
 
 bool Supervisor::State::keeper_ended(int& status) {
-  if (!adopted) return ::waitpid(keeper_pid, &status, WNOHANG) == keeper_pid;
+  if (!adopted()) return ::waitpid(keeper_pid, &status, WNOHANG) == keeper_pid;
   // Reaped by whoever inherited it; a zombie has no command line, so it reads as ended.
   return !keeper_alive(*adopted_keeper, spec.proc_root);
 }
 
 double Supervisor::State::running_poll_period() const {
-  if (adopted && payload_exit_seen) return std::min(spec.watchdog.poll_s, kFastPoll);
-  if (adopted && without_pidfds) return std::min(spec.watchdog.poll_s, 1.0);
+  if (adopted() && payload_exit_seen) return std::min(spec.watchdog.poll_s, kFastPoll);
+  if (adopted() && without_pidfds) return std::min(spec.watchdog.poll_s, 1.0);
   return spec.watchdog.poll_s;
 }
 

@@ -86,11 +86,11 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   // the payload's streams are closed.
   bool started = false, reaped = false, keeper_done = false, draining = false;
   bool payload_started_unseen = false;  // stop_unseen_payload
-  // Adopted from a lost pilot (supervisor_adopt.cpp); its keeper is known by its record.
-  bool adopted = false;
+  // Adopted from a lost pilot (supervisor_adopt.cpp) when its keeper is known by its record.
   bool without_pidfds = false;     // the kernel has none: the polls look every second
   bool payload_exit_seen = false;  // its keeper is about to record the end
   std::optional<KeeperRecord> adopted_keeper;
+  bool adopted() const { return adopted_keeper.has_value(); }
   std::atomic<bool> finished = false;  // also read by other threads through finished()
   enum class Phase { running, stop_signal, term, kill } phase = Phase::running;
   Clock::time_point start_time;

@@ -77,7 +77,7 @@ void Supervisor::State::abandon() noexcept {
     if (!keeper_done) {
       // Its streams are held by something outside the tree: its record is what it is.
       ::kill(keeper_pid, SIGKILL);
-      if (!adopted) ::waitpid(keeper_pid, nullptr, 0);
+      if (!adopted()) ::waitpid(keeper_pid, nullptr, 0);
       keeper_done = true;
     }
     if (!reaped) {

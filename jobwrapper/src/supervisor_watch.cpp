@@ -9,7 +9,7 @@
 namespace pilot::jobwrapper {
 
 void Supervisor::State::start_watching() {
-  if (!adopted) {  // an adopted job's keeper talks to its lost pilot, and is not our child
+  if (!adopted()) {  // an adopted job's keeper talks to its lost pilot, and is not our child
     read_control();
     wait_sigchld();
   }
@@ -148,7 +148,7 @@ void Supervisor::State::after_payload_end() {
 void Supervisor::State::poll() {
   if (finished) return;
   try_reap_keeper();
-  if (adopted) payload_ended();  // no control line tells an adopter
+  if (adopted()) payload_ended();  // no control line tells an adopter
   if (finished) return;
   const bool active = phase == Phase::running && !reaped;
   try {

@@ -415,6 +415,14 @@ pid_t claim_and_die(const LocalQueueOptions& o) {
   return pid;
 }
 
+// A job claimed by a pilot working in `work`, which then died: its id and the dead pilot's pid.
+std::pair<std::string, pid_t> claimed_by_dead_pilot(const fs::path& root, const fs::path& work) {
+  auto id = submit_job(root, kJob, "lost.jdl");
+  auto o = options(root);
+  o.pilot_workdir = work;
+  return {id, claim_and_die(o)};
+}
+
 }  // namespace
 
 TEST_CASE("recover requeues the job of a dead pilot and leaves a live one alone") {
@@ -461,11 +469,8 @@ TEST_CASE("recover requeues the job of a dead pilot and leaves a live one alone"
 TEST_CASE("recover holds a dead pilot's job that its work directory still holds") {
   pilot::TempDir tmp("queue");
   auto root = tmp.path();
-  auto id = submit_job(root, kJob, "held.jdl");
   auto work = tmp.path() / "work";
-  auto o = options(root);
-  o.pilot_workdir = work;
-  claim_and_die(o);
+  auto id = claimed_by_dead_pilot(root, work).first;
   CHECK(status_of(root, id)["owner"]["workdir"] == work.string());
 
   std::vector<std::pair<std::filesystem::path, std::string>> asked;
@@ -559,11 +564,8 @@ TEST_CASE("kill: a pending job is filed as Killed, a running one gets a Kill com
 TEST_CASE("a pilot adopts a dead pilot's running job: it becomes its owner, the job stays put") {
   pilot::TempDir tmp("queue");
   auto root = tmp.path();
-  auto id = submit_job(root, kJob, "adopt.jdl");
   auto work = tmp.path() / "work";
-  auto o = options(root);
-  o.pilot_workdir = work;
-  pid_t lost = claim_and_die(o);
+  auto [id, lost] = claimed_by_dead_pilot(root, work);
 
   auto mine = options(root);
   mine.pilot_workdir = tmp.path() / "work2";
