@@ -90,6 +90,39 @@ def metric(what, m, ref_what, ref, note=""):
     return m
 
 
+def read_trace(path):
+    """What each process appended to PILOT_TRACE (core/trace.hpp): [(process, {phase: totals})]."""
+    if not path.exists():
+        return []
+    return [(x["process"], x["phases"]) for x in map(json.loads, path.read_text().splitlines())]
+
+
+def phase_table(lines, jobs, wall_s):
+    """Per phase, over all the run's processes: how often and how long per job, and the share of
+    the run's wall time (phases nest and, with several slots, overlap: shares do not add up)."""
+    rows = {}
+    for process, phases in lines:
+        for name, t in phases.items():
+            r = rows.setdefault(name, {"process": set(), "n": 0, "ns": 0})
+            r["process"].add(process)
+            r["n"] += t["n"]
+            r["ns"] += t["ns"]
+    return {name: {"process": ",".join(sorted(r["process"])), "per_job": r["n"] / jobs,
+                   "ms_per_job": r["ns"] / 1e6 / jobs, "share": r["ns"] / 1e9 / wall_s}
+            for name, r in sorted(rows.items(), key=lambda kv: -kv[1]["ns"])}
+
+
+def first_phase(phases, name):
+    t = phases.get(name)
+    return (t["first_ns"], t["first_end_ns"]) if t else None
+
+
+def with_env(**kv):
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in kv.items()})
+    return env
+
+
 def wall_ms(argv, env=None):
     t0 = time.perf_counter()
     r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -195,6 +228,40 @@ def keepers(pid):
     return out
 
 
+# The start-up's steps in order, as the pilot's trace names them (agent/startup.cpp).
+STARTUP_STEPS = ("startup.configuration", "startup.node_check", "startup.credentials", "startup.dirac_runtime",
+                 "startup.platform", "startup.budget", "startup.pilot_reference", "startup.resource",
+                 "startup.job_source", "agent.recovery")
+
+
+def startup_parts(phases, t0, received):
+    """One run's time from exec to the first Matcher request received, in consecutive parts (ms):
+    each gap between two traced steps is its own part, so the parts add up to the whole."""
+    parts, at = {}, t0 * 1e9
+
+    def until(name, end_ns):
+        nonlocal at
+        parts[name] = (end_ns - at) / 1e6
+        at = end_ns
+
+    main = first_phase(phases, "main")
+    until("exec to main()", main[0])
+    for step in STARTUP_STEPS:
+        span = first_phase(phases, step)
+        if span:
+            until(f"before {step}", span[0])
+            until(step, span[1])
+    request = first_phase(phases, "agent.request")
+    until("to the first request", request[0])
+    for step in ("tls.context", "tls.connect", "tls.handshake", "diset.proposal"):
+        span = first_phase(phases, step)
+        if span and span[0] >= request[0]:
+            until(f"before {step}", span[0])
+            until(step, span[1])
+    until("the arguments to the server's receipt", received * 1e9)
+    return parts
+
+
 class Bench:
     def __init__(self, args, tmp):
         self.a = args
@@ -203,6 +270,7 @@ class Bench:
         self.toymc = str(Path(args.toymc).resolve())
         self.rng = random.Random(args.seed)
         self.n = 0
+        self.breakdowns = {}  # phase breakdowns from the pilot's trace (core/trace.hpp)
 
     def path(self, name):
         self.n += 1
@@ -239,13 +307,13 @@ class Bench:
                     "--set", "stop_after_failed_matches=1", "--set", "polling_s=0.1", "--set", "cpu_power_hs06=10",
                     "--set", "wall_limit_s=100000", "--set", "min_free_disk_mb=10",
                     "--set", "min_proxy_lifetime_s=600", "--set", f"drain_file={self.tmp / 'no-drain'}"]
-            pilot_ms, ref_ms = [], []
+            pilot_ms, ref_ms, parts = [], [], []
             for i in range(self.a.runs_startup + 1):  # the first run warms the caches, not counted
                 seen = len(record.read_text().splitlines()) if record.exists() else 0
-                work = self.path("startup-work")
+                work, trace = self.path("startup-work"), self.path("startup-trace")
                 t0 = time.time()
                 r = subprocess.run([self.pilot, "--log-level", "warn", "run", "--workdir", str(work), "--json", *base],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=with_env(PILOT_TRACE=trace))
                 if r.returncode != 0:
                     raise BenchError(f"pilot run against the fake server exited {r.returncode}: {r.stderr.decode()}")
                 new = [json.loads(x) for x in record.read_text().splitlines()[seen:]]
@@ -255,9 +323,17 @@ class Bench:
                 if i:
                     pilot_ms.append((req[0]["received"] - t0) * 1e3)
                     ref_ms.append(python_pass_ms())
+                    run = [ph for proc, ph in read_trace(trace) if proc == "run"]
+                    if not run:
+                        raise BenchError(f"pilot run {i} wrote no phase timings to {trace}")
+                    parts.append(startup_parts(run[0], t0, req[0]["received"]))
         finally:
             server.terminate()
             server.wait()
+        self.breakdowns["startup"] = {
+            "what": "pilot run against the fake DIRAC server: exec to the Matcher request received, "
+                    f"median of {len(parts)} runs",
+            "parts": {k: statistics.median(p.get(k, 0.0) for p in parts) for k in dict.fromkeys(k for p in parts for k in p)}}
         return {"startup_to_first_request": metric(
             "pilot run: exec to the Matcher request received (fake DIRAC, TLS)", summary(pilot_ms, "ms"),
             "python3 -c pass", summary(ref_ms, "ms"))}
@@ -367,13 +443,18 @@ class Bench:
         out = {}
         n = self.a.jobs
         for slots in (1, 4):
-            rate, ref = [], []
+            rate, ref, traces, cpu = [], [], [], []
             for _ in range(self.a.runs_jobs):
-                queue, work = self.path("tp-queue"), self.path("tp-work")
+                queue, work, trace = self.path("tp-queue"), self.path("tp-work"), self.path("tp-trace")
                 for _ in range(n):
                     self.submit(queue, '[ Executable = "/bin/true"; CPUTime = 100000; ]')
+                before = os.times()
                 t0 = time.time()
-                r = subprocess.run(self.run_argv(queue, work, slots), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                r = subprocess.run(self.run_argv(queue, work, slots), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=with_env(PILOT_TRACE=trace))
+                after = os.times()
+                cpu.append((after.children_user + after.children_system - before.children_user
+                            - before.children_system) * 1e3 / n)
                 if r.returncode != 0:
                     raise BenchError(f"pilot run ({slots} slots) exited {r.returncode}: {r.stderr.decode()}")
                 done = json.loads(r.stdout.decode().strip().splitlines()[-1])
@@ -384,10 +465,19 @@ class Bench:
                 last = max(iso_time(json.loads(f.read_text())["finished"])
                            for f in (queue / "done").glob("*/status.json"))
                 rate.append(n / (last - t0))
+                traces.append((read_trace(trace), last - t0))
                 t0 = time.perf_counter()
                 for _ in range(n):
                     subprocess.run(["/bin/true"], check=True)
                 ref.append(n / (time.perf_counter() - t0))
+            lines = [x for t, _ in traces for x in t]
+            wall = sum(w for _, w in traces)
+            self.breakdowns[f"jobs_{slots}_slot{'s' if slots > 1 else ''}"] = {
+                "what": f"local queue, /bin/true jobs, {slots} slot{'s' if slots > 1 else ''}: "
+                        f"{n * len(traces)} jobs in {len(traces)} runs",
+                "wall_ms_per_job": wall * 1e3 / (n * len(traces)),
+                "cpu_ms_per_job": statistics.median(cpu),
+                "phases": phase_table(lines, n * len(traces), wall)}
             out[f"jobs_per_s_{slots}_slot{'s' if slots > 1 else ''}"] = metric(
                 f"local queue: {n} trivial jobs (/bin/true), {slots} slot{'s' if slots > 1 else ''}, exec to last job filed",
                 summary(rate, "jobs/s"), "python3 subprocess.run(/bin/true) in a loop", summary(ref, "jobs/s"))
@@ -567,6 +657,26 @@ def table(metrics):
     return "\n".join(lines)
 
 
+def breakdown_text(breakdowns):
+    lines = []
+    for key, b in breakdowns.items():
+        lines.append(f"{key}: {b['what']}")
+        if "parts" in b:
+            total = sum(b["parts"].values())
+            for part, ms in b["parts"].items():
+                if not part.startswith("before ") or ms >= 0.05:  # the gaps between steps, when they count
+                    lines.append(f"  {part:<40} {fmt(ms):>8} ms")
+            lines.append(f"  {'total (the parts add up)':<40} {fmt(total):>8} ms")
+            continue
+        lines.append(f"  wall {fmt(b['wall_ms_per_job'])} ms per job, CPU (pilot, keepers and payloads) "
+                     f"{fmt(b['cpu_ms_per_job'])} ms per job")
+        lines.append(f"  {'phase':<24} {'process':<9} {'n/job':>6} {'ms/job':>8} {'of wall':>8}")
+        for name, r in b["phases"].items():
+            lines.append(f"  {name:<24} {r['process']:<9} {fmt(r['per_job']):>6} {fmt(r['ms_per_job']):>8} "
+                         f"{r['share'] * 100:>7.1f}%")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(prog="ci/bench", description="Runs every benchmark of the pilot.")
     ap.add_argument("--quick", action="store_true", help="few repetitions and a short yield run (for the test)")
@@ -618,10 +728,13 @@ def main():
             print(f"  {s}: {time.monotonic() - t0:.1f} s", flush=True)
     meta["loadavg_after"] = loadavg()
     print(table(metrics))
+    if b.breakdowns:
+        print()
+        print(breakdown_text(b.breakdowns))
     print(f"load average before {' '.join(meta['loadavg_before'])}, after {' '.join(meta['loadavg_after'])}")
     out = Path(a.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, "metrics": metrics}, indent=2) + "\n")
+    out.write_text(json.dumps({"meta": meta, "metrics": metrics, "breakdowns": b.breakdowns}, indent=2) + "\n")
     print(f"JSON: {out}")
 
 

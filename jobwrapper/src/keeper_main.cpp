@@ -24,6 +24,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/trace.hpp"
 #include "core/zstd_file.hpp"
 #include "jobwrapper/capped_output.hpp"
 #include "jobwrapper/job_spec.hpp"
@@ -180,9 +181,14 @@ class Keeper {
   Keeper(KeeperRequest rq, KeeperLog& log) : rq_(std::move(rq)), log_(log) {}
 
   int run() {
-    block_signals();
-    if (!start_payload()) return 127;
+    {
+      trace::Phase timed("keeper.start");
+      block_signals();
+      if (!start_payload()) return 127;
+    }
+    payload_start_ = Clock::now();
     while (out_.open() || err_.open() || !ended_) step();
+    trace::Phase timed("keeper.close");
     close_streams();
     return 0;
   }
@@ -318,6 +324,8 @@ class Keeper {
     struct rusage ru {};
     if (::wait4(pid_, &status, WNOHANG, &ru) != pid_) return;
     ended_ = true;
+    trace::add("keeper.payload", Clock::now() - payload_start_);
+    trace::Phase timed("keeper.record_end");
     if (WIFEXITED(status)) rec_.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) rec_.signal = WTERMSIG(status);
     auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
@@ -359,7 +367,10 @@ class Keeper {
       o.finish();
       r.bytes = o.total_bytes();
       r.dropped_bytes = o.dropped_bytes();
-      if (rq_.compress_logs) r.path = compress_file_zstd(o.path()).filename().string();
+      if (rq_.compress_logs) {
+        trace::Phase timed("keeper.compress");
+        r.path = compress_file_zstd(o.path()).filename().string();
+      }
     } catch (const std::exception& e) {
       log_.line(std::string("cannot finalise payload output: ") + e.what());
       if (rec_.error.empty()) rec_.error = std::string("payload output: ") + e.what();
@@ -387,6 +398,7 @@ class Keeper {
   bool store_failed_ = false;
   bool peek_dirty_ = false;
   Clock::time_point last_peek_{};
+  Clock::time_point payload_start_{};
 };
 
 }  // namespace
@@ -394,6 +406,7 @@ class Keeper {
 int keeper_main(int argc, char** argv) {
   // A fault injected into the pilot is the pilot's: the keeper must not die of the same count.
   ::unsetenv("PILOT_FAILPOINT");
+  trace::set_process("keep");
   KeeperRequest rq;
   try {
     rq = parse_keeper_arguments(args_of(argc, argv));

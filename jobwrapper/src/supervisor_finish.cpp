@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include "core/trace.hpp"
 #include "supervisor_state.hpp"
 
 namespace pilot::jobwrapper {
@@ -39,6 +40,8 @@ void Supervisor::State::maybe_finish() {
 
 void Supervisor::State::finish() {
   if (finished) return;
+  if (reaped) trace::add("job.after_payload", Clock::now() - end_seen);
+  trace::Phase timed("job.finish");
   account();
   if (rec.reason)
     rec.outcome = *rec.reason == Reason::stop_requested ? Outcome::stopped : Outcome::killed;

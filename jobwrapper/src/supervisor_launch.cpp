@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/find_executable.hpp"
+#include "core/trace.hpp"
 #include "jobwrapper/environment.hpp"
 #include "launch_setup.hpp"
 #include "supervisor_state.hpp"
@@ -50,6 +51,7 @@ std::vector<std::string> without_marker(const std::vector<std::string>& env) {
 }  // namespace
 
 void Supervisor::State::start() {
+  trace::Phase timed("job.start");
   prepare_job_directory();
   write_prepared_record();
   Command cmd;
@@ -99,6 +101,7 @@ std::optional<std::string> Supervisor::State::resolve_command(Command& cmd) cons
 std::optional<std::string> Supervisor::State::setup_tracking() {
   rec.tracking = "proc";
   if (spec.tracking == Tracking::proc) return std::nullopt;
+  trace::Phase timed("job.cgroup");
   std::string why;
   try {
     if (auto place = find_own_cgroup_place(spec.cgroup_root, spec.proc_root)) {
@@ -145,6 +148,7 @@ KeeperRequest Supervisor::State::keeper_request(const Command& cmd) const {
 }
 
 std::optional<std::string> Supervisor::State::spawn(const Command& cmd) {
+  trace::Phase timed("job.keeper_start");
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return "cannot create the keeper's control pipe";
   UniqueFd control_w(fds[1]);

@@ -94,6 +94,7 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   std::atomic<bool> finished = false;  // also read by other threads through finished()
   enum class Phase { running, stop_signal, term, kill } phase = Phase::running;
   Clock::time_point start_time;
+  Clock::time_point end_seen;  // the payload's end read from the keeper (trace phases only)
   double start_epoch = 0;
   double cpu_s = 0, cpu_user_s = 0, cpu_sys_s = 0;
 

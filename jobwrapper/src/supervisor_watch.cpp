@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/signals.hpp"
+#include "core/trace.hpp"
 #include "jobwrapper/workdir_probe.hpp"
 #include "supervisor_state.hpp"
 
@@ -117,6 +118,8 @@ void Supervisor::State::payload_ended() {
   }
   if (!k || k->state == KeeperState::started) return;
   reaped = true;
+  end_seen = Clock::now();
+  trace::add("job.payload", end_seen - start_time);
   tree->root_ended(k->cpu_user_seconds, k->cpu_system_seconds);
   rec.exit_code = k->exit_code;
   rec.signal = k->signal;

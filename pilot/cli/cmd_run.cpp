@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include <iostream>
+#include <optional>
 
 #include "agent/agent.hpp"
 #include "agent/config.hpp"
@@ -12,6 +13,7 @@
 #include "agent/startup.hpp"
 #include "cli.hpp"
 #include "core/error.hpp"
+#include "core/trace.hpp"
 #include "jobwrapper/container.hpp"
 
 namespace pilot::cli {
@@ -121,7 +123,9 @@ int exit_code(const agent::AgentSummary& summary) {
 
 int run_agent_command(Cli& cli, const RunOptions& o) {
   auto log = cli.logger("pilot");
+  std::optional<trace::Phase> configuration(std::in_place, "startup.configuration");
   auto config = effective_config(o);
+  configuration.reset();
   if (o.print_config) {
     std::cout << agent::config_to_json(config).dump(2) << '\n';
     return 0;

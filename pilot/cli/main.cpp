@@ -2,10 +2,13 @@
 
 #include "cli.hpp"
 #include "core/error.hpp"
+#include "core/trace.hpp"
 #include "core/version.hpp"
 #include "jobwrapper/keeper.hpp"
 
 int main(int argc, char** argv) {
+  // ci/bench's start-up breakdown: from its exec of the binary to here.
+  pilot::trace::add("main", {});
   // The payload keeper is this binary re-executed by the supervisor: it starts before anything
   // else so that what it holds is only what it needs (jobwrapper/keeper.hpp).
   if (argc > 1 && argv[1] == pilot::jobwrapper::kKeeperCommand)
@@ -40,6 +43,8 @@ int main(int argc, char** argv) {
     std::cerr << "pilot: error: " << e.what() << '\n';
     return pilot::cli::kExitUsage;
   }
+  if (auto subs = cli.app.get_subcommands(); !subs.empty())
+    pilot::trace::set_process(subs.front()->get_name().c_str());
   try {
     return cli.run();
   } catch (const std::exception& e) {

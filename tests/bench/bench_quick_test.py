@@ -56,6 +56,40 @@ def check_series(name, s, unit, lo, hi):
     return errors
 
 
+# Phases a trivial job of the local queue passes through once at least (core/trace.hpp names).
+JOB_PHASES = ("queue.claim", "queue.status", "queue.file", "job.prepare", "job.start", "job.keeper_start",
+              "job.payload", "job.finish", "keeper.start", "keeper.payload", "fs.write_atomic", "fs.fsync")
+
+
+def check_breakdowns(b, metrics):
+    errors = []
+    for key in ("startup", "jobs_1_slot", "jobs_4_slots"):
+        if key not in b:
+            errors.append(f"breakdowns: no '{key}'")
+    parts = b.get("startup", {}).get("parts", {})
+    for part in ("exec to main()", "startup.configuration", "startup.platform", "tls.handshake",
+                 "diset.proposal", "the arguments to the server's receipt"):
+        if part not in parts:
+            errors.append(f"breakdowns.startup: no part '{part}' in {sorted(parts)}")
+    # The parts are consecutive: they add up to the measured start-up (a median of sums against
+    # the median of the whole, so within the spread of the runs).
+    whole = metrics.get("startup_to_first_request", {})
+    if parts and whole and not whole["min"] * 0.5 <= sum(parts.values()) <= whole["max"] * 1.5:
+        errors.append(f"breakdowns.startup: parts add up to {sum(parts.values())} ms, the whole is "
+                      f"{whole['min']}-{whole['max']} ms")
+    for key in ("jobs_1_slot", "jobs_4_slots"):
+        phases = b.get(key, {}).get("phases", {})
+        for name in JOB_PHASES:
+            r = phases.get(name)
+            if not r:
+                errors.append(f"breakdowns.{key}: no phase '{name}'")
+            elif r["per_job"] < 1 or not 0 <= r["ms_per_job"] < 60e3:
+                errors.append(f"breakdowns.{key}.{name}: implausible {r}")
+        if phases.get("keeper.start", {}).get("process") != "keep":
+            errors.append(f"breakdowns.{key}: keeper.start not from the keeper process")
+    return errors
+
+
 def main():
     source, pilot, toymc = sys.argv[1:4]
     with tempfile.TemporaryDirectory(prefix="bench-quick-test.") as tmp:
@@ -91,6 +125,7 @@ def main():
     for c in y.get("cycles", []) + y.get("reference", {}).get("cycles", []):
         if not 0 < c["kept_cpu_s"] <= c["payload_cpu_s"] + 1e-6 or c["kept_events"] <= 0:
             errors.append(f"reclaim_yield: implausible cycle {c}")
+    errors += check_breakdowns(data.get("breakdowns", {}), metrics)
     if "extrapolated" not in metrics.get("cpu_per_hour", {}).get("note", ""):
         errors.append("cpu_per_hour: the note does not say it is extrapolated")
     for e in errors:

@@ -3,11 +3,13 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <optional>
 
 #include <boost/asio/post.hpp>
 
 #include "agent_loop.hpp"
 #include "core/signals.hpp"
+#include "core/trace.hpp"
 #include "lost_jobs.hpp"
 #include "mjf/local_files.hpp"
 
@@ -59,11 +61,13 @@ AgentSummary Agent::run() {
   // Blocked by `pilot run` until now, so a signal sent during start-up waits for the handler
   // instead of killing the pilot; the worker thread keeps them blocked (created blocked).
   stop_signals_mask(SIG_UNBLOCK);
+  std::optional<trace::Phase> recovery(std::in_place, "agent.recovery");
   recover_lost_jobs({s_.workdir, s_.proc_root, grace_s(), budget_view().cpu_power_hs06.value_or(0),
                      agent_source(), log_, worker_, summary_, recovery_locks_,
                      [this](const std::filesystem::path& dir, const jobwrapper::JobRecord& rec) {
                        return adopt_job(dir, rec);
                      }});
+  recovery.reset();
   watch_budget();
   asio::post(ctx_, [this] { try_request(); });
   ctx_.run();

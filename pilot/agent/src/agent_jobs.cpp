@@ -9,6 +9,7 @@
 #include "agent/job_dirs.hpp"
 #include "agent_loop.hpp"
 #include "core/fs.hpp"
+#include "core/trace.hpp"
 #include "core/version.hpp"
 #include "jobs/jdl.hpp"
 #include "jobs/job_description.hpp"
@@ -73,6 +74,7 @@ void Agent::hand_back_unstarted(const jobs::MatchedJob& m, const std::string& wh
 }
 
 void Agent::start_job(jobs::MatchedJob m) {
+  trace::Phase timed("agent.start_job");
   log_.info("job matched", {{"job_id", m.id}});
   ++summary_.jobs_matched;
   // DIRAC's JobAgent: the job is received (its status stays Matched) and described.
@@ -134,6 +136,7 @@ void Agent::prepare_job(jobs::MatchedJob m, jobs::JobDescription d, int processo
   ++preparing_;
   auto jobdir = job_dir(s_.workdir, m.id);
   worker_.post([this, m = std::move(m), d = std::move(d), processors, jobdir]() mutable {
+    trace::Phase timed("job.prepare");
     jobs::PreparedJob prepared;
     std::string minor, error;
     try {
@@ -179,6 +182,7 @@ void Agent::on_prepared(jobs::MatchedJob m, jobs::JobDescription d, int processo
 
 void Agent::launch_job(const jobs::MatchedJob& m, jobs::JobDescription d, int processors,
                        const std::filesystem::path& jobdir, const jobs::PreparedJob& prepared) {
+  trace::Phase timed("agent.launch_job");
   auto job = std::make_unique<RunningJob>();
   job->id = m.id;
   job->description = std::move(d);
@@ -295,6 +299,7 @@ void Agent::on_commands(const std::string& id, const std::vector<jobs::Command>&
 void Agent::job_finished(const std::string& id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
+  trace::Phase timed("agent.job_finished");
   auto& job = *it->second;
   auto& rec = job.supervisor->record();
   std::optional<mc::McResult> result;

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include "agent_loop.hpp"
+#include "core/trace.hpp"
 #include "mjf/local_files.hpp"
 
 namespace pilot::agent {
@@ -62,6 +63,7 @@ std::vector<jobs::ResourceRequest> Agent::requests_for_free_slots() const {
 // The strategies in order until one matches.
 void Agent::request_on_worker(std::vector<jobs::ResourceRequest> requests) {
   worker_.post([this, requests = std::move(requests)] {
+    trace::Phase timed("agent.request");
     std::optional<jobs::MatchedJob> match;
     std::string error;
     bool refused = false;

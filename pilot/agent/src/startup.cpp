@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/filesystem_space.hpp"
 #include "core/fs.hpp"
+#include "core/trace.hpp"
 #include "dirac/credentials.hpp"
 #include "dirac/dirac_job_source.hpp"
 #include "dirac/proxy_manager.hpp"
@@ -365,24 +366,26 @@ void open_job_source(StartupState& s) {
 
 struct StartupStep {
   const char* name;
+  const char* trace_name;  // core/trace.hpp: ci/bench's start-up breakdown
   void (*run)(StartupState&);
   bool dirac_only;
 };
 
 // In the order of the DIRAC pilot's commands; each step may read what the ones before it found.
 constexpr StartupStep kSteps[] = {
-    {"node check", check_node, false},
-    {"credentials", check_credentials, true},
-    {"DIRAC runtime", find_dirac_runtime, false},
-    {"platform", probe_platform, false},
-    {"budget", read_budget, false},
-    {"pilot reference", name_pilot, false},
-    {"resource description", describe_resource, false},
-    {"job source", open_job_source, false},
+    {"node check", "startup.node_check", check_node, false},
+    {"credentials", "startup.credentials", check_credentials, true},
+    {"DIRAC runtime", "startup.dirac_runtime", find_dirac_runtime, false},
+    {"platform", "startup.platform", probe_platform, false},
+    {"budget", "startup.budget", read_budget, false},
+    {"pilot reference", "startup.pilot_reference", name_pilot, false},
+    {"resource description", "startup.resource", describe_resource, false},
+    {"job source", "startup.job_source", open_job_source, false},
 };
 
 void run_step(StartupState& s, const StartupStep& step) {
   auto t0 = std::chrono::steady_clock::now();
+  trace::Phase timed(step.trace_name);
   try {
     step.run(s);
   } catch (const std::exception& e) {

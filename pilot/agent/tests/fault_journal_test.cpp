@@ -30,10 +30,13 @@ struct JournalRun : pilot::agent::test::LocalQueue {
                   "\"; Arguments = \"--cpu-ms-per-event 10\"; JobType = \"MCSimulation\";"
                   " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 30; ]");
   }
-  // A plain job: a script that counts its runs in <dir>/<name> and exits with `exit_code`.
-  std::string submit_plain(const std::string& name, int exit_code) const {
-    auto script =
-        pilot::test::write_counting_script(dir.path(), name, "exit " + std::to_string(exit_code));
+  // A plain job: a script that counts its runs in <dir>/<name>, sleeps `sleep_s` and exits with
+  // `exit_code`.
+  std::string submit_plain(const std::string& name, int exit_code, int sleep_s = 0) const {
+    auto script = pilot::test::write_counting_script(
+        dir.path(), name,
+        (sleep_s ? "sleep " + std::to_string(sleep_s) + "; " : "") + "exit " +
+            std::to_string(exit_code));
     return submit("[ Executable = \"/bin/sh\"; Arguments = \"" + script.string() +
                   "\"; CPUTime = 600 ]");
   }
@@ -117,7 +120,9 @@ TEST_CASE(
     JournalRun r;
     auto a = r.submit_mc();
     auto b = r.submit_mc();
-    auto ok = r.submit_plain("ok", 0);
+    // It outlives a restart (the MC jobs take a fraction of a second), so that some of the
+    // steps kill the pilot while it runs and its successor takes it over, on any machine load.
+    auto ok = r.submit_plain("ok", 0, 1);
     auto bad = r.submit_plain("bad", 3);
     if (!kill_at_step(r, n)) break;  // past the last step: the run ended by itself
     // The pilot recovering the jobs dies too, early in its recovery and filing (every other

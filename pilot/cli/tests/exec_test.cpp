@@ -1,5 +1,6 @@
 // `pilot exec` end to end: the built binary, real payloads, real signals.
 #include <catch2/catch.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/fs.hpp"
@@ -210,4 +211,46 @@ TEST_CASE("a lost pilot's job cgroup is emptied and removed by the pilot that re
   CHECK_FALSE(process_alive(child));
   CHECK_FALSE(std::filesystem::exists(cgroup_dir));
   if (process_alive(child)) ::kill(child, SIGKILL);
+}
+
+TEST_CASE("PILOT_TRACE: the pilot and its payload's keeper each append their phase timings") {
+  pilot::TempDir d("jwtrace");
+  auto trace = d.path() / "trace.jsonl";
+  auto r = run_pilot({"exec", "--workdir", (d.path() / "j").string(), "--json", "--", "/bin/true"},
+                     {{"PILOT_TRACE", trace.string()}});
+  REQUIRE(r.exit_code == 0);
+  std::map<std::string, nlohmann::json> by_process;
+  auto text = pilot::read_file(trace).value_or("");
+  std::size_t start = 0;
+  for (auto nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
+    auto line = nlohmann::json::parse(text.substr(start, nl - start));
+    by_process[line["process"].get<std::string>()] = line["phases"];
+    start = nl + 1;
+  }
+  INFO(text);
+  REQUIRE(by_process.count("exec"));
+  REQUIRE(by_process.count("keep"));
+  const auto& exec = by_process["exec"];
+  for (auto phase : {"main", "job.start", "job.keeper_start", "job.payload", "job.finish",
+                     "fs.write_atomic", "fs.fsync"})
+    CHECK(exec.contains(phase));
+  for (auto phase : {"keeper.start", "keeper.payload", "keeper.close", "keeper.compress"})
+    CHECK(by_process["keep"].contains(phase));
+  // Two fsyncs per atomic write (the file and its directory), and the keeper's phase is inside
+  // the pilot's wait for it.
+  CHECK(exec["fs.fsync"]["n"].get<int>() >= 2 * exec["fs.write_atomic"]["n"].get<int>());
+  CHECK(exec["job.keeper_start"]["ns"].get<std::int64_t>() >=
+        by_process["keep"]["keeper.start"]["ns"].get<std::int64_t>());
+  CHECK(exec["main"]["first_ns"].get<std::int64_t>() <=
+        exec["job.start"]["first_ns"].get<std::int64_t>());
+}
+
+TEST_CASE("an unwritable PILOT_TRACE is said once on stderr and changes nothing else") {
+  pilot::TempDir d("jwtrace");
+  auto r = run_pilot({"exec", "--workdir", (d.path() / "j").string(), "--", "/bin/true"},
+                     {{"PILOT_TRACE", (d.path() / "no" / "such" / "dir" / "t.jsonl").string()}});
+  CHECK(r.exit_code == 0);
+  auto said = r.err.find("cannot append the phase timings");
+  REQUIRE(said != std::string::npos);
+  CHECK(r.err.find("cannot append the phase timings", said + 1) == std::string::npos);
 }

@@ -5,7 +5,10 @@
 
 #include "diset_channel.hpp"
 
+#include <optional>
+
 #include "core/error.hpp"
+#include "core/trace.hpp"
 
 namespace pilot::dirac::detail {
 
@@ -21,8 +24,10 @@ std::unique_ptr<DisetSession> open_diset_session(const std::string& url,
   Value proposal = s_ok(list({list({u.path, options.setup, options.vo}),
                               list({std::string(action_type), std::string(action)}),
                               options.credentials.host ? "hosts" : "", options.client_version}));
+  std::optional<trace::Phase> timed(std::in_place, "diset.proposal");
   s->channel.send(proposal, "sending the proposal");
   Reply accepted = parse_reply(s->channel.receive("waiting for the proposal's answer"), where);
+  timed.reset();
   if (!accepted.ok) {
     std::string msg =
         where + ": the server refused the call: " + accepted.message +

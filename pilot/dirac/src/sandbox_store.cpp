@@ -131,7 +131,7 @@ std::uint64_t download_once(const std::string& url, const std::string& reference
     }
     Reply result = parse_reply(s->channel.receive("waiting for the transfer's result"), where);
     if (!result.ok) refused(where, result);
-    if (::fsync(out.get()) != 0) throw_errno("cannot sync " + tmp.string(), errno);
+    sync_file(out.get(), tmp);
   } catch (...) {  // the partial download goes whatever failed; the error itself is rethrown
     ::unlink(tmp.c_str());
     throw;

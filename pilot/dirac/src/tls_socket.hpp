@@ -33,6 +33,7 @@ class TlsSocket {
 
  private:
   [[noreturn]] void fail_io(int rc, std::string_view step);
+  void quick_ack();
   void wait(int ssl_error, Clock::time_point deadline, std::string_view step);
 
   std::string where_;

@@ -45,7 +45,7 @@ void copy_regular_file(const fs::path& from, const fs::path& to) {
       done += w;
     }
   }
-  if (::fsync(out.get()) != 0) throw_errno("cannot fsync " + to.string(), errno);
+  sync_file(out.get(), to);
 }
 
 // Work-directory files an OutputSandbox entry names: the entry itself, or its glob matches.

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/trace.hpp"
 #include "job_results.hpp"
 #include "queue_store.hpp"
 
@@ -87,6 +88,7 @@ bool LocalQueue::adopt_job(const std::string& job_id, const std::filesystem::pat
 }
 
 std::optional<MatchedJob> LocalQueue::request_job(const ResourceRequest& request) {
+  trace::Phase timed("queue.claim");
   std::lock_guard lock(mutex_);
   std::vector<std::string> ids;
   std::error_code ec;
@@ -238,6 +240,7 @@ std::vector<OrphanJob> LocalQueue::recover_orphans() {
 }
 
 void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& update) {
+  trace::Phase timed("queue.status");
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
@@ -250,6 +253,7 @@ void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& updat
 
 void LocalQueue::set_parameters(
     const std::string& job_id, const std::vector<std::pair<std::string, std::string>>& parameters) {
+  trace::Phase timed("queue.parameters");
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
@@ -260,6 +264,7 @@ void LocalQueue::set_parameters(
 
 std::vector<Command> LocalQueue::heartbeat(const std::string& job_id,
                                            const nlohmann::json& dynamic_data) {
+  trace::Phase timed("queue.heartbeat");
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
@@ -298,6 +303,7 @@ void LocalQueue::file_results(const fs::path& dir, const std::string& job_id,
 }
 
 void LocalQueue::finish_job(const std::string& job_id, const FinishedJob& job) {
+  trace::Phase timed("queue.file");
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);

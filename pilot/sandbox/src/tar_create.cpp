@@ -194,7 +194,7 @@ void create_tar_bz2(const std::filesystem::path& output,
     TarWriter tar(fd.get(), output.string());
     for (const auto& m : members) tar.add(m.source, m.name, true);
     tar.finish();
-    if (::fsync(fd.get()) != 0) throw_errno("cannot sync " + tmp.string(), errno);
+    sync_file(fd.get(), tmp);
   } catch (...) {  // the temporary archive goes whatever failed; the error itself is rethrown
     ::unlink(tmp.c_str());
     throw;

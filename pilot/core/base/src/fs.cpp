@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/failpoint.hpp"
+#include "core/trace.hpp"
 
 namespace pilot {
 namespace {
@@ -50,7 +51,13 @@ std::optional<std::string> read_file(const std::filesystem::path& path, std::siz
   return out;
 }
 
+void sync_file(int fd, const std::filesystem::path& path) {
+  trace::Phase timed("fs.fsync");
+  if (::fsync(fd) != 0) throw_errno("cannot fsync " + path.string(), errno);
+}
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view data, int mode) {
+  trace::Phase timed("fs.write_atomic");
   auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmpXXXXXX")).string();
   UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
@@ -59,7 +66,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
     write_all(fd.get(), data, tmpl);
     if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
       throw_errno("cannot set the mode of " + tmpl, errno);
-    if (::fsync(fd.get()) != 0) throw_errno("cannot fsync " + tmpl, errno);
+    sync_file(fd.get(), tmpl);
     fd = UniqueFd();
     if (::rename(tmpl.c_str(), path.c_str()) != 0)
       throw_errno("cannot rename " + tmpl + " to " + path.string(), errno);
@@ -68,7 +75,11 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
     throw;
   }
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd) ::fsync(dfd.get());
+  if (dfd) {
+    // Best effort: a file system that cannot sync a directory has already renamed durably.
+    trace::Phase dir_timed("fs.fsync");
+    ::fsync(dfd.get());
+  }
   failpoint("journal");
 }
 

@@ -90,7 +90,7 @@ CompressedCopy compress_tail(const std::filesystem::path& from, const std::files
   if (!out) throw_errno("cannot create " + tmp.string(), errno);
   try {
     compress_stream(in.get(), copy.bytes - skip, out.get(), level, copy, from, tmp);
-    if (::fsync(out.get()) != 0) throw_errno("cannot fsync " + tmp.string(), errno);
+    sync_file(out.get(), tmp);
     out = UniqueFd();
     if (::rename(tmp.c_str(), to.c_str()) != 0)
       throw_errno("cannot rename " + tmp.string() + " to " + to.string(), errno);
