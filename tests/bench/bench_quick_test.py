@@ -57,7 +57,7 @@ def check_series(name, s, unit, lo, hi):
 
 
 # Phases a trivial job of the local queue passes through once at least (core/trace.hpp names).
-JOB_PHASES = ("queue.claim", "queue.status", "queue.file", "job.prepare", "job.start", "job.keeper_start",
+JOB_PHASES = ("queue.claim", "queue.report", "queue.file", "job.prepare", "job.start", "job.keeper_start",
               "job.payload", "job.finish", "keeper.start", "keeper.payload", "fs.write_atomic", "fs.fsync")
 
 

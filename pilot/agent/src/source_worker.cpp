@@ -18,28 +18,54 @@ SourceWorker::SourceWorker(jobs::JobSource& source, log::Logger log)
     : source_(source), log_(std::move(log)) {}
 
 void SourceWorker::post(std::function<void()> call) {
+  {
+    std::lock_guard lock(batch_mutex_);
+    open_batch_.reset();  // reports made after this call go after it
+  }
   asio::post(*pool_, std::move(call));
 }
 
 void SourceWorker::status(const std::string& id, jobs::StatusUpdate u) {
   u.time = std::chrono::system_clock::now();
-  post([this, id, u] {
-    try {
-      source_.set_status(id, u);
-    } catch (const std::exception& e) {
-      log_.warn("status report failed", {{"job_id", id}, {"error", e.what()}});
-    }
-  });
+  queue_report(id, jobs::JobReport{std::move(u), {}});
 }
 
 void SourceWorker::parameters(const std::string& id, JobParameters params) {
-  post([this, id, params = std::move(params)] {
+  queue_report(id, jobs::JobReport{std::nullopt, std::move(params)});
+}
+
+void SourceWorker::queue_report(const std::string& id, jobs::JobReport report) {
+  std::lock_guard lock(batch_mutex_);
+  if (open_batch_ && !open_batch_->started) {
+    open_batch_->reports.emplace_back(id, std::move(report));
+    return;
+  }
+  open_batch_ = std::make_shared<ReportBatch>();
+  open_batch_->reports.emplace_back(id, std::move(report));
+  asio::post(*pool_, [this, batch = open_batch_] { deliver(*batch); });
+}
+
+// Each job's consecutive reports in one call; a failure is logged and the others still go.
+void SourceWorker::deliver(ReportBatch& batch) {
+  std::vector<std::pair<std::string, jobs::JobReport>> reports;
+  {
+    std::lock_guard lock(batch_mutex_);
+    batch.started = true;
+    reports = std::move(batch.reports);
+  }
+  for (std::size_t i = 0; i < reports.size();) {
+    const std::string& id = reports[i].first;
+    std::vector<jobs::JobReport> run;
+    for (; i < reports.size() && reports[i].first == id; ++i)
+      run.push_back(std::move(reports[i].second));
     try {
-      source_.set_parameters(id, params);
+      source_.report(id, run);
     } catch (const std::exception& e) {
-      log_.warn("parameter report failed", {{"job_id", id}, {"error", e.what()}});
+      log_.warn("job report failed", {{"job_id", id},
+                                      {"reports", static_cast<std::int64_t>(run.size())},
+                                      {"error", e.what()}});
     }
-  });
+  }
 }
 
 void SourceWorker::finish_unstarted(const std::string& id, jobs::FinishedJob f) {
@@ -53,9 +79,10 @@ void SourceWorker::finish_unstarted(const std::string& id, jobs::FinishedJob f) 
 }
 
 void SourceWorker::final_report(const std::string& id, JobParameters params, jobs::FinishedJob f) {
-  post([this, id, params = std::move(params), f = std::move(f)] {
+  // With the final statuses just made, in one write where the source can.
+  if (!params.empty()) queue_report(id, jobs::JobReport{std::nullopt, std::move(params)});
+  post([this, id, f = std::move(f)] {
     try {
-      source_.set_parameters(id, params);
       source_.finish_job(id, f);
     } catch (const std::exception& e) {
       log_.warn("final report failed", {{"job_id", id}, {"error", e.what()}});

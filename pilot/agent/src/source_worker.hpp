@@ -4,7 +4,9 @@
 // and a job's reports reach the server in the order they were made. A failed report is logged
 // and left to the source's own buffer (the source's contract keeps it on disk). At the end,
 // finish() delivers what is left and gives up on a server that does not answer once the pilot
-// has been signalled.
+// has been signalled. Reports made one after another, with no other call posted between them,
+// go to the source together (JobSource::report: the local queue writes them in one go), still
+// in order and at the place of the first.
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -70,6 +73,13 @@ class SourceWorker {
   bool finish(double retry_s, std::optional<std::string> signalled);
 
  private:
+  // Reports made since the last other call was posted, delivered by one task on the worker.
+  struct ReportBatch {
+    std::vector<std::pair<std::string, jobs::JobReport>> reports;  // job id, report
+    bool started = false;  // taken by the worker: the next report starts a new batch
+  };
+  void queue_report(const std::string& id, jobs::JobReport report);
+  void deliver(ReportBatch& batch);
   void deliver_reports(double retry_s);
   void mark_reported(const std::filesystem::path& dir);
 
@@ -78,6 +88,8 @@ class SourceWorker {
   // Created while `pilot run` blocks the stop signals, so its thread never takes them. Held by
   // pointer so that a pilot ending during a server's silence can leave the thread behind.
   std::unique_ptr<boost::asio::thread_pool> pool_ = std::make_unique<boost::asio::thread_pool>(1);
+  std::mutex batch_mutex_;
+  std::shared_ptr<ReportBatch> open_batch_;  // guarded by batch_mutex_
   std::atomic<bool> abandon_{false};
   std::atomic<bool> done_{false};  // set by the worker, which may outlive the agent's run()
   bool stopped_waiting_ = false;

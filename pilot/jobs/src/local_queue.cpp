@@ -240,26 +240,29 @@ std::vector<OrphanJob> LocalQueue::recover_orphans() {
 }
 
 void LocalQueue::set_status(const std::string& job_id, const StatusUpdate& update) {
-  trace::Phase timed("queue.status");
+  report(job_id, {JobReport{update, {}}});
+}
+
+void LocalQueue::report(const std::string& job_id, const std::vector<JobReport>& reports) {
+  trace::Phase timed("queue.report");
   std::lock_guard lock(mutex_);
   auto dir = running_dir(job_id);
   auto status = queue::read_status(dir);
   // A pilot killed after filing the job but before moving it left it here; the pilot recovering
   // it reports it again, and the first filing stands.
   if (queue::filed(status)) return;
-  queue::apply_status(status, update);
+  for (const auto& r : reports) {
+    if (r.status)
+      queue::apply_status(status, *r.status);
+    else
+      for (const auto& [name, value] : r.parameters) status["parameters"][name] = value;
+  }
   queue::write_status(dir, status);
 }
 
 void LocalQueue::set_parameters(
     const std::string& job_id, const std::vector<std::pair<std::string, std::string>>& parameters) {
-  trace::Phase timed("queue.parameters");
-  std::lock_guard lock(mutex_);
-  auto dir = running_dir(job_id);
-  auto status = queue::read_status(dir);
-  if (queue::filed(status)) return;  // reported again by the pilot recovering it
-  for (const auto& [name, value] : parameters) status["parameters"][name] = value;
-  queue::write_status(dir, status);
+  report(job_id, {JobReport{std::nullopt, parameters}});
 }
 
 std::vector<Command> LocalQueue::heartbeat(const std::string& job_id,

@@ -57,6 +57,12 @@ struct StatusUpdate {
   std::string source = "JobWrapper";
 };
 
+// One of a job's reports as the agent makes them: a status, or parameters.
+struct JobReport {
+  std::optional<StatusUpdate> status;                           // set: a status report
+  std::vector<std::pair<std::string, std::string>> parameters;  // else: parameters
+};
+
 // A command the server sent with a heartbeat reply, e.g. {"Kill", ...}.
 struct Command {
   std::string name;
@@ -123,6 +129,10 @@ class JobSource {
   virtual void set_parameters(
       const std::string& job_id,
       const std::vector<std::pair<std::string, std::string>>& parameters) = 0;
+  // Reports of one job made one after another, in order. By default one set_status or
+  // set_parameters each, every one tried (a failure throws pilot::Error naming the failures once
+  // all were tried); a source that can deliver them in one write overrides it (the local queue).
+  virtual void report(const std::string& job_id, const std::vector<JobReport>& reports);
   // `dynamic_data` holds DIRAC's heartbeat keys (CPUConsumed, WallClockTime, MemoryUsed, ...).
   virtual std::vector<Command> heartbeat(const std::string& job_id,
                                          const nlohmann::json& dynamic_data) = 0;

@@ -77,6 +77,8 @@ class LocalQueue final : public JobSource {
                           const std::filesystem::path& jobdir) override;
   void maintain_job(const std::string&) override {}
   void set_status(const std::string& job_id, const StatusUpdate& update) override;
+  // One read and one write of status.json for all of them.
+  void report(const std::string& job_id, const std::vector<JobReport>& reports) override;
   void set_parameters(const std::string& job_id,
                       const std::vector<std::pair<std::string, std::string>>& parameters) override;
   // Returns {"Kill"} once `pilot queue kill` asked for the job to be stopped.
