@@ -157,6 +157,41 @@ def vm_hwm_kb(pid):
     return None
 
 
+def smaps_rollup_kb(pid):
+    """The kernel's memory accounting of one process (/proc/<pid>/smaps_rollup), in kB; {} when
+    it is gone."""
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            out[name] = int(value.split()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
+
+
+def memory_parts(pilot_pid):
+    """What the pilot's and its keepers' resident sets hold (MB): the binary's clean file pages
+    (shared by all of them) against each one's own dirty memory."""
+    pilot = smaps_rollup_kb(pilot_pid)
+    ks = [m for m in (smaps_rollup_kb(k) for k in keepers(pilot_pid)) if m]
+    if not pilot or not ks:
+        return None
+    mb = lambda kb: kb / 1024
+    return {"keepers": len(ks),
+            "pilot RSS": mb(pilot["Rss"]),
+            "pilot RSS: clean file pages (the binary's code and constants)":
+                mb(pilot["Shared_Clean"] + pilot["Private_Clean"]),
+            "pilot RSS: of those, shared with its keepers": mb(pilot["Shared_Clean"]),
+            "pilot RSS: its own memory (private dirty: heap, stacks, data)": mb(pilot["Private_Dirty"]),
+            "pilot PSS": mb(pilot["Pss"]),
+            "keeper RSS (mean)": mb(sum(k["Rss"] for k in ks) / len(ks)),
+            "keeper own memory (private dirty, mean)": mb(sum(k["Private_Dirty"] for k in ks) / len(ks)),
+            "keeper PSS (mean)": mb(sum(k["Pss"] for k in ks) / len(ks)),
+            "pilot and keepers: PSS in all": mb(pilot["Pss"] + sum(k["Pss"] for k in ks)),
+            "pilot and keepers: own memory in all": mb(pilot["Private_Dirty"] + sum(k["Private_Dirty"] for k in ks))}
+
+
 def stat_times(pid):
     """(own CPU s, reaped children's CPU s) of a process, readable while it is a zombie."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -374,8 +409,12 @@ class Bench:
                 p = subprocess.Popen(self.run_argv(queue, work, n), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
                 peak = keeper_peak = 0
+                parts = None
                 while p.poll() is None:
                     peak = max(peak, vm_hwm_kb(p.pid) or 0)
+                    # Once every payload runs (its keeper with it), what the memory holds.
+                    if n > 1 and (not parts or parts["keepers"] < n):
+                        parts = memory_parts(p.pid) or parts
                     if n == 1:
                         keeper_peak = max([keeper_peak] + [vm_hwm_kb(k) or 0 for k in keepers(p.pid)])
                     time.sleep(0.05)
@@ -384,6 +423,13 @@ class Bench:
                 started = len(list(work.glob("job_*")))
                 if started != n:
                     raise BenchError(f"pilot run with {n} slots ran {started} payloads, not {n}")
+                if n > 1:
+                    if not parts:
+                        raise BenchError(f"no keeper seen below pilot run with {n} payloads")
+                    self.breakdowns.setdefault("memory", {
+                        "what": f"pilot run supervising {n} payloads (sleep), while all {n} ran: "
+                                "smaps_rollup of the pilot and its keepers, MB",
+                        "parts": parts})
                 rss.append(peak / 1024)
                 ref.append(self.python_rss_kb() / 1024)
                 if n == 1:
@@ -661,6 +707,10 @@ def breakdown_text(breakdowns):
     lines = []
     for key, b in breakdowns.items():
         lines.append(f"{key}: {b['what']}")
+        if key == "memory":
+            for part, v in b["parts"].items():
+                lines.append(f"  {part:<64} {fmt(v):>7}{'' if part == 'keepers' else ' MB'}")
+            continue
         if "parts" in b:
             total = sum(b["parts"].values())
             for part, ms in b["parts"].items():

@@ -63,7 +63,7 @@ JOB_PHASES = ("queue.claim", "queue.report", "queue.file", "job.prepare", "job.s
 
 def check_breakdowns(b, metrics):
     errors = []
-    for key in ("startup", "jobs_1_slot", "jobs_4_slots"):
+    for key in ("startup", "jobs_1_slot", "jobs_4_slots", "memory"):
         if key not in b:
             errors.append(f"breakdowns: no '{key}'")
     parts = b.get("startup", {}).get("parts", {})
@@ -77,6 +77,11 @@ def check_breakdowns(b, metrics):
     if parts and whole and not whole["min"] * 0.5 <= sum(parts.values()) <= whole["max"] * 1.5:
         errors.append(f"breakdowns.startup: parts add up to {sum(parts.values())} ms, the whole is "
                       f"{whole['min']}-{whole['max']} ms")
+    memory = b.get("memory", {}).get("parts", {})
+    if memory.get("keepers") != 8:
+        errors.append(f"breakdowns.memory: not taken while the 8 keepers ran: {memory}")
+    elif not 0 < memory["pilot RSS: its own memory (private dirty: heap, stacks, data)"] < memory["pilot RSS"]:
+        errors.append(f"breakdowns.memory: implausible {memory}")
     for key in ("jobs_1_slot", "jobs_4_slots"):
         phases = b.get(key, {}).get("phases", {})
         for name in JOB_PHASES:

@@ -6,6 +6,17 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 PILOT_RELEASE_BIN=$pilot PILOT_RELEASE_DIR=$tmp/dist bash "$src/ci/release"
+# What each library puts into the binary, from the release build's link map.
+python3 - "$tmp/dist/pilot-size.json" "$pilot" <<'PY' || exit 1
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+parts = d["parts"]
+ok = d["total"] > 0 and sum(parts.values()) == d["total"] and "libcrypto.a" in parts
+# Allocated sections cannot exceed the unstripped file.
+ok = ok and d["total"] <= os.path.getsize(sys.argv[2])
+if not ok:
+    sys.exit(f"FAIL: implausible size per library: total {d['total']}, {sorted(parts)[:10]}")
+PY
 mkdir -p "$tmp/node" "$tmp/work"
 tar -C "$tmp/node" -xzf "$tmp"/dist/pilot-*.tar.gz
 rel=$(echo "$tmp"/node/pilot-*)
