@@ -18,9 +18,11 @@ namespace pilot::test {
 
 PilotProcess::PilotProcess(const std::vector<std::string>& args,
                            const std::filesystem::path& output_dir,
-                           const std::map<std::string, std::string>& env)
+                           const std::map<std::string, std::string>& env,
+                           const std::vector<std::string>& wrapper)
     : out_(output_dir / "pilot.stdout"), err_(output_dir / "pilot.stderr") {
-  std::vector<std::string> argv_s{pilot_binary()};
+  std::vector<std::string> argv_s = wrapper;
+  argv_s.push_back(pilot_binary());
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());

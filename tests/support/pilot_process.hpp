@@ -22,8 +22,11 @@ namespace pilot::test {
 
 class PilotProcess {
  public:
+  // `wrapper`, when given, is a command that runs the pilot with the rest of its arguments (a
+  // changed environment the pilot cannot tell from a real one: tests/payloads/no_pidfd.cpp).
   PilotProcess(const std::vector<std::string>& args, const std::filesystem::path& output_dir,
-               const std::map<std::string, std::string>& env = {});
+               const std::map<std::string, std::string>& env = {},
+               const std::vector<std::string>& wrapper = {});
   ~PilotProcess();
   PilotProcess(const PilotProcess&) = delete;
   PilotProcess& operator=(const PilotProcess&) = delete;

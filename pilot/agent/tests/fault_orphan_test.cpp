@@ -188,3 +188,88 @@ TEST_CASE(
   CHECK(q.show(id)["status"] == "Done");
   CHECK(pilot::read_file(q.dir.path() / "orphan").value_or("never") == "1\n");
 }
+
+TEST_CASE(
+    "agent faults: a lost pilot's running MC job is not adopted by a pilot whose slot ends first: "
+    "it is stopped at an event boundary and filed with its events, once") {
+  pilot::agent::test::LocalQueue q("pilot-fault-orphan-late");
+  auto id = q.submit("[ Executable = \"" + std::string(TOYMC_BIN) +
+                     "\"; Arguments = \"--cpu-ms-per-event 25\"; JobType = \"MCSimulation\";"
+                     " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 2000; ]");
+  auto args = q.run_args({"--set", "grace_s=5", "--watch-period", "0.2"});
+  auto job_dir = q.work() / ("job_" + id);
+  {
+    pilot::test::PilotProcess first(args, q.dir.path());
+    REQUIRE(pilot::test::wait_until([&] { return pilot::test::checkpointed_events(job_dir) >= 2; },
+                                    30s));
+    first.signal(SIGKILL);
+    REQUIRE(first.wait(10s));
+  }
+  auto rec = jw::load_job_record(job_dir);
+  REQUIRE(rec);
+  REQUIRE(::kill(rec->pid, 0) == 0);
+  auto checkpointed = pilot::test::checkpointed_events(job_dir);
+
+  // Its slot ends within the grace: adopting the job would only mean stopping it at once.
+  auto late = args;
+  late.insert(late.end(), {"--set", "wall_limit_s=3"});
+  auto r = pilot::test::run_pilot(late);
+  INFO(r.err.substr(0, 6000));
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("a lost pilot's job is not adopted"));
+  CHECK_THAT(r.err, Catch::Contains("the slot ends before it could"));
+  CHECK_THAT(r.err, !Catch::Contains("adopted a lost pilot's running job"));
+  CHECK(::kill(rec->pid, 0) != 0);
+  auto st = q.show(id);
+  INFO(st.dump(1));
+  REQUIRE(st["state"] == "done");
+  CHECK(st["status"] == "Done");
+  auto events = std::stoll(st["parameters"].value("NumberOfEvents", std::string("-1")));
+  CHECK(events >= checkpointed);
+  CHECK(events < 2000);
+  CHECK(events == pilot::test::count_lines(job_dir / "toymc.out"));
+  int finals = 0;
+  for (const auto& h : st["history"])
+    if (h["status"] == "Done" || h["status"] == "Failed") ++finals;
+  CHECK(finals == 1);
+}
+
+TEST_CASE(
+    "agent faults: on a kernel without pidfd_open a lost pilot's running job is adopted and "
+    "watched by polling, and filed with its exit once it ends") {
+  pilot::agent::test::LocalQueue q("pilot-fault-orphan-nopidfd");
+  auto script = pilot::test::write_counting_script(q.dir.path(), "orphan",
+                                                   "echo before; sleep 3; echo after; exit 0");
+  auto id = q.submit("[ Executable = \"/bin/sh\"; Arguments = \"" + script.string() +
+                     "\"; CPUTime = 600 ]");
+  auto args = q.run_args();
+  auto job_dir = q.work() / ("job_" + id);
+  kill_pilot_while_running(args, q.dir.path(), job_dir);
+  auto rec = jw::load_job_record(job_dir);
+  REQUIRE(rec);
+  REQUIRE(::kill(rec->pid, 0) == 0);
+
+  pilot::test::PilotProcess second(args, q.dir.path(), {}, {NO_PIDFD_BIN});
+  auto rc = second.wait(60s);
+  INFO(second.err().substr(0, 6000));
+  REQUIRE(rc);
+  CHECK(*rc == 0);
+  CHECK_THAT(second.err(), Catch::Contains("adopted a lost pilot's running job"));
+  CHECK_THAT(second.err(), Catch::Contains("no pidfds on this kernel"));
+  auto st = q.show(id);
+  INFO(st.dump(1));
+  CHECK(st["status"] == "Done");
+  CHECK(pilot::read_file(q.dir.path() / "orphan").value_or("never") == "1\n");
+  int finals = 0;
+  for (const auto& h : st["history"])
+    if (h["status"] == "Done" || h["status"] == "Failed") ++finals;
+  CHECK(finals == 1);
+  auto final_rec = jw::load_job_record(job_dir);
+  REQUIRE(final_rec);
+  CHECK(final_rec->pid == rec->pid);
+  CHECK(final_rec->exit_code == 0);
+  CHECK(final_rec->stdout_log.bytes == std::string("before\nafter\n").size());
+  CHECK(final_rec->extra["lost_pilot"]["adopted"].size() == 1);
+  auto summary = pilot::test::last_json_line(second.out());
+  CHECK(summary["jobs_adopted"] == 1);
+}
