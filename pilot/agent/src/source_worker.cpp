@@ -25,6 +25,12 @@ void SourceWorker::post(std::function<void()> call) {
   asio::post(*pool_, std::move(call));
 }
 
+// A final status is stamped as status() stamps: it is made after the statuses reported just
+// before it, and must not carry the earlier time at which the agent worked it out.
+void SourceWorker::stamp_now(jobs::FinishedJob& f) {
+  if (f.final_status) f.final_status->time = std::chrono::system_clock::now();
+}
+
 void SourceWorker::status(const std::string& id, jobs::StatusUpdate u) {
   u.time = std::chrono::system_clock::now();
   queue_report(id, jobs::JobReport{std::move(u), {}});
@@ -69,6 +75,7 @@ void SourceWorker::deliver(ReportBatch& batch) {
 }
 
 void SourceWorker::finish_unstarted(const std::string& id, jobs::FinishedJob f) {
+  stamp_now(f);
   post([this, id, f = std::move(f)] {
     try {
       source_.finish_job(id, f);
@@ -79,6 +86,7 @@ void SourceWorker::finish_unstarted(const std::string& id, jobs::FinishedJob f) 
 }
 
 void SourceWorker::final_report(const std::string& id, JobParameters params, jobs::FinishedJob f) {
+  stamp_now(f);
   // With the final statuses just made, in one write where the source can.
   if (!params.empty()) queue_report(id, jobs::JobReport{std::nullopt, std::move(params)});
   post([this, id, f = std::move(f)] {

@@ -55,10 +55,10 @@ class SourceWorker {
 
   void status(const std::string& id, jobs::StatusUpdate update);  // stamped now
   void parameters(const std::string& id, JobParameters params);
-  // A job that ends before its payload started: finish_job only.
+  // A job that ends before its payload started: finish_job only, its final status stamped now.
   void finish_unstarted(const std::string& id, jobs::FinishedJob job);
   // Parameters and results, then the mark in job.json that keeps a restarted pilot from
-  // reporting the job again.
+  // reporting the job again. The job's final status is stamped now, as status() stamps.
   void final_report(const std::string& id, JobParameters params, jobs::FinishedJob job);
 
   // The worker is held by a server that does not answer: its calls give up, what they carried
@@ -73,6 +73,7 @@ class SourceWorker {
   bool finish(double retry_s, std::optional<std::string> signalled);
 
  private:
+  static void stamp_now(jobs::FinishedJob& job);
   // Reports made since the last other call was posted, delivered by one task on the worker.
   struct ReportBatch {
     std::vector<std::pair<std::string, jobs::JobReport>> reports;  // job id, report

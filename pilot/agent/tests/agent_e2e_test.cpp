@@ -59,6 +59,7 @@ TEST_CASE("agent: several jobs in sequence, each reported Done with its paramete
     CHECK(st["minor_status"] == "Execution Complete");
     CHECK_FALSE(param(st, "TotalCPUTime(s)").empty());
     CHECK_FALSE(param(st, "WallClockTime(s)").empty());
+    pilot::agent::test::check_history_in_time_order(st);
   }
 }
 

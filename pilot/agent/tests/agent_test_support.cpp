@@ -40,6 +40,16 @@ json LocalQueue::show(const std::string& id) const {
   return json::parse(r.out);
 }
 
+void check_history_in_time_order(const json& status) {
+  const auto& history = status.at("history");
+  // The queue's stamps are UTC with microseconds, all of one width: text order is time order.
+  for (std::size_t i = 1; i < history.size(); ++i) {
+    INFO("history entry " << i << " of job " << status.value("id", "?") << ": " << history[i].dump()
+                          << " after " << history[i - 1].dump());
+    CHECK(history[i].at("time").get<std::string>() >= history[i - 1].at("time").get<std::string>());
+  }
+}
+
 std::vector<std::string> LocalQueue::run_args(const std::vector<std::string>& extra) const {
   return with_common_options(
       {"run", "--queue", queue().string(), "--workdir", work().string(), "--json"}, extra);

@@ -30,6 +30,10 @@ struct LocalQueue {
   std::vector<std::string> run_args(const std::vector<std::string>& extra = {}) const;
 };
 
+// Checks (Catch CHECKs) that each entry of a job's history, as `show` returns it, is stamped no
+// earlier than the one before it: the order DIRAC's JobLoggingDB sorts them in is their order.
+void check_history_in_time_order(const nlohmann::json& status);
+
 // `args` (a pilot's command line) with its work directory replaced: a pilot started over the
 // same queue elsewhere, as pilot-bootstrap.sh does on every start.
 std::vector<std::string> with_workdir(std::vector<std::string> args,

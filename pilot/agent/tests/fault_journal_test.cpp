@@ -83,6 +83,7 @@ void check_filed_once(const JournalRun& r, const std::string& id) {
   REQUIRE(st["state"] == "done");
   CHECK(st["status"] == "Done");
   CHECK(final_statuses(st) == std::multiset<std::string>{"Done/Execution Complete"});
+  pilot::agent::test::check_history_in_time_order(st);
   auto events = std::stoll(st["parameters"].value("NumberOfEvents", std::string("-1")));
   // The events of the attempt that was filed: its directory's output (an earlier attempt that
   // made nothing was set aside, lost_* or earlier_*).
@@ -99,6 +100,7 @@ void check_plain_filed_once(const JournalRun& r, const std::string& id, const st
   auto finals = final_statuses(st);
   CHECK(finals.size() == 1);
   CHECK(st["status"] == (exit_code == 0 ? "Done" : "Failed"));
+  pilot::agent::test::check_history_in_time_order(st);
   auto rec = nlohmann::json::parse(pilot::read_file(r.queue() / "done" / id / "job.json").value());
   CHECK(rec["exit_code"] == exit_code);
   // It ran, and at most once more for each time it was handed back (a payload caught as it
