@@ -230,11 +230,12 @@ std::vector<std::filesystem::path> remove_abandoned_job_cgroups(
     // Named "pilot-job-<job marker>" by the supervisor.
     auto name = entry.path().filename().string();
     constexpr std::string_view prefix = "pilot-job-";
-    auto pilot = name.starts_with(prefix)
-                     ? marker_pilot(std::string_view(name).substr(prefix.size()))
-                     : std::nullopt;
-    if (!pilot || *pilot == ::getpid() || !entry.is_directory(ec)) continue;
-    if (std::filesystem::exists(proc_root / std::to_string(*pilot), ec)) continue;
+    if (!name.starts_with(prefix)) continue;
+    auto pilot = marker_pilot(std::string_view(name).substr(prefix.size()));
+    if (!pilot) continue;
+    const pid_t pid = *pilot;
+    if (pid == ::getpid() || !entry.is_directory(ec)) continue;
+    if (std::filesystem::exists(proc_root / std::to_string(pid), ec)) continue;
     auto procs = read_optional(entry.path() / "cgroup.procs");
     if (procs && procs->find_first_not_of(" \n") != std::string::npos) continue;
     if (::rmdir(entry.path().c_str()) == 0) removed.push_back(entry.path());

@@ -113,10 +113,11 @@ McJob mc_job_from_record(const jw::JobRecord& record) {
   McJob job;
   auto integer = [&](const char* key, std::int64_t max) {
     auto v = mc.find(key);
-    auto n = v == mc.end() ? std::nullopt : json_number<std::int64_t>(*v);
-    if (!n || *n < 0 || *n > max)
+    std::int64_t n = -1;
+    if (v != mc.end()) n = json_number<std::int64_t>(*v).value_or(-1);
+    if (n < 0 || n > max)
       throw Error(where + ": '" + key + "' is not an integer from 0 to " + std::to_string(max));
-    return *n;
+    return n;
   };
   try {
     job.events_requested = integer("events_requested", std::numeric_limits<std::int64_t>::max());
