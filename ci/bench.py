@@ -157,6 +157,18 @@ def vm_hwm_kb(pid):
     return None
 
 
+def max_rss_kb(argv):
+    """The peak RSS of a command run to its end, as GNU time reports it. Not wait4 from here: a
+    child's ru_maxrss starts from the resident set of the process that forked it (this Python, 18
+    MB), which exec does not reset."""
+    with tempfile.NamedTemporaryFile("r") as out:
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *argv], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            raise BenchError(f"{argv[0]} exited {r.returncode}: {r.stderr.decode()[-2000:]}")
+        return int(out.read().split()[-1])
+
+
 def smaps_rollup_kb(pid):
     """The kernel's memory accounting of one process (/proc/<pid>/smaps_rollup), in kB; {} when
     it is gone."""
@@ -342,7 +354,7 @@ class Bench:
                     "--set", "stop_after_failed_matches=1", "--set", "polling_s=0.1", "--set", "cpu_power_hs06=10",
                     "--set", "wall_limit_s=100000", "--set", "min_free_disk_mb=10",
                     "--set", "min_proxy_lifetime_s=600", "--set", f"drain_file={self.tmp / 'no-drain'}"]
-            pilot_ms, ref_ms, parts = [], [], []
+            pilot_ms, ref_ms, parts, rss_mb, ref_rss_mb = [], [], [], [], []
             for i in range(self.a.runs_startup + 1):  # the first run warms the caches, not counted
                 seen = len(record.read_text().splitlines()) if record.exists() else 0
                 work, trace = self.path("startup-work"), self.path("startup-trace")
@@ -358,6 +370,10 @@ class Bench:
                 if i:
                     pilot_ms.append((req[0]["received"] - t0) * 1e3)
                     ref_ms.append(python_pass_ms())
+                    # Once more, untimed: its peak RSS with TLS to DIRAC set up and its calls made.
+                    rss_mb.append(max_rss_kb([self.pilot, "--log-level", "warn", "run", "--workdir",
+                                              str(self.path("startup-work")), *base]) / 1024)
+                    ref_rss_mb.append(self.python_rss_kb() / 1024)
                     run = [ph for proc, ph in read_trace(trace) if proc == "run"]
                     if not run:
                         raise BenchError(f"pilot run {i} wrote no phase timings to {trace}")
@@ -371,7 +387,10 @@ class Bench:
             "parts": {k: statistics.median(p.get(k, 0.0) for p in parts) for k in dict.fromkeys(k for p in parts for k in p)}}
         return {"startup_to_first_request": metric(
             "pilot run: exec to the Matcher request received (fake DIRAC, TLS)", summary(pilot_ms, "ms"),
-            "python3 -c pass", summary(ref_ms, "ms"))}
+            "python3 -c pass", summary(ref_ms, "ms")),
+            "peak_rss_dirac_tls": metric(
+                "pilot run peak RSS (GNU time) against the fake DIRAC: TLS contexts, DISET and HTTPS calls, "
+                "no job", summary(rss_mb, "MB"), "python3 -c pass peak RSS", summary(ref_rss_mb, "MB"))}
 
     # ------------------------------------------------------------ probes
 
@@ -391,10 +410,7 @@ class Bench:
     # ------------------------------------------------------------ supervision cost
 
     def python_rss_kb(self):
-        p = subprocess.Popen(["python3", "-c", "pass"])
-        _, _, ru = os.wait4(p.pid, 0)
-        p.returncode = 0
-        return ru.ru_maxrss
+        return max_rss_kb(["python3", "-c", "pass"])
 
     def supervision(self):
         out = {}

@@ -2,12 +2,14 @@
 // configured.
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/find_executable.hpp"
@@ -57,9 +59,7 @@ void Supervisor::State::start() {
   Command cmd;
   if (auto why = resolve_command(cmd)) return launch_failed(*why);
   if (auto why = setup_tracking()) return launch_failed(*why);
-  if (auto why = launch(cmd)) return launch_failed(*why);
-  mark_running();
-  start_watching();
+  launch(std::move(cmd));
 }
 
 void Supervisor::State::prepare_job_directory() {
@@ -118,18 +118,70 @@ std::optional<std::string> Supervisor::State::setup_tracking() {
   return std::nullopt;
 }
 
-std::optional<std::string> Supervisor::State::launch(const Command& cmd) {
-  auto failure = spawn(cmd);
-  if (failure && cgroup && spec.tracking == Tracking::automatic && !payload_started_unseen) {
+// The keeper's answer (whether the payload runs) is awaited on the io_context: another job's
+// events are not held up while this one's payload is forked, moved into its cgroup and exec'd.
+void Supervisor::State::launch(Command cmd) {
+  keeper_spawned_at = Clock::now();
+  if (auto why = spawn(cmd)) return launch_refused(std::move(cmd), *why);
+  starting = true;
+  await_keeper_answer(std::make_shared<Command>(std::move(cmd)));
+}
+
+void Supervisor::State::await_keeper_answer(std::shared_ptr<Command> cmd) {
+  if (auto nl = control_lines.find('\n'); nl != std::string::npos) {
+    auto line = control_lines.substr(0, nl);
+    control_lines.erase(0, nl + 1);
+    return keeper_answered(std::move(*cmd), line);
+  }
+  auto self = weak_from_this();
+  control.async_read_some(asio::buffer(control_chunk),
+                          [self, cmd](boost::system::error_code ec, std::size_t n) {
+                            auto s = self.lock();
+                            // Not starting any more: abandoned meanwhile, which read the answer
+                            // itself.
+                            if (!s || !s->starting || ec == asio::error::operation_aborted) return;
+                            s->control_lines.append(s->control_chunk.data(), n);
+                            if (!ec) return s->await_keeper_answer(cmd);
+                            // It ended, or closed its end: whatever it said before.
+                            auto said = std::move(s->control_lines);
+                            s->control_lines.clear();
+                            s->keeper_answered(std::move(*cmd), said);
+                          });
+}
+
+void Supervisor::State::keeper_answered(Command cmd, const std::string& first) {
+  starting = false;
+  trace::add("job.keeper_start", Clock::now() - keeper_spawned_at);
+  auto msg = parse_keeper_message(first);
+  if (msg && msg->kind == KeeperMessage::Kind::started) {
+    pid = msg->pid;
+    return payload_running();
+  }
+  launch_refused(std::move(cmd), keeper_failure(first, msg));
+}
+
+void Supervisor::State::launch_refused(Command cmd, const std::string& why) {
+  if (cgroup && spec.tracking == Tracking::automatic && !payload_started_unseen) {
     // A cgroup that looked writable may still refuse the move (delegation rules): /proc
     // tracking is the fallback, not a reason to lose the job.
     note(log::Level::warn, "launch into the job cgroup failed; retrying with /proc tracking",
-         {{"error", *failure}, {"cgroup", cgroup->dir().string()}});
+         {{"error", why}, {"cgroup", cgroup->dir().string()}});
     cgroup.reset();
     rec.tracking = "proc";
-    failure = spawn(cmd);
+    return launch(std::move(cmd));
   }
-  return failure;
+  launch_failed(why);
+}
+
+void Supervisor::State::payload_running() {
+  mark_running();
+  start_watching();
+  if (hooks.on_started && wrapper) hooks.on_started(*wrapper);
+  if (deferred_stop && !finished) {
+    auto [reason, detail] = std::move(*deferred_stop);
+    deferred_stop.reset();
+    begin_stop(reason, detail);
+  }
 }
 
 KeeperRequest Supervisor::State::keeper_request(const Command& cmd) const {
@@ -148,7 +200,6 @@ KeeperRequest Supervisor::State::keeper_request(const Command& cmd) const {
 }
 
 std::optional<std::string> Supervisor::State::spawn(const Command& cmd) {
-  trace::Phase timed("job.keeper_start");
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return "cannot create the keeper's control pipe";
   UniqueFd control_w(fds[1]);
@@ -169,12 +220,11 @@ std::optional<std::string> Supervisor::State::spawn(const Command& cmd) {
     return "cannot start the payload's keeper " + keeper.string() + ": " + e.what();
   }
   control_w = UniqueFd();  // from now on the pipe's end of file is the keeper's
-  auto first = first_control_line();
-  auto msg = parse_keeper_message(first);
-  if (msg && msg->kind == KeeperMessage::Kind::started) {
-    pid = msg->pid;
-    return std::nullopt;
-  }
+  return std::nullopt;
+}
+
+std::string Supervisor::State::keeper_failure(const std::string& first,
+                                              const std::optional<KeeperMessage>& msg) {
   // It exits at once after a failure: reaped here, so that no zombie is left.
   int status = 0;
   ::waitpid(keeper_pid, &status, 0);
@@ -214,13 +264,30 @@ std::string Supervisor::State::first_control_line() {
       control_lines.erase(0, nl + 1);
       return line;
     }
-    // A plain read: the descriptor is still blocking, and another job's SIGCHLD interrupts it
-    // (asio's synchronous read reports EINTR as an error).
+    // A plain read (asio made the descriptor non-blocking: waited for with poll); another
+    // job's SIGCHLD interrupts it.
     ssize_t n = ::read(control.native_handle(), control_chunk.data(), control_chunk.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return control_lines;  // what it said before it ended, if anything
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{control.native_handle(), POLLIN, 0};
+      ::poll(&p, 1, -1);
+      continue;
+    }
+    if (n <= 0) return std::exchange(control_lines, std::string());  // what it said, if anything
     control_lines.append(control_chunk.data(), static_cast<std::size_t>(n));
   }
+}
+
+void Supervisor::State::finish_start_now() {
+  starting = false;
+  auto first = first_control_line();
+  auto msg = parse_keeper_message(first);
+  if (msg && msg->kind == KeeperMessage::Kind::started) {
+    pid = msg->pid;
+    mark_running();
+    return;
+  }
+  launch_failed(keeper_failure(first, msg));
 }
 
 void Supervisor::State::mark_running() {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -85,6 +86,11 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   // reaped: the payload has ended (its keeper says so); keeper_done: the keeper has ended too,
   // the payload's streams are closed.
   bool started = false, reaped = false, keeper_done = false, draining = false;
+  // The keeper runs and its answer is awaited; a stop asked meanwhile is applied once the payload
+  // runs.
+  bool starting = false;
+  std::optional<std::pair<Reason, std::string>> deferred_stop;
+  Clock::time_point keeper_spawned_at;
   bool payload_started_unseen = false;  // stop_unseen_payload
   // Adopted from a lost pilot (supervisor_adopt.cpp) when its keeper is known by its record.
   bool without_pidfds = false;     // the kernel has none: the polls look every second
@@ -129,13 +135,23 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   std::optional<std::string> resolve_command(Command& cmd) const;
   // nullopt when tracking is set up; else why the job cannot be tracked as configured.
   std::optional<std::string> setup_tracking();
-  // nullopt when the payload runs; else why it could not be started.
-  std::optional<std::string> launch(const Command& cmd);
-  // Starts the keeper, which starts the payload; waits for its first control line.
+  // Starts the keeper; its answer comes to keeper_answered on the io_context.
+  void launch(Command cmd);
+  // Starts the keeper, which starts the payload; nullopt, or why the keeper could not start.
   std::optional<std::string> spawn(const Command& cmd);
   KeeperRequest keeper_request(const Command& cmd) const;
-  // Blocks: the keeper says at once whether the payload started.
+  void await_keeper_answer(std::shared_ptr<Command> cmd);
+  // `first`: the keeper's first control line (or all it said before it ended).
+  void keeper_answered(Command cmd, const std::string& first);
+  // The keeper did not start the payload: reaped, and why (with what stop_unseen_payload did).
+  std::string keeper_failure(const std::string& first, const std::optional<KeeperMessage>& msg);
+  // Once more with /proc tracking when the job cgroup was the trouble; else the launch failed.
+  void launch_refused(Command cmd, const std::string& why);
+  void payload_running();
+  // Blocks until the keeper's first control line (or its end).
   std::string first_control_line();
+  // The supervisor goes away while the keeper's answer is awaited: waited for here.
+  void finish_start_now();
   // A keeper that died without a word may have started the payload (keeper.json says so): it is
   // killed, and the launch not retried. What to add to the launch failure.
   std::string stop_unseen_payload();

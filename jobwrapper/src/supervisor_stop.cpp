@@ -11,6 +11,7 @@
 namespace pilot::jobwrapper {
 
 void Supervisor::State::begin_stop(Reason reason, const std::string& detail) {
+  if (starting && !deferred_stop) deferred_stop.emplace(reason, detail);
   if (finished || !started) return;
   if (phase != Phase::running) {
     note(log::Level::info, "stop already in progress; request ignored",
@@ -63,6 +64,7 @@ void Supervisor::State::escalate(int sig) {
 
 void Supervisor::State::abandon() noexcept {
   try {
+    if (starting) finish_start_now();
     if (!started || finished) return;
     note(log::Level::error, "supervisor destroyed while the payload ran; killing the tree");
     for (int i = 0; i < 50; ++i) {

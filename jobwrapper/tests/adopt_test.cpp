@@ -28,9 +28,12 @@ jw::JobRecord start_and_lose_pilot(const jw::JobSpec& spec) {
   REQUIRE(pilot >= 0);
   if (pilot == 0) {
     pilot::process::asio::io_context ctx;
-    jw::Supervisor sup(ctx, spec, {}, {});
+    jw::Hooks hooks;
+    hooks.on_started = [](jw::Supervisor&) { ::raise(SIGKILL); };
+    jw::Supervisor sup(ctx, spec, std::move(hooks), {});
     sup.start();
-    ::raise(SIGKILL);
+    ctx.run();
+    ::_exit(1);  // not started
   }
   int status = 0;
   REQUIRE(::waitpid(pilot, &status, 0) == pilot);

@@ -229,6 +229,33 @@ TEST_CASE("a payload that stops on the stop signal ends the job gracefully, sign
   CHECK(pilot::read_zstd_file(d.path() / "job" / "std.out.zst") == "stopping\n");
 }
 
+TEST_CASE("a stop requested before the keeper said the payload runs is applied once it runs") {
+  pilot::TempDir d("jwsup");
+  auto s = sh(d, "while :; do sleep 0.05; done");
+  pilot::process::asio::io_context ctx;
+  bool started_first = false;
+  jw::Hooks hooks;
+  jw::Supervisor* seen = nullptr;
+  hooks.on_started = [&](jw::Supervisor& sup) {
+    seen = &sup;
+    started_first = sup.record().signals_sent.empty() && sup.pid() > 1;
+  };
+  jw::Supervisor sup(ctx, s, std::move(hooks), {});
+  sup.start();
+  CHECK(sup.pid() == 0);  // the keeper's answer comes on the io_context
+  sup.request_stop("before it ran");
+  ctx.run();
+  CHECK(seen == &sup);
+  CHECK(started_first);
+  const auto& rec = sup.record();
+  CHECK(rec.outcome == jw::Outcome::stopped);
+  CHECK(rec.reason == jw::Reason::stop_requested);
+  CHECK(rec.reason_detail == "before it ran");
+  REQUIRE_FALSE(rec.signals_sent.empty());
+  CHECK(rec.signals_sent[0].signal == "SIGINT");
+  CHECK(rec.signals_sent[0].target == "group");
+}
+
 TEST_CASE("a launcher that dies of the stop signal leaves its child the grace to finish its stop") {
   // As dirac-jobexec does: it dies of SIGUSR1 at once, its step (same process group) takes a
   // moment to finish its event and write its summary.

@@ -15,6 +15,7 @@ from pathlib import Path
 # metric: (unit, lowest sane value, highest sane value)
 EXPECTED = {
     "startup_to_first_request": ("ms", 0, 60e3),
+    "peak_rss_dirac_tls": ("MB", 0.5, 1000),
     "platform_json": ("ms", 0, 60e3),
     "features_json": ("ms", 0, 60e3),
     "peak_rss_1_payload": ("MB", 0.5, 1000),

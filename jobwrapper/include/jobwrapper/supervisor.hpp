@@ -33,6 +33,8 @@ struct Hooks {
   std::function<void(Supervisor&, const TreeUsage&)> on_poll;
   std::function<void(const Heartbeat&)> on_heartbeat;  // every JobSpec::heartbeat_s
   std::function<void(const JobRecord&)> on_finished;   // the final record, already saved
+  // Once, when the payload runs (job.json says running, pid() is its pid). Not for adopted jobs.
+  std::function<void(Supervisor&)> on_started;
 };
 
 class Supervisor {
@@ -44,9 +46,10 @@ class Supervisor {
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Prepares the job directory, writes job.json (prepared), launches the payload (running).
-  // A launch failure finishes the job with outcome launch_failed; only a job directory that
-  // cannot be made or written throws pilot::Error.
+  // Prepares the job directory, writes job.json (prepared) and starts the payload's keeper. Its
+  // answer is awaited on the io_context: the payload runs (job.json running, hooks.on_started),
+  // or the job finishes with outcome launch_failed. A stop requested before it runs is applied
+  // once it does. Only a job directory that cannot be made or written throws pilot::Error.
   void start();
 
   // Takes over a job a lost pilot started and cannot finish (its record, which

@@ -233,6 +233,10 @@ jw::Hooks Agent::job_hooks(RunningJob& job) {
   hooks.on_heartbeat = [this, id = job.id](const jw::Heartbeat& h) {
     send_heartbeat(id, jw::to_json(h));
   };
+  hooks.on_started = [this, id = job.id](jw::Supervisor& sup) {
+    worker_.status(id, {"", "Application", "", {}, kWrapperSource});
+    worker_.parameters(id, job_start_parameters(sup.record().pid, node_parameters_, "/"));
+  };
   hooks.on_finished = [this, id = job.id](const jw::JobRecord&) {
     // Not inside the supervisor's own callback: it is destroyed when the job is reported.
     asio::post(ctx_, [this, id] { job_finished(id); });
@@ -272,10 +276,6 @@ void Agent::start_supervisor(const jobs::MatchedJob& m, std::unique_ptr<RunningJ
     --summary_.jobs_started;
     return fail_before_start(m, "Job directory could not be prepared", e.what(),
                              std::move(description));
-  }
-  if (!sup->finished()) {
-    worker_.status(m.id, {"", "Application", "", {}, kWrapperSource});
-    worker_.parameters(m.id, job_start_parameters(sup->record().pid, node_parameters_, "/"));
   }
   if (reclaiming_) sup->request_stop("slot reclaimed");
   check_deadlines();

@@ -118,12 +118,13 @@ TEST_CASE(
   const char* steps = std::getenv("PILOT_JOURNAL_STEPS");
   bool all = steps && std::string(steps) == "all";
   // PILOT_JOURNAL_STEPS=<n>: that step alone (to chase one step's failure).
-  auto only = steps && *steps && !all ? pilot::whole_number<int>(steps) : std::nullopt;
-  if (steps && *steps && !all && !(only && *only >= 1))
+  int only = 0;  // 0: not one step alone
+  if (steps && *steps && !all) only = pilot::whole_number<int>(steps).value_or(0);
+  if (steps && *steps && !all && only < 1)
     FAIL("PILOT_JOURNAL_STEPS='" << steps << "' is neither 'all' nor a step number");
   // CI: steps 1 to 12 (claim, records, start) one by one, then every fifth.
   int checked = 0, adopted = 0;
-  for (int n = only.value_or(1);; n += (all || n < 12) ? 1 : 5) {
+  for (int n = only ? only : 1;; n += (all || n < 12) ? 1 : 5) {
     JournalRun r;
     auto a = r.submit_mc();
     auto b = r.submit_mc();
