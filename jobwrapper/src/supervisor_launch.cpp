@@ -128,11 +128,7 @@ void Supervisor::State::launch(Command cmd) {
 }
 
 void Supervisor::State::await_keeper_answer(std::shared_ptr<Command> cmd) {
-  if (auto nl = control_lines.find('\n'); nl != std::string::npos) {
-    auto line = control_lines.substr(0, nl);
-    control_lines.erase(0, nl + 1);
-    return keeper_answered(std::move(*cmd), line);
-  }
+  if (auto line = take_control_line()) return keeper_answered(std::move(*cmd), *line);
   auto self = weak_from_this();
   control.async_read_some(asio::buffer(control_chunk),
                           [self, cmd](boost::system::error_code ec, std::size_t n) {
@@ -259,11 +255,7 @@ std::string Supervisor::State::stop_unseen_payload() {
 
 std::string Supervisor::State::first_control_line() {
   for (;;) {
-    if (auto nl = control_lines.find('\n'); nl != std::string::npos) {
-      auto line = control_lines.substr(0, nl);
-      control_lines.erase(0, nl + 1);
-      return line;
-    }
+    if (auto line = take_control_line()) return *line;
     // A plain read (asio made the descriptor non-blocking: waited for with poll); another
     // job's SIGCHLD interrupts it.
     ssize_t n = ::read(control.native_handle(), control_chunk.data(), control_chunk.size());

@@ -176,6 +176,8 @@ struct Supervisor::State : std::enable_shared_from_this<Supervisor::State> {
   // ---- event sources, reaping, sampling and checks (supervisor_watch.cpp) ---------------------
   void start_watching();
   void read_control();
+  // The first whole line the keeper sent and nobody has read yet, taken out of control_lines.
+  std::optional<std::string> take_control_line();
   void handle_control_lines();
   void on_control_line(std::string_view line);
   void wait_sigchld();

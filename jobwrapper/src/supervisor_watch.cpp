@@ -19,12 +19,16 @@ void Supervisor::State::start_watching() {
   try_reap_keeper();
 }
 
+std::optional<std::string> Supervisor::State::take_control_line() {
+  auto nl = control_lines.find('\n');
+  if (nl == std::string::npos) return std::nullopt;
+  auto line = control_lines.substr(0, nl);
+  control_lines.erase(0, nl + 1);
+  return line;
+}
+
 void Supervisor::State::handle_control_lines() {
-  for (auto nl = control_lines.find('\n'); nl != std::string::npos; nl = control_lines.find('\n')) {
-    auto line = control_lines.substr(0, nl);
-    control_lines.erase(0, nl + 1);
-    on_control_line(line);
-  }
+  while (auto line = take_control_line()) on_control_line(*line);
 }
 
 void Supervisor::State::read_control() {

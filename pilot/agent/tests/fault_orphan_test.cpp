@@ -36,6 +36,31 @@ void kill_pilot_while_running(const std::vector<std::string>& args, const fs::pa
   REQUIRE(first.wait(10s));
 }
 
+// A 2000-event toy MC job (25 ms of CPU per event): it outlives the pilot killed under it.
+std::string submit_long_mc(const pilot::agent::test::LocalQueue& q) {
+  return q.submit("[ Executable = \"" + std::string(TOYMC_BIN) +
+                  "\"; Arguments = \"--cpu-ms-per-event 25\"; JobType = \"MCSimulation\";"
+                  " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 2000; ]");
+}
+
+// Starts a pilot with `args` and SIGKILLs it alone once `job_dir` has 2 events checkpointed.
+void kill_pilot_after_checkpoints(const std::vector<std::string>& args, const fs::path& cwd,
+                                  const fs::path& job_dir) {
+  pilot::test::PilotProcess first(args, cwd);
+  REQUIRE(
+      pilot::test::wait_until([&] { return pilot::test::checkpointed_events(job_dir) >= 2; }, 30s));
+  first.signal(SIGKILL);
+  REQUIRE(first.wait(10s));
+}
+
+// How many final statuses (Done or Failed) the job's history holds.
+int final_status_count(const nlohmann::json& status) {
+  int finals = 0;
+  for (const auto& h : status["history"])
+    if (h["status"] == "Done" || h["status"] == "Failed") ++finals;
+  return finals;
+}
+
 }  // namespace
 
 TEST_CASE("agent faults: a plain job that ends while its pilot is dead is filed with its exit") {
@@ -69,10 +94,7 @@ TEST_CASE("agent faults: a plain job that ends while its pilot is dead is filed 
   INFO(st.dump(1));
   CHECK(st["status"] == (exit_code == 0 ? "Done" : "Failed"));
   CHECK(pilot::read_file(q.dir.path() / "orphan").value_or("never") == "1\n");  // it ran once
-  int finals = 0;
-  for (const auto& h : st["history"])
-    if (h["status"] == "Done" || h["status"] == "Failed") ++finals;
-  CHECK(finals == 1);
+  CHECK(final_status_count(st) == 1);
   auto rec = jw::load_job_record(job_dir);
   REQUIRE(rec);
   CHECK(rec->exit_code == exit_code);
@@ -84,18 +106,10 @@ TEST_CASE(
     "agent faults: a lost pilot's running MC job runs once: pilot queue recover holds it, a "
     "pilot on a new work directory adopts it, and its reclaim stops it at an event boundary") {
   pilot::agent::test::LocalQueue q("pilot-fault-orphan-mc");
-  auto id = q.submit("[ Executable = \"" + std::string(TOYMC_BIN) +
-                     "\"; Arguments = \"--cpu-ms-per-event 25\"; JobType = \"MCSimulation\";"
-                     " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 2000; ]");
+  auto id = submit_long_mc(q);
   auto args = q.run_args({"--set", "grace_s=5", "--watch-period", "0.2"});
   auto job_dir = q.work() / ("job_" + id);
-  {
-    pilot::test::PilotProcess first(args, q.dir.path());
-    REQUIRE(pilot::test::wait_until([&] { return pilot::test::checkpointed_events(job_dir) >= 2; },
-                                    30s));
-    first.signal(SIGKILL);
-    REQUIRE(first.wait(10s));
-  }
+  kill_pilot_after_checkpoints(args, q.dir.path(), job_dir);
   auto rec = jw::load_job_record(job_dir);
   REQUIRE(rec);
   REQUIRE(rec->pid > 1);
@@ -152,10 +166,7 @@ TEST_CASE(
   CHECK(final_rec->extra["lost_pilot"]["adopted"].size() == 1);
   CHECK_FALSE(fs::exists(work2 / ("job_" + id)));
   CHECK(::kill(rec->pid, 0) != 0);
-  int finals = 0;
-  for (const auto& h : st["history"])
-    if (h["status"] == "Done" || h["status"] == "Failed") ++finals;
-  CHECK(finals == 1);
+  CHECK(final_status_count(st) == 1);
 }
 
 TEST_CASE(
@@ -193,18 +204,10 @@ TEST_CASE(
     "agent faults: a lost pilot's running MC job is not adopted by a pilot whose slot ends first: "
     "it is stopped at an event boundary and filed with its events, once") {
   pilot::agent::test::LocalQueue q("pilot-fault-orphan-late");
-  auto id = q.submit("[ Executable = \"" + std::string(TOYMC_BIN) +
-                     "\"; Arguments = \"--cpu-ms-per-event 25\"; JobType = \"MCSimulation\";"
-                     " CPUTime = 600; CPUe = 1; MaxNumberOfEvents = 2000; ]");
+  auto id = submit_long_mc(q);
   auto args = q.run_args({"--set", "grace_s=5", "--watch-period", "0.2"});
   auto job_dir = q.work() / ("job_" + id);
-  {
-    pilot::test::PilotProcess first(args, q.dir.path());
-    REQUIRE(pilot::test::wait_until([&] { return pilot::test::checkpointed_events(job_dir) >= 2; },
-                                    30s));
-    first.signal(SIGKILL);
-    REQUIRE(first.wait(10s));
-  }
+  kill_pilot_after_checkpoints(args, q.dir.path(), job_dir);
   auto rec = jw::load_job_record(job_dir);
   REQUIRE(rec);
   REQUIRE(::kill(rec->pid, 0) == 0);
@@ -228,10 +231,7 @@ TEST_CASE(
   CHECK(events >= checkpointed);
   CHECK(events < 2000);
   CHECK(events == pilot::test::count_lines(job_dir / "toymc.out"));
-  int finals = 0;
-  for (const auto& h : st["history"])
-    if (h["status"] == "Done" || h["status"] == "Failed") ++finals;
-  CHECK(finals == 1);
+  CHECK(final_status_count(st) == 1);
 }
 
 TEST_CASE(
@@ -260,10 +260,7 @@ TEST_CASE(
   INFO(st.dump(1));
   CHECK(st["status"] == "Done");
   CHECK(pilot::read_file(q.dir.path() / "orphan").value_or("never") == "1\n");
-  int finals = 0;
-  for (const auto& h : st["history"])
-    if (h["status"] == "Done" || h["status"] == "Failed") ++finals;
-  CHECK(finals == 1);
+  CHECK(final_status_count(st) == 1);
   auto final_rec = jw::load_job_record(job_dir);
   REQUIRE(final_rec);
   CHECK(final_rec->pid == rec->pid);
