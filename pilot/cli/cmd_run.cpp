@@ -40,7 +40,9 @@ std::optional<std::string> environment_value(const std::string& k) {
 void apply_demo_defaults(agent::Config& config) {
   if (config.cpu_power_hs06 <= 0) config.cpu_power_hs06 = 10;
   if (config.processors <= 0) config.processors = 2;
-  config.polling_s = std::min(config.polling_s, 1.0);
+  config.pacing.polling_s = std::min(config.pacing.polling_s, 1.0);
+  config.pacing.no_match_base_s = std::min(config.pacing.no_match_base_s, 1.0);
+  config.pacing.error_base_s = std::min(config.pacing.error_base_s, 1.0);
   config.stop_after_failed_matches = 1;
   config.min_free_disk_mb = std::min(config.min_free_disk_mb, 100.0);
 }

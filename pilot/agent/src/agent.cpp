@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <optional>
+#include <random>
 
 #include <boost/asio/post.hpp>
 
@@ -20,7 +21,6 @@ namespace {
 
 LoopLimits limits(const Config& c) {
   LoopLimits l;
-  l.polling_s = c.polling_s;
   l.stop_after_failed_matches = c.stop_after_failed_matches;
   l.max_host_failures = c.max_host_failures;
   l.max_jobs = c.max_jobs;
@@ -28,6 +28,19 @@ LoopLimits limits(const Config& c) {
   l.fill = c.fill;
   l.processors = std::max(1, c.processors);
   return l;
+}
+
+// The start-up spread and the rate limit protect a shared service; a local queue is a
+// directory of this node, and waiting on it only idles the slot.
+PacingLimits pacing_limits(const Config& c) {
+  PacingLimits p = c.pacing;
+  if (!c.uses_dirac()) p.start_spread_s = p.max_requests_per_s = 0;
+  return p;
+}
+
+std::uint64_t random_seed() {
+  std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
 }
 
 void stop_signals_mask(int how) {
@@ -46,7 +59,8 @@ Agent::Agent(AgentSetup& s)
       signals_(ctx_, SIGTERM, SIGINT, SIGUSR1),
       request_timer_(ctx_),
       give_up_timer_(ctx_),
-      policy_(limits(s.config)) {
+      policy_(limits(s.config)),
+      pacing_(pacing_limits(s.config), random_seed()) {
   signals_.add(SIGUSR2);
   slots_.total_processors = std::max(1, s.base_request.processors);
   slots_.total_memory_mb = s.base_request.max_ram_mb;
@@ -69,6 +83,7 @@ AgentSummary Agent::run() {
                      }});
   recovery.reset();
   watch_budget();
+  first_request_after_spread();
   asio::post(ctx_, [this] { try_request(); });
   ctx_.run();
   watcher_thread_.reset();

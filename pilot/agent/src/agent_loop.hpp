@@ -17,6 +17,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/job_plan.hpp"
+#include "agent/request_pacing.hpp"
 #include "agent/slots.hpp"
 #include "core/fs.hpp"
 #include "jobwrapper/supervisor.hpp"
@@ -62,6 +63,10 @@ class Agent {
 
   // --- requests (agent_requests.cpp) ---
   StopReason stop_check(std::string& detail);
+  // The pacing's clock: seconds since the agent started.
+  double pacing_now() const;
+  Clock::time_point pacing_time(double t) const;
+  void first_request_after_spread();
   void try_request();
   void wait_for_next_request();
   std::vector<jobs::ResourceRequest> requests_for_free_slots() const;
@@ -71,6 +76,8 @@ class Agent {
     bool pending = true;
     bool empty = false;
   };
+  void pace(RequestOutcome outcome);
+  double seconds_to_next_request() const;
   void on_request_result(std::optional<jobs::MatchedJob> match, const std::string& error,
                          bool refused, SourceContents contents);
 
@@ -120,6 +127,7 @@ class Agent {
   boost::asio::steady_timer give_up_timer_;  // give_up_on_source_soon
   Slots slots_;
   LoopPolicy policy_;
+  RequestPacing pacing_;
   std::optional<mjf::ResourceBudget> budget_;
   std::unique_ptr<mjf::WatcherThread> watcher_thread_;
   std::map<std::string, std::unique_ptr<RunningJob>> jobs_;

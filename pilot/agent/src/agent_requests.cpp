@@ -1,5 +1,5 @@
 // Asking the job source for work: the stop rules before each request, one request per strategy
-// that fits the free slots, on the worker thread, and the loop policy's wait after it.
+// that fits the free slots, on the worker thread, paced by the request pacing.
 
 #include <boost/asio/post.hpp>
 
@@ -22,6 +22,22 @@ StopReason Agent::stop_check(std::string& detail) {
   return policy_.before_request(work);
 }
 
+double Agent::pacing_now() const {
+  return std::chrono::duration<double>(Clock::now() - start_).count();
+}
+
+Clock::time_point Agent::pacing_time(double t) const {
+  return start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t));
+}
+
+void Agent::first_request_after_spread() {
+  double now = pacing_now();
+  next_request_ = pacing_time(pacing_.start(now));
+  if (pacing_.next_at() > now)
+    log_.info("first job request after the start-up spread",
+              {{"in_s", pacing_.next_at() - now}, {"spread_s", pacing_.limits().start_spread_s}});
+}
+
 void Agent::try_request() {
   if (stopping_ || requesting_) return maybe_finish();
   if (waiting_for_own_jobs_) return;  // job_finished calls again
@@ -34,6 +50,7 @@ void Agent::try_request() {
   auto requests = requests_for_free_slots();
   if (requests.empty()) return;  // every processor is busy: a job's end calls again
   requesting_ = true;
+  pacing_.sent(pacing_now());
   request_on_worker(std::move(requests));
 }
 
@@ -99,30 +116,45 @@ void Agent::on_request_result(std::optional<jobs::MatchedJob> match, const std::
   if (refused) {
     log_.error("the server rejects this pilot's version", {{"error", error}});
     stop(StopReason::version_mismatch, error);
+    pace(RequestOutcome::error);
   } else if (!error.empty()) {
     policy_.on_host_failure();
-    log_.warn("job request failed", {{"error", error}, {"consecutive", policy_.host_failures()}});
+    pace(RequestOutcome::error);
+    log_.warn("job request failed", {{"error", error},
+                                     {"consecutive", policy_.host_failures()},
+                                     {"next_request_in_s", seconds_to_next_request()}});
   } else if (!match && contents.empty) {
     // Nothing to wait for: every job of the source is done (the demo's queue once its jobs ran).
+    pace(RequestOutcome::nothing_pending);
     log_.info("no job matched: the job source holds none, pending or running",
               {{"source", s_.source->describe()}});
     stop(StopReason::source_empty, s_.source->describe());
   } else if (!match && !contents.pending && !jobs_.empty()) {
     // Only running jobs, this pilot's among them: asking again before one of them ends (and
     // with it, perhaps, the source's last) finds nothing either; not a failed match.
+    pace(RequestOutcome::nothing_pending);
     log_.info("no job pending: waiting for this pilot's jobs to end",
               {{"running", static_cast<std::int64_t>(jobs_.size())}});
     waiting_for_own_jobs_ = true;
   } else if (!match) {
     policy_.on_no_match();
-    log_.info("no job matched", {{"consecutive", policy_.failed_matches()}});
+    pace(RequestOutcome::no_match);
+    log_.info("no job matched", {{"consecutive", policy_.failed_matches()},
+                                 {"next_request_in_s", seconds_to_next_request()}});
   } else {
     policy_.on_match();
+    pace(RequestOutcome::match);
     start_job(std::move(*match));
   }
-  auto wait = policy_.wait_after_failure();
-  next_request_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(wait);
   try_request();
+}
+
+void Agent::pace(RequestOutcome outcome) {
+  next_request_ = pacing_time(pacing_.answered(outcome, pacing_now()));
+}
+
+double Agent::seconds_to_next_request() const {
+  return std::max(0.0, std::chrono::duration<double>(next_request_ - Clock::now()).count());
 }
 
 }  // namespace pilot::agent

@@ -35,6 +35,8 @@ Key key(std::string name, T& (*access)(Config&)) {
     const T& v = access(const_cast<Config&>(c));
     if constexpr (std::is_same_v<T, std::filesystem::path>)
       return v.string();
+    else if constexpr (std::is_same_v<T, PacingKind>)
+      return pacing_name(v);
     else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>)
       return v ? json(*v) : json();
     else
@@ -45,6 +47,10 @@ Key key(std::string name, T& (*access)(Config&)) {
     if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::filesystem::path>) {
       if (!v.is_string()) throw Error(type_error(where, "a string", v));
       out = v.get<std::string>();
+    } else if constexpr (std::is_same_v<T, PacingKind>) {
+      auto kind = v.is_string() ? pacing_from_name(v.get<std::string>()) : std::nullopt;
+      if (!kind) throw Error(type_error(where, "\"jitter\" or \"dirac\"", v));
+      out = *kind;
     } else if constexpr (std::is_same_v<T, bool>) {
       if (!v.is_boolean()) throw Error(type_error(where, "true or false", v));
       out = v.get<bool>();
@@ -110,7 +116,14 @@ const std::vector<Key>& keys() {
       PILOT_KEY("max_jobs", max_jobs),
       PILOT_KEY("stop_after_failed_matches", stop_after_failed_matches),
       PILOT_KEY("max_host_failures", max_host_failures),
-      PILOT_KEY("polling_s", polling_s),
+      PILOT_KEY("polling_s", pacing.polling_s),
+      PILOT_KEY("pacing.kind", pacing.kind),
+      PILOT_KEY("pacing.start_spread_s", pacing.start_spread_s),
+      PILOT_KEY("pacing.no_match_base_s", pacing.no_match_base_s),
+      PILOT_KEY("pacing.no_match_cap_s", pacing.no_match_cap_s),
+      PILOT_KEY("pacing.error_base_s", pacing.error_base_s),
+      PILOT_KEY("pacing.error_cap_s", pacing.error_cap_s),
+      PILOT_KEY("pacing.max_requests_per_s", pacing.max_requests_per_s),
       PILOT_KEY("min_cpu_work_left_hs06s", min_cpu_work_left_hs06s),
       PILOT_KEY("pilot_lifetime_s", pilot_lifetime_s),
       PILOT_KEY("fill", fill),

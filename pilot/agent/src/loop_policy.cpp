@@ -49,10 +49,4 @@ StopReason LoopPolicy::before_request(std::optional<double> cpu_work_left) const
   return StopReason::none;
 }
 
-std::chrono::duration<double> LoopPolicy::wait_after_failure() const {
-  if (failed_matches_ == 0 && host_failures_ == 0) return std::chrono::duration<double>(0);
-  int n = std::max(failed_matches_, host_failures_);
-  return std::chrono::duration<double>(limits_.polling_s * (n + 1) * 2);
-}
-
 }  // namespace pilot::agent

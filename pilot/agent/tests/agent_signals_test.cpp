@@ -41,7 +41,8 @@ TEST_CASE(
     FakeDirac server({"--jobs", "0"});
     pilot::TempDir dir("agent-signals");
     auto args = pilot::agent::test::faulty_server_pilot_args(server, dir.path());
-    args.insert(args.end(), {"--set", "polling_s=30", "--set", "stop_after_failed_matches=100"});
+    args.insert(args.end(), {"--set", "pacing.no_match_base_s=30", "--set",
+                             "pacing.no_match_cap_s=30", "--set", "stop_after_failed_matches=100"});
     PilotProcess p(args, dir.path());
     REQUIRE(wait_until([&] { return !server.calls("requestJob").empty(); }));
     std::optional<int> rc;

@@ -12,12 +12,15 @@ namespace pilot::agent::test {
 
 namespace {
 
-// `head`, the options every `pilot run` of these tests sets (polling every 0.1 s, stopping after
-// one failed match, 10 HS06 per processor, 10 MB of free disk enough), then `extra`.
+// `head`, the options every `pilot run` of these tests sets (back-offs of 0.1 s doubling to 2 s
+// at most, stopping after one failed match, 10 HS06 per processor, 10 MB of free disk enough),
+// then `extra`.
 std::vector<std::string> with_common_options(std::vector<std::string> head,
                                              const std::vector<std::string>& extra) {
-  head.insert(head.end(), {"--set", "polling_s=0.1", "--set", "stop_after_failed_matches=1",
-                           "--set", "cpu_power_hs06=10", "--set", "min_free_disk_mb=10"});
+  head.insert(head.end(), {"--set", "polling_s=0.1", "--set", "pacing.no_match_base_s=0.1", "--set",
+                           "pacing.no_match_cap_s=2", "--set", "pacing.error_base_s=0.1", "--set",
+                           "pacing.error_cap_s=2", "--set", "stop_after_failed_matches=1", "--set",
+                           "cpu_power_hs06=10", "--set", "min_free_disk_mb=10"});
   head.insert(head.end(), extra.begin(), extra.end());
   return head;
 }

@@ -83,6 +83,24 @@ TEST_CASE("overrides (--set): JSON values, plain strings, comma lists, dotted ke
                     Catch::Contains("'polling'") && Catch::Contains("polling_s"));
 }
 
+TEST_CASE("request pacing: pacing.* keys, the kind by name, polling_s as DIRAC's PollingTime") {
+  Config c;
+  CHECK(c.pacing.kind == pilot::agent::PacingKind::jitter);
+  c = pilot::agent::apply_override(c, "pacing.kind=dirac");
+  c = pilot::agent::apply_override(c, "polling_s=30");
+  c = pilot::agent::apply_override(c, "pacing.start_spread_s=60");
+  c = pilot::agent::apply_override(c, "pacing.error_cap_s=90");
+  CHECK(c.pacing.kind == pilot::agent::PacingKind::dirac);
+  CHECK(c.pacing.polling_s == 30);
+  CHECK(c.pacing.start_spread_s == 60);
+  CHECK(c.pacing.error_cap_s == 90);
+  CHECK(pilot::agent::config_to_json(c)["pacing"]["kind"] == "dirac");
+  CHECK_THROWS_WITH(pilot::agent::apply_override(c, "pacing.kind=linear"),
+                    Catch::Contains("pacing.kind") && Catch::Contains("\"jitter\" or \"dirac\""));
+  CHECK_THROWS_WITH(pilot::agent::apply_override(c, "pacing.no_match_base_s=-1"),
+                    Catch::Contains("pacing.no_match_base_s"));
+}
+
 TEST_CASE("the environment fills credentials the configuration does not set") {
   pilot::TempDir dir("cfg");
   pilot::write_file_atomic(dir.path() / "a.json", R"({"queue_dir": "/q"})");

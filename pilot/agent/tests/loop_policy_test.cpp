@@ -6,17 +6,6 @@ using pilot::agent::LoopLimits;
 using pilot::agent::LoopPolicy;
 using pilot::agent::StopReason;
 
-TEST_CASE("back-off after failed matches is PollingTime x (failed+1) x 2") {
-  LoopPolicy p(LoopLimits{});
-  CHECK(p.wait_after_failure().count() == 0);
-  p.on_no_match();
-  CHECK(p.wait_after_failure().count() == 80);  // 20 x 2 x 2
-  p.on_no_match();
-  CHECK(p.wait_after_failure().count() == 120);
-  p.on_match();
-  CHECK(p.wait_after_failure().count() == 0);
-}
-
 TEST_CASE("stop after StopAfterFailedMatches consecutive failures, at least the pool size") {
   LoopLimits l;
   l.stop_after_failed_matches = 3;

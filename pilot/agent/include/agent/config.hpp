@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/request_pacing.hpp"
+
 namespace pilot::agent {
 
 struct ServiceUrls {
@@ -64,7 +66,9 @@ struct Config {
   int max_jobs = 0;  // 0: unlimited
   int stop_after_failed_matches = 10;
   int max_host_failures = 3;
-  double polling_s = 20;
+  // When requests are sent (agent/request_pacing.hpp): keys pacing.*, and polling_s for
+  // DIRAC's PollingTime (pacing.kind "dirac").
+  PacingLimits pacing;
   double min_cpu_work_left_hs06s = 5000;  // DIRAC MinimumTimeLeft
   double pilot_lifetime_s = 0;            // 0: until the slot ends
   bool fill = true;                       // keep taking jobs after the first

@@ -1,9 +1,8 @@
 #pragma once
-// When the job loop waits, and when it stops (pilot-behaviour.md section 2): back-off after
-// failed matches, the stop rules, and the reason the pilot gives when it ends. Pure state, so
-// every rule is tested without a server.
+// When the job loop stops (pilot-behaviour.md section 2): the stop rules and the reason the
+// pilot gives when it ends; how long it waits between requests is request_pacing.hpp's. Pure
+// state, so every rule is tested without a server.
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,7 +10,6 @@
 namespace pilot::agent {
 
 struct LoopLimits {
-  double polling_s = 20;
   int stop_after_failed_matches = 10;  // consecutive "no match" answers
   int max_host_failures = 3;           // consecutive failures to reach the server
   int max_jobs = 0;                    // 0: unlimited
@@ -48,9 +46,6 @@ class LoopPolicy {
   // Before asking for a job: the reason to stop, or none. `cpu_work_left` is the current CPU
   // work left in HS06 s (nullopt: unknown, never a reason to stop).
   StopReason before_request(std::optional<double> cpu_work_left) const;
-  // How long to wait before the next request after a failed one: PollingTime x (failed+1) x 2,
-  // where failed counts consecutive failed matches; zero right after a match.
-  std::chrono::duration<double> wait_after_failure() const;
 
   int jobs() const { return jobs_; }
   int failed_matches() const { return failed_matches_; }
