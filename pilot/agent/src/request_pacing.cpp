@@ -54,6 +54,7 @@ bool RequestPacing::may_send(double now) const {
 
 void RequestPacing::sent(double now) {
   ++in_flight_;
+  sent_at_.push_back(now);
   if (limits_.kind == PacingKind::jitter && limits_.max_requests_per_s > 0)
     next_at_ = std::max(next_at_, now + 1 / limits_.max_requests_per_s);
 }
@@ -63,8 +64,20 @@ double RequestPacing::dirac_wait(RequestOutcome outcome) const {
   return limits_.polling_s * (no_matches_ + 1) * 2;
 }
 
+// Jittered like the back-offs: pilots answered together by a queue that has just drained must
+// not come back together (a wave that fills it again).
+double RequestPacing::congestion_wait(double latency) {
+  double excess = latency - limits_.congestion_latency_s;
+  return excess > 0 ? uniform(0, 2 * limits_.congestion_factor * excess) : 0;
+}
+
 double RequestPacing::answered(RequestOutcome outcome, double now) {
   in_flight_ = std::max(0, in_flight_ - 1);
+  double latency = 0;
+  if (!sent_at_.empty()) {
+    latency = now - sent_at_.front();
+    sent_at_.pop_front();
+  }
   if (outcome == RequestOutcome::nothing_pending) return next_at_;
   if (limits_.kind == PacingKind::dirac) {
     // The JobAgent counts every failed request, error or not, as a failed match.
@@ -76,13 +89,14 @@ double RequestPacing::answered(RequestOutcome outcome, double now) {
     case RequestOutcome::match:
       no_matches_ = errors_ = 0;
       // The rate limit set when it was sent still holds.
-      next_at_ = std::max(now, next_at_);
+      next_at_ = std::max(now + congestion_wait(latency), next_at_);
       break;
     case RequestOutcome::no_match:
       errors_ = 0;
       ++no_matches_;
-      next_at_ = std::max(
-          next_at_, now + backoff(limits_.no_match_base_s, limits_.no_match_cap_s, no_matches_));
+      next_at_ =
+          std::max({next_at_, now + congestion_wait(latency),
+                    now + backoff(limits_.no_match_base_s, limits_.no_match_cap_s, no_matches_)});
       break;
     case RequestOutcome::error:
       ++errors_;

@@ -184,3 +184,50 @@ TEST_CASE("pacing: kinds have one name each") {
     CHECK(pilot::agent::pacing_from_name(pilot::agent::pacing_name(k)) == k);
   CHECK_FALSE(pilot::agent::pacing_from_name("linear"));
 }
+
+TEST_CASE("pacing: an answer slower than congestion_latency_s waits factor x the excess") {
+  auto l = jitter_limits();
+  l.congestion_latency_s = 1;
+  l.congestion_factor = 2;
+  double sum = 0;
+  const int n = 2000;
+  for (std::uint64_t seed = 0; seed < n; ++seed) {
+    RequestPacing p(l, seed);
+    // A fast answer (the Matcher's own service time): ask again at once.
+    p.sent(0);
+    REQUIRE(p.answered(RequestOutcome::match, 0.3) == Approx(0.3));
+    // One that queued 31 s: 2 x 30 s more on average, uniform up to twice that.
+    p.sent(10);
+    double wait = p.answered(RequestOutcome::match, 41) - 41;
+    REQUIRE(wait >= 0);
+    REQUIRE(wait <= 120);
+    sum += wait;
+    // A slow "no match" waits the longer of its back-off and the congestion wait.
+    p.sent(200);
+    REQUIRE(p.answered(RequestOutcome::no_match, 210) - 210 <= std::max(10.0, 2 * 2 * 9.0));
+    // A time-out is an error: its own back-off, not twice the time-out.
+    p.sent(300);
+    REQUIRE(p.answered(RequestOutcome::error, 420) - 420 <= 2);
+  }
+  CHECK(sum / n == Approx(60).margin(3));
+}
+
+TEST_CASE("pacing: with several requests out, an answer is the oldest request's") {
+  auto l = jitter_limits();
+  l.max_in_flight = 2;
+  l.congestion_latency_s = 1;
+  l.congestion_factor = 1;
+  double longest = 0;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    RequestPacing q(l, seed);
+    q.sent(0);
+    q.sent(10);
+    // The request of t = 0 took 12 s (11 in excess: up to 22 s more); taken for the one of
+    // t = 10 it would be 2 s (up to 2 s more).
+    double wait = q.answered(RequestOutcome::match, 12) - 12;
+    REQUIRE(wait <= 22);
+    longest = std::max(longest, wait);
+    REQUIRE(q.in_flight() == 1);
+  }
+  CHECK(longest > 15);
+}

@@ -8,7 +8,15 @@
 //     full jitter: the n-th consecutive failure waits a uniform time in
 //     [0, min(cap, base x 2^(n-1))]; a match resets both, an answer resets the error count;
 //   - while slots are free, at most `max_in_flight` requests at once and `max_requests_per_s`
-//     per second.
+//     per second;
+//   - after an answer that took L seconds, more than `congestion_latency_s` (c), a further wait
+//     of `congestion_factor` x (L - c) on average (uniform in [0, 2 x factor x (L - c)]) before
+//     the next request. An answer that slow has queued at the
+//     service; with every pilot waiting in proportion, the queue holds 1 / (1 + factor) of the
+//     pilots instead of all of them, its answers stay within the client time-out for a farm
+//     that many times larger, and the service stays as busy (farmsim, HLT Matcher of 50
+//     requests/s and a 120 s time-out: without it a farm of 6,000 nodes collapses into time-outs,
+//     with factor 1 one of 7,000 fills at 1.07x the bound; near 11,000 it collapses too).
 // `PacingKind::dirac` is DIRAC's JobAgent instead, the baseline the farm simulator compares
 // against: one request per cycle of PollingTime, and PollingTime x (failed+1) x 2 after a failed
 // one (pilot-behaviour.md section 2), where errors count as failed matches.
@@ -18,6 +26,7 @@
 // pilot-farmsim run the same code. Nothing here throws.
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string_view>
 
@@ -40,6 +49,9 @@ struct PacingLimits {
   // source are serialised on one worker thread, so it never has more than one request out.
   int max_in_flight = 1;
   double max_requests_per_s = 5;
+  // jitter: the wait after a slow answer. A Matcher answering one client takes 0.2 s.
+  double congestion_latency_s = 1;
+  double congestion_factor = 1;  // 2 and more make the farm's requests oscillate (farmsim)
   // dirac: the JobAgent's PollingTime.
   double polling_s = 20;
 };
@@ -67,7 +79,7 @@ class RequestPacing {
   double next_at() const { return next_at_; }
   // A request leaves at `now`.
   void sent(double now);
-  // Its answer (or its failure) arrives at `now`; returns next_at().
+  // The answer (or the failure) of the oldest request out arrives at `now`; returns next_at().
   double answered(RequestOutcome outcome, double now);
 
   int in_flight() const { return in_flight_; }
@@ -79,10 +91,12 @@ class RequestPacing {
   double uniform(double lo, double hi);
   double backoff(double base, double cap, int failures);
   double dirac_wait(RequestOutcome outcome) const;
+  double congestion_wait(double latency);
 
   PacingLimits limits_;
   std::uint64_t state_;
   double next_at_ = 0;
+  std::deque<double> sent_at_;  // of the requests out, oldest first
   int in_flight_ = 0;
   int no_matches_ = 0;
   int errors_ = 0;
