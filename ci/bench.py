@@ -699,7 +699,106 @@ class Bench:
         return out
 
 
-STEPS = ("startup", "probes", "supervision", "throughput", "interrupts", "binary", "reclaim_yield")
+    # ------------------------------------------------------------ farm scale (issue 18)
+
+    def farmsim(self, scenario):
+        """pilot-farmsim's report of one preset with both policies; its plot next to the bench JSON."""
+        out = Path(self.a.json).parent
+        out.mkdir(parents=True, exist_ok=True)
+        report, png = out / f"farm-{scenario}.json", out / f"farm-{scenario}.png"
+        argv = [self.a.farmsim, "--scenario", scenario, "--policy", "both", "--seed", str(self.a.seed),
+                *self.a.farm_scale, "--json", str(report), "--png", str(png)]
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise BenchError(f"{' '.join(argv)} exited {r.returncode}: {r.stderr.strip()}")
+        data = json.loads(report.read_text())
+        data["command"] = argv
+        return data
+
+    def farm(self):
+        if not os.access(self.a.farmsim, os.X_OK):
+            raise BenchError(f"{self.a.farmsim} is not built (the pilot-farmsim target of the pilot's build tree)")
+        out = {}
+        for scenario, key in (("hlt", "farm_hlt"), ("hlt-outage", "farm_outage")):
+            d = self.farmsim(scenario)
+            ours, dirac = d["policies"]["ours"], d["policies"]["dirac"]
+            duration = d["parameters"]["duration_s"]
+            outage = d["parameters"]["outage"]
+            bound = d["fill_bound_s"]
+            where = (f"{d['parameters']['nodes']} nodes x {d['parameters']['slots_per_node']} slots, Matcher "
+                     f"{d['parameters']['matcher_workers']} x {d['parameters']['service_s']:g} s "
+                     f"({d['capacity_per_s']:g}/s), fill bound {bound:.0f} s, seed {self.a.seed}, plot "
+                     f"{Path(self.a.json).parent / f'farm-{scenario}.png'}")
+
+            def censored(pol, field, limit):
+                """A figure the run never reached counts as the run's limit (noted)."""
+                v = pol.get(field)
+                return (limit, True) if v is None else (v, False)
+
+            def fill(pol):
+                t, cut = censored(pol, "time_to_99_s", duration)
+                return t / bound, t, cut
+
+            fo, fd = fill(ours), fill(dirac)
+            note = (f"{where}; time to 99 % busy {fo[1]:.0f} s{' (not reached: the run)' if fo[2] else ''} ours, "
+                    f"{fd[1]:.0f} s{' (not reached: the run)' if fd[2] else ''} DIRAC's")
+            out[f"{key}_fill_99"] = metric(
+                f"pilot-farmsim --scenario {scenario}: ours, time to 99 % busy / the fill bound",
+                summary([fo[0]], "x bound"), "DIRAC's JobAgent pacing", summary([fd[0]], "x bound"), note)
+            oo, od = (censored(p, "max_offered_ratio_10s", 0.0)[0] for p in (ours, dirac))
+            out[f"{key}_offered"] = metric(
+                f"pilot-farmsim --scenario {scenario}: ours, most requests/s offered in a 10 s window / capacity",
+                summary([oo], "x cap"), "DIRAC's JobAgent pacing", summary([od], "x cap"), where)
+            out[f"{key}_timeouts"] = metric(
+                f"pilot-farmsim --scenario {scenario}: ours, requests timed out", summary([ours["timeouts"]], "reqs"),
+                "DIRAC's JobAgent pacing", summary([dirac["timeouts"]], "reqs"),
+                f"jobs lost to time-outs: ours {ours['lost_to_timeouts']}, DIRAC's {dirac['lost_to_timeouts']}; {where}")
+            if outage:
+                after = duration - (outage["start_s"] + outage["duration_s"])
+                ro, rd = censored(ours, "recovery_s", after), censored(dirac, "recovery_s", after)
+                out[f"{key}_recovery"] = metric(
+                    f"pilot-farmsim --scenario {scenario}: ours, outage's end to the Matcher busy again (or no idle slot)",
+                    summary([ro[0]], "s"), "DIRAC's JobAgent pacing", summary([rd[0]], "s"),
+                    f"outage {outage['duration_s']:g} s at {outage['start_s']:g} s; "
+                    + "".join(f"{who} never recovered (the run's rest, {after:.0f} s, shown); "
+                              for who, r in (("ours", ro), ("DIRAC's", rd)) if r[1]) + where)
+
+        # Real pilots against the fake server's limited Matcher, next to the simulator.
+        report = Path(self.a.json).parent / "farm-check.json"
+        argv = [sys.executable, str(ROOT / "ci/farm_check.py"), "--pilot", self.pilot, "--farmsim", self.a.farmsim,
+                "--seed", str(self.a.seed), "--json", str(report), *(["--quick"] if self.a.quick else [])]
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode not in (0, 3):  # 3: it ran, some figure outside its tolerance (noted below)
+            raise BenchError(f"ci/farm_check.py exited {r.returncode}:\n{r.stdout[-3000:]}")
+        check = json.loads(report.read_text())
+        for run, figure, name, unit, what in (
+                ("fill", "time_to_50_s", "farm_check_fill_50", "s", "time to 50 % busy"),
+                ("fill", "time_to_99_s", "farm_check_fill_99", "s", "time to 99 % busy"),
+                ("fill", "latency_p50_s", "farm_check_latency_p50", "s", "Matcher request latency p50"),
+                ("timeouts", "time_to_99_s", "farm_check_overload_fill_99", "s", "time to 99 % busy"),
+                ("timeouts", "timeouts", "farm_check_overload_timeouts", "reqs", "requests timed out")):
+            c = check["runs"][run]
+            par, m, sim = c["parameters"], c["measured"], c["simulated"]
+            row = next(x for x in c["comparison"] if x["figure"] == figure)
+            lo, hi = row["simulated_range"]
+            verdict = ("every figure within its tolerance" if c["within_tolerance"] else "OUTSIDE tolerance: " +
+                       ", ".join(x["figure"] for x in c["comparison"] if x["within"] is False))
+            # a fill level never reached counts as the run's length (noted)
+            mv, sv = (v if v is not None else par["duration_s"] for v in (m[figure], sim[figure]))
+            out[name] = metric(
+                f"ci/farm_check.py {run}: real pilots, {what}", summary([mv], unit),
+                f"pilot-farmsim, same farm and pacing (median of {sim['seeds']} seeds)", summary([sv], unit),
+                f"this figure {'within' if row['within'] else 'OUTSIDE'} its tolerance ({row['tolerance']} beyond "
+                f"the seeds' range {lo if lo is None else round(lo, 3)}-{hi if hi is None else round(hi, 3)})"
+                + ("; not reached: the run's length" if m[figure] is None or sim[figure] is None else "")
+                + f"; {par['nodes']} pilots x {par['slots_per_node']} slots against the fake Matcher "
+                f"({par['matcher_workers']} x {par['service_s']:g} s, fill bound {par['fill_bound_s']:.1f} s), "
+                f"rpc_timeout_s {par['rpc_timeout_s']:g}, start window {par['start_window_s']:.2f} s; "
+                f"the run: {verdict}; {report}")
+        return out
+
+
+STEPS = ("startup", "probes", "supervision", "throughput", "interrupts", "binary", "reclaim_yield", "farm")
 
 
 def fmt(v):
@@ -749,6 +848,7 @@ def main():
     ap.add_argument("--json", default=str(ROOT / "build/bench/bench.json"), help="where the results go")
     ap.add_argument("--pilot", default=os.environ.get("PILOT_BIN", str(ROOT / "build/pilot/cli/pilot")))
     ap.add_argument("--toymc", default=os.environ.get("TOYMC_BIN", str(ROOT / "build/tests/toymc")))
+    ap.add_argument("--farmsim", help="pilot-farmsim (default: pilot/farmsim/pilot-farmsim of the pilot's build tree)")
     ap.add_argument("--seed", type=int, help="seed of every random time (default: from the clock; printed)")
     ap.add_argument("--only", help="comma-separated steps: " + ",".join(STEPS))
     a = ap.parse_args()
@@ -768,6 +868,12 @@ def main():
     a.ms_per_event = 10.0
     a.yield_seconds = 10 if q else 120
     a.yield_delay = (2.0, 5.0) if q else (4.0, 20.0)
+    # build/pilot/cli/pilot -> build/pilot/farmsim/pilot-farmsim
+    a.farmsim = a.farmsim or os.environ.get("FARMSIM_BIN") or str(
+        Path(a.pilot).resolve().parent.parent / "farmsim/pilot-farmsim")
+    # A third of the HLT farm for a third of the time (the preset's outage at 30 min still falls in
+    # the fill): seconds instead of half a minute.
+    a.farm_scale = ["--nodes", "1500", "--duration-s", "7200"] if q else []
     steps = a.only.split(",") if a.only else list(STEPS)
     for s in steps:
         if s not in STEPS:

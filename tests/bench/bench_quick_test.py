@@ -29,6 +29,20 @@ EXPECTED = {
     "reclaim_time": ("ms", 1000, 60e3),  # the payload sleeps 1 s in its finalisation
     "binary_size": ("MB", 1, 200),
     "reclaim_yield": ("%", 0, 100),
+    # pilot-farmsim: a 99 % fill cannot beat the Matcher's bound by more than the last 1 %
+    "farm_hlt_fill_99": ("x bound", 0.9, 1e4),
+    "farm_hlt_offered": ("x cap", 0, 1e4),
+    "farm_hlt_timeouts": ("reqs", 0, 1e9),
+    "farm_outage_fill_99": ("x bound", 0.9, 1e4),
+    "farm_outage_offered": ("x cap", 0, 1e4),
+    "farm_outage_timeouts": ("reqs", 0, 1e9),
+    "farm_outage_recovery": ("s", 0, 1e6),
+    # ci/farm_check.py: real pilots against the fake server's limited Matcher
+    "farm_check_fill_50": ("s", 0, 600),
+    "farm_check_fill_99": ("s", 0, 600),
+    "farm_check_latency_p50": ("s", 0, 600),
+    "farm_check_overload_fill_99": ("s", 0, 600),
+    "farm_check_overload_timeouts": ("reqs", 0, 1e6),
 }
 
 

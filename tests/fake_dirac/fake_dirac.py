@@ -75,6 +75,33 @@ S_ERROR("Sandbox does not exist"), as before). --v9: path = the part after
 "WorkloadManagement/SandboxStore"; a file id without it gets S_ERROR("Server error while serving
 toClient: list index out of range") as the first reply (event "bad file id").
 
+A capacity-limited Matcher (issue 18, "farm scale"): --matcher-workers W serves at most W
+Matcher.requestJob calls at once, as the real Matcher's W worker threads; the others wait FIFO, in
+the order their arguments were complete. Each holds its worker for --matcher-service-s T
+(--matcher-service-dist const: T each; exp: exponential of mean T, seeded by --matcher-seed),
+then matches as without the flags. A client that timed out and closed its connection meanwhile
+does not cancel the work: the call is still served at its turn, and a job it matched stays Matched
+(lost to the time-out). With either flag given (--matcher-workers 0: no limit, only the service
+time), every requestJob record gets "matcher": {"arrival": when its arguments were complete,
+"start": when it got a worker, "end": when the match was done (the service time and the match),
+"outcome": "match|nomatch|error", "delivered": whether the client took the reply (false when it
+had closed before the reply, or reset the connection on it: it gave up as the reply came),
+"queued": Matcher calls waiting or in service at its arrival, itself excluded}; that record is
+written once the client has closed after the reply (at most 1 s later; its delivery is only known
+then), not before the reply as the other calls' records. Without either flag the
+Matcher runs as many calls at once as come, with no added time, and records nothing more.
+
+--tcp-nodelay: HTTPS replies go out at once. Without it an HTTPS reply, written as headers then
+body, waits for the client's delayed ACK of the headers (Nagle's algorithm, up to 40 ms on
+Linux): a pilot's report took ~50 ms with it, ~30 ms without, and a pilot's reports share its
+worker thread with its next Matcher request, so a farm check would see the delay as slower pilots.
+
+A backlog of jobs: --jobs N creates jobs 1..N Waiting; the Matcher hands each out once, lowest id
+first, then answers "No match found". A job's JDL is its control "jdl" entry, else the text of
+--job-jdl FILE with every "{JobID}" replaced by its id, else the echo job (JDL below). A farm of
+sleep payloads of L seconds: --jobs N --job-jdl with
+  [ Executable = "/bin/sleep"; Arguments = "L"; CPUTime = 600; JobID = {JobID}; ]
+
 --v9 (DIRAC v9 server): implies --json; the Matcher reply carries "Owner" (user name, "owner"
 for OWNER_DN, "pilot" for USER_DN; an "owners" control entry with "DN" is converted the same
 way, one with "Owner" is used as is) instead of "DN", "Group" kept; the Setup is not checked;
@@ -84,12 +111,15 @@ the ProxyManager's getStoredProxyStrength/getProxy/getVOMSProxy take OWNER_DN or
 import argparse
 import base64
 import calendar
+import collections
 import ctypes
 import datetime
 import hashlib
 import http.server
 import json
 import os
+import random
+import select
 import signal
 import socket
 import socketserver
@@ -387,6 +417,77 @@ def https_fault(state, c, entry, handler):
     return False
 
 
+# ---------------------------------------------------------------- a limited Matcher
+
+
+class MatcherPool:
+    """The Matcher's worker threads: at most `workers` calls served at once, first come first
+    served (a Condition alone would wake the waiters in no defined order)."""
+
+    def __init__(self, args):
+        self.workers = args.matcher_workers or 0  # 0: as many as come
+        self.service_s = args.matcher_service_s
+        self.dist = args.matcher_service_dist
+        self.rng = random.Random(args.matcher_seed)
+        self.cv = threading.Condition()
+        self.busy = 0
+        self.waiting = collections.deque()
+
+    def service_time(self):
+        with self.cv:
+            if self.dist == "exp" and self.service_s > 0:
+                return self.rng.expovariate(1.0 / self.service_s)
+            return self.service_s
+
+    def acquire(self):
+        """Waits for a worker; returns how many calls were waiting or in service before this one."""
+        me = object()
+        with self.cv:
+            ahead = self.busy + len(self.waiting)
+            self.waiting.append(me)
+            while self.waiting[0] is not me or (self.workers and self.busy >= self.workers):
+                self.cv.wait()
+            self.waiting.popleft()
+            self.busy += 1
+            self.cv.notify_all()  # the next in line may have a worker too
+            return ahead
+
+    def release(self):
+        with self.cv:
+            self.busy -= 1
+            self.cv.notify_all()
+
+
+def outcome(result):
+    if result.get("OK"):
+        return "match"
+    return "nomatch" if result.get("Errno") == 1510 else "error"
+
+
+def client_gone(sock):
+    """Whether the client closed (or reset) its connection while its call waited. Once its request
+    is complete a DISET client sends nothing more, so anything readable is its close_notify, FIN or
+    RST: a pilot whose call timed out."""
+    try:
+        return bool(sock.pending() or select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def reply_taken(sock, wait_s=1.0):
+    """After the reply went out, whether the client took it. One that read it closes cleanly (FIN);
+    one that gave up as the reply came closes with it unread, or gets it after its close, and its
+    kernel answers with a reset (RST), which SO_ERROR shows. A client still open after `wait_s`
+    is reading it."""
+    try:
+        if not (sock.pending() or select.select([sock], [], [], wait_s)[0]):
+            return True
+        time.sleep(0.02)  # the reset to a reply that came after the close is one round trip away
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+    except (OSError, ValueError):
+        return False
+
+
 # ---------------------------------------------------------------- the services
 
 
@@ -397,6 +498,8 @@ class State:
         self.tls.extra = {}
         self.lock = threading.Lock()
         self.killed = set()  # jobs of control "kill" already killed by a heartbeat
+        self.matcher = MatcherPool(args) if args.matcher_workers is not None or args.matcher_service_s else None
+        self.job_jdl = open(args.job_jdl).read() if args.job_jdl else None
         self.jobs = {}
         for jid in range(1, args.jobs + 1):
             self.jobs[jid] = {"Status": "Waiting", "MinorStatus": "Pilot Agent Submission",
@@ -483,7 +586,8 @@ class State:
                     job["history"].append({"Status": "Matched", "MinorStatus": "Assigned",
                                            "ApplicationStatus": "idem", "Source": "Matcher",
                                            "time": ts, "time_order": time_order(ts)})
-                    jdl = c.get("jdl", {}).get(str(jid)) or JDL % jid
+                    jdl = c.get("jdl", {}).get(str(jid)) or (
+                        self.job_jdl.replace("{JobID}", str(jid)) if self.job_jdl else JDL % jid)
                     reply = {"JDL": jdl, "JobID": jid}
                     owner = dict(c.get("owners", {}).get(str(jid), {"DN": OWNER_DN, "Group": "testvo_user"}))
                     if self.args.v9 and "DN" in owner:
@@ -779,6 +883,32 @@ class DisetHandler(socketserver.BaseRequestHandler):
         data = jencode(value).encode() if self.server.state.args.json else dencode(value)
         sock.sendall(prefix + b"%d:" % len(data) + data)
 
+    def limited_matcher(self, sock, service, method, arguments, setup, entry):
+        """One requestJob through the Matcher's worker pool (see the docstring)."""
+        state = self.server.state
+        pool = state.matcher
+        m = {"arrival": entry["received"]}
+        m["queued"] = pool.acquire()
+        m["start"] = time.time()
+        try:
+            time.sleep(pool.service_time())
+            result = state.handle(service, method, arguments, setup, entry)
+        finally:
+            m["end"] = time.time()
+            pool.release()
+        m["outcome"] = outcome(result)
+        delivered = not client_gone(sock)
+        if delivered:
+            try:
+                self.send(sock, result)
+                delivered = reply_taken(sock)
+            except OSError:
+                delivered = False
+        m["delivered"] = delivered
+        entry["reply"] = result
+        entry["matcher"] = m
+        state.record(entry)
+
     def handle(self):
         state = self.server.state
         c = state.control()
@@ -842,6 +972,8 @@ class DisetHandler(socketserver.BaseRequestHandler):
                 state.record(dict(entry, event="garbage"))
                 sock.sendall(b"12:<html>oops</")
                 return
+            if state.matcher is not None and service.split("/")[-1] == "Matcher" and method == "requestJob":
+                return self.limited_matcher(sock, service, method, arguments, setup, entry)
             result = state.handle(service, method, arguments, setup, entry)
             if result is None:
                 result = S_ERROR("Unknown method %s" % method, 1102)
@@ -1038,6 +1170,8 @@ class ThreadingHTTPS(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def get_request(self):
         sock, addr = self.socket.accept()
         sock.settimeout(30)
+        if self.state.args.tcp_nodelay:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             return self.ctx.wrap_socket(sock, server_side=True), addr
         except (ssl.SSLError, OSError) as e:
@@ -1094,6 +1228,16 @@ def main():
     p.add_argument("--pilot-group", action="append", default=None, help="groups with GenericPilot")
     p.add_argument("--token", default="", help="bearer token accepted instead of a certificate")
     p.add_argument("--jobs", type=int, default=1, help="waiting jobs 1..N")
+    p.add_argument("--job-jdl", help="file: the JDL of every job without a control \"jdl\" entry, "
+                                     "{JobID} replaced by its id (default: the echo job)")
+    p.add_argument("--matcher-workers", type=int, help="Matcher calls served at once, the others wait FIFO "
+                                                      "(0: no limit; default: no limit and no record)")
+    p.add_argument("--matcher-service-s", type=float, default=0.0, help="seconds each Matcher call holds its worker")
+    p.add_argument("--matcher-service-dist", default="const", choices=["const", "exp"],
+                   help="const: each call --matcher-service-s; exp: exponential of that mean")
+    p.add_argument("--matcher-seed", type=int, help="seed of the exponential service times")
+    p.add_argument("--tcp-nodelay", action="store_true",
+                   help="HTTPS replies without Nagle's wait (see the docstring)")
     p.add_argument("--max-rescheduling", type=int, default=3, help="JobDB MaxRescheduling")
     p.add_argument("--sandbox-store-host", default="localhost",
                    help="host of the SandboxStore's own URL dips://HOST:<diset port>/WorkloadManagement/SandboxStore")
