@@ -36,7 +36,7 @@ function(pilot_runs_pilot target)
   add_dependencies(${target} pilot)
 endfunction()
 
-# pilot_tests(NAME SOURCES... DEPS ... [RUNS_PILOT] [ALSO_DIRAC_V9] [LABELS ...]): a Catch2 test
+# pilot_tests(NAME SOURCES... DEPS ... [RUNS_PILOT] [ALSO_DIRAC_V9] [SERIAL] [LABELS ...]): a Catch2 test
 # executable whose cases become ctest tests. Tests find the source tree and the build tree through
 # compile definitions, so they run the same from ctest and by hand. RUNS_PILOT: the tests run the
 # `pilot` binary (pilot_runs_pilot); without it a test executable neither waits for the binary to
@@ -44,7 +44,9 @@ endfunction()
 function(pilot_tests name)
   # KEEPER: the executable runs payloads, so it is also their keeper (jobwrapper/keeper.hpp):
   # its main is jobwrapper's keeper_test_main instead of Catch2's.
-  cmake_parse_arguments(T "ALSO_DIRAC_V9;RUNS_PILOT;KEEPER" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  # SERIAL: never beside another test (a test that starts a heavy daemon, e.g. RabbitMQ, whose
+  # time-outs another one's load would eat).
+  cmake_parse_arguments(T "ALSO_DIRAC_V9;RUNS_PILOT;KEEPER;SERIAL" "" "SOURCES;DEPS;LABELS" ${ARGN})
   # ctest cuts a test name at ';' and Catch2 reads a leading '-' as an option: such a test would
   # run nothing and still pass.
   foreach(src ${T_SOURCES})
@@ -66,6 +68,9 @@ function(pilot_tests name)
     pilot_runs_pilot(${name})
   endif()
   set(props TIMEOUT 300)
+  if(T_SERIAL)
+    list(APPEND props RUN_SERIAL TRUE)
+  endif()
   if(T_LABELS)
     list(APPEND props LABELS "${T_LABELS}")
   endif()

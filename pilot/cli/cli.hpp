@@ -41,5 +41,6 @@ void add_queue_command(Cli& cli);
 void add_platform_command(Cli& cli);
 void add_run_command(Cli& cli);
 void add_dirac_command(Cli& cli);
+void add_status_command(Cli& cli);
 
 }  // namespace pilot::cli

@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "agent/job_dirs.hpp"
 #include "cli.hpp"
@@ -9,6 +11,8 @@
 #include "core/fs.hpp"
 #include "jobs/jdl.hpp"
 #include "jobs/local_queue.hpp"
+#include "monitor/status_file.hpp"
+#include "monitor/status_text.hpp"
 #include "subcommand_table.hpp"
 
 namespace pilot::cli {
@@ -44,6 +48,38 @@ std::string field(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// A running job as the pilot running it sees it (CPU, wall, memory, MC progress), from that
+// pilot's status file: its work directory is in the job's claim. nullopt when the status is not
+// readable from here (a pilot on another node, one that never wrote it) or no longer has the job.
+std::optional<monitor::JobView> running_job_view(const jobs::QueueEntry& e) {
+  if (e.state != "running") return std::nullopt;
+  auto owner = e.status.find("owner");
+  if (owner == e.status.end() || !owner->is_object()) return std::nullopt;
+  auto workdir = owner->value("workdir", std::string());
+  if (workdir.empty()) return std::nullopt;
+  try {
+    auto status = monitor::read_status_file(monitor::status_file_path(workdir));
+    if (status)
+      for (const auto& job : status->jobs)
+        if (job.id == e.id) return job;
+  } catch (const Error&) {
+    // A status file being replaced, or unreadable by this user: the list still lists.
+  }
+  return std::nullopt;
+}
+
+void print_progress(const std::vector<jobs::QueueEntry>& entries) {
+  std::vector<monitor::JobView> running;
+  for (const auto& e : entries)
+    if (auto v = running_job_view(e)) running.push_back(*v);
+  if (running.empty()) return;
+  int width = 14;
+  for (const auto& v : running) width = std::max(width, static_cast<int>(v.id.size()));
+  std::printf("\nrunning, as their pilots see them:\n%s\n",
+              monitor::job_table_header(width).c_str());
+  for (const auto& v : running) std::printf("%s\n", monitor::job_row(v, width).c_str());
+}
+
 void print_jobs_table(const std::vector<jobs::QueueEntry>& entries) {
   std::printf("%-28s %-8s %-40s %-28s %s\n", "ID", "STATE", "STATUS", "SUBMITTED", "EXECUTABLE");
   for (const auto& e : entries) {
@@ -52,6 +88,7 @@ void print_jobs_table(const std::vector<jobs::QueueEntry>& entries) {
     std::printf("%-28s %-8s %-40s %-28s %s\n", e.id.c_str(), e.state.c_str(), status.c_str(),
                 field(e.status, "submitted").c_str(), field(e.status, "executable").c_str());
   }
+  print_progress(entries);
 }
 
 void submit_options(CLI::App* s, QueueOptions& o) {
@@ -77,6 +114,7 @@ void print_jobs_json(const std::vector<jobs::QueueEntry>& entries) {
   for (const auto& e : entries) {
     nlohmann::json record = e.status;
     record["state"] = e.state;
+    if (auto v = running_job_view(e)) record["progress"] = monitor::to_json(*v);
     out.push_back(std::move(record));
   }
   std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';

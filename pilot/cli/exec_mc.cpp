@@ -125,9 +125,8 @@ void McExec::install(jw::Hooks& hooks, jw::Supervisor*& sup) {
     watcher_thread_.reset();
     if (sup) {
       auto r = run_->finish(*sup);
-      logger_.info(
-          "MC result",
-          {{"events", r.events.value_or(-1)}, {"source", r.events_source}, {"detail", r.detail}});
+      logger_.info("MC result",
+                   {{"events", r.events}, {"source", r.events_source}, {"detail", r.detail}});
     }
     if (prev_finished) prev_finished(rec);
   };

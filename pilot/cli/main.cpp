@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   pilot::cli::add_platform_command(cli);
   pilot::cli::add_run_command(cli);
   pilot::cli::add_dirac_command(cli);
+  pilot::cli::add_status_command(cli);
 
   try {
     cli.app.parse(argc, argv);

@@ -59,6 +59,7 @@ Agent::Agent(AgentSetup& s)
       signals_(ctx_, SIGTERM, SIGINT, SIGUSR1),
       request_timer_(ctx_),
       give_up_timer_(ctx_),
+      status_timer_(ctx_),
       policy_(limits(s.config)),
       pacing_(pacing_limits(s.config), random_seed()) {
   signals_.add(SIGUSR2);
@@ -71,6 +72,10 @@ Agent::Agent(AgentSetup& s)
 }
 
 AgentSummary Agent::run() {
+  started_at_epoch_ =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  start_monitoring_records();
+  publish_status();
   wait_signal();
   // Blocked by `pilot run` until now, so a signal sent during start-up waits for the handler
   // instead of killing the pilot; the worker thread keeps them blocked (created blocked).
@@ -83,6 +88,7 @@ AgentSummary Agent::run() {
                      }});
   recovery.reset();
   watch_budget();
+  refresh_status_periodically();
   first_request_after_spread();
   asio::post(ctx_, [this] { try_request(); });
   ctx_.run();
@@ -93,6 +99,8 @@ AgentSummary Agent::run() {
   summary_.reports_abandoned = worker_.finish(s_.config.report_retry_s, signalled);
   summary_.reports_refused = s_.source->refused_reports();
   summary_.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  publish_status();  // its last word: ended, with the final counts
+  stop_monitoring_records();
   return summary_;
 }
 
@@ -148,6 +156,7 @@ void Agent::stop(StopReason reason, const std::string& detail) {
   }
   stopping_ = true;
   request_timer_.cancel();
+  publish_status();
 }
 
 void Agent::on_budget(const std::vector<mjf::Change>& changes, const mjf::ResourceBudget& b) {
@@ -218,6 +227,7 @@ void Agent::maybe_finish() {
   signals_.cancel(ignored);
   request_timer_.cancel();
   give_up_timer_.cancel();
+  status_timer_.cancel();
 }
 
 sigset_t stop_signal_set() {

@@ -234,6 +234,8 @@ jw::Hooks Agent::job_hooks(RunningJob& job) {
     send_heartbeat(id, jw::to_json(h));
   };
   hooks.on_started = [this, id = job.id](jw::Supervisor& sup) {
+    if (auto it = jobs_.find(id); it != jobs_.end()) it->second->payload_started = true;
+    publish_status();
     worker_.status(id, {"", "Application", "", {}, kWrapperSource});
     worker_.parameters(id, job_start_parameters(sup.record().pid, node_parameters_, "/"));
   };
@@ -247,6 +249,7 @@ jw::Hooks Agent::job_hooks(RunningJob& job) {
 // With the heartbeat, the job's credential is kept valid; the server's commands come back to
 // the event loop.
 void Agent::send_heartbeat(const std::string& id, const nlohmann::json& data) {
+  ++counters_.heartbeats;
   worker_.post([this, id, data] {
     try {
       s_.source->maintain_job(id);
@@ -279,6 +282,7 @@ void Agent::start_supervisor(const jobs::MatchedJob& m, std::unique_ptr<RunningJ
   }
   if (reclaiming_) sup->request_stop("slot reclaimed");
   check_deadlines();
+  publish_status();
 }
 
 void Agent::on_commands(const std::string& id, const std::vector<jobs::Command>& cmds) {
@@ -287,6 +291,7 @@ void Agent::on_commands(const std::string& id, const std::vector<jobs::Command>&
   for (const auto& c : cmds) {
     log_.warn("command from the job source", {{"job_id", id}, {"command", c.name}});
     if (c.name != "Kill") continue;
+    it->second->stop_requested = true;
     // Recorded first, so the job ends as DIRAC's Watchdog ends a killed job, also when a
     // later pilot recovers it.
     auto& sup = *it->second->supervisor;
@@ -314,7 +319,7 @@ void Agent::job_finished(const std::string& id) {
                          {"outcome", std::string(to_string(rec.outcome))},
                          {"status", fr.statuses.back().status},
                          {"minor_status", fr.statuses.back().minor_status},
-                         {"events", fr.events.value_or(-1)}});
+                         {"events", fr.events}});
   auto last = fr.statuses.back();
   fr.statuses.pop_back();
   for (auto& u : fr.statuses) worker_.status(id, u);
@@ -324,6 +329,7 @@ void Agent::job_finished(const std::string& id) {
   slots_.release(id);
   jobs_.erase(it);
   waiting_for_own_jobs_ = false;
+  publish_status();
   if (stopping_) return maybe_finish();
   try_request();
 }

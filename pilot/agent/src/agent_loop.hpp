@@ -23,6 +23,8 @@
 #include "jobwrapper/supervisor.hpp"
 #include "mc/interruptible.hpp"
 #include "mc/mc_run.hpp"
+#include "monitor/pilot_status.hpp"
+#include "monitor/stomp_publisher.hpp"
 #include "source_worker.hpp"
 
 namespace pilot::agent {
@@ -33,12 +35,17 @@ using Clock = std::chrono::steady_clock;
 // wrapper as "JobWrapper".
 inline constexpr const char* kWrapperSource = "JobWrapper";
 
+// How long an ending pilot keeps sending its last monitoring records to a slow broker.
+inline constexpr std::chrono::seconds kMonitoringFlush{5};
+
 struct RunningJob {
   std::string id;
   jobs::JobDescription description;
   int processors = 1;
   std::unique_ptr<jobwrapper::Supervisor> supervisor;
   std::optional<mc::McRun> mc;
+  bool payload_started = false;  // the keeper said the payload runs
+  bool stop_requested = false;   // a Kill from the source
 };
 
 class Agent {
@@ -107,6 +114,18 @@ class Agent {
   void job_finished(const std::string& id);
   void set_aside_earlier_attempt(const std::filesystem::path& jobdir);
 
+  // --- what the operators see (agent_status.cpp) ---
+  monitor::PilotState pilot_state() const;
+  monitor::JobView job_view(const RunningJob& job) const;
+  monitor::PilotStatus status_now() const;
+  void publish_status();
+  void refresh_status_periodically();
+  void count_request(monitor::RequestResult result, double latency_s);
+  void start_monitoring_records();
+  void publish_job_change(const std::string& id, const jobs::StatusUpdate& u, bool final);
+  void publish_pilot_record(const monitor::PilotStatus& status);
+  void stop_monitoring_records();
+
   // --- a lost pilot's running job taken over (agent_adopt.cpp) ---
   bool adopt_job(const std::filesystem::path& dir, const jobwrapper::JobRecord& rec);
   std::optional<std::string> adoption_refusal(const std::filesystem::path& dir,
@@ -125,6 +144,7 @@ class Agent {
   boost::asio::signal_set signals_;
   boost::asio::steady_timer request_timer_;
   boost::asio::steady_timer give_up_timer_;  // give_up_on_source_soon
+  boost::asio::steady_timer status_timer_;   // refresh_status_periodically
   Slots slots_;
   LoopPolicy policy_;
   RequestPacing pacing_;
@@ -132,6 +152,13 @@ class Agent {
   std::unique_ptr<mjf::WatcherThread> watcher_thread_;
   std::map<std::string, std::unique_ptr<RunningJob>> jobs_;
   Clock::time_point start_ = Clock::now();
+  double started_at_epoch_ = 0;  // start_, on the wall clock (the status file's times)
+  monitor::Counters counters_;   // requests and heartbeats; the jobs' counts are summary_'s
+  bool status_write_failing_ = false;
+  std::unique_ptr<monitor::StompPublisher> stomp_;       // stomp.host set
+  std::map<std::string, std::string> job_major_status_;  // the last major status each job reported
+  std::optional<Clock::time_point> last_pilot_record_;
+  monitor::PilotState last_pilot_state_ = monitor::PilotState::starting;
   Clock::time_point next_request_ = Clock::now();
   std::optional<Clock::time_point> lifetime_end_;
   int preparing_ = 0;  // jobs the source is preparing on the worker thread

@@ -81,6 +81,7 @@ std::vector<jobs::ResourceRequest> Agent::requests_for_free_slots() const {
 void Agent::request_on_worker(std::vector<jobs::ResourceRequest> requests) {
   worker_.post([this, requests = std::move(requests)] {
     trace::Phase timed("agent.request");
+    auto began = Clock::now();
     std::optional<jobs::MatchedJob> match;
     std::string error;
     bool refused = false;
@@ -104,7 +105,12 @@ void Agent::request_on_worker(std::vector<jobs::ResourceRequest> requests) {
       contents.pending = s_.source->has_pending_jobs();
       contents.empty = !contents.pending && s_.source->holds_no_jobs();
     }
-    asio::post(ctx_, [this, match = std::move(match), error, refused, contents]() mutable {
+    double took = std::chrono::duration<double>(Clock::now() - began).count();
+    asio::post(ctx_, [this, match = std::move(match), error, refused, contents, took]() mutable {
+      count_request(!error.empty() ? monitor::RequestResult::error
+                    : match        ? monitor::RequestResult::match
+                                   : monitor::RequestResult::no_match,
+                    took);
       on_request_result(std::move(match), error, refused, contents);
     });
   });

@@ -54,10 +54,11 @@ Key key(std::string name, T& (*access)(Config&)) {
     } else if constexpr (std::is_same_v<T, bool>) {
       if (!v.is_boolean()) throw Error(type_error(where, "true or false", v));
       out = v.get<bool>();
-    } else if constexpr (std::is_same_v<T, int> || std::is_same_v<T, std::int64_t>) {
+    } else if constexpr (std::is_same_v<T, int> || std::is_same_v<T, std::int64_t> ||
+                         std::is_same_v<T, std::size_t>) {
       if (!v.is_number_integer()) throw Error(type_error(where, "an integer", v));
       auto n = v.get<std::int64_t>();
-      if (n < 0 || n > std::numeric_limits<T>::max())
+      if (n < 0 || static_cast<std::uint64_t>(n) > std::numeric_limits<T>::max())
         throw Error(type_error(where, "a non-negative integer", v));
       out = static_cast<T>(n);
     } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
@@ -90,71 +91,100 @@ Key key(std::string name, T& (*access)(Config&)) {
   key(                          \
       name, +[](Config & c) -> auto& { return c.member; })
 
-const std::vector<Key>& keys() {
-  static const std::vector<Key> table = {
-      PILOT_KEY("site", site),
-      PILOT_KEY("ce", ce),
-      PILOT_KEY("queue", queue),
-      PILOT_KEY("vo", vo),
-      PILOT_KEY("setup", setup),
-      PILOT_KEY("release_version", release_version),
-      PILOT_KEY("release_project", release_project),
-      PILOT_KEY("services.matcher", services.matcher),
-      PILOT_KEY("services.job_state_update", services.job_state_update),
-      PILOT_KEY("services.pilot_logging", services.pilot_logging),
-      PILOT_KEY("services.sandbox_store", services.sandbox_store),
-      PILOT_KEY("services.proxy_manager", services.proxy_manager),
-      PILOT_KEY("services.job_manager", services.job_manager),
-      PILOT_KEY("queue_dir", queue_dir),
-      PILOT_KEY("tags", tags),
-      PILOT_KEY("required_tags", required_tags),
-      PILOT_KEY("workdir", workdir),
-      PILOT_KEY("processors", processors),
-      PILOT_KEY("memory_mb", memory_mb),
-      PILOT_KEY("cpu_power_hs06", cpu_power_hs06),
-      PILOT_KEY("wall_limit_s", wall_limit_s),
-      PILOT_KEY("max_jobs", max_jobs),
-      PILOT_KEY("stop_after_failed_matches", stop_after_failed_matches),
-      PILOT_KEY("max_host_failures", max_host_failures),
-      PILOT_KEY("polling_s", pacing.polling_s),
-      PILOT_KEY("pacing.kind", pacing.kind),
-      PILOT_KEY("pacing.start_spread_s", pacing.start_spread_s),
-      PILOT_KEY("pacing.no_match_base_s", pacing.no_match_base_s),
-      PILOT_KEY("pacing.no_match_cap_s", pacing.no_match_cap_s),
-      PILOT_KEY("pacing.error_base_s", pacing.error_base_s),
-      PILOT_KEY("pacing.error_cap_s", pacing.error_cap_s),
-      PILOT_KEY("pacing.max_requests_per_s", pacing.max_requests_per_s),
-      PILOT_KEY("min_cpu_work_left_hs06s", min_cpu_work_left_hs06s),
-      PILOT_KEY("pilot_lifetime_s", pilot_lifetime_s),
-      PILOT_KEY("fill", fill),
-      PILOT_KEY("drain_file", drain_file),
-      PILOT_KEY("min_free_disk_mb", min_free_disk_mb),
-      PILOT_KEY("require_cvmfs", require_cvmfs),
-      PILOT_KEY("cvmfs_repositories", cvmfs_repositories),
-      PILOT_KEY("dirac_runtime.sources", dirac_runtime.sources),
-      PILOT_KEY("dirac_runtime.required", dirac_runtime.required),
-      PILOT_KEY("dirac_runtime.timeout_s", dirac_runtime.timeout_s),
-      PILOT_KEY("dirac_runtime.configuration_servers", dirac_runtime.configuration_servers),
-      PILOT_KEY("dirac_runtime.site_cfg", dirac_runtime.site_cfg),
-      PILOT_KEY("heartbeat_s", heartbeat_s),
-      PILOT_KEY("stop_signal", stop_signal),
-      PILOT_KEY("grace_s", grace_s),
-      PILOT_KEY("job_memory_limit_bytes", job_memory_limit_bytes),
-      PILOT_KEY("proxy", proxy),
-      PILOT_KEY("cert_dir", cert_dir),
-      PILOT_KEY("host_cert", host_cert),
-      PILOT_KEY("host_key", host_key),
-      PILOT_KEY("min_proxy_lifetime_s", min_proxy_lifetime_s),
-      PILOT_KEY("payload_proxy_required", payload_proxy_required),
-      PILOT_KEY("payload_proxy_lifetime_s", payload_proxy_lifetime_s),
-      PILOT_KEY("payload_proxy_check_s", payload_proxy_check_s),
-      PILOT_KEY("payload_proxy_renew_before_s", payload_proxy_renew_before_s),
-      PILOT_KEY("payload_proxy_voms", payload_proxy_voms),
-      PILOT_KEY("pilot_uuid", pilot_uuid),
-      PILOT_KEY("rpc_connect_timeout_s", rpc_connect_timeout_s),
-      PILOT_KEY("rpc_timeout_s", rpc_timeout_s),
-      PILOT_KEY("report_retry_s", report_retry_s),
+// What the operators see (monitor/): the status file, the Prometheus text file, STOMP.
+std::vector<Key> monitoring_keys() {
+  return {
+      PILOT_KEY("status_period_s", status_period_s),
+      PILOT_KEY("metrics_textfile", metrics_textfile),
+      PILOT_KEY("stomp.host", stomp.host),
+      PILOT_KEY("stomp.port", stomp.port),
+      PILOT_KEY("stomp.tls", stomp.tls),
+      PILOT_KEY("stomp.ca_dir", stomp.ca_dir),
+      PILOT_KEY("stomp.ca_file", stomp.ca_file),
+      PILOT_KEY("stomp.login", stomp.login),
+      PILOT_KEY("stomp.passcode", stomp.passcode),
+      PILOT_KEY("stomp.vhost", stomp.vhost),
+      PILOT_KEY("stomp.destination", stomp.destination),
+      PILOT_KEY("stomp.pilot_destination", stomp.pilot_destination),
+      PILOT_KEY("stomp.queue_bound", stomp.queue_bound),
+      PILOT_KEY("stomp.connect_timeout_s", stomp.connect_timeout_s),
+      PILOT_KEY("stomp.heartbeat_ms", stomp.heartbeat_ms),
+      PILOT_KEY("stomp.pilot_period_s", stomp_pilot_period_s),
   };
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> table = [] {
+    std::vector<Key> t = {
+        PILOT_KEY("site", site),
+        PILOT_KEY("ce", ce),
+        PILOT_KEY("queue", queue),
+        PILOT_KEY("vo", vo),
+        PILOT_KEY("setup", setup),
+        PILOT_KEY("release_version", release_version),
+        PILOT_KEY("release_project", release_project),
+        PILOT_KEY("services.matcher", services.matcher),
+        PILOT_KEY("services.job_state_update", services.job_state_update),
+        PILOT_KEY("services.pilot_logging", services.pilot_logging),
+        PILOT_KEY("services.sandbox_store", services.sandbox_store),
+        PILOT_KEY("services.proxy_manager", services.proxy_manager),
+        PILOT_KEY("services.job_manager", services.job_manager),
+        PILOT_KEY("queue_dir", queue_dir),
+        PILOT_KEY("tags", tags),
+        PILOT_KEY("required_tags", required_tags),
+        PILOT_KEY("workdir", workdir),
+        PILOT_KEY("processors", processors),
+        PILOT_KEY("memory_mb", memory_mb),
+        PILOT_KEY("cpu_power_hs06", cpu_power_hs06),
+        PILOT_KEY("wall_limit_s", wall_limit_s),
+        PILOT_KEY("max_jobs", max_jobs),
+        PILOT_KEY("stop_after_failed_matches", stop_after_failed_matches),
+        PILOT_KEY("max_host_failures", max_host_failures),
+        PILOT_KEY("polling_s", pacing.polling_s),
+        PILOT_KEY("pacing.kind", pacing.kind),
+        PILOT_KEY("pacing.start_spread_s", pacing.start_spread_s),
+        PILOT_KEY("pacing.no_match_base_s", pacing.no_match_base_s),
+        PILOT_KEY("pacing.no_match_cap_s", pacing.no_match_cap_s),
+        PILOT_KEY("pacing.error_base_s", pacing.error_base_s),
+        PILOT_KEY("pacing.error_cap_s", pacing.error_cap_s),
+        PILOT_KEY("pacing.max_requests_per_s", pacing.max_requests_per_s),
+        PILOT_KEY("pacing.congestion_latency_s", pacing.congestion_latency_s),
+        PILOT_KEY("pacing.congestion_factor", pacing.congestion_factor),
+        PILOT_KEY("min_cpu_work_left_hs06s", min_cpu_work_left_hs06s),
+        PILOT_KEY("pilot_lifetime_s", pilot_lifetime_s),
+        PILOT_KEY("fill", fill),
+        PILOT_KEY("drain_file", drain_file),
+        PILOT_KEY("min_free_disk_mb", min_free_disk_mb),
+        PILOT_KEY("require_cvmfs", require_cvmfs),
+        PILOT_KEY("cvmfs_repositories", cvmfs_repositories),
+        PILOT_KEY("dirac_runtime.sources", dirac_runtime.sources),
+        PILOT_KEY("dirac_runtime.required", dirac_runtime.required),
+        PILOT_KEY("dirac_runtime.timeout_s", dirac_runtime.timeout_s),
+        PILOT_KEY("dirac_runtime.configuration_servers", dirac_runtime.configuration_servers),
+        PILOT_KEY("dirac_runtime.site_cfg", dirac_runtime.site_cfg),
+        PILOT_KEY("heartbeat_s", heartbeat_s),
+        PILOT_KEY("stop_signal", stop_signal),
+        PILOT_KEY("grace_s", grace_s),
+        PILOT_KEY("job_memory_limit_bytes", job_memory_limit_bytes),
+        PILOT_KEY("proxy", proxy),
+        PILOT_KEY("cert_dir", cert_dir),
+        PILOT_KEY("host_cert", host_cert),
+        PILOT_KEY("host_key", host_key),
+        PILOT_KEY("min_proxy_lifetime_s", min_proxy_lifetime_s),
+        PILOT_KEY("payload_proxy_required", payload_proxy_required),
+        PILOT_KEY("payload_proxy_lifetime_s", payload_proxy_lifetime_s),
+        PILOT_KEY("payload_proxy_check_s", payload_proxy_check_s),
+        PILOT_KEY("payload_proxy_renew_before_s", payload_proxy_renew_before_s),
+        PILOT_KEY("payload_proxy_voms", payload_proxy_voms),
+        PILOT_KEY("pilot_uuid", pilot_uuid),
+        PILOT_KEY("rpc_connect_timeout_s", rpc_connect_timeout_s),
+        PILOT_KEY("rpc_timeout_s", rpc_timeout_s),
+        PILOT_KEY("report_retry_s", report_retry_s),
+    };
+    auto monitoring = monitoring_keys();
+    t.insert(t.end(), monitoring.begin(), monitoring.end());
+    return t;
+  }();
   return table;
 }
 #undef PILOT_KEY
@@ -295,6 +325,14 @@ Config load_config(const std::optional<std::filesystem::path>& file,
 
   if (c.uses_dirac() && c.services.job_state_update.empty())
     throw Error("configuration: services.matcher is set but services.job_state_update is not");
+  if (!c.stomp.host.empty() && c.stomp.queue_bound == 0)
+    throw Error("configuration: stomp.queue_bound must be more than 0 when stomp.host is set");
+  if (!c.stomp.host.empty() && c.stomp.tls && c.stomp.ca_dir.empty() && c.stomp.ca_file.empty())
+    throw Error(
+        "configuration: stomp.tls needs stomp.ca_dir or stomp.ca_file to verify the broker");
+  if (c.status_period_s <= 0)
+    throw Error("configuration: status_period_s must be more than 0, got " +
+                std::to_string(c.status_period_s));
   return c;
 }
 

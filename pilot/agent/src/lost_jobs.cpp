@@ -96,7 +96,7 @@ class LostJobs {
     count_outcome(c_.summary, fr);
     c_.log.warn(lost ? "reporting a job recovered from a lost pilot"
                      : "reporting a finished job its lost pilot did not report",
-                {{"job_id", rec.job_id}, {"events", fr.events.value_or(-1)}});
+                {{"job_id", rec.job_id}, {"events", fr.events}});
     auto last = fr.statuses.back();
     fr.statuses.pop_back();
     for (auto& u : fr.statuses) c_.worker.status(rec.job_id, u);

@@ -22,7 +22,15 @@ void SourceWorker::post(std::function<void()> call) {
     std::lock_guard lock(batch_mutex_);
     open_batch_.reset();  // reports made after this call go after it
   }
-  asio::post(*pool_, std::move(call));
+  ++pending_;
+  asio::post(*pool_, [this, call = std::move(call)] {
+    // Counted down however the call ends: a call that throws has ended too.
+    struct Done {
+      std::atomic<std::size_t>& n;
+      ~Done() { --n; }
+    } done{pending_};
+    call();
+  });
 }
 
 // A final status is stamped as status() stamps: it is made after the statuses reported just
@@ -33,6 +41,7 @@ void SourceWorker::stamp_now(jobs::FinishedJob& f) {
 
 void SourceWorker::status(const std::string& id, jobs::StatusUpdate u) {
   u.time = std::chrono::system_clock::now();
+  tell(id, u, false);
   queue_report(id, jobs::JobReport{std::move(u), {}});
 }
 
@@ -76,6 +85,7 @@ void SourceWorker::deliver(ReportBatch& batch) {
 
 void SourceWorker::finish_unstarted(const std::string& id, jobs::FinishedJob f) {
   stamp_now(f);
+  if (f.final_status) tell(id, *f.final_status, true);
   post([this, id, f = std::move(f)] {
     try {
       source_.finish_job(id, f);
@@ -87,6 +97,7 @@ void SourceWorker::finish_unstarted(const std::string& id, jobs::FinishedJob f) 
 
 void SourceWorker::final_report(const std::string& id, JobParameters params, jobs::FinishedJob f) {
   stamp_now(f);
+  if (f.final_status) tell(id, *f.final_status, true);
   // With the final statuses just made, in one write where the source can.
   if (!params.empty()) queue_report(id, jobs::JobReport{std::nullopt, std::move(params)});
   post([this, id, f = std::move(f)] {

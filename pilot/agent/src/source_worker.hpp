@@ -43,6 +43,8 @@ class SourceWorker {
 
   // Runs `call` on the worker thread after everything posted before it.
   void post(std::function<void()> call);
+  // Calls posted and not yet done (reports, heartbeats, requests): what waits for the source.
+  std::size_t pending() const { return pending_.load(); }
   // Runs `call` there too and waits for what it returns (or throws): for the start-up, before
   // the event loop runs.
   template <class F>
@@ -54,6 +56,11 @@ class SourceWorker {
   }
 
   void status(const std::string& id, jobs::StatusUpdate update);  // stamped now
+  // Told of every status reported, on the caller's thread, as stamped; `final`: the job's last
+  // (the monitoring records' one place to hear of them).
+  using StatusObserver =
+      std::function<void(const std::string& id, const jobs::StatusUpdate& update, bool final)>;
+  void observe_statuses(StatusObserver observer) { observer_ = std::move(observer); }
   void parameters(const std::string& id, JobParameters params);
   // A job that ends before its payload started: finish_job only, its final status stamped now.
   void finish_unstarted(const std::string& id, jobs::FinishedJob job);
@@ -84,14 +91,20 @@ class SourceWorker {
   void deliver_reports(double retry_s);
   void mark_reported(const std::filesystem::path& dir);
 
+  void tell(const std::string& id, const jobs::StatusUpdate& u, bool final) const {
+    if (observer_) observer_(id, u, final);
+  }
+
   jobs::JobSource& source_;
   log::Logger log_;
+  StatusObserver observer_;
   // Created while `pilot run` blocks the stop signals, so its thread never takes them. Held by
   // pointer so that a pilot ending during a server's silence can leave the thread behind.
   std::unique_ptr<boost::asio::thread_pool> pool_ = std::make_unique<boost::asio::thread_pool>(1);
   std::mutex batch_mutex_;
   std::shared_ptr<ReportBatch> open_batch_;  // guarded by batch_mutex_
   std::atomic<bool> abandon_{false};
+  std::atomic<std::size_t> pending_{0};
   std::atomic<bool> done_{false};  // set by the worker, which may outlive the agent's run()
   bool stopped_waiting_ = false;
 };

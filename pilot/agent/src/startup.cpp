@@ -242,11 +242,11 @@ void read_budget(StartupState& s) {
   s.st.setup.watcher = s.st.watcher.get();
   auto b = s.st.watcher->budget();
   std::string limited_by = mjf::limit_names(b.limited_by);
-  s.log.info("budget", {{"wall_seconds_left", b.wall_seconds_left.value_or(-1)},
+  s.log.info("budget", {{"wall_seconds_left", b.wall_seconds_left},
                         {"limited_by", limited_by.empty() ? "unknown" : limited_by},
                         {"processors", b.processors.value_or(0)},
                         {"cpu_power_hs06", b.cpu_power_hs06.value_or(0)},
-                        {"cpu_work_left_hs06s", b.cpu_work_left_hs06s.value_or(-1)},
+                        {"cpu_work_left_hs06s", b.cpu_work_left_hs06s},
                         {"shutdowns_announced", mjf::limit_names(b.shutdowns_announced)},
                         {"draining", b.draining}});
   if ((b.draining || !b.shutdowns_announced.empty()) && b.wall_seconds_left &&

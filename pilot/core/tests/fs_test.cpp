@@ -62,3 +62,18 @@ TEST_CASE("TempDir removes its tree, UniqueFd closes its descriptor") {
   CHECK_FALSE(fs::exists(kept));
   CHECK(::fcntl(fd, F_GETFD) == -1);
 }
+
+TEST_CASE("replace_file replaces the contents at once and leaves no temporary file") {
+  pilot::TempDir dir("fs");
+  auto f = dir.path() / "pilot.prom";
+  pilot::replace_file(f, "one\n");
+  pilot::replace_file(f, "two\n", 0600);
+  CHECK(pilot::read_file(f) == std::optional<std::string>("two\n"));
+  CHECK((std::filesystem::status(f).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
+  CHECK(entries == 1);
+  CHECK_THROWS_WITH(pilot::replace_file(dir.path() / "missing" / "x.prom", "x"),
+                    Catch::Contains("missing"));
+}

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/fs.hpp"
@@ -42,6 +43,26 @@ TEST_CASE("human lines are greppable: level, [component], msg, key=value with qu
   auto line = pilot::log::render(Format::human, Level::info, "platform", "probe done",
                                  {{"ms", 3}, {"os", "el9"}, {"model", "Intel Xeon"}});
   CHECK_THAT(line, Catch::Contains(" INFO [platform] probe done ms=3 os=el9 model=\"Intel Xeon\""));
+}
+
+TEST_CASE("human lines print numbers a person reads and unknown figures as unknown") {
+  std::optional<double> absent;
+  std::optional<std::int64_t> events = 120;
+  pilot::log::Fields fields{{"cpu_efficiency", 0.09680645970227206},
+                            {"elapsed_seconds", 12345.678},
+                            {"seconds", 7.612e-05},
+                            {"load", 2.5},
+                            {"wall_seconds_left", absent},
+                            {"events", events}};
+  auto human = pilot::log::render(Format::human, Level::info, "agent", "pilot summary", fields);
+  CHECK_THAT(human, Catch::Contains("cpu_efficiency=0.09681 elapsed_seconds=12346 "
+                                    "seconds=0.00007612 load=2.5 wall_seconds_left=unknown "
+                                    "events=120"));
+  // The JSON line keeps every digit.
+  auto j = nlohmann::json::parse(
+      pilot::log::render(Format::json, Level::info, "agent", "pilot summary", fields));
+  CHECK(j["cpu_efficiency"] == 0.09680645970227206);
+  CHECK(j["wall_seconds_left"] == "unknown");
 }
 
 TEST_CASE("a file sink receives lines at or above the level, in the chosen format") {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agent/request_pacing.hpp"
+#include "monitor/stomp_client.hpp"
 
 namespace pilot::agent {
 
@@ -78,6 +79,15 @@ struct Config {
   bool require_cvmfs = false;
   std::vector<std::string> cvmfs_repositories;
   DiracRuntimeConfig dirac_runtime;
+
+  // What the operators see (monitor/): the status file in the work directory every
+  // status_period_s, and a Prometheus text file for node_exporter when metrics_textfile is set.
+  double status_period_s = 5;
+  std::filesystem::path metrics_textfile;
+  // Monitoring records over STOMP (keys stomp.*; no stomp.host: none): a record per job status
+  // change, and the pilot's record every stomp.pilot_period_s.
+  monitor::StompSettings stomp;
+  double stomp_pilot_period_s = 300;
 
   // Job supervision.
   double heartbeat_s = 1800;

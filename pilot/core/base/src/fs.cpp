@@ -56,8 +56,12 @@ void sync_file(int fd, const std::filesystem::path& path) {
   if (::fsync(fd) != 0) throw_errno("cannot fsync " + path.string(), errno);
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view data, int mode) {
-  trace::Phase timed("fs.write_atomic");
+namespace {
+
+// Writes a temporary file beside `path` and renames it over `path`; `durable`: fsyncs the file
+// before the rename. Returns the directory, for the caller's directory fsync.
+std::filesystem::path replace_through_temporary(const std::filesystem::path& path,
+                                                std::string_view data, int mode, bool durable) {
   auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmpXXXXXX")).string();
   UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
@@ -66,7 +70,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
     write_all(fd.get(), data, tmpl);
     if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0)
       throw_errno("cannot set the mode of " + tmpl, errno);
-    sync_file(fd.get(), tmpl);
+    if (durable) sync_file(fd.get(), tmpl);
     fd = UniqueFd();
     if (::rename(tmpl.c_str(), path.c_str()) != 0)
       throw_errno("cannot rename " + tmpl + " to " + path.string(), errno);
@@ -74,6 +78,18 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
     ::unlink(tmpl.c_str());
     throw;
   }
+  return dir;
+}
+
+}  // namespace
+
+void replace_file(const std::filesystem::path& path, std::string_view data, int mode) {
+  replace_through_temporary(path, data, mode, false);
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view data, int mode) {
+  trace::Phase timed("fs.write_atomic");
+  auto dir = replace_through_temporary(path, data, mode, true);
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd) {
     // Best effort: a file system that cannot sync a directory has already renamed durably.

@@ -4,8 +4,10 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -42,12 +44,31 @@ nlohmann::json to_json(const Value& v) {
   return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
 }
 
+// What a person reads: four significant digits without an exponent (0.0968 rather than
+// 0.09680645970227206, 0.00007612 rather than 7.612e-05, 12346 rather than 1.235e+04); the
+// JSON format keeps every digit.
+std::string human_number(double x) {
+  if (!std::isfinite(x)) return nlohmann::json(x).dump();
+  double magnitude = std::fabs(x);
+  if (magnitude < 1e-9) return "0";
+  int decimals = std::clamp(3 - static_cast<int>(std::floor(std::log10(magnitude))), 0, 12);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, x);
+  std::string out = buf;
+  if (out.find('.') != std::string::npos) {
+    out.erase(out.find_last_not_of('0') + 1);
+    if (out.back() == '.') out.pop_back();
+  }
+  return out;
+}
+
 // Human format quotes values only when they would be ambiguous to grep or to split on spaces.
 std::string human_value(const Value& v) {
   if (auto s = std::get_if<std::string>(&v)) {
     bool plain = !s->empty() && s->find_first_of(" \t\n\"=") == std::string::npos;
     return plain ? *s : nlohmann::json(*s).dump();
   }
+  if (auto d = std::get_if<double>(&v)) return human_number(*d);
   return to_json(v).dump();
 }
 

@@ -19,6 +19,12 @@ std::optional<std::string> read_file(const std::filesystem::path& path,
 // the directory: after a crash the file holds either the old or the new contents, never a mix.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data, int mode = 0644);
 
+// The same without the fsyncs: a reader sees the old or the new contents, never a mix, but a
+// crash may lose the new ones. For files rewritten every few seconds for readers that only want
+// the latest (the status file, the Prometheus text file). The temporary file is named
+// `.<name>.tmpXXXXXX`, which a collector reading `*.<ext>` never picks up.
+void replace_file(const std::filesystem::path& path, std::string_view data, int mode = 0644);
+
 // fsync(2) of `fd`, the file at `path`: throws pilot::Error naming `path` when it fails. Timed as
 // the trace phase "fs.fsync" (core/trace.hpp), as is every fsync of the pilot.
 void sync_file(int fd, const std::filesystem::path& path);

@@ -13,6 +13,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,6 +52,10 @@ struct Field {
   template <typename I>
   requires std::is_integral_v<I> Field(std::string k, I v)
       : key(std::move(k)), value(static_cast<std::int64_t>(v)) {}
+  // An absent figure is logged as "unknown", never as a sentinel number a reader takes for one.
+  template <typename T>
+  Field(std::string k, const std::optional<T>& v)
+      : Field(v ? Field(std::move(k), *v) : Field(std::move(k), "unknown")) {}
 };
 using Fields = std::vector<Field>;
 
