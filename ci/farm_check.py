@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import descendants  # ci/bench.py: one walk of /proc for a process's tree
+
 ROOT = Path(__file__).resolve().parent.parent
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -86,23 +88,6 @@ def read_jsonl(path):
     except OSError:
         return []
     return [json.loads(x) for x in text[:text.rfind("\n") + 1].splitlines() if x.strip()]
-
-
-def descendants(pid):
-    kids = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            kids.setdefault(ppid, []).append(int(d.name))
-    out, todo = [], [pid]
-    while todo:
-        for k in kids.get(todo.pop(), []):
-            out.append(k)
-            todo.append(k)
-    return out
 
 
 def processes_under(tmp):

@@ -30,10 +30,6 @@ bool process_alive(int pid) {
   return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
 }
 
-double epoch_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // One look at the status file: printed, and the exit code it deserves.
 int show_once(const StatusOptions& o) {
   auto file = monitor::status_file_path(o.workdir);
@@ -41,7 +37,7 @@ int show_once(const StatusOptions& o) {
   if (!status)
     throw Error("no pilot status in " + o.workdir + ": " + file.filename().string() +
                 " is written there by `pilot run --workdir " + o.workdir + "`");
-  auto fresh = monitor::freshness(*status, epoch_now(), process_alive(status->pid));
+  auto fresh = monitor::freshness(*status, monitor::epoch_now(), process_alive(status->pid));
   if (o.json) {
     nlohmann::json j = {{"status", monitor::to_json(*status)},
                         {"stale", fresh.stale},

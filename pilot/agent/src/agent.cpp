@@ -72,8 +72,7 @@ Agent::Agent(AgentSetup& s)
 }
 
 AgentSummary Agent::run() {
-  started_at_epoch_ =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  started_at_epoch_ = monitor::epoch_now();
   start_monitoring_records();
   publish_status();
   wait_signal();

@@ -23,10 +23,6 @@ double epoch_of(std::chrono::system_clock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
-double epoch_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // An MC payload's events so far: its last checkpoint, when it has written one that reads.
 std::optional<std::int64_t> events_done(const mc::McRun& mc) {
   try {
@@ -78,7 +74,7 @@ mon::PilotStatus Agent::status_now() const {
   s.source = s_.source->describe();
   s.pilot_reference = s_.base_request.pilot_reference;
   s.started_at = started_at_epoch_;
-  s.updated_at = epoch_now();
+  s.updated_at = mon::epoch_now();
   s.period_s = s_.config.status_period_s;
   s.state = pilot_state();
   if (summary_.stop != StopReason::none) {

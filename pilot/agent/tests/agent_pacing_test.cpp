@@ -10,6 +10,7 @@
 
 #include "agent_test_support.hpp"
 #include "fake_server.hpp"
+#include "fault_dirac_support.hpp"
 #include "run_pilot.hpp"
 
 using pilot::dirac::test::FakeDirac;
@@ -45,10 +46,6 @@ std::vector<double> logged(const std::string& err, const std::string& message,
   return out;
 }
 
-double epoch_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // Scheduling and the TLS connection make a gap a little longer than the wait, never shorter.
 constexpr double kEarly = 0.02;
 
@@ -76,7 +73,7 @@ TEST_CASE("pacing: after each failed match the pilot waits the jittered back-off
 TEST_CASE("pacing: the first request waits for the start-up spread the pilot logs") {
   FakeDirac server({"--jobs", "0"});
   pilot::TempDir dir("agent-pacing");
-  double started = epoch_now();
+  double started = pilot::agent::test::epoch_now();
   auto r = run_pilot(args(server, dir, {"--set", "pacing.start_spread_s=1.5"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

@@ -1,6 +1,7 @@
 #include "monitor/pilot_status.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/error.hpp"
 
@@ -168,6 +169,10 @@ const char* request_result_name(RequestResult r) {
       return "error";
   }
   return "?";
+}
+
+double epoch_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void LatencyHistogram::observe(double seconds) {

@@ -28,6 +28,7 @@
 #include "core/fs.hpp"
 #include "core/http.hpp"
 #include "monitor/metrics.hpp"
+#include "ports.hpp"
 #include "processes.hpp"
 
 extern char** environ;
@@ -89,20 +90,6 @@ bool eventually(const std::function<bool()>& condition, std::chrono::seconds tim
   return condition();
 }
 
-// A port nothing listens on now; another process may take it before the daemon does, which
-// serve() survives.
-int free_port() {
-  pilot::UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (!s || ::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    pilot::throw_errno("cannot find a free port on 127.0.0.1", errno);
-  return ntohs(a.sin_port);
-}
-
 std::string local_url(int port, const std::string& path) {
   return "http://127.0.0.1:" + std::to_string(port) + path;
 }
@@ -131,7 +118,7 @@ Served serve(const std::string& name, const std::function<std::vector<std::strin
              const std::string& ready_path, const fs::path& dir) {
   std::string last_log;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    int port = free_port();
+    int port = pilot::test::free_port();
     auto d = std::make_unique<Daemon>(argv_for(port), dir / (name + ".log"));
     bool up = eventually(
         [&] {

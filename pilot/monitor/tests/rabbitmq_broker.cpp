@@ -18,6 +18,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "core/run_command.hpp"
+#include "ports.hpp"
 
 extern char** environ;
 
@@ -32,18 +33,6 @@ using namespace std::chrono_literals;
 const char* const kServer = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 const char* const kUser = "pilot";
 const char* const kPassword = "s3cret";
-
-int free_port() {
-  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (!s || ::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw_errno("cannot find a free port on 127.0.0.1", errno);
-  return ntohs(a.sin_port);
-}
 
 fs::path make_pki(const fs::path& dir) {
   CommandOptions o;

@@ -121,6 +121,9 @@ struct PilotStatus {
   std::int64_t reports_pending = 0;  // status reports and heartbeats queued for the source
 };
 
+// The status's clock: now, in seconds since the epoch.
+double epoch_now();
+
 nlohmann::json to_json(const PilotStatus& s);
 nlohmann::json to_json(const JobView& job);  // one element of the status' "jobs"
 // Throws pilot::Error naming the field for a document that is not a status (a missing or
