@@ -180,10 +180,13 @@ void StompPublisher::State::session(StompClient& client, std::map<std::int64_t, 
 
 void StompPublisher::State::back_off(int failures) {
   auto delay = backoff_delay(options, failures, std::uniform_real_distribution(0.5, 1.0)(random));
+  auto until_t = Clock::now() + delay;
   std::unique_lock lock(mutex);
-  auto until_t = std::min(Clock::now() + delay, stopping ? deadline : Clock::time_point::max());
   // A stop cuts the wait short only once its deadline comes: until then it is worth retrying.
-  wake.wait_until(lock, until_t, [&] { return stopping && Clock::now() >= deadline; });
+  // The limit is worked out again on every wake-up: a stop asked during the wait brings its
+  // deadline, which may come before the back-off ends.
+  while (!give_up && Clock::now() < until_t && !(stopping && Clock::now() >= deadline))
+    wake.wait_until(lock, stopping ? std::min(until_t, deadline) : until_t);
 }
 
 void StompPublisher::State::report_drops(bool final) {
@@ -298,7 +301,11 @@ void StompPublisher::stop(Clock::time_point deadline) {
     std::unique_lock lock(state_->mutex);
     state_->ended.wait_until(lock, deadline, [&] { return state_->finished; });
   }
-  state_->give_up = true;
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->give_up = true;
+  }
+  state_->wake.notify_all();
   state_->thread.join();
   state_->report_drops(true);
 }
